@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * freenos-mm user API: /dev/freenos-mm
+ *
+ * A VMCtl-like interface modelled on the FreeNOS microkernel.  Each open
+ * file is a memory context: it owns the allocations made through it and
+ * the mappings of them; closing the file (or the process dying) returns
+ * everything.
+ *
+ * Every ioctl takes a struct whose first member is @argsz, the size of
+ * the struct the caller was built with.  The kernel accepts any @argsz
+ * from the first published size upwards; bytes beyond what the kernel
+ * knows must be zero (else -E2BIG).  Replies are written back up to
+ * @argsz bytes.  Unknown flag bits, unknown access bits and non-zero
+ * reserved fields are rejected with -EINVAL.
+ */
+#ifndef _UAPI_LINUX_FREENOS_MM_H
+#define _UAPI_LINUX_FREENOS_MM_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define FNMM_ABI_VERSION	1
+#define FNMM_DEVICE_NAME	"freenos-mm"
+
+/* Memory::Access: the FreeNOS access flags of a range. */
+#define FNMM_ACCESS_READABLE		(1U << 0)
+#define FNMM_ACCESS_WRITABLE		(1U << 1)
+#define FNMM_ACCESS_EXECUTABLE		(1U << 2)
+#define FNMM_ACCESS_USER		(1U << 3)
+#define FNMM_ACCESS_UNCACHED		(1U << 4)	/* mapped write-combining */
+#define FNMM_ACCESS_INNER_CACHED	(1U << 5)
+#define FNMM_ACCESS_OUTER_CACHED	(1U << 6)
+#define FNMM_ACCESS_DEVICE		(1U << 7)	/* mapped uncached */
+#define FNMM_ACCESS_ALL			0xffU
+/* Access used when a request gives 0: Readable | Writable | User. */
+#define FNMM_ACCESS_DEFAULT	(FNMM_ACCESS_READABLE | \
+				 FNMM_ACCESS_WRITABLE | FNMM_ACCESS_USER)
+
+/* Which allocator serves a request (struct fnmm_vmctl.flags & mask). */
+#define FNMM_ALLOC_SPLIT	0	/* power-of-two page blocks (default) */
+#define FNMM_ALLOC_BIT		1	/* one bit per page-sized chunk */
+#define FNMM_ALLOC_POOL		2	/* small objects, per-context pool */
+#define FNMM_NR_ALLOCATORS	3
+#define FNMM_VMCTL_ALLOC_MASK	0x3U
+#define FNMM_VMCTL_FLAGS_ALL	FNMM_VMCTL_ALLOC_MASK
+
+/**
+ * struct fnmm_mem_range - FreeNOS Memory::Range
+ * @virt: virtual address in the caller's address space
+ * @phys: physical address; reported only to privileged callers, else 0
+ * @size: size in bytes
+ * @access: FNMM_ACCESS_* flags
+ * @pad: must be zero
+ */
+struct fnmm_mem_range {
+	__u64 virt;
+	__u64 phys;
+	__u64 size;
+	__u32 access;
+	__u32 pad;
+};
+
+/**
+ * struct fnmm_vmctl - argument of every VMCtl operation
+ * @argsz: sizeof(struct fnmm_vmctl) as the caller knows it
+ * @flags: FNMM_ALLOC_* (which allocator serves a new allocation)
+ * @handle: an allocation of this file; it is also the mmap() offset
+ *	that maps it.  0 in a Map request means "reserve a new one first".
+ * @range: the range operated on (see each operation)
+ * @offset: byte offset within the allocation (ReleaseSections in,
+ *	LookupVirtual out); ReserveMem out: offset of the object within
+ *	its first page (non-zero only for Pool objects)
+ * @align: ReserveMem/Map with handle 0: alignment in bytes, 0 or a
+ *	power of two
+ * @reserved: must be zero
+ */
+struct fnmm_vmctl {
+	__u32 argsz;
+	__u32 flags;
+	__u64 handle;
+	struct fnmm_mem_range range;
+	__u64 offset;
+	__u64 align;
+	__u64 reserved[2];
+};
+
+/**
+ * struct fnmm_alloc_stats - counters of one allocator
+ * @size: bytes managed
+ * @free: bytes free
+ * @largest: bytes of the largest allocation that would succeed now
+ * @allocations: live allocations
+ * @granule: smallest unit handed out, bytes
+ */
+struct fnmm_alloc_stats {
+	__u64 size;
+	__u64 free;
+	__u64 largest;
+	__u64 allocations;
+	__u64 granule;
+};
+
+/**
+ * struct fnmm_info - Info/Stats reply
+ * @argsz: sizeof(struct fnmm_info) as the caller knows it
+ * @version: FNMM_ABI_VERSION
+ * @region_base: physical base of the region; 0 unless privileged
+ * @region_size: bytes in the region
+ * @page_size: the kernel's page size
+ * @alloc: per allocator, indexed by FNMM_ALLOC_*; Pool sums the
+ *	per-context pools (size = pages they hold from Split)
+ * @mappings: live mappings of the device, all contexts
+ * @contexts: open files
+ * @ctx_allocations: live allocations of the caller's context
+ * @ctx_bytes: bytes held by the caller's context
+ * @ctx_mappings: live mappings of the caller's context
+ * @reserved: zero
+ */
+struct fnmm_info {
+	__u32 argsz;
+	__u32 version;
+	__u64 region_base;
+	__u64 region_size;
+	__u64 page_size;
+	struct fnmm_alloc_stats alloc[FNMM_NR_ALLOCATORS];
+	__u64 mappings;
+	__u64 contexts;
+	__u64 ctx_allocations;
+	__u64 ctx_bytes;
+	__u64 ctx_mappings;
+	__u64 reserved[4];
+};
+
+#define FNMM_IOC_MAGIC	0xF7
+
+/*
+ * The VMCtl operations.  Errors common to all: -EFAULT (bad user
+ * pointer), -EINVAL (argsz too small, unknown flags/access bits,
+ * non-zero reserved/pad), -E2BIG (argsz larger than known, with
+ * non-zero tail), -ENOTTY (unknown operation).
+ *
+ * RESERVE_MEM: allocate range.size bytes (range.access, flags, align).
+ *	Out: handle, range.size (rounded up), range.phys, offset.
+ *	-EINVAL size 0 or bad align, -E2BIG never satisfiable,
+ *	-ENOMEM no space now.
+ * MAP_CONTIGUOUS: map allocation @handle (physically contiguous) at
+ *	range.virt (0: the kernel picks, as FreeNOS findFree).  With
+ *	handle 0 a contiguous allocation of range.size is reserved first
+ *	and its handle returned.  Out: range.virt, range.size, handle.
+ *	-ENOENT unknown handle, -EINVAL sparse allocation or misaligned
+ *	virt, -EEXIST virt already mapped, -EACCES access wider than the
+ *	allocation's.
+ * MAP_SPARSE: as MAP_CONTIGUOUS, but the pages need not be physically
+ *	contiguous (handle 0 reserves page by page).
+ * UNMAP: unmap [range.virt, +range.size) which must be page-aligned and
+ *	wholly mapped by this file; -EINVAL misaligned/size 0, -EFAULT not
+ *	(wholly) mapped by this file.
+ * RELEASE: release allocation @handle.  Its pages return to the
+ *	allocator when its last mapping is gone.  -ENOENT unknown handle.
+ * RELEASE_SECTIONS: release [offset, +range.size) of allocation @handle
+ *	(page-aligned, inside it, Split/Bit only); -EBUSY while mapped.
+ * LOOKUP_VIRTUAL: range.virt -> range.phys (needs CAP_SYS_ADMIN or the
+ *	expose_phys module parameter, else -EPERM), handle, offset,
+ *	range.access.  -EFAULT not mapped by this file.
+ * ACCESS: range.virt -> range.access of the mapping and range.size left
+ *	in it from range.virt.  -EFAULT not mapped by this file.
+ * CACHE_CLEAN / CACHE_INVALIDATE / CACHE_CLEAN_INVALIDATE: cache
+ *	maintenance on [range.virt, +range.size), wholly mapped by this
+ *	file; -EFAULT otherwise.
+ * INFO: fill struct fnmm_info.
+ *
+ * mmap(): mmap(addr, len, prot, MAP_SHARED, fd, handle) maps allocation
+ *	@handle of this file from its start; len must not exceed the
+ *	allocation's page-rounded size (-EINVAL), MAP_PRIVATE is refused
+ *	(-EINVAL), PROT_WRITE/PROT_EXEC need Writable/Executable access
+ *	(-EACCES), an unknown handle gives -EINVAL.  A Pool object maps the
+ *	page holding it: the object is at the mapping + offset.  Mappings
+ *	cannot grow (mremap) and keep their pages alive after RELEASE.
+ *	Cacheability: Device -> uncached, Uncached -> write-combining,
+ *	otherwise write-back.
+ */
+#define FNMM_IOC_RESERVE_MEM		_IO(FNMM_IOC_MAGIC, 1)
+#define FNMM_IOC_MAP_CONTIGUOUS		_IO(FNMM_IOC_MAGIC, 2)
+#define FNMM_IOC_MAP_SPARSE		_IO(FNMM_IOC_MAGIC, 3)
+#define FNMM_IOC_UNMAP			_IO(FNMM_IOC_MAGIC, 4)
+#define FNMM_IOC_RELEASE		_IO(FNMM_IOC_MAGIC, 5)
+#define FNMM_IOC_RELEASE_SECTIONS	_IO(FNMM_IOC_MAGIC, 6)
+#define FNMM_IOC_LOOKUP_VIRTUAL		_IO(FNMM_IOC_MAGIC, 7)
+#define FNMM_IOC_ACCESS			_IO(FNMM_IOC_MAGIC, 8)
+#define FNMM_IOC_CACHE_CLEAN		_IO(FNMM_IOC_MAGIC, 9)
+#define FNMM_IOC_CACHE_INVALIDATE	_IO(FNMM_IOC_MAGIC, 10)
+#define FNMM_IOC_CACHE_CLEAN_INVALIDATE	_IO(FNMM_IOC_MAGIC, 11)
+#define FNMM_IOC_INFO			_IO(FNMM_IOC_MAGIC, 12)
+
+#endif /* _UAPI_LINUX_FREENOS_MM_H */

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: the Bit allocator.
+ */
+#include <kunit/test.h>
+#include "fnmm_alloc.h"
+
+#define TEST_BASE	0x40000000ULL
+
+static struct fnmm_allocator *mk_bit(struct kunit *test, u64 base,
+				     u64 chunks, u64 chunk)
+{
+	struct fnmm_allocator *a = fnmm_bit_create(base, chunks * chunk, chunk);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+	test->priv = a;
+	return a;
+}
+
+static void bit_test_exit(struct kunit *test)
+{
+	fnmm_destroy(test->priv);
+}
+
+static u64 bit_alloc(struct kunit *test, struct fnmm_allocator *a,
+		     u64 size, u64 align)
+{
+	struct fnmm_range r = { .size = size, .alignment = align };
+
+	KUNIT_ASSERT_EQ(test, fnmm_allocate(a, &r), 0);
+	return r.address;
+}
+
+static int bit_try(struct fnmm_allocator *a, u64 size, u64 align)
+{
+	struct fnmm_range r = { .size = size, .alignment = align };
+
+	return fnmm_allocate(a, &r);
+}
+
+static void bit_initial_state(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 100, PAGE_SIZE);
+
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 100 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 100 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, a->granule, (u64)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}
+
+struct run_param {
+	u64 chunk;
+	unsigned int run;
+};
+
+static const struct run_param runs[] = {
+	{ PAGE_SIZE, 1 }, { PAGE_SIZE, 8 }, { PAGE_SIZE, 64 },
+	{ 64, 1 }, { 64, 8 }, { 64, 64 },
+};
+
+static void run_desc(const struct run_param *p, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "chunk %llu run %u", p->chunk,
+		 p->run);
+}
+
+KUNIT_ARRAY_PARAM(run, runs, run_desc);
+
+/* Runs are contiguous, laid out one after another, and freed exactly. */
+static void bit_runs(struct kunit *test)
+{
+	const struct run_param *p = test->param_value;
+	u64 size = p->run * p->chunk, total = 1024 * p->chunk;
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 1024, p->chunk);
+	unsigned int n = 1024 / p->run, i;
+	u64 addr;
+
+	for (i = 0; i < n; i++) {
+		addr = bit_alloc(test, a, size, 0);
+		/* Next fit from a fresh map: strictly consecutive. */
+		KUNIT_EXPECT_EQ(test, addr, TEST_BASE + i * size);
+		KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, addr), size);
+	}
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 0ULL);
+	KUNIT_EXPECT_EQ(test, bit_try(a, p->chunk, 0), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	/* Adjacent runs: freeing one frees exactly its own chunks. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, TEST_BASE + size), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), size);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, TEST_BASE), size);
+	if (n > 2)
+		KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, TEST_BASE + 2 * size),
+				size);
+	KUNIT_EXPECT_EQ(test, bit_try(a, size + p->chunk, 0), -ENOMEM);
+	addr = bit_alloc(test, a, size, 0);
+	KUNIT_EXPECT_EQ(test, addr, TEST_BASE + size);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(a, TEST_BASE + i * size), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), total);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), total);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}
+
+/* The search resumes after the last allocation and wraps at the end. */
+static void bit_next_fit_hint(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 8, PAGE_SIZE);
+	u64 x = bit_alloc(test, a, PAGE_SIZE, 0);
+	u64 y = bit_alloc(test, a, PAGE_SIZE, 0);
+	u64 z;
+
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
+	z = bit_alloc(test, a, PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, z, y + PAGE_SIZE);	/* not x again */
+	/* Fill the tail (5 chunks), then the search wraps to x. */
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, 5 * PAGE_SIZE, 0),
+			z + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, PAGE_SIZE, 0), x);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}
+
+static const u64 bit_aligns[] = { 2, 4, 16, 64 };
+
+static void bit_align_desc(const u64 *al, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "align %llu chunks", *al);
+}
+
+KUNIT_ARRAY_PARAM(bit_align, bit_aligns, bit_align_desc);
+
+/* Alignment is of the address, with a base that is not aligned. */
+static void bit_alignment(struct kunit *test)
+{
+	u64 al = *(const u64 *)test->param_value * PAGE_SIZE;
+	u64 base = TEST_BASE + 3 * PAGE_SIZE;
+	struct fnmm_allocator *a = mk_bit(test, base, 512, PAGE_SIZE);
+	u64 addrs[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		addrs[i] = bit_alloc(test, a, 3 * PAGE_SIZE, al);
+		KUNIT_EXPECT_EQ(test, addrs[i] & (al - 1), 0ULL);
+		KUNIT_EXPECT_GE(test, addrs[i], base);
+	}
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 500 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(a, addrs[i]), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 512 * PAGE_SIZE);
+}
+
+/* A run fits only where enough contiguous chunks are free. */
+static void bit_fragmented_fit(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 64, PAGE_SIZE);
+	u64 addrs[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		addrs[i] = bit_alloc(test, a, 8 * PAGE_SIZE, 0);
+	/* Free runs 2 and 5: 16 chunks free, but the largest hole is 8. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, addrs[2]), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, addrs[5]), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 16 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 8 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, bit_try(a, 9 * PAGE_SIZE, 0), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 16 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, 8 * PAGE_SIZE, 0), addrs[2]);
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, 8 * PAGE_SIZE, 0), addrs[5]);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}
+
+/* A chunk inside a run is not an allocation: refused, nothing freed. */
+static void bit_release_interior(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 64, PAGE_SIZE);
+	u64 x = bit_alloc(test, a, 4 * PAGE_SIZE, 0);
+
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x + PAGE_SIZE), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x + 3 * PAGE_SIZE), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x + 4 * PAGE_SIZE), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 60 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, x), 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 64 * PAGE_SIZE);
+}
+
+/* The last chunk of the map is usable and the map ends exactly there. */
+static void bit_tail_chunk(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 65, PAGE_SIZE);
+	u64 x = bit_alloc(test, a, 64 * PAGE_SIZE, 0);
+	u64 y = bit_alloc(test, a, PAGE_SIZE, 0);
+
+	KUNIT_EXPECT_EQ(test, y, TEST_BASE + 64 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, bit_try(a, PAGE_SIZE, 0), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, y), (u64)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, y), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 65 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}
+
+static struct kunit_case bit_cases[] = {
+	KUNIT_CASE(bit_initial_state),
+	KUNIT_CASE_PARAM(bit_runs, run_gen_params),
+	KUNIT_CASE(bit_next_fit_hint),
+	KUNIT_CASE_PARAM(bit_alignment, bit_align_gen_params),
+	KUNIT_CASE(bit_fragmented_fit),
+	KUNIT_CASE(bit_release_interior),
+	KUNIT_CASE(bit_tail_chunk),
+	{}
+};
+
+static struct kunit_suite bit_suite = {
+	.name = "fnmm_bit",
+	.exit = bit_test_exit,
+	.test_cases = bit_cases,
+};
+
+kunit_test_suites(&bit_suite);

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: the Pool allocator, over Split and over Bit parents.
+ */
+#include <kunit/test.h>
+#include "fnmm_alloc.h"
+
+#define TEST_BASE	0x40000000ULL
+
+struct pool_ctx {
+	struct fnmm_allocator *parent;
+	struct fnmm_allocator *pool;
+};
+
+static struct pool_ctx *mk_pool(struct kunit *test, bool bit_parent,
+				u64 pages)
+{
+	struct pool_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	test->priv = ctx;
+	if (bit_parent)
+		ctx->parent = fnmm_bit_create(TEST_BASE, pages * PAGE_SIZE,
+					      PAGE_SIZE);
+	else
+		ctx->parent = fnmm_split_create(TEST_BASE, pages * PAGE_SIZE,
+						0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->parent));
+	ctx->pool = fnmm_pool_create(ctx->parent, FNMM_POOL_MIN_SHIFT,
+				     PAGE_SHIFT - 1);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pool));
+	return ctx;
+}
+
+static void pool_test_exit(struct kunit *test)
+{
+	struct pool_ctx *ctx = test->priv;
+
+	if (!ctx)
+		return;
+	fnmm_destroy(ctx->pool);
+	fnmm_destroy(ctx->parent);
+}
+
+static u64 pool_alloc(struct kunit *test, struct fnmm_allocator *a,
+		      u64 size, u64 align)
+{
+	struct fnmm_range r = { .size = size, .alignment = align };
+
+	KUNIT_ASSERT_EQ(test, fnmm_allocate(a, &r), 0);
+	return r.address;
+}
+
+static int pool_try(struct fnmm_allocator *a, u64 size, u64 align)
+{
+	struct fnmm_range r = { .size = size, .alignment = align };
+
+	return fnmm_allocate(a, &r);
+}
+
+static const unsigned int shifts[] = { 3, 4, 5, 6, 7, 8, 9, 10, 11 };
+
+static void shift_desc(const unsigned int *s, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%u-byte objects", 1U << *s);
+}
+
+KUNIT_ARRAY_PARAM(shift, shifts, shift_desc);
+
+/*
+ * One class: objects are naturally aligned, fill a page before the next
+ * page is taken, and the pages go back when the objects do.
+ */
+static void pool_class_fill(struct kunit *test)
+{
+	unsigned int shift = *(const unsigned int *)test->param_value;
+	struct pool_ctx *ctx = mk_pool(test, false, 16);
+	u64 obj = 1ULL << shift, per = PAGE_SIZE / obj, i, first, addr;
+	u64 pfree = fnmm_available(ctx->parent);
+
+	if (shift >= PAGE_SHIFT)
+		kunit_skip(test, "class larger than half a page");
+	first = pool_alloc(test, ctx->pool, obj, 0);
+	KUNIT_EXPECT_EQ(test, first & (obj - 1), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, first), obj);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - PAGE_SIZE);
+	for (i = 1; i < per; i++) {
+		addr = pool_alloc(test, ctx->pool, obj, 0);
+		/* Same page until it is full. */
+		KUNIT_EXPECT_EQ(test, addr & PAGE_MASK, first & PAGE_MASK);
+	}
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->pool), 0ULL);
+	addr = pool_alloc(test, ctx->pool, obj, 0);
+	KUNIT_EXPECT_NE(test, addr & PAGE_MASK, first & PAGE_MASK);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent),
+			pfree - 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+
+	/* The lone object's page empties and is kept as the spare. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, addr), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
+	for (i = 0; i < per; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool,
+						   (first & PAGE_MASK) + i * obj),
+				0);
+	/* A second empty page of the class goes straight back. */
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), (u64)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - PAGE_SIZE);
+	fnmm_pool_trim(ctx->pool);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+}
+
+/* Sizes round up to the next class; alignment can raise the class. */
+static void pool_size_rounding(struct kunit *test)
+{
+	struct pool_ctx *ctx = mk_pool(test, false, 16);
+	u64 a1 = pool_alloc(test, ctx->pool, 1, 0);
+	u64 a24 = pool_alloc(test, ctx->pool, 24, 0);
+	u64 a100 = pool_alloc(test, ctx->pool, 100, 0);
+	u64 al = pool_alloc(test, ctx->pool, 16, 256);
+
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, a1), 8ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, a24), 32ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, a100), 128ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, al), 256ULL);
+	KUNIT_EXPECT_EQ(test, al & 255, 0ULL);
+	/* Four classes: four pages from the parent. */
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+}
+
+/* Inputs the pool refuses, each leaving it unchanged. */
+static void pool_rejects(struct kunit *test)
+{
+	struct pool_ctx *ctx = mk_pool(test, false, 16);
+	u64 x = pool_alloc(test, ctx->pool, 64, 0);
+	u64 held = fnmm_pool_held(ctx->pool), avail;
+	u64 pfree = fnmm_available(ctx->parent);
+	struct fnmm_range r = { .size = PAGE_SIZE };
+	u64 page;
+
+	avail = fnmm_available(ctx->pool);
+	KUNIT_EXPECT_EQ(test, pool_try(ctx->pool, PAGE_SIZE / 2 + 1, 0), -E2BIG);
+	KUNIT_EXPECT_EQ(test, pool_try(ctx->pool, PAGE_SIZE, 0), -E2BIG);
+	KUNIT_EXPECT_EQ(test, pool_try(ctx->pool, 8, PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pool_try(ctx->pool, 8, 0), 0 /* sanity */);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x + 8), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x + 64), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, TEST_BASE - 64), -EINVAL);
+	/* A parent page that is not a pool page. */
+	KUNIT_ASSERT_EQ(test, fnmm_allocate(ctx->parent, &r), 0);
+	page = r.address;
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, page), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->parent, page), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), -ENOENT);
+	/* x's page stays as the 64-byte spare; 8-byte page holds one. */
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), held + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->pool),
+			avail + 64 + PAGE_SIZE - 8);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+}
+
+/* The parent running dry is -ENOMEM, and everything comes back. */
+static void pool_parent_exhaustion(struct kunit *test)
+{
+	struct pool_ctx *ctx = mk_pool(test, true, 2);
+	u64 per = PAGE_SIZE / 1024, addrs[8];
+	unsigned int i;
+
+	KUNIT_ASSERT_LE(test, 2 * per, (u64)ARRAY_SIZE(addrs));
+	for (i = 0; i < 2 * per; i++)
+		addrs[i] = pool_alloc(test, ctx->pool, 1024, 0);
+	KUNIT_EXPECT_EQ(test, pool_try(ctx->pool, 1024, 0), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, pool_try(ctx->pool, 8, 0), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(ctx->pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	for (i = 0; i < 2 * per; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, addrs[i]), 0);
+	fnmm_pool_trim(ctx->pool);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->parent), 0);
+}
+
+/* Destroying a pool with live objects returns all its pages. */
+static void pool_destroy_returns_pages(struct kunit *test)
+{
+	struct pool_ctx *ctx = mk_pool(test, false, 64);
+	u64 pfree = fnmm_available(ctx->parent);
+	unsigned int i;
+
+	for (i = 0; i < 300; i++)
+		pool_alloc(test, ctx->pool, 8 + (i % 9) * 100, 0);
+	KUNIT_EXPECT_LT(test, fnmm_available(ctx->parent), pfree);
+	fnmm_destroy(ctx->pool);
+	ctx->pool = NULL;
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->parent), 0);
+}
+
+/* Pool pages never overlap the parent's other allocations. */
+static void pool_shares_parent(struct kunit *test)
+{
+	struct pool_ctx *ctx = mk_pool(test, true, 8);
+	struct fnmm_range r = { .size = 6 * PAGE_SIZE };
+	u64 o1, o2;
+
+	KUNIT_ASSERT_EQ(test, fnmm_allocate(ctx->parent, &r), 0);
+	o1 = pool_alloc(test, ctx->pool, 512, 0);
+	o2 = pool_alloc(test, ctx->pool, 2048, 0);
+	KUNIT_EXPECT_TRUE(test, o1 < r.address || o1 >= r.address + r.size);
+	KUNIT_EXPECT_TRUE(test, o2 < r.address || o2 >= r.address + r.size);
+	KUNIT_EXPECT_NE(test, o1 & PAGE_MASK, o2 & PAGE_MASK);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), 0ULL);
+	KUNIT_EXPECT_EQ(test, pool_try(ctx->pool, 64, 0), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->parent), 0);
+}
+
+static struct kunit_case pool_cases[] = {
+	KUNIT_CASE_PARAM(pool_class_fill, shift_gen_params),
+	KUNIT_CASE(pool_size_rounding),
+	KUNIT_CASE(pool_rejects),
+	KUNIT_CASE(pool_parent_exhaustion),
+	KUNIT_CASE(pool_destroy_returns_pages),
+	KUNIT_CASE(pool_shares_parent),
+	{}
+};
+
+static struct kunit_suite pool_suite = {
+	.name = "fnmm_pool",
+	.exit = pool_test_exit,
+	.test_cases = pool_cases,
+};
+
+kunit_test_suites(&pool_suite);

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freenos-mm: the shared allocator interface.
+ *
+ * Checks common to every allocator are made here, once, before the
+ * implementation is called: size 0 and an alignment that is not a power
+ * of two are rejected with -EINVAL and change nothing.
+ */
+#include <linux/err.h>
+#include <linux/errno.h>
+#include <linux/log2.h>
+#include "fnmm_alloc.h"
+
+/**
+ * fnmm_allocate() - allocate a range from an allocator
+ * @a: the allocator
+ * @range: @range->size and @range->alignment in, @range->address out
+ *
+ * Return: 0, or -EINVAL (size 0, alignment not 0 or a power of two, or an
+ * alignment the allocator cannot honour), -E2BIG (larger than the
+ * allocator can ever serve) or -ENOMEM (no fitting free space now).
+ */
+int fnmm_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
+{
+	if (!range->size)
+		return -EINVAL;
+	if (range->alignment && !is_power_of_2(range->alignment))
+		return -EINVAL;
+	if (range->size > a->size)
+		return -E2BIG;
+	return a->ops->allocate(a, range);
+}
+
+/**
+ * fnmm_release() - release an allocation
+ * @a: the allocator
+ * @addr: the address fnmm_allocate() returned
+ *
+ * Return: 0, -EINVAL (address outside the range or misaligned) or -ENOENT
+ * (not the start of a live allocation: never handed out or released
+ * already).
+ */
+int fnmm_release(struct fnmm_allocator *a, u64 addr)
+{
+	return a->ops->release(a, addr);
+}
+
+/**
+ * fnmm_available() - bytes currently free
+ * @a: the allocator
+ */
+u64 fnmm_available(struct fnmm_allocator *a)
+{
+	return a->ops->available(a);
+}
+
+/**
+ * fnmm_largest() - size of the largest allocation that would succeed now
+ * @a: the allocator
+ */
+u64 fnmm_largest(struct fnmm_allocator *a)
+{
+	return a->ops->largest(a);
+}
+
+/**
+ * fnmm_alloc_size() - bytes held by a live allocation
+ * @a: the allocator
+ * @addr: start of the allocation
+ *
+ * Return: the bytes held (the request rounded up to the granule), or 0 if
+ * @addr does not start a live allocation.
+ */
+u64 fnmm_alloc_size(struct fnmm_allocator *a, u64 addr)
+{
+	return a->ops->alloc_size(a, addr);
+}
+
+/**
+ * fnmm_check() - verify an allocator's invariants
+ * @a: the allocator
+ *
+ * Walks all metadata: every unit is either free or in exactly one live
+ * allocation, and the counters agree with the walk.
+ *
+ * Return: 0, or -EUCLEAN if the metadata is inconsistent.
+ */
+int fnmm_check(struct fnmm_allocator *a)
+{
+	return a->ops->check(a);
+}
+
+/**
+ * fnmm_destroy() - free an allocator and its metadata
+ * @a: the allocator, or NULL / an ERR_PTR (ignored)
+ */
+void fnmm_destroy(struct fnmm_allocator *a)
+{
+	if (!IS_ERR_OR_NULL(a))
+		a->ops->destroy(a);
+}

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freenos-mm: the Bit allocator.
+ *
+ * As FreeNOS's BitAllocator: the range is cut into chunks of one fixed
+ * size and a bitmap holds one bit per chunk, 1 = used.  An allocation is a
+ * run of contiguous free chunks at the requested alignment.  A second
+ * bitmap marks the first chunk of every live allocation, so release needs
+ * only the address and a release of anything but a live start is caught.
+ * Searches start at a hint just past the previous allocation (next fit),
+ * so a sequence of allocations does not rescan the full start of the
+ * range; the free count is kept, so available() is O(1).
+ */
+#include <linux/bitmap.h>
+#include <linux/bitops.h>
+#include <linux/err.h>
+#include <linux/errno.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include "fnmm_alloc.h"
+
+struct fnmm_bit {
+	struct fnmm_allocator a;
+	/* protects used, start, hint, nfree, nallocs */
+	spinlock_t lock;
+	unsigned long *used;	/* 1 = chunk in use */
+	unsigned long *start;	/* 1 = chunk starts a live allocation */
+	unsigned long nchunks;
+	unsigned long nfree;
+	unsigned long hint;	/* where the next search begins */
+	unsigned long nallocs;
+	unsigned int shift;	/* log2(chunk size) */
+};
+
+static inline struct fnmm_bit *to_bit(struct fnmm_allocator *a)
+{
+	return container_of(a, struct fnmm_bit, a);
+}
+
+static int bit_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
+{
+	struct fnmm_bit *b = to_bit(a);
+	unsigned long n = DIV_ROUND_UP_ULL(range->size, a->granule);
+	unsigned long mask = 0, off = 0, i;
+
+	if (range->alignment > a->granule) {
+		if (range->alignment > a->size)
+			return -EINVAL;
+		mask = (range->alignment >> b->shift) - 1;
+		off = (a->base >> b->shift) & mask;
+	}
+
+	spin_lock(&b->lock);
+	if (n > b->nfree)
+		goto nomem;
+	i = bitmap_find_next_zero_area_off(b->used, b->nchunks, b->hint, n,
+					   mask, off);
+	if (i >= b->nchunks && b->hint) {
+		i = bitmap_find_next_zero_area_off(b->used, b->nchunks, 0, n,
+						   mask, off);
+	}
+	if (i >= b->nchunks)
+		goto nomem;
+	bitmap_set(b->used, i, n);
+	__set_bit(i, b->start);
+	b->nfree -= n;
+	b->nallocs++;
+	b->hint = i + n < b->nchunks ? i + n : 0;
+	spin_unlock(&b->lock);
+
+	range->address = a->base + ((u64)i << b->shift);
+	return 0;
+nomem:
+	spin_unlock(&b->lock);
+	return -ENOMEM;
+}
+
+/* Chunk index of @addr, or -EINVAL if outside or misaligned. */
+static long bit_index(struct fnmm_bit *b, u64 addr)
+{
+	u64 off = addr - b->a.base;
+
+	if (addr < b->a.base || off >= b->a.size ||
+	    off & (b->a.granule - 1))
+		return -EINVAL;
+	return off >> b->shift;
+}
+
+/* Chunks in the live allocation starting at @i; lock held. */
+static unsigned long bit_run(struct fnmm_bit *b, unsigned long i)
+{
+	unsigned long end = find_next_zero_bit(b->used, b->nchunks, i + 1);
+
+	return find_next_bit(b->start, end, i + 1) - i;
+}
+
+static int bit_release(struct fnmm_allocator *a, u64 addr)
+{
+	struct fnmm_bit *b = to_bit(a);
+	long i = bit_index(b, addr);
+	unsigned long n;
+
+	if (i < 0)
+		return i;
+	spin_lock(&b->lock);
+	if (!test_bit(i, b->start)) {
+		spin_unlock(&b->lock);
+		return -ENOENT;
+	}
+	n = bit_run(b, i);
+	__clear_bit(i, b->start);
+	bitmap_clear(b->used, i, n);
+	b->nfree += n;
+	b->nallocs--;
+	spin_unlock(&b->lock);
+	return 0;
+}
+
+static u64 bit_available(struct fnmm_allocator *a)
+{
+	struct fnmm_bit *b = to_bit(a);
+
+	return (u64)READ_ONCE(b->nfree) << b->shift;
+}
+
+/* O(chunks): for statistics, not for the allocation path. */
+static u64 bit_largest(struct fnmm_allocator *a)
+{
+	struct fnmm_bit *b = to_bit(a);
+	unsigned long i = 0, best = 0;
+
+	spin_lock(&b->lock);
+	while (i < b->nchunks) {
+		unsigned long z = find_next_zero_bit(b->used, b->nchunks, i);
+		unsigned long e = find_next_bit(b->used, b->nchunks, z);
+
+		best = max(best, e - z);
+		i = e;
+	}
+	spin_unlock(&b->lock);
+	return (u64)best << b->shift;
+}
+
+static u64 bit_alloc_size(struct fnmm_allocator *a, u64 addr)
+{
+	struct fnmm_bit *b = to_bit(a);
+	long i = bit_index(b, addr);
+	u64 ret = 0;
+
+	if (i < 0)
+		return 0;
+	spin_lock(&b->lock);
+	if (test_bit(i, b->start))
+		ret = (u64)bit_run(b, i) << b->shift;
+	spin_unlock(&b->lock);
+	return ret;
+}
+
+static int bit_check(struct fnmm_allocator *a)
+{
+	struct fnmm_bit *b = to_bit(a);
+	unsigned long i, used, starts;
+	int ret = 0;
+
+	spin_lock(&b->lock);
+	used = bitmap_weight(b->used, b->nchunks);
+	starts = bitmap_weight(b->start, b->nchunks);
+	if (used + b->nfree != b->nchunks || starts != b->nallocs ||
+	    !bitmap_subset(b->start, b->used, b->nchunks))
+		ret = -EUCLEAN;
+	/* Every run of used chunks begins with an allocation start. */
+	for (i = 0; !ret && i < b->nchunks; i++) {
+		if (test_bit(i, b->used) && (!i || !test_bit(i - 1, b->used)) &&
+		    !test_bit(i, b->start))
+			ret = -EUCLEAN;
+	}
+	spin_unlock(&b->lock);
+	return ret;
+}
+
+static void bit_destroy(struct fnmm_allocator *a)
+{
+	struct fnmm_bit *b = to_bit(a);
+
+	kvfree(b->used);
+	kvfree(b->start);
+	kfree(b);
+}
+
+static const struct fnmm_alloc_ops bit_ops = {
+	.name		= "bit",
+	.allocate	= bit_allocate,
+	.release	= bit_release,
+	.available	= bit_available,
+	.largest	= bit_largest,
+	.alloc_size	= bit_alloc_size,
+	.check		= bit_check,
+	.destroy	= bit_destroy,
+};
+
+/**
+ * fnmm_bit_create() - create a Bit allocator
+ * @base: first address, aligned to @chunk_size
+ * @size: bytes, a non-zero multiple of @chunk_size
+ * @chunk_size: bytes per bit, a power of two
+ *
+ * Return: the allocator, or ERR_PTR(-EINVAL) for a bad range or chunk
+ * size, ERR_PTR(-ENOMEM).
+ */
+struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
+{
+	struct fnmm_bit *b;
+	u64 n;
+
+	if (!chunk_size || !is_power_of_2(chunk_size) || !size ||
+	    (base | size) & (chunk_size - 1) || base + size < base)
+		return ERR_PTR(-EINVAL);
+	n = size / chunk_size;
+	if (n > INT_MAX)
+		return ERR_PTR(-E2BIG);
+
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return ERR_PTR(-ENOMEM);
+	b->used = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+	b->start = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+	if (!b->used || !b->start) {
+		kvfree(b->used);
+		kvfree(b->start);
+		kfree(b);
+		return ERR_PTR(-ENOMEM);
+	}
+	b->a.ops = &bit_ops;
+	b->a.base = base;
+	b->a.size = size;
+	b->a.granule = chunk_size;
+	b->nchunks = n;
+	b->nfree = n;
+	b->shift = ilog2(chunk_size);
+	spin_lock_init(&b->lock);
+	return &b->a;
+}

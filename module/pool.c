@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freenos-mm: the Pool allocator.
+ *
+ * As FreeNOS's PoolAllocator: objects of power-of-two size classes are
+ * carved out of pages obtained from a parent allocator (Split or Bit).
+ * Each pool page ("slab") holds objects of one class and a bitmap of
+ * them, 1 = used, kept outside the managed memory.  A table indexed by
+ * the parent's page number finds the slab of an address, so release is
+ * O(1); allocation takes the first slab on the class's partial list and
+ * the first free bit in it (at most PAGE_SIZE / 8 bits), also O(1).
+ * A slab that becomes empty goes back to the parent, except one per class
+ * kept as a spare so that an alloc/free pair does not bounce a page
+ * through the parent each time; fnmm_pool_trim() returns the spares.
+ */
+#include <linux/bitmap.h>
+#include <linux/bitops.h>
+#include <linux/err.h>
+#include <linux/errno.h>
+#include <linux/list.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include "fnmm_alloc.h"
+
+#define POOL_NR_CLASSES	(PAGE_SHIFT - FNMM_POOL_MIN_SHIFT)
+
+struct pool_slab {
+	struct list_head node;	/* on its class's partial or full list */
+	u64 addr;		/* the parent page it carves up */
+	unsigned int inuse;
+	unsigned int cls;
+	unsigned long map[];	/* 1 = object in use */
+};
+
+struct pool_class {
+	struct list_head partial;	/* slabs with used and free objects */
+	struct list_head full;		/* slabs with no free object */
+	struct pool_slab *spare;	/* one empty slab kept back, or NULL */
+	unsigned int shift;		/* log2(object size) */
+	unsigned int nobj;		/* objects per slab */
+};
+
+struct fnmm_pool {
+	struct fnmm_allocator a;
+	/* protects cls[], slabs[], free_bytes, held, nallocs */
+	spinlock_t lock;
+	struct fnmm_allocator *parent;
+	struct pool_slab **slabs;	/* by parent page index, or NULL */
+	unsigned int min_shift;
+	unsigned int max_shift;
+	u64 free_bytes;			/* free object bytes in held slabs */
+	u64 held;			/* bytes of parent pages held */
+	unsigned long nallocs;
+	struct pool_class cls[POOL_NR_CLASSES];
+};
+
+static inline struct fnmm_pool *to_pool(struct fnmm_allocator *a)
+{
+	return container_of(a, struct fnmm_pool, a);
+}
+
+static inline unsigned long pool_pidx(struct fnmm_pool *p, u64 addr)
+{
+	return (addr - p->parent->base) >> PAGE_SHIFT;
+}
+
+/* Get a page from the parent and a descriptor for it; no lock held. */
+static struct pool_slab *pool_new_slab(struct fnmm_pool *p, unsigned int c)
+{
+	struct fnmm_range r = { .size = PAGE_SIZE, .alignment = PAGE_SIZE };
+	struct pool_slab *slab;
+	unsigned int nobj = p->cls[c].nobj;
+
+	slab = kzalloc(struct_size(slab, map, BITS_TO_LONGS(nobj)),
+		       GFP_KERNEL);
+	if (!slab)
+		return NULL;
+	if (fnmm_allocate(p->parent, &r)) {
+		kfree(slab);
+		return NULL;
+	}
+	slab->addr = r.address;
+	slab->cls = c;
+	return slab;
+}
+
+/* Return an empty slab's page to the parent; no lock held. */
+static void pool_free_slab(struct fnmm_pool *p, struct pool_slab *slab)
+{
+	WARN_ON_ONCE(fnmm_release(p->parent, slab->addr));
+	kfree(slab);
+}
+
+/* Install a fresh slab as the class's spare, or drop it; lock held. */
+static struct pool_slab *pool_install(struct fnmm_pool *p,
+				      struct pool_class *pc,
+				      struct pool_slab *slab)
+{
+	if (pc->spare || !list_empty(&pc->partial))
+		return slab;	/* raced: someone else refilled the class */
+	p->slabs[pool_pidx(p, slab->addr)] = slab;
+	p->held += PAGE_SIZE;
+	p->free_bytes += PAGE_SIZE;
+	pc->spare = slab;
+	return NULL;
+}
+
+static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
+{
+	struct fnmm_pool *p = to_pool(a);
+	unsigned int shift = max_t(unsigned int, p->min_shift,
+				   order_base_2(range->size));
+	struct pool_slab *slab, *fresh = NULL;
+	struct pool_class *pc;
+	unsigned int obj;
+
+	if (range->alignment >= PAGE_SIZE)
+		return -EINVAL;
+	if (range->alignment)
+		shift = max_t(unsigned int, shift, ilog2(range->alignment));
+	if (shift > p->max_shift)
+		return -E2BIG;
+	pc = &p->cls[shift - p->min_shift];
+
+	spin_lock(&p->lock);
+	while (list_empty(&pc->partial) && !pc->spare) {
+		spin_unlock(&p->lock);
+		fresh = pool_new_slab(p, shift - p->min_shift);
+		if (!fresh)
+			return -ENOMEM;
+		spin_lock(&p->lock);
+		fresh = pool_install(p, pc, fresh);
+		if (fresh) {
+			spin_unlock(&p->lock);
+			pool_free_slab(p, fresh);
+			spin_lock(&p->lock);
+		}
+	}
+	if (list_empty(&pc->partial)) {
+		list_add(&pc->spare->node, &pc->partial);
+		pc->spare = NULL;
+	}
+	slab = list_first_entry(&pc->partial, struct pool_slab, node);
+	obj = find_first_zero_bit(slab->map, pc->nobj);
+	__set_bit(obj, slab->map);
+	if (++slab->inuse == pc->nobj)
+		list_move(&slab->node, &pc->full);
+	p->free_bytes -= 1UL << shift;
+	p->nallocs++;
+	spin_unlock(&p->lock);
+
+	range->address = slab->addr + ((u64)obj << shift);
+	return 0;
+}
+
+/* The slab holding @addr and its object index; lock held. */
+static int pool_find(struct fnmm_pool *p, u64 addr, struct pool_slab **slabp,
+		     unsigned int *objp)
+{
+	struct fnmm_allocator *pa = p->parent;
+	struct pool_slab *slab;
+	unsigned int shift;
+	u64 off;
+
+	if (addr < pa->base || addr - pa->base >= pa->size)
+		return -EINVAL;
+	slab = p->slabs[pool_pidx(p, addr)];
+	if (!slab)
+		return -ENOENT;
+	shift = p->cls[slab->cls].shift;
+	off = addr - slab->addr;
+	if (off & ((1UL << shift) - 1))
+		return -EINVAL;
+	if (!test_bit(off >> shift, slab->map))
+		return -ENOENT;
+	*slabp = slab;
+	*objp = off >> shift;
+	return 0;
+}
+
+static int pool_release(struct fnmm_allocator *a, u64 addr)
+{
+	struct fnmm_pool *p = to_pool(a);
+	struct pool_slab *slab;
+	struct pool_class *pc;
+	unsigned int obj;
+	int ret;
+
+	spin_lock(&p->lock);
+	ret = pool_find(p, addr, &slab, &obj);
+	if (ret)
+		goto out;
+	pc = &p->cls[slab->cls];
+	__clear_bit(obj, slab->map);
+	if (slab->inuse-- == pc->nobj)
+		list_move(&slab->node, &pc->partial);
+	p->free_bytes += 1UL << pc->shift;
+	p->nallocs--;
+	if (slab->inuse)
+		goto out;
+	list_del(&slab->node);
+	if (!pc->spare) {
+		pc->spare = slab;
+		goto out;
+	}
+	p->slabs[pool_pidx(p, slab->addr)] = NULL;
+	p->held -= PAGE_SIZE;
+	p->free_bytes -= PAGE_SIZE;
+	spin_unlock(&p->lock);
+	pool_free_slab(p, slab);
+	return 0;
+out:
+	spin_unlock(&p->lock);
+	return ret;
+}
+
+static u64 pool_available(struct fnmm_allocator *a)
+{
+	return READ_ONCE(to_pool(a)->free_bytes);
+}
+
+static u64 pool_largest(struct fnmm_allocator *a)
+{
+	struct fnmm_pool *p = to_pool(a);
+	u64 ret = 0;
+	int c;
+
+	if (fnmm_largest(p->parent) >= PAGE_SIZE)
+		return 1ULL << p->max_shift;
+	spin_lock(&p->lock);
+	for (c = p->max_shift - p->min_shift; c >= 0 && !ret; c--)
+		if (p->cls[c].spare || !list_empty(&p->cls[c].partial))
+			ret = 1ULL << p->cls[c].shift;
+	spin_unlock(&p->lock);
+	return ret;
+}
+
+static u64 pool_alloc_size(struct fnmm_allocator *a, u64 addr)
+{
+	struct fnmm_pool *p = to_pool(a);
+	struct pool_slab *slab;
+	unsigned int obj;
+	u64 ret = 0;
+
+	spin_lock(&p->lock);
+	if (!pool_find(p, addr, &slab, &obj))
+		ret = 1ULL << p->cls[slab->cls].shift;
+	spin_unlock(&p->lock);
+	return ret;
+}
+
+/* Count the slabs on @list, checking each; -1 if one is wrong. */
+static long pool_check_list(struct fnmm_pool *p, struct list_head *list,
+			    unsigned int c, bool full)
+{
+	struct pool_class *pc = &p->cls[c];
+	struct pool_slab *slab;
+	long n = 0;
+
+	list_for_each_entry(slab, list, node) {
+		if (slab->cls != c || !slab->inuse ||
+		    (slab->inuse == pc->nobj) != full ||
+		    p->slabs[pool_pidx(p, slab->addr)] != slab)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+static int pool_check(struct fnmm_allocator *a)
+{
+	struct fnmm_pool *p = to_pool(a);
+	unsigned long i, npages = p->parent->size >> PAGE_SHIFT;
+	u64 slabs = 0, listed = 0, free = 0, objs = 0;
+	int ret = -EUCLEAN;
+	unsigned int c;
+
+	spin_lock(&p->lock);
+	for (i = 0; i < npages; i++) {
+		struct pool_slab *slab = p->slabs[i];
+
+		if (!slab)
+			continue;
+		if (slab->cls >= POOL_NR_CLASSES || pool_pidx(p, slab->addr) != i ||
+		    slab->inuse != bitmap_weight(slab->map, p->cls[slab->cls].nobj) ||
+		    fnmm_alloc_size(p->parent, slab->addr) != PAGE_SIZE)
+			goto out;
+		slabs++;
+		objs += slab->inuse;
+		free += (u64)(p->cls[slab->cls].nobj - slab->inuse) <<
+			p->cls[slab->cls].shift;
+	}
+	for (c = 0; c <= p->max_shift - p->min_shift; c++) {
+		long np = pool_check_list(p, &p->cls[c].partial, c, false);
+		long nf = pool_check_list(p, &p->cls[c].full, c, true);
+		struct pool_slab *sp = p->cls[c].spare;
+
+		if (np < 0 || nf < 0)
+			goto out;
+		if (sp && (sp->inuse || sp->cls != c ||
+			   p->slabs[pool_pidx(p, sp->addr)] != sp))
+			goto out;
+		listed += np + nf + !!sp;
+	}
+	if (listed == slabs && slabs * PAGE_SIZE == p->held &&
+	    free == p->free_bytes && objs == p->nallocs)
+		ret = 0;
+out:
+	spin_unlock(&p->lock);
+	return ret;
+}
+
+/**
+ * fnmm_pool_trim() - give the spare empty pages back to the parent
+ * @a: a Pool allocator
+ */
+void fnmm_pool_trim(struct fnmm_allocator *a)
+{
+	struct fnmm_pool *p = to_pool(a);
+	unsigned int c;
+
+	for (c = 0; c < POOL_NR_CLASSES; c++) {
+		struct pool_slab *slab;
+
+		spin_lock(&p->lock);
+		slab = p->cls[c].spare;
+		if (slab) {
+			p->cls[c].spare = NULL;
+			p->slabs[pool_pidx(p, slab->addr)] = NULL;
+			p->held -= PAGE_SIZE;
+			p->free_bytes -= PAGE_SIZE;
+		}
+		spin_unlock(&p->lock);
+		if (slab)
+			pool_free_slab(p, slab);
+	}
+}
+
+/**
+ * fnmm_pool_held() - bytes of parent pages a pool holds
+ * @a: a Pool allocator
+ */
+u64 fnmm_pool_held(struct fnmm_allocator *a)
+{
+	return READ_ONCE(to_pool(a)->held);
+}
+
+static void pool_destroy(struct fnmm_allocator *a)
+{
+	struct fnmm_pool *p = to_pool(a);
+	unsigned long i, npages = p->parent->size >> PAGE_SHIFT;
+
+	for (i = 0; i < npages; i++)
+		if (p->slabs[i])
+			pool_free_slab(p, p->slabs[i]);
+	kvfree(p->slabs);
+	kfree(p);
+}
+
+static const struct fnmm_alloc_ops pool_ops = {
+	.name		= "pool",
+	.allocate	= pool_allocate,
+	.release	= pool_release,
+	.available	= pool_available,
+	.largest	= pool_largest,
+	.alloc_size	= pool_alloc_size,
+	.check		= pool_check,
+	.destroy	= pool_destroy,
+};
+
+/**
+ * fnmm_pool_create() - create a Pool allocator over a parent allocator
+ * @parent: gives the pages; page-aligned base, granule at most a page
+ * @min_shift: log2 of the smallest object, at least FNMM_POOL_MIN_SHIFT
+ * @max_shift: log2 of the largest object, below PAGE_SHIFT
+ *
+ * Objects are naturally aligned to their class size.  Destroying the pool
+ * returns every page it holds to @parent, which must outlive it.
+ *
+ * Return: the allocator, or ERR_PTR(-EINVAL) for bad arguments,
+ * ERR_PTR(-ENOMEM).
+ */
+struct fnmm_allocator *fnmm_pool_create(struct fnmm_allocator *parent,
+					unsigned int min_shift,
+					unsigned int max_shift)
+{
+	struct fnmm_pool *p;
+	unsigned int c;
+
+	if (IS_ERR_OR_NULL(parent) || min_shift < FNMM_POOL_MIN_SHIFT ||
+	    max_shift >= PAGE_SHIFT || min_shift > max_shift ||
+	    !PAGE_ALIGNED(parent->base) || parent->granule > PAGE_SIZE)
+		return ERR_PTR(-EINVAL);
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return ERR_PTR(-ENOMEM);
+	p->slabs = kvcalloc(parent->size >> PAGE_SHIFT, sizeof(*p->slabs),
+			    GFP_KERNEL);
+	if (!p->slabs) {
+		kfree(p);
+		return ERR_PTR(-ENOMEM);
+	}
+	p->a.ops = &pool_ops;
+	p->a.base = parent->base;
+	p->a.size = parent->size;
+	p->a.granule = 1ULL << min_shift;
+	p->parent = parent;
+	p->min_shift = min_shift;
+	p->max_shift = max_shift;
+	for (c = 0; c <= max_shift - min_shift; c++) {
+		INIT_LIST_HEAD(&p->cls[c].partial);
+		INIT_LIST_HEAD(&p->cls[c].full);
+		p->cls[c].shift = min_shift + c;
+		p->cls[c].nobj = PAGE_SIZE >> (min_shift + c);
+	}
+	spin_lock_init(&p->lock);
+	return &p->a;
+}

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freenos-mm: the Split allocator.
+ *
+ * FreeNOS's SplitAllocator hands out pages from a bitmap; this one is a
+ * real splitting and coalescing (buddy) allocator over a page-aligned
+ * range.  Free memory is kept as power-of-two blocks of pages on one list
+ * per order; an allocation takes the smallest fitting block (found in O(1)
+ * through a bitmap of non-empty orders), splits it down, and gives the
+ * unused tail pages of a non-power-of-two request straight back, so a
+ * request of n pages holds exactly n pages.  Release coalesces buddies.
+ *
+ * Metadata is one small descriptor per page, outside the managed memory.
+ * Block indices count from the range's base rounded down to the largest
+ * block size, so index alignment is physical alignment; the pages before
+ * the base exist only as never-free padding.
+ */
+#include <linux/bitops.h>
+#include <linux/err.h>
+#include <linux/errno.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include "fnmm_alloc.h"
+
+#define SPLIT_NIL	U32_MAX
+
+enum split_state {
+	SPLIT_NONE = 0,	/* inside a block, or padding */
+	SPLIT_FREE,	/* head of a free block of 2^order pages */
+	SPLIT_ALLOC,	/* head of a live allocation of npages pages */
+};
+
+/*
+ * Per-page descriptor.  Only heads carry meaning: a free head is linked on
+ * its order's list; an allocated head records the pages it holds.  Every
+ * other page is SPLIT_NONE.
+ */
+struct split_page {
+	u32 next;
+	u32 prev;
+	u32 npages;
+	u8 state;
+	u8 order;
+};
+
+struct fnmm_split {
+	struct fnmm_allocator a;
+	/* protects pages[], head[], nonempty, nfree[], free_pages, nallocs */
+	spinlock_t lock;
+	struct split_page *pages;
+	u64 abase;		/* address of page index 0 */
+	u32 npages;		/* indices in pages[], padding included */
+	u32 first;		/* index of the first managed page */
+	unsigned int max_order;
+	unsigned long nonempty;	/* bit k: head[k] is not empty */
+	u32 head[FNMM_SPLIT_MAX_ORDER + 1];
+	unsigned long nfree[FNMM_SPLIT_MAX_ORDER + 1];
+	u64 free_pages;
+	u64 nallocs;
+};
+
+static inline struct fnmm_split *to_split(struct fnmm_allocator *a)
+{
+	return container_of(a, struct fnmm_split, a);
+}
+
+static void split_add_free(struct fnmm_split *s, u32 i, unsigned int order)
+{
+	struct split_page *p = &s->pages[i];
+	u32 h = s->head[order];
+
+	p->state = SPLIT_FREE;
+	p->order = order;
+	p->prev = SPLIT_NIL;
+	p->next = h;
+	if (h != SPLIT_NIL)
+		s->pages[h].prev = i;
+	s->head[order] = i;
+	s->nfree[order]++;
+	__set_bit(order, &s->nonempty);
+}
+
+static void split_del_free(struct fnmm_split *s, u32 i, unsigned int order)
+{
+	struct split_page *p = &s->pages[i];
+
+	if (p->prev != SPLIT_NIL)
+		s->pages[p->prev].next = p->next;
+	else
+		s->head[order] = p->next;
+	if (p->next != SPLIT_NIL)
+		s->pages[p->next].prev = p->prev;
+	p->state = SPLIT_NONE;
+	if (!--s->nfree[order])
+		__clear_bit(order, &s->nonempty);
+}
+
+/* Free one aligned block of 2^order pages at @i, merging with buddies. */
+static void split_free_block(struct fnmm_split *s, u32 i, unsigned int order)
+{
+	while (order < s->max_order) {
+		u32 b = i ^ (1U << order);
+
+		if (b >= s->npages || s->pages[b].state != SPLIT_FREE ||
+		    s->pages[b].order != order)
+			break;
+		split_del_free(s, b, order);
+		i &= ~(1U << order);
+		order++;
+	}
+	split_add_free(s, i, order);
+}
+
+/* Largest order of an aligned block starting at @i that fits in @n pages. */
+static unsigned int split_fit_order(struct fnmm_split *s, u32 i, u64 n)
+{
+	unsigned int order = ilog2(n);
+
+	if (i)
+		order = min_t(unsigned int, order, __ffs(i));
+	return min(order, s->max_order);
+}
+
+/* Free the pages [i, i + n) as maximal aligned blocks. */
+static void split_free_range(struct fnmm_split *s, u32 i, u32 n)
+{
+	u32 end = i + n;
+
+	while (i < end) {
+		unsigned int order = split_fit_order(s, i, end - i);
+
+		split_free_block(s, i, order);
+		i += 1U << order;
+	}
+}
+
+static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
+{
+	struct fnmm_split *s = to_split(a);
+	u64 npages = DIV_ROUND_UP_ULL(range->size, PAGE_SIZE);
+	unsigned int order = order_base_2(npages);
+	unsigned int k;
+	u32 i;
+
+	if (range->alignment > PAGE_SIZE) {
+		unsigned int ao = ilog2(range->alignment) - PAGE_SHIFT;
+
+		if (ao > s->max_order)
+			return -EINVAL;
+		order = max(order, ao);
+	}
+	if (order > s->max_order)
+		return -E2BIG;
+
+	spin_lock(&s->lock);
+	k = find_next_bit(&s->nonempty, s->max_order + 1, order);
+	if (k > s->max_order) {
+		spin_unlock(&s->lock);
+		return -ENOMEM;
+	}
+	i = s->head[k];
+	split_del_free(s, i, k);
+	while (k > order) {
+		k--;
+		split_add_free(s, i + (1U << k), k);
+	}
+	if (npages < (1ULL << order))
+		split_free_range(s, i + npages, (1U << order) - npages);
+	s->pages[i].state = SPLIT_ALLOC;
+	s->pages[i].npages = npages;
+	s->free_pages -= npages;
+	s->nallocs++;
+	spin_unlock(&s->lock);
+
+	range->address = s->abase + ((u64)i << PAGE_SHIFT);
+	return 0;
+}
+
+/* Index of the page at @addr, or -EINVAL if outside or misaligned. */
+static long split_index(struct fnmm_split *s, u64 addr)
+{
+	if (addr < s->a.base || addr - s->a.base >= s->a.size ||
+	    !PAGE_ALIGNED(addr))
+		return -EINVAL;
+	return (addr - s->abase) >> PAGE_SHIFT;
+}
+
+static int split_release(struct fnmm_allocator *a, u64 addr)
+{
+	struct fnmm_split *s = to_split(a);
+	long i = split_index(s, addr);
+	u32 n;
+
+	if (i < 0)
+		return i;
+	spin_lock(&s->lock);
+	if (s->pages[i].state != SPLIT_ALLOC) {
+		spin_unlock(&s->lock);
+		return -ENOENT;
+	}
+	n = s->pages[i].npages;
+	s->pages[i].state = SPLIT_NONE;
+	split_free_range(s, i, n);
+	s->free_pages += n;
+	s->nallocs--;
+	spin_unlock(&s->lock);
+	return 0;
+}
+
+/**
+ * fnmm_split_carve() - cut a live Split allocation in two
+ * @a: a Split allocator
+ * @addr: start of a live allocation
+ * @offset: page-aligned byte offset inside it, not 0
+ *
+ * Afterwards [@addr, @addr + @offset) and [@addr + @offset, end) are two
+ * allocations that are released independently; this is how part of an
+ * allocation is given back (FreeNOS ReleaseSections).
+ *
+ * Return: 0, -EINVAL (bad address or offset) or -ENOENT (no allocation
+ * starts at @addr).
+ */
+int fnmm_split_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
+{
+	struct fnmm_split *s = to_split(a);
+	long i = split_index(s, addr);
+	u64 off = offset >> PAGE_SHIFT;
+	int ret = 0;
+
+	if (i < 0)
+		return i;
+	if (!offset || !PAGE_ALIGNED(offset))
+		return -EINVAL;
+	spin_lock(&s->lock);
+	if (s->pages[i].state != SPLIT_ALLOC) {
+		ret = -ENOENT;
+	} else if (off >= s->pages[i].npages) {
+		ret = -EINVAL;
+	} else {
+		s->pages[i + off].state = SPLIT_ALLOC;
+		s->pages[i + off].npages = s->pages[i].npages - off;
+		s->pages[i].npages = off;
+		s->nallocs++;
+	}
+	spin_unlock(&s->lock);
+	return ret;
+}
+
+static u64 split_available(struct fnmm_allocator *a)
+{
+	return READ_ONCE(to_split(a)->free_pages) << PAGE_SHIFT;
+}
+
+static u64 split_largest(struct fnmm_allocator *a)
+{
+	struct fnmm_split *s = to_split(a);
+	unsigned long ne = READ_ONCE(s->nonempty);
+
+	return ne ? PAGE_SIZE << __fls(ne) : 0;
+}
+
+static u64 split_alloc_size(struct fnmm_allocator *a, u64 addr)
+{
+	struct fnmm_split *s = to_split(a);
+	long i = split_index(s, addr);
+	u64 ret = 0;
+
+	if (i < 0)
+		return 0;
+	spin_lock(&s->lock);
+	if (s->pages[i].state == SPLIT_ALLOC)
+		ret = (u64)s->pages[i].npages << PAGE_SHIFT;
+	spin_unlock(&s->lock);
+	return ret;
+}
+
+/**
+ * fnmm_split_max_order() - order of the largest block
+ * @a: a Split allocator
+ */
+unsigned int fnmm_split_max_order(struct fnmm_allocator *a)
+{
+	return to_split(a)->max_order;
+}
+
+/**
+ * fnmm_split_free_blocks() - number of free blocks of one order
+ * @a: a Split allocator
+ * @order: the order, at most fnmm_split_max_order()
+ */
+unsigned long fnmm_split_free_blocks(struct fnmm_allocator *a,
+				     unsigned int order)
+{
+	struct fnmm_split *s = to_split(a);
+
+	return order <= s->max_order ? READ_ONCE(s->nfree[order]) : 0;
+}
+
+/* Check the free lists of every order against nfree[] and nonempty. */
+static bool split_lists_ok(struct fnmm_split *s)
+{
+	unsigned int k;
+
+	for (k = 0; k <= s->max_order; k++) {
+		unsigned long n = 0;
+		u32 prev = SPLIT_NIL;
+		u32 i;
+
+		for (i = s->head[k]; i != SPLIT_NIL; i = s->pages[i].next) {
+			struct split_page *p = &s->pages[i];
+
+			if (i >= s->npages || p->state != SPLIT_FREE ||
+			    p->order != k || p->prev != prev ||
+			    n++ > s->npages)
+				return false;
+			prev = i;
+		}
+		if (n != s->nfree[k] || !!n != test_bit(k, &s->nonempty))
+			return false;
+	}
+	return true;
+}
+
+static int split_check(struct fnmm_allocator *a)
+{
+	struct fnmm_split *s = to_split(a);
+	u64 free = 0, allocs = 0;
+	int ret = -EUCLEAN;
+	u32 i, j, len;
+
+	spin_lock(&s->lock);
+	for (i = 0; i < s->first; i++)
+		if (s->pages[i].state != SPLIT_NONE)
+			goto out;
+	/* Every managed page is in exactly one free block or allocation. */
+	for (i = s->first; i < s->npages; i += len) {
+		struct split_page *p = &s->pages[i];
+
+		if (p->state == SPLIT_FREE) {
+			u32 b = i ^ (1U << p->order);
+
+			len = 1U << p->order;
+			if (p->order > s->max_order || i & (len - 1))
+				goto out;
+			/* A free buddy of the same order should have merged. */
+			if (p->order < s->max_order && b < s->npages &&
+			    s->pages[b].state == SPLIT_FREE &&
+			    s->pages[b].order == p->order)
+				goto out;
+			free += len;
+		} else if (p->state == SPLIT_ALLOC) {
+			len = p->npages;
+			allocs++;
+		} else {
+			goto out;	/* a page nobody accounts for */
+		}
+		if (!len || len > s->npages - i)
+			goto out;
+		for (j = 1; j < len; j++)
+			if (s->pages[i + j].state != SPLIT_NONE)
+				goto out;
+	}
+	if (free == s->free_pages && allocs == s->nallocs &&
+	    split_lists_ok(s))
+		ret = 0;
+out:
+	spin_unlock(&s->lock);
+	return ret;
+}
+
+static void split_destroy(struct fnmm_allocator *a)
+{
+	struct fnmm_split *s = to_split(a);
+
+	kvfree(s->pages);
+	kfree(s);
+}
+
+static const struct fnmm_alloc_ops split_ops = {
+	.name		= "split",
+	.allocate	= split_allocate,
+	.release	= split_release,
+	.available	= split_available,
+	.largest	= split_largest,
+	.alloc_size	= split_alloc_size,
+	.check		= split_check,
+	.destroy	= split_destroy,
+};
+
+/**
+ * fnmm_split_create() - create a Split allocator
+ * @base: first address, page-aligned
+ * @size: bytes, a non-zero multiple of the page size
+ * @max_order: largest block is 2^@max_order pages; 0 picks the largest
+ *	that fits the range (at most FNMM_SPLIT_MAX_ORDER)
+ *
+ * Return: the allocator, or ERR_PTR(-EINVAL) for a bad range or order,
+ * ERR_PTR(-E2BIG) for a range too large to index, ERR_PTR(-ENOMEM).
+ */
+struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
+					 unsigned int max_order)
+{
+	struct fnmm_split *s;
+	u64 n = size >> PAGE_SHIFT;
+	u64 abase;
+	unsigned int k;
+
+	if (!size || !PAGE_ALIGNED(base) || !PAGE_ALIGNED(size) ||
+	    base + size < base || max_order > FNMM_SPLIT_MAX_ORDER)
+		return ERR_PTR(-EINVAL);
+	if (!max_order)
+		max_order = min_t(unsigned int, ilog2(n), FNMM_SPLIT_MAX_ORDER);
+	abase = base & ~((PAGE_SIZE << max_order) - 1);
+	if (n + ((base - abase) >> PAGE_SHIFT) >= SPLIT_NIL)
+		return ERR_PTR(-E2BIG);
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->first = (base - abase) >> PAGE_SHIFT;
+	s->npages = s->first + n;
+	s->pages = kvcalloc(s->npages, sizeof(*s->pages), GFP_KERNEL);
+	if (!s->pages) {
+		kfree(s);
+		return ERR_PTR(-ENOMEM);
+	}
+	s->a.ops = &split_ops;
+	s->a.base = base;
+	s->a.size = size;
+	s->a.granule = PAGE_SIZE;
+	s->abase = abase;
+	s->max_order = max_order;
+	for (k = 0; k <= max_order; k++)
+		s->head[k] = SPLIT_NIL;
+	spin_lock_init(&s->lock);
+	split_free_range(s, s->first, n);
+	s->free_pages = n;
+	return &s->a;
+}
