@@ -47,6 +47,7 @@ struct fnmm_range {
  * @largest: bytes of the largest single allocation that would succeed now
  * @alloc_size: bytes held by the live allocation starting at @addr, or 0
  *	if @addr is not the start of a live allocation
+ * @carve: cut the live allocation at @addr in two at @offset (optional)
  * @check: walk the metadata and verify its invariants; 0 or -EUCLEAN
  * @destroy: free the allocator's metadata (live allocations are dropped)
  */
@@ -57,6 +58,7 @@ struct fnmm_alloc_ops {
 	u64 (*available)(struct fnmm_allocator *a);
 	u64 (*largest)(struct fnmm_allocator *a);
 	u64 (*alloc_size)(struct fnmm_allocator *a, u64 addr);
+	int (*carve)(struct fnmm_allocator *a, u64 addr, u64 offset);
 	int (*check)(struct fnmm_allocator *a);
 	void (*destroy)(struct fnmm_allocator *a);
 };
@@ -80,6 +82,7 @@ int fnmm_release(struct fnmm_allocator *a, u64 addr);
 u64 fnmm_available(struct fnmm_allocator *a);
 u64 fnmm_largest(struct fnmm_allocator *a);
 u64 fnmm_alloc_size(struct fnmm_allocator *a, u64 addr);
+int fnmm_carve(struct fnmm_allocator *a, u64 addr, u64 offset);
 int fnmm_check(struct fnmm_allocator *a);
 void fnmm_destroy(struct fnmm_allocator *a);
 
@@ -107,7 +110,6 @@ static inline u64 fnmm_base(const struct fnmm_allocator *a)
 /* The create functions return an ERR_PTR on failure. */
 struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 					 unsigned int max_order);
-int fnmm_split_carve(struct fnmm_allocator *a, u64 addr, u64 offset);
 unsigned int fnmm_split_max_order(struct fnmm_allocator *a);
 unsigned long fnmm_split_free_blocks(struct fnmm_allocator *a,
 				     unsigned int order);

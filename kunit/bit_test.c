@@ -204,6 +204,27 @@ static void bit_tail_chunk(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 }
 
+/* Carving: part of a run is released, the rest stays live. */
+static void bit_carve_sections(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 16, PAGE_SIZE);
+	u64 x = bit_alloc(test, a, 8 * PAGE_SIZE, 0);
+
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, PAGE_SIZE / 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, 8 * PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x + PAGE_SIZE, PAGE_SIZE), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, x), 8 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, 3 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, x), 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x + 3 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 13 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 16 * PAGE_SIZE);
+}
+
 static struct kunit_case bit_cases[] = {
 	KUNIT_CASE(bit_initial_state),
 	KUNIT_CASE_PARAM(bit_runs, run_gen_params),
@@ -212,6 +233,7 @@ static struct kunit_case bit_cases[] = {
 	KUNIT_CASE(bit_fragmented_fit),
 	KUNIT_CASE(bit_release_interior),
 	KUNIT_CASE(bit_tail_chunk),
+	KUNIT_CASE(bit_carve_sections),
 	{}
 };
 

@@ -155,6 +155,7 @@ static void pool_rejects(struct kunit *test)
 	page = r.address;
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, page), -ENOENT);
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->parent, page), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(ctx->pool, x, 8), -EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), -ENOENT);
 	/* x's page stays as the 64-byte spare; 8-byte page holds one. */

@@ -219,25 +219,25 @@ static void split_odd_range(struct kunit *test)
 }
 
 /* Carving gives part of an allocation back (ReleaseSections). */
-static void split_carve(struct kunit *test)
+static void split_carve_sections(struct kunit *test)
 {
 	struct fnmm_allocator *a = mk_split(test, TEST_BASE, 16, 0);
 	u64 x = split_alloc(test, a, 8 * PAGE_SIZE, 0), free1;
 
 	free1 = fnmm_available(a);
 	/* Rejected carves change nothing. */
-	KUNIT_EXPECT_EQ(test, fnmm_split_carve(a, x, 0), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fnmm_split_carve(a, x, 100), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fnmm_split_carve(a, x, 8 * PAGE_SIZE), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fnmm_split_carve(a, x, 9 * PAGE_SIZE), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fnmm_split_carve(a, x + PAGE_SIZE, PAGE_SIZE),
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, 100), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, 8 * PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, 9 * PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x + PAGE_SIZE, PAGE_SIZE),
 			-ENOENT);
-	KUNIT_EXPECT_EQ(test, fnmm_split_carve(a, x + 1, PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x + 1, PAGE_SIZE), -EINVAL);
 	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, x), 8 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 
-	KUNIT_EXPECT_EQ(test, fnmm_split_carve(a, x, 2 * PAGE_SIZE), 0);
-	KUNIT_EXPECT_EQ(test, fnmm_split_carve(a, x + 2 * PAGE_SIZE,
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, 2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x + 2 * PAGE_SIZE,
 					       4 * PAGE_SIZE), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 	/* Release the middle four pages only. */
@@ -291,7 +291,7 @@ static struct kunit_case split_cases[] = {
 	KUNIT_CASE(split_exact_pages),
 	KUNIT_CASE_PARAM(split_alignment, align_gen_params),
 	KUNIT_CASE(split_odd_range),
-	KUNIT_CASE(split_carve),
+	KUNIT_CASE(split_carve_sections),
 	KUNIT_CASE(split_max_order_limits),
 	KUNIT_CASE(split_release_interior),
 	{}

@@ -77,6 +77,28 @@ u64 fnmm_alloc_size(struct fnmm_allocator *a, u64 addr)
 }
 
 /**
+ * fnmm_carve() - cut a live allocation in two
+ * @a: the allocator
+ * @addr: start of a live allocation
+ * @offset: byte offset inside it, a non-zero multiple of the granule
+ *
+ * Afterwards [@addr, @addr + @offset) and [@addr + @offset, end) are two
+ * allocations released independently: this is how part of an allocation
+ * is given back (FreeNOS ReleaseSections).
+ *
+ * Return: 0, -EINVAL (bad address or offset), -ENOENT (no allocation
+ * starts at @addr) or -EOPNOTSUPP (the allocator cannot carve).
+ */
+int fnmm_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
+{
+	if (!a->ops->carve)
+		return -EOPNOTSUPP;
+	if (!offset || offset & (a->granule - 1))
+		return -EINVAL;
+	return a->ops->carve(a, addr, offset);
+}
+
+/**
  * fnmm_check() - verify an allocator's invariants
  * @a: the allocator
  *

@@ -158,6 +158,29 @@ static u64 bit_alloc_size(struct fnmm_allocator *a, u64 addr)
 	return ret;
 }
 
+/* Cut the allocation at @addr in two: one more start bit. */
+static int bit_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
+{
+	struct fnmm_bit *b = to_bit(a);
+	long i = bit_index(b, addr);
+	unsigned long off = offset >> b->shift;
+	int ret = 0;
+
+	if (i < 0)
+		return i;
+	spin_lock(&b->lock);
+	if (!test_bit(i, b->start))
+		ret = -ENOENT;
+	else if (offset >= a->size || off >= bit_run(b, i))
+		ret = -EINVAL;
+	else
+		__set_bit(i + off, b->start);
+	if (!ret)
+		b->nallocs++;
+	spin_unlock(&b->lock);
+	return ret;
+}
+
 static int bit_check(struct fnmm_allocator *a)
 {
 	struct fnmm_bit *b = to_bit(a);
@@ -196,6 +219,7 @@ static const struct fnmm_alloc_ops bit_ops = {
 	.available	= bit_available,
 	.largest	= bit_largest,
 	.alloc_size	= bit_alloc_size,
+	.carve		= bit_carve,
 	.check		= bit_check,
 	.destroy	= bit_destroy,
 };

@@ -1,8 +1,90 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * freenos-mm: module entry points.
+ * freenos-mm: module parameters, load and unload.
+ *
+ * Boot-reserved memory (x86: memmap=64M$0x30000000) is named by base= and
+ * size=; without it, take= bytes are taken from the page allocator at
+ * load time.  The Split allocator serves the region, a Bit allocator a
+ * part of it (bit_size=), and each open file gets a Pool on demand.
  */
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
+#include "fnmm_dev.h"
+
+static unsigned long long base;
+module_param(base, ullong, 0444);
+MODULE_PARM_DESC(base, "Physical base of a region reserved at boot (with size=)");
+
+static unsigned long long size;
+module_param(size, ullong, 0444);
+MODULE_PARM_DESC(size, "Bytes of the boot-reserved region at base=");
+
+static unsigned long long take;
+module_param(take, ullong, 0444);
+MODULE_PARM_DESC(take, "Without base=/size=: bytes to take from the page allocator at load time");
+
+static unsigned long long bit_size;
+module_param(bit_size, ullong, 0444);
+MODULE_PARM_DESC(bit_size, "Bytes of the region served by the Bit allocator (default: an eighth)");
+
+static bool expose_phys;
+module_param(expose_phys, bool, 0444);
+MODULE_PARM_DESC(expose_phys, "Show physical addresses to callers without CAP_SYS_ADMIN (default: no)");
+
+static ushort mode = 0600;
+module_param(mode, ushort, 0444);
+MODULE_PARM_DESC(mode, "Mode of /dev/freenos-mm (default 0600)");
+
+static struct fnmm_dev fnmm;
+
+static int __init fnmm_init(void)
+{
+	int ret;
+
+	if (base || size)
+		ret = fnmm_region_claim(&fnmm.region, base, size);
+	else if (take)
+		ret = fnmm_region_take(&fnmm.region, PAGE_ALIGN(take));
+	else
+		ret = -EINVAL;
+	if (ret) {
+		pr_err("freenos-mm: no region (base=%#llx size=%#llx take=%#llx): %d\n",
+		       base, size, take, ret);
+		return ret;
+	}
+	ret = fnmm_dev_init(&fnmm, bit_size);
+	if (ret)
+		goto err_region;
+	fnmm.expose_phys = expose_phys;
+	fnmm.misc.minor = MISC_DYNAMIC_MINOR;
+	fnmm.misc.name = FNMM_DEVICE_NAME;
+	fnmm.misc.fops = &fnmm_fops;
+	fnmm.misc.mode = mode;
+	ret = misc_register(&fnmm.misc);
+	if (ret)
+		goto err_dev;
+	pr_info("freenos-mm: %llu KiB %s, split max order %u, bit %llu KiB\n",
+		fnmm.region.size >> 10, fnmm.region.res ? "boot-reserved" :
+		"taken at load", fnmm_split_max_order(fnmm.split),
+		fnmm_size(fnmm.bit) >> 10);
+	return 0;
+err_dev:
+	fnmm_dev_fini(&fnmm);
+err_region:
+	fnmm_region_put(&fnmm.region);
+	return ret;
+}
+
+static void __exit fnmm_exit(void)
+{
+	misc_deregister(&fnmm.misc);
+	fnmm_dev_fini(&fnmm);
+	fnmm_region_put(&fnmm.region);
+}
+
+module_init(fnmm_init);
+module_exit(fnmm_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("FreeNOS-style memory allocators on reserved memory");

@@ -209,20 +209,8 @@ static int split_release(struct fnmm_allocator *a, u64 addr)
 	return 0;
 }
 
-/**
- * fnmm_split_carve() - cut a live Split allocation in two
- * @a: a Split allocator
- * @addr: start of a live allocation
- * @offset: page-aligned byte offset inside it, not 0
- *
- * Afterwards [@addr, @addr + @offset) and [@addr + @offset, end) are two
- * allocations that are released independently; this is how part of an
- * allocation is given back (FreeNOS ReleaseSections).
- *
- * Return: 0, -EINVAL (bad address or offset) or -ENOENT (no allocation
- * starts at @addr).
- */
-int fnmm_split_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
+/* Cut the allocation at @addr in two; offset checked by fnmm_carve(). */
+static int split_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
 {
 	struct fnmm_split *s = to_split(a);
 	long i = split_index(s, addr);
@@ -231,8 +219,6 @@ int fnmm_split_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
 
 	if (i < 0)
 		return i;
-	if (!offset || !PAGE_ALIGNED(offset))
-		return -EINVAL;
 	spin_lock(&s->lock);
 	if (s->pages[i].state != SPLIT_ALLOC) {
 		ret = -ENOENT;
@@ -385,6 +371,7 @@ static const struct fnmm_alloc_ops split_ops = {
 	.available	= split_available,
 	.largest	= split_largest,
 	.alloc_size	= split_alloc_size,
+	.carve		= split_carve,
 	.check		= split_check,
 	.destroy	= split_destroy,
 };

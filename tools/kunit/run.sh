@@ -44,6 +44,8 @@ grep -q freenos-mm "$src/drivers/misc/Makefile" ||
 # Reports that only print: a log with any of them fails the run.
 reports='BUG: KASAN|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|BUG: sleeping function|WARNING:|BUG:|Oops|general protection|refcount_t:|list_(add|del) corruption'
 
+benign='arch/um/drivers/virt-pci.c'
+
 passed=0 failed=0 rc=0
 for cfg in "${configs[@]}"; do
 	kcfg=$repo/kunit/$cfg.kunitconfig
@@ -62,9 +64,11 @@ for cfg in "${configs[@]}"; do
 	grep -E '^\[..:..:..\] ' "$bdir/kunit.out" | tail -n 120 || true
 	echo "kunit: [$cfg] kunit.py exit $krc after $(( $(date +%s) - start )) s"
 	[ $krc -eq 0 ] || { rc=1; tail -n 40 "$bdir/kunit.out"; }
-	if [ -f "$bdir/test.log" ] && grep -Eq "$reports" "$bdir/test.log"; then
+	# UML's PCI-over-virtio warns at boot when no device is attached.
+	if [ -f "$bdir/test.log" ] &&
+	   grep -En "$reports" "$bdir/test.log" | grep -v "$benign" > "$bdir/reports.txt"; then
 		echo "kunit: [$cfg] kernel log has sanitizer/lockdep/warning reports:"
-		grep -En "$reports" "$bdir/test.log" | head -n 20
+		head -n 20 "$bdir/reports.txt"
 		rc=1
 	fi
 	if [ -f "$json" ]; then

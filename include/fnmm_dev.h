@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * freenos-mm: the region, memory contexts and allocations behind
+ * /dev/freenos-mm (kernel-internal).
+ */
+#ifndef _FNMM_DEV_H
+#define _FNMM_DEV_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/xarray.h>
+#include "fnmm_alloc.h"
+#include "uapi/linux/freenos-mm.h"
+
+/**
+ * struct fnmm_region - the physical memory the module serves
+ * @base: physical base, page-aligned
+ * @size: bytes
+ * @kaddr: kernel address of @base when the region is in the direct map
+ *	(taken at load time), else NULL (boot-reserved: memremap on use)
+ * @res: the claimed resource of a boot-reserved region, else NULL
+ */
+struct fnmm_region {
+	u64 base;
+	u64 size;
+	void *kaddr;
+	struct resource *res;
+};
+
+int fnmm_region_claim(struct fnmm_region *r, u64 base, u64 size);
+int fnmm_region_take(struct fnmm_region *r, u64 size);
+void fnmm_region_put(struct fnmm_region *r);
+int fnmm_region_scrub(struct fnmm_region *r, u64 phys, u64 size);
+
+enum fnmm_cache_op { FNMM_CACHE_CLEAN, FNMM_CACHE_INVAL, FNMM_CACHE_FLUSH };
+int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
+		      enum fnmm_cache_op op);
+
+/**
+ * struct fnmm_dev - the device: region, shared allocators, contexts
+ * @region: the memory served
+ * @split: Split allocator over the whole region (less the Bit part)
+ * @bit: Bit allocator over a part of the region taken from @split
+ * @bit_base: start of the Bit part (an allocation of @split)
+ * @lock: protects @contexts and @ncontexts
+ * @contexts: open contexts (struct fnmm_ctx.node)
+ * @ncontexts: entries on @contexts
+ * @nallocs: live allocations per allocator (FNMM_ALLOC_*)
+ * @mappings: live mappings (VMAs) of all contexts
+ * @expose_phys: physical addresses may be shown to unprivileged callers
+ * @misc: the character device /dev/freenos-mm
+ */
+struct fnmm_dev {
+	struct fnmm_region region;
+	struct fnmm_allocator *split;
+	struct fnmm_allocator *bit;
+	u64 bit_base;
+	struct mutex lock;
+	struct list_head contexts;
+	unsigned long ncontexts;
+	atomic64_t nallocs[FNMM_NR_ALLOCATORS];
+	atomic64_t mappings;
+	bool expose_phys;
+	struct miscdevice misc;
+};
+
+int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size);
+void fnmm_dev_fini(struct fnmm_dev *dev);
+
+/**
+ * struct fnmm_block - one physically contiguous piece of an allocation
+ * @off: byte offset of the piece within the allocation
+ * @phys: physical address
+ * @size: bytes
+ */
+struct fnmm_block {
+	u64 off;
+	u64 phys;
+	u64 size;
+};
+
+/**
+ * struct fnmm_buf - one allocation of a context (a handle)
+ * @ref: one reference for the handle, one per mapping (VMA)
+ * @ctx: the owning context
+ * @id: handle >> PAGE_SHIFT
+ * @kind: FNMM_ALLOC_* that serves it
+ * @access: FNMM_ACCESS_* given at ReserveMem
+ * @contiguous: made as one block (MapContiguous may map it)
+ * @size: bytes requested, rounded to the allocator's granule
+ * @map_size: bytes an mmap() of it may cover (page-rounded)
+ * @page_off: offset of the allocation in its first page (Pool objects)
+ * @maps: live mappings of it
+ * @nblocks: entries in @blocks (sorted by offset; holes are released)
+ * @blocks: the physical pieces
+ */
+struct fnmm_buf {
+	struct kref ref;
+	struct fnmm_ctx *ctx;
+	u32 id;
+	u8 kind;
+	u32 access;
+	bool contiguous;
+	u64 size;
+	u64 map_size;
+	u64 page_off;
+	atomic_t maps;
+	unsigned int nblocks;
+	struct fnmm_block *blocks;
+};
+
+/**
+ * struct fnmm_ctx - a memory context: one open file (FreeNOS MemoryContext)
+ * @dev: the device
+ * @node: on @dev->contexts
+ * @bufs: handle id -> struct fnmm_buf; the xarray's lock guards the map
+ * @lock: serialises changes to allocations' blocks and the creation of
+ *	@pool
+ * @pool: this context's Pool (over @dev->split), created on first use
+ * @bytes: bytes held by live allocations
+ * @nbufs: live handles
+ * @maps: live mappings
+ * @pid: tgid of the opener, for reports
+ */
+struct fnmm_ctx {
+	struct fnmm_dev *dev;
+	struct list_head node;
+	struct xarray bufs;
+	struct mutex lock;
+	struct fnmm_allocator *pool;
+	atomic64_t bytes;
+	atomic64_t nbufs;
+	atomic64_t maps;
+	pid_t pid;
+};
+
+struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev);
+void fnmm_ctx_destroy(struct fnmm_ctx *ctx);
+int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+		     bool sparse);
+int fnmm_ctx_release(struct fnmm_ctx *ctx, u64 handle);
+int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
+			      u64 size);
+struct fnmm_buf *fnmm_ctx_get(struct fnmm_ctx *ctx, u64 handle);
+void fnmm_buf_put(struct fnmm_buf *buf);
+int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len);
+void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info, bool priv);
+int fnmm_check_vmctl(const struct fnmm_vmctl *req);
+int fnmm_dev_check(struct fnmm_dev *dev);
+
+extern const struct file_operations fnmm_fops;
+
+#endif /* _FNMM_DEV_H */

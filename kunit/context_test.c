@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: memory contexts and the VMCtl operations that need no user
+ * mapping (ReserveMem, Release, ReleaseSections, Info), on a region
+ * taken from the page allocator.
+ */
+#include <kunit/test.h>
+#include <linux/mm.h>
+#include "fnmm_dev.h"
+
+#define REGION_PAGES	256
+#define BIT_PAGES	32
+
+struct ctx_fixture {
+	struct fnmm_dev dev;
+	struct fnmm_ctx *a;
+	struct fnmm_ctx *b;
+	struct fnmm_info start;
+};
+
+static void info_of(struct fnmm_ctx *ctx, struct fnmm_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	fnmm_ctx_info(ctx, info, true);
+}
+
+static int ctx_test_init(struct kunit *test)
+{
+	struct ctx_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_ASSERT_EQ(test, fnmm_region_take(&f->dev.region,
+					       REGION_PAGES * PAGE_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_dev_init(&f->dev, BIT_PAGES * PAGE_SIZE), 0);
+	f->a = fnmm_ctx_create(&f->dev);
+	f->b = fnmm_ctx_create(&f->dev);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f->a));
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f->b));
+	info_of(f->a, &f->start);
+	test->priv = f;
+	return 0;
+}
+
+static void ctx_test_exit(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+
+	if (!f)
+		return;
+	if (f->a)
+		fnmm_ctx_destroy(f->a);
+	if (f->b)
+		fnmm_ctx_destroy(f->b);
+	KUNIT_EXPECT_EQ(test, fnmm_available(f->dev.split),
+			(u64)(REGION_PAGES - BIT_PAGES) * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_available(f->dev.bit),
+			(u64)BIT_PAGES * PAGE_SIZE);
+	fnmm_dev_fini(&f->dev);
+	fnmm_region_put(&f->dev.region);
+}
+
+static struct fnmm_vmctl vmctl(u64 size, u32 flags)
+{
+	return (struct fnmm_vmctl){ .argsz = sizeof(struct fnmm_vmctl),
+				    .flags = flags, .range.size = size };
+}
+
+static void expect_info_unchanged(struct kunit *test, struct fnmm_ctx *ctx,
+				  const struct fnmm_info *before)
+{
+	struct fnmm_info now;
+
+	info_of(ctx, &now);
+	KUNIT_EXPECT_EQ(test, memcmp(&now, before, sizeof(now)), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_dev_check(ctx->dev), 0);
+}
+
+static void ctx_reserve_release(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl req = vmctl(3 * PAGE_SIZE - 5, FNMM_ALLOC_SPLIT);
+	struct fnmm_info info;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+	KUNIT_EXPECT_NE(test, req.handle, 0ULL);
+	KUNIT_EXPECT_EQ(test, req.handle & ~PAGE_MASK, 0ULL);
+	KUNIT_EXPECT_EQ(test, req.range.size, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, req.range.access, FNMM_ACCESS_DEFAULT);
+	KUNIT_EXPECT_EQ(test, req.offset, 0ULL);
+	info_of(f->a, &info);
+	KUNIT_EXPECT_EQ(test, info.ctx_allocations, 1ULL);
+	KUNIT_EXPECT_EQ(test, info.ctx_bytes, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_SPLIT].allocations, 1ULL);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_SPLIT].free,
+			f->start.alloc[FNMM_ALLOC_SPLIT].free - 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, info.contexts, 2ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, req.handle), 0);
+	expect_info_unchanged(test, f->a, &f->start);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, req.handle), -ENOENT);
+	expect_info_unchanged(test, f->a, &f->start);
+}
+
+/* Bad ReserveMem inputs: each one an errno, none changes anything. */
+static void ctx_reserve_rejects(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl req;
+
+#define EXPECT_REJECT(errno_, setup)					\
+	do {								\
+		req = vmctl(PAGE_SIZE, 0);				\
+		setup;							\
+		KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->a, &req, false),	\
+				errno_);				\
+		expect_info_unchanged(test, f->a, &f->start);		\
+	} while (0)
+
+	EXPECT_REJECT(-EINVAL, req.range.size = 0);
+	EXPECT_REJECT(-EINVAL, req.flags = 3);
+	EXPECT_REJECT(-EINVAL, req.flags = 1U << 31);
+	EXPECT_REJECT(-EINVAL, req.range.access = 0x100);
+	EXPECT_REJECT(-EINVAL, req.range.pad = 1);
+	EXPECT_REJECT(-EINVAL, req.reserved[0] = 1);
+	EXPECT_REJECT(-EINVAL, req.reserved[1] = ~0ULL);
+	EXPECT_REJECT(-EINVAL, req.align = 3 * PAGE_SIZE);
+	EXPECT_REJECT(-EINVAL, req.align = 1ULL << 40);
+	EXPECT_REJECT(-E2BIG, req.range.size = REGION_PAGES * PAGE_SIZE + 1);
+	EXPECT_REJECT(-E2BIG, req.range.size = ~0ULL);
+	EXPECT_REJECT(-E2BIG, (req.range.size = 2 * PAGE_SIZE,
+			       req.flags = FNMM_ALLOC_POOL));
+	EXPECT_REJECT(-ENOMEM, req.range.size = REGION_PAGES * PAGE_SIZE);
+	EXPECT_REJECT(-E2BIG, (req.range.size = (BIT_PAGES + 1) * PAGE_SIZE,
+			       req.flags = FNMM_ALLOC_BIT));
+#undef EXPECT_REJECT
+}
+
+struct kind_case {
+	u32 flags;
+	const char *name;
+};
+
+static const struct kind_case kind_cases[] = {
+	{ FNMM_ALLOC_SPLIT, "split" },
+	{ FNMM_ALLOC_BIT, "bit" },
+	{ FNMM_ALLOC_POOL, "pool" },
+};
+
+static void kind_case_desc(const struct kind_case *k, char *desc)
+{
+	strscpy(desc, k->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(kind_case, kind_cases, kind_case_desc);
+
+/* Each allocator serves from its own part of the region. */
+static void ctx_reserve_kinds(struct kunit *test)
+{
+	const struct kind_case *k = test->param_value;
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_dev *dev = &f->dev;
+	struct fnmm_vmctl req = vmctl(k->flags == FNMM_ALLOC_POOL ? 100 :
+				      2 * PAGE_SIZE, k->flags);
+	u64 bit_end = dev->bit_base + fnmm_size(dev->bit), phys, len;
+	struct fnmm_buf *buf;
+	struct fnmm_info info;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+	buf = fnmm_ctx_get(f->a, req.handle);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, fnmm_buf_phys(buf, buf->page_off, &phys, &len), 0);
+	KUNIT_EXPECT_GE(test, phys, dev->region.base);
+	KUNIT_EXPECT_LT(test, phys, dev->region.base + dev->region.size);
+	if (k->flags == FNMM_ALLOC_BIT)
+		KUNIT_EXPECT_TRUE(test, phys >= dev->bit_base && phys < bit_end);
+	else
+		KUNIT_EXPECT_TRUE(test, phys < dev->bit_base || phys >= bit_end);
+	if (k->flags == FNMM_ALLOC_POOL) {
+		KUNIT_EXPECT_EQ(test, req.range.size, 128ULL);
+		KUNIT_EXPECT_EQ(test, req.offset, phys & ~PAGE_MASK);
+		KUNIT_EXPECT_EQ(test, buf->map_size, (u64)PAGE_SIZE);
+	} else {
+		KUNIT_EXPECT_EQ(test, req.range.size, 2 * PAGE_SIZE);
+		KUNIT_EXPECT_TRUE(test, buf->contiguous);
+	}
+	info_of(f->a, &info);
+	KUNIT_EXPECT_EQ(test, info.alloc[k->flags].allocations, 1ULL);
+	fnmm_buf_put(buf);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, req.handle), 0);
+	info_of(f->a, &info);
+	KUNIT_EXPECT_EQ(test, info.alloc[k->flags].allocations, 0ULL);
+	KUNIT_EXPECT_EQ(test, info.ctx_bytes, 0ULL);
+}
+
+static u64 handle_phys(struct kunit *test, struct fnmm_ctx *ctx, u64 h)
+{
+	struct fnmm_buf *buf = fnmm_ctx_get(ctx, h);
+	u64 phys = 0, len;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, fnmm_buf_phys(buf, buf->page_off, &phys, &len), 0);
+	fnmm_buf_put(buf);
+	return phys;
+}
+
+/* A sparse reservation succeeds where no contiguous block is left. */
+static void ctx_reserve_sparse(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	u64 npages = REGION_PAGES - BIT_PAGES, i, *handles;
+	struct fnmm_vmctl req;
+	struct fnmm_buf *buf;
+
+	handles = kunit_kcalloc(test, npages, sizeof(u64), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, handles);
+	/* Take every page, then give back every other physical page. */
+	for (i = 0; i < npages; i++) {
+		req = vmctl(PAGE_SIZE, 0);
+		KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+		handles[i] = req.handle;
+	}
+	for (i = 0; i < npages; i++)
+		if (!((handle_phys(test, f->a, handles[i]) >> PAGE_SHIFT) & 1))
+			KUNIT_ASSERT_EQ(test, fnmm_ctx_release(f->a, handles[i]),
+					0);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(f->dev.split), (u64)PAGE_SIZE);
+	req = vmctl(8 * PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->b, &req, false), -ENOMEM);
+	req = vmctl(8 * PAGE_SIZE, 0);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->b, &req, true), 0);
+	KUNIT_EXPECT_EQ(test, req.range.size, 8 * PAGE_SIZE);
+	buf = fnmm_ctx_get(f->b, req.handle);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, buf->nblocks, 8U);
+	KUNIT_EXPECT_FALSE(test, buf->contiguous);
+	for (i = 0; i < 8; i++)
+		KUNIT_EXPECT_EQ(test, buf->blocks[i].off, i * PAGE_SIZE);
+	fnmm_buf_put(buf);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->b->bytes), 8 * PAGE_SIZE);
+	/* Pool objects are never sparse. */
+	req = vmctl(64, FNMM_ALLOC_POOL);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->b, &req, true), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_dev_check(&f->dev), 0);
+}
+
+static void ctx_release_sections(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl req = vmctl(8 * PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	u64 free0 = f->start.alloc[FNMM_ALLOC_SPLIT].free, h, phys, len;
+	struct fnmm_info before;
+	struct fnmm_buf *buf;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+	h = req.handle;
+	info_of(f->a, &before);
+	/* Rejected: nothing changes. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 100, PAGE_SIZE),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 0, 100),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 0, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 8 * PAGE_SIZE,
+							PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 4 * PAGE_SIZE,
+							8 * PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, PAGE_SIZE,
+							0ULL - PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h + PAGE_SIZE, 0,
+							PAGE_SIZE), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->b, h, 0, PAGE_SIZE),
+			-ENOENT);
+	expect_info_unchanged(test, f->a, &before);
+
+	/* Pages 2-3 go back; 0-1 and 4-7 stay. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 2 * PAGE_SIZE,
+							2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(f->dev.split),
+			free0 - 6 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->a->bytes), 6 * PAGE_SIZE);
+	buf = fnmm_ctx_get(f->a, h);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, buf->nblocks, 2U);
+	KUNIT_EXPECT_FALSE(test, buf->contiguous);
+	KUNIT_EXPECT_EQ(test, fnmm_buf_phys(buf, 2 * PAGE_SIZE, &phys, &len),
+			-ENXIO);
+	KUNIT_EXPECT_EQ(test, fnmm_buf_phys(buf, 5 * PAGE_SIZE, &phys, &len), 0);
+	KUNIT_EXPECT_EQ(test, phys, buf->blocks[1].phys + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, len, 3 * PAGE_SIZE);
+	/* Overlapping a hole: only what is still held goes. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, PAGE_SIZE,
+							4 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(f->dev.split),
+			free0 - 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, buf->nblocks, 2U);
+	/* Busy while mapped (a mapping holds maps > 0). */
+	atomic_inc(&buf->maps);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 0, PAGE_SIZE),
+			-EBUSY);
+	atomic_dec(&buf->maps);
+	fnmm_buf_put(buf);
+	KUNIT_EXPECT_EQ(test, fnmm_dev_check(&f->dev), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, h), 0);
+	expect_info_unchanged(test, f->a, &f->start);
+
+	/* Pool objects have no sections. */
+	req = vmctl(64, FNMM_ALLOC_POOL);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, req.handle, 0,
+							PAGE_SIZE), -EINVAL);
+}
+
+/* Release while a mapping holds the buf: memory stays until it goes. */
+static void ctx_release_while_held(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl req = vmctl(4 * PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	u64 free0 = fnmm_available(f->dev.split);
+	struct fnmm_buf *buf;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+	buf = fnmm_ctx_get(f->a, req.handle);	/* as a VMA would */
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, req.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(f->dev.split), free0 - 4 * PAGE_SIZE);
+	KUNIT_EXPECT_NULL(test, fnmm_ctx_get(f->a, req.handle));
+	fnmm_buf_put(buf);
+	KUNIT_EXPECT_EQ(test, fnmm_available(f->dev.split), free0);
+}
+
+/* Another context's handles do not exist for this one. */
+static void ctx_isolation(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl req = vmctl(PAGE_SIZE, 0);
+	struct fnmm_info before;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+	info_of(f->a, &before);
+	KUNIT_EXPECT_NULL(test, fnmm_ctx_get(f->b, req.handle));
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->b, req.handle), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->b, 0), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->b, 1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->b, ~0ULL & PAGE_MASK),
+			-ENOENT);
+	expect_info_unchanged(test, f->a, &before);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, req.handle), 0);
+}
+
+/* Closing a context returns all it holds, of every allocator. */
+static void ctx_destroy_returns_all(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl req;
+	struct fnmm_info info;
+	int i;
+
+	for (i = 0; i < 30; i++) {
+		req = vmctl(i % 3 == 2 ? 8 + 40 * i : (1 + i % 4) * PAGE_SIZE,
+			    i % 3);
+		KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req,
+						       i % 5 == 1 && i % 3 != 2), 0);
+	}
+	info_of(f->b, &info);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_POOL].allocations, 10ULL);
+	KUNIT_EXPECT_GT(test, info.alloc[FNMM_ALLOC_POOL].size, 0ULL);
+	fnmm_ctx_destroy(f->a);
+	f->a = NULL;
+	info_of(f->b, &info);
+	KUNIT_EXPECT_EQ(test, info.contexts, 1ULL);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_SPLIT].free,
+			f->start.alloc[FNMM_ALLOC_SPLIT].free);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_BIT].free,
+			f->start.alloc[FNMM_ALLOC_BIT].free);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_POOL].size, 0ULL);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_SPLIT].allocations, 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_dev_check(&f->dev), 0);
+}
+
+/* Memory comes back zeroed: nobody sees what the last owner wrote. */
+static void ctx_scrub_on_free(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl req = vmctl(2 * PAGE_SIZE, 0);
+	u8 *va;
+	u64 i;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+	va = f->dev.region.kaddr +
+	     (handle_phys(test, f->a, req.handle) - f->dev.region.base);
+	for (i = 0; i < 2 * PAGE_SIZE; i++)
+		KUNIT_ASSERT_EQ(test, va[i], 0);
+	memset(va, 0xa5, 2 * PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_release(f->a, req.handle), 0);
+	for (i = 0; i < 2 * PAGE_SIZE; i++)
+		KUNIT_ASSERT_EQ(test, va[i], 0);
+	/* A Pool object too, and only the object. */
+	req = vmctl(64, FNMM_ALLOC_POOL);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+	va = f->dev.region.kaddr +
+	     (handle_phys(test, f->a, req.handle) - f->dev.region.base);
+	memset(va, 0x5a, 64);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_release(f->a, req.handle), 0);
+	for (i = 0; i < 64; i++)
+		KUNIT_ASSERT_EQ(test, va[i], 0);
+}
+
+static void ctx_handles_unique(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	u64 seen[16];
+	int i, j;
+
+	for (i = 0; i < 16; i++) {
+		struct fnmm_vmctl req = vmctl(16, FNMM_ALLOC_POOL);
+
+		KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
+		KUNIT_EXPECT_EQ(test, req.handle & ~PAGE_MASK, 0ULL);
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_NE(test, req.handle, seen[j]);
+		seen[i] = req.handle;
+	}
+	/* All sixteen 16-byte objects share one page of the pool. */
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(f->a->pool), (u64)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&f->a->bytes), 256ULL);
+}
+
+static struct kunit_case ctx_cases[] = {
+	KUNIT_CASE(ctx_reserve_release),
+	KUNIT_CASE(ctx_reserve_rejects),
+	KUNIT_CASE_PARAM(ctx_reserve_kinds, kind_case_gen_params),
+	KUNIT_CASE(ctx_reserve_sparse),
+	KUNIT_CASE(ctx_release_sections),
+	KUNIT_CASE(ctx_release_while_held),
+	KUNIT_CASE(ctx_isolation),
+	KUNIT_CASE(ctx_destroy_returns_all),
+	KUNIT_CASE(ctx_scrub_on_free),
+	KUNIT_CASE(ctx_handles_unique),
+	{}
+};
+
+static struct kunit_suite ctx_suite = {
+	.name = "fnmm_context",
+	.init = ctx_test_init,
+	.exit = ctx_test_exit,
+	.test_cases = ctx_cases,
+};
+
+kunit_test_suites(&ctx_suite);

@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freenos-mm: memory contexts (FreeNOS MemoryContext) and their
+ * allocations.
+ *
+ * A context owns allocations ("bufs"), each named by a handle that is
+ * also its mmap() offset.  A buf is reference counted: the handle holds
+ * one reference and every mapping (VMA) of it one more, so Release while
+ * mapped only drops the handle, and the memory goes back to its allocator
+ * (scrubbed) when the last mapping is gone.  Mappings hold the file, so
+ * a context is torn down only after all of its mappings.
+ *
+ * Nothing here touches user memory: the ioctl layer copies requests in
+ * and out, which lets KUnit drive this file directly.
+ */
+#include <linux/err.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include "fnmm_dev.h"
+
+#define FNMM_MAX_HANDLES	(1U << 20)
+
+static struct fnmm_allocator *ctx_alloc(struct fnmm_ctx *ctx, u8 kind)
+{
+	switch (kind) {
+	case FNMM_ALLOC_BIT:
+		return ctx->dev->bit;
+	case FNMM_ALLOC_POOL:
+		return ctx->pool;
+	default:
+		return ctx->dev->split;
+	}
+}
+
+/**
+ * fnmm_check_vmctl() - checks every VMCtl request passes
+ * @req: the request
+ *
+ * Return: 0, or -EINVAL for unknown flag or access bits and non-zero
+ * reserved fields.
+ */
+int fnmm_check_vmctl(const struct fnmm_vmctl *req)
+{
+	if (req->flags & ~FNMM_VMCTL_FLAGS_ALL ||
+	    (req->flags & FNMM_VMCTL_ALLOC_MASK) >= FNMM_NR_ALLOCATORS)
+		return -EINVAL;
+	if (req->range.access & ~FNMM_ACCESS_ALL || req->range.pad)
+		return -EINVAL;
+	if (req->reserved[0] || req->reserved[1])
+		return -EINVAL;
+	return 0;
+}
+
+/* Give every block of @buf back, scrubbed; the buf is unreachable. */
+static void buf_free_blocks(struct fnmm_buf *buf)
+{
+	struct fnmm_ctx *ctx = buf->ctx;
+	struct fnmm_allocator *a = ctx_alloc(ctx, buf->kind);
+	unsigned int i;
+
+	for (i = 0; i < buf->nblocks; i++) {
+		struct fnmm_block *b = &buf->blocks[i];
+
+		WARN_ON_ONCE(fnmm_region_scrub(&ctx->dev->region, b->phys,
+					       b->size));
+		WARN_ON_ONCE(fnmm_release(a, b->phys));
+	}
+	buf->nblocks = 0;
+}
+
+static u64 buf_held(struct fnmm_buf *buf)
+{
+	u64 held = 0;
+	unsigned int i;
+
+	for (i = 0; i < buf->nblocks; i++)
+		held += buf->blocks[i].size;
+	return held;
+}
+
+static void buf_release(struct kref *ref)
+{
+	struct fnmm_buf *buf = container_of(ref, struct fnmm_buf, ref);
+	struct fnmm_ctx *ctx = buf->ctx;
+
+	atomic64_sub(buf_held(buf), &ctx->bytes);
+	buf_free_blocks(buf);
+	atomic64_dec(&ctx->dev->nallocs[buf->kind]);
+	kvfree(buf->blocks);
+	kfree(buf);
+}
+
+/**
+ * fnmm_buf_put() - drop a reference to an allocation
+ * @buf: the allocation; freed with its memory on the last reference
+ */
+void fnmm_buf_put(struct fnmm_buf *buf)
+{
+	kref_put(&buf->ref, buf_release);
+}
+
+/**
+ * fnmm_ctx_get() - look up an allocation of a context by handle
+ * @ctx: the context
+ * @handle: the handle (mmap offset)
+ *
+ * Return: the allocation with a reference taken, or NULL.
+ */
+struct fnmm_buf *fnmm_ctx_get(struct fnmm_ctx *ctx, u64 handle)
+{
+	struct fnmm_buf *buf;
+
+	if (!handle || handle & ~PAGE_MASK ||
+	    (handle >> PAGE_SHIFT) >= FNMM_MAX_HANDLES)
+		return NULL;
+	xa_lock(&ctx->bufs);
+	buf = xa_load(&ctx->bufs, handle >> PAGE_SHIFT);
+	if (buf)
+		kref_get(&buf->ref);
+	xa_unlock(&ctx->bufs);
+	return buf;
+}
+
+/* Allocate @size bytes as blocks: one, or as few as fit when sparse. */
+static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
+		    u64 size, u64 align, bool sparse)
+{
+	struct fnmm_range r = { .size = size, .alignment = align };
+	u64 left = size, cap = 1;
+	int ret;
+
+	ret = fnmm_allocate(a, &r);
+	if (!ret || !sparse || ret != -ENOMEM) {
+		if (ret)
+			return ret;
+		buf->blocks = kvmalloc(sizeof(*buf->blocks), GFP_KERNEL);
+		if (!buf->blocks) {
+			fnmm_release(a, r.address);
+			return -ENOMEM;
+		}
+		buf->blocks[0] = (struct fnmm_block){ 0, r.address,
+						      fnmm_alloc_size(a, r.address) };
+		buf->nblocks = 1;
+		buf->contiguous = true;
+		return 0;
+	}
+	/* Sparse: the largest power-of-two blocks that are free. */
+	cap = size >> PAGE_SHIFT;
+	buf->blocks = kvmalloc_array(cap, sizeof(*buf->blocks), GFP_KERNEL);
+	if (!buf->blocks)
+		return -ENOMEM;
+	while (left) {
+		u64 want = min_t(u64, rounddown_pow_of_two(left),
+				 fnmm_largest(a));
+
+		r = (struct fnmm_range){ .size = want };
+		if (!want || fnmm_allocate(a, &r)) {
+			buf_free_blocks(buf);
+			return -ENOMEM;
+		}
+		buf->blocks[buf->nblocks++] = (struct fnmm_block){
+			size - left, r.address, want };
+		left -= want;
+	}
+	return 0;
+}
+
+/* This context's Pool, created on first use. */
+static struct fnmm_allocator *ctx_pool(struct fnmm_ctx *ctx)
+{
+	struct fnmm_allocator *pool;
+
+	mutex_lock(&ctx->lock);
+	if (!ctx->pool) {
+		pool = fnmm_pool_create(ctx->dev->split, FNMM_POOL_MIN_SHIFT,
+					PAGE_SHIFT - 1);
+		if (!IS_ERR(pool))
+			ctx->pool = pool;
+	}
+	pool = ctx->pool;
+	mutex_unlock(&ctx->lock);
+	return pool ? pool : ERR_PTR(-ENOMEM);
+}
+
+/**
+ * fnmm_ctx_reserve() - ReserveMem: make a new allocation in a context
+ * @ctx: the context
+ * @req: in: range.size, range.access (0: default), flags, align;
+ *	out: handle, range.size, offset (range.phys is left to the caller)
+ * @sparse: the pages need not be physically contiguous (Split/Bit only)
+ *
+ * Return: 0, -EINVAL, -E2BIG, -ENOMEM or -ENOSPC (too many handles).
+ */
+int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+		     bool sparse)
+{
+	u8 kind = req->flags & FNMM_VMCTL_ALLOC_MASK;
+	u64 size = req->range.size;
+	struct fnmm_allocator *a;
+	struct fnmm_buf *buf;
+	u32 id;
+	int ret;
+
+	ret = fnmm_check_vmctl(req);
+	if (ret)
+		return ret;
+	if (!size || (req->align && !is_power_of_2(req->align)))
+		return -EINVAL;
+	if (size > ctx->dev->region.size)
+		return -E2BIG;
+	if (kind == FNMM_ALLOC_POOL) {
+		if (sparse)
+			return -EINVAL;
+		a = ctx_pool(ctx);
+		if (IS_ERR(a))
+			return PTR_ERR(a);
+	} else {
+		a = ctx_alloc(ctx, kind);
+		size = PAGE_ALIGN(size);
+	}
+
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	kref_init(&buf->ref);
+	buf->ctx = ctx;
+	buf->kind = kind;
+	buf->access = req->range.access ?: FNMM_ACCESS_DEFAULT;
+	ret = buf_fill(buf, a, size, req->align, sparse);
+	if (ret) {
+		kvfree(buf->blocks);
+		kfree(buf);
+		return ret;
+	}
+	buf->size = buf_held(buf);
+	buf->page_off = buf->blocks[0].phys & ~PAGE_MASK;
+	buf->map_size = PAGE_ALIGN(buf->page_off + buf->size);
+	ret = xa_alloc(&ctx->bufs, &id, buf, XA_LIMIT(1, FNMM_MAX_HANDLES - 1),
+		       GFP_KERNEL);
+	if (ret) {
+		buf_free_blocks(buf);
+		kvfree(buf->blocks);
+		kfree(buf);
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	buf->id = id;
+	atomic64_add(buf->size, &ctx->bytes);
+	atomic64_inc(&ctx->nbufs);
+	atomic64_inc(&ctx->dev->nallocs[kind]);
+
+	req->handle = (u64)id << PAGE_SHIFT;
+	req->range.size = buf->size;
+	req->range.access = buf->access;
+	req->offset = buf->page_off;
+	return 0;
+}
+
+/**
+ * fnmm_ctx_release() - Release: drop an allocation's handle
+ * @ctx: the context
+ * @handle: the handle
+ *
+ * The memory goes back when the last mapping of it is gone.
+ *
+ * Return: 0 or -ENOENT (not a live handle of this context).
+ */
+int fnmm_ctx_release(struct fnmm_ctx *ctx, u64 handle)
+{
+	struct fnmm_buf *buf;
+
+	if (!handle || handle & ~PAGE_MASK ||
+	    (handle >> PAGE_SHIFT) >= FNMM_MAX_HANDLES)
+		return -ENOENT;
+	buf = xa_erase(&ctx->bufs, handle >> PAGE_SHIFT);
+	if (!buf)
+		return -ENOENT;
+	atomic64_dec(&ctx->nbufs);
+	fnmm_buf_put(buf);
+	return 0;
+}
+
+/*
+ * Release [off, off + size) of block @i, keeping what is outside.  The
+ * caller guarantees the section is inside the block, and room for one
+ * more entry in buf->blocks.
+ */
+static int buf_cut(struct fnmm_buf *buf, unsigned int i, u64 off, u64 size)
+{
+	struct fnmm_allocator *a = ctx_alloc(buf->ctx, buf->kind);
+	struct fnmm_block *b = &buf->blocks[i];
+	u64 head = off - b->off, tail = b->off + b->size - (off + size);
+	u64 phys = b->phys + head;
+	int ret;
+
+	if (head) {
+		ret = fnmm_carve(a, b->phys, head);
+		if (ret)
+			return ret;
+	}
+	if (tail) {
+		ret = fnmm_carve(a, phys, size);
+		if (WARN_ON_ONCE(ret))
+			return ret;
+	}
+	WARN_ON_ONCE(fnmm_region_scrub(&buf->ctx->dev->region, phys, size));
+	WARN_ON_ONCE(fnmm_release(a, phys));
+	atomic64_sub(size, &buf->ctx->bytes);
+
+	if (head && tail) {
+		memmove(b + 2, b + 1, (buf->nblocks - i - 1) * sizeof(*b));
+		b[1] = (struct fnmm_block){ off + size, phys + size, tail };
+		b->size = head;
+		buf->nblocks++;
+	} else if (head) {
+		b->size = head;
+	} else if (tail) {
+		*b = (struct fnmm_block){ off + size, phys + size, tail };
+	} else {
+		memmove(b, b + 1, (buf->nblocks - i - 1) * sizeof(*b));
+		buf->nblocks--;
+	}
+	return 0;
+}
+
+/**
+ * fnmm_ctx_release_sections() - ReleaseSections: free part of an allocation
+ * @ctx: the context
+ * @handle: the allocation
+ * @offset: byte offset of the section, page-aligned
+ * @size: bytes, page-aligned, not 0
+ *
+ * Pages of the section that were released already are skipped.
+ *
+ * Return: 0, -ENOENT (handle), -EINVAL (misaligned, outside the
+ * allocation, or a Pool object), -EBUSY (the allocation is mapped),
+ * -ENOMEM.
+ */
+int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
+			      u64 size)
+{
+	struct fnmm_buf *buf = fnmm_ctx_get(ctx, handle);
+	struct fnmm_block *nb;
+	unsigned int i;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOENT;
+	if (buf->kind == FNMM_ALLOC_POOL || !size || !PAGE_ALIGNED(offset) ||
+	    !PAGE_ALIGNED(size) || offset >= buf->size ||
+	    size > buf->size - offset) {
+		ret = -EINVAL;
+		goto out;
+	}
+	mutex_lock(&ctx->lock);
+	if (atomic_read(&buf->maps)) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	nb = kvmalloc_array(buf->nblocks + 1, sizeof(*nb), GFP_KERNEL);
+	if (!nb) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	memcpy(nb, buf->blocks, buf->nblocks * sizeof(*nb));
+	kvfree(buf->blocks);
+	buf->blocks = nb;
+	buf->contiguous = false;
+	i = 0;
+	while (i < buf->nblocks) {
+		struct fnmm_block *b = &buf->blocks[i];
+		u64 s = max(offset, b->off);
+		u64 e = min(offset + size, b->off + b->size);
+		bool head = s > b->off;
+
+		if (s >= e) {
+			i++;
+			continue;
+		}
+		ret = buf_cut(buf, i, s, e - s);
+		if (ret)
+			break;
+		/* Without a head, index i now holds what followed. */
+		if (head)
+			i++;
+	}
+unlock:
+	mutex_unlock(&ctx->lock);
+out:
+	fnmm_buf_put(buf);
+	return ret;
+}
+
+/**
+ * fnmm_buf_phys() - physical address behind an offset of a mapping
+ * @buf: the allocation
+ * @off: byte offset from the start of the allocation's first page (a
+ *	mapping offset: a Pool object starts @buf->page_off into it)
+ * @phys: out: the physical address
+ * @len: out: bytes physically contiguous from there
+ *
+ * Return: 0, or -ENXIO for an offset in a released section or past the
+ * end.
+ */
+int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len)
+{
+	unsigned int i;
+
+	if (!buf->nblocks)
+		return -ENXIO;
+	if (off < buf->page_off) {
+		/* Before a Pool object, in its page: ours all the same. */
+		if (buf->blocks[0].off)
+			return -ENXIO;
+		*phys = buf->blocks[0].phys - (buf->page_off - off);
+		*len = buf->page_off - off + buf->blocks[0].size;
+		return 0;
+	}
+	off -= buf->page_off;
+	for (i = 0; i < buf->nblocks; i++) {
+		struct fnmm_block *b = &buf->blocks[i];
+
+		if (off >= b->off && off - b->off < b->size) {
+			*phys = b->phys + (off - b->off);
+			*len = b->size - (off - b->off);
+			return 0;
+		}
+	}
+	return -ENXIO;
+}
+
+/**
+ * fnmm_ctx_create() - a new, empty memory context
+ * @dev: the device
+ *
+ * Return: the context or ERR_PTR(-ENOMEM).
+ */
+struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev)
+{
+	struct fnmm_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+
+	if (!ctx)
+		return ERR_PTR(-ENOMEM);
+	ctx->dev = dev;
+	ctx->pid = task_tgid_nr(current);
+	xa_init_flags(&ctx->bufs, XA_FLAGS_ALLOC1);
+	mutex_init(&ctx->lock);
+	mutex_lock(&dev->lock);
+	list_add_tail(&ctx->node, &dev->contexts);
+	dev->ncontexts++;
+	mutex_unlock(&dev->lock);
+	return ctx;
+}
+
+/**
+ * fnmm_ctx_destroy() - return everything a context holds
+ * @ctx: the context; no mapping of it may remain
+ */
+void fnmm_ctx_destroy(struct fnmm_ctx *ctx)
+{
+	struct fnmm_dev *dev = ctx->dev;
+	struct fnmm_buf *buf;
+	unsigned long id;
+
+	xa_for_each(&ctx->bufs, id, buf) {
+		xa_erase(&ctx->bufs, id);
+		atomic64_dec(&ctx->nbufs);
+		fnmm_buf_put(buf);
+	}
+	WARN_ON_ONCE(atomic64_read(&ctx->bytes));
+	xa_destroy(&ctx->bufs);
+	mutex_lock(&dev->lock);
+	list_del(&ctx->node);
+	dev->ncontexts--;
+	mutex_unlock(&dev->lock);
+	fnmm_destroy(ctx->pool);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+}
+
+static void stats_of(struct fnmm_allocator *a, struct fnmm_alloc_stats *s)
+{
+	s->size = fnmm_size(a);
+	s->free = fnmm_available(a);
+	s->largest = fnmm_largest(a);
+	s->granule = a->granule;
+}
+
+/**
+ * fnmm_ctx_info() - Info/Stats for a context
+ * @ctx: the caller's context
+ * @info: filled in (argsz is left alone)
+ * @priv: the caller may see physical addresses
+ */
+void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info, bool priv)
+{
+	struct fnmm_dev *dev = ctx->dev;
+	struct fnmm_alloc_stats *ps = &info->alloc[FNMM_ALLOC_POOL];
+	struct fnmm_ctx *c;
+	int k;
+
+	info->version = FNMM_ABI_VERSION;
+	info->region_base = priv ? dev->region.base : 0;
+	info->region_size = dev->region.size;
+	info->page_size = PAGE_SIZE;
+	stats_of(dev->split, &info->alloc[FNMM_ALLOC_SPLIT]);
+	stats_of(dev->bit, &info->alloc[FNMM_ALLOC_BIT]);
+	memset(ps, 0, sizeof(*ps));
+	ps->granule = 1ULL << FNMM_POOL_MIN_SHIFT;
+	/* Any context can start a pool page while Split has one. */
+	if (fnmm_largest(dev->split) >= PAGE_SIZE)
+		ps->largest = PAGE_SIZE / 2;
+	mutex_lock(&dev->lock);
+	list_for_each_entry(c, &dev->contexts, node) {
+		mutex_lock(&c->lock);
+		if (c->pool) {
+			ps->size += fnmm_pool_held(c->pool);
+			ps->free += fnmm_available(c->pool);
+		}
+		mutex_unlock(&c->lock);
+	}
+	info->contexts = dev->ncontexts;
+	mutex_unlock(&dev->lock);
+	for (k = 0; k < FNMM_NR_ALLOCATORS; k++)
+		info->alloc[k].allocations = atomic64_read(&dev->nallocs[k]);
+	info->mappings = atomic64_read(&dev->mappings);
+	info->ctx_allocations = atomic64_read(&ctx->nbufs);
+	info->ctx_bytes = atomic64_read(&ctx->bytes);
+	info->ctx_mappings = atomic64_read(&ctx->maps);
+}
+
+/**
+ * fnmm_dev_check() - verify every allocator of the device
+ * @dev: the device
+ *
+ * Return: 0, or -EUCLEAN if any allocator's metadata is inconsistent.
+ */
+int fnmm_dev_check(struct fnmm_dev *dev)
+{
+	struct fnmm_ctx *c;
+	int ret = fnmm_check(dev->split) ?: fnmm_check(dev->bit);
+
+	mutex_lock(&dev->lock);
+	list_for_each_entry(c, &dev->contexts, node) {
+		mutex_lock(&c->lock);
+		if (!ret && c->pool)
+			ret = fnmm_check(c->pool);
+		mutex_unlock(&c->lock);
+	}
+	mutex_unlock(&dev->lock);
+	return ret;
+}
+
+/**
+ * fnmm_dev_init() - build the allocators over a claimed region
+ * @dev: the device, with @dev->region set
+ * @bit_size: bytes of the region given to the Bit allocator (page-rounded;
+ *	0: an eighth of the region)
+ *
+ * Return: 0 or a negative errno.
+ */
+int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size)
+{
+	struct fnmm_range r = { .alignment = PAGE_SIZE };
+	int k, ret;
+
+	mutex_init(&dev->lock);
+	INIT_LIST_HEAD(&dev->contexts);
+	for (k = 0; k < FNMM_NR_ALLOCATORS; k++)
+		atomic64_set(&dev->nallocs[k], 0);
+	atomic64_set(&dev->mappings, 0);
+	dev->split = fnmm_split_create(dev->region.base, dev->region.size, 0);
+	if (IS_ERR(dev->split))
+		return PTR_ERR(dev->split);
+	if (!bit_size)
+		bit_size = dev->region.size / 8;
+	r.size = max_t(u64, PAGE_ALIGN(bit_size), PAGE_SIZE);
+	ret = fnmm_allocate(dev->split, &r);
+	if (ret)
+		goto err_split;
+	dev->bit_base = r.address;
+	dev->bit = fnmm_bit_create(r.address, r.size, PAGE_SIZE);
+	if (IS_ERR(dev->bit)) {
+		ret = PTR_ERR(dev->bit);
+		goto err_carve;
+	}
+	return 0;
+err_carve:
+	fnmm_release(dev->split, dev->bit_base);
+err_split:
+	fnmm_destroy(dev->split);
+	return ret;
+}
+
+/**
+ * fnmm_dev_fini() - destroy the allocators; no context may remain
+ * @dev: the device
+ */
+void fnmm_dev_fini(struct fnmm_dev *dev)
+{
+	WARN_ON_ONCE(!list_empty(&dev->contexts));
+	fnmm_destroy(dev->bit);
+	fnmm_release(dev->split, dev->bit_base);
+	fnmm_destroy(dev->split);
+	mutex_destroy(&dev->lock);
+}

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freenos-mm: /dev/freenos-mm file operations: the VMCtl ioctls and mmap.
+ *
+ * Each open file is a memory context.  Requests are copied in with
+ * copy_struct_from_user() (so the ABI can grow), checked, and handed to
+ * the context layer; operations on virtual addresses only ever look at
+ * VMAs that map this very file.
+ */
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/uaccess.h>
+#include "fnmm_dev.h"
+
+#define VMCTL_SIZE_V1	sizeof(struct fnmm_vmctl)
+#define INFO_SIZE_V1	sizeof(struct fnmm_info)
+
+static const struct vm_operations_struct fnmm_vm_ops;
+
+static struct fnmm_ctx *file_ctx(struct file *file)
+{
+	return file->private_data;
+}
+
+static bool fnmm_priv(struct fnmm_ctx *ctx)
+{
+	return READ_ONCE(ctx->dev->expose_phys) || capable(CAP_SYS_ADMIN);
+}
+
+/* Copy a request in: argsz first, then the struct as the caller knows it. */
+static int vmctl_in(struct fnmm_vmctl *req, void __user *arg)
+{
+	u32 argsz;
+	int ret;
+
+	if (get_user(argsz, (u32 __user *)arg))
+		return -EFAULT;
+	if (argsz < VMCTL_SIZE_V1)
+		return -EINVAL;
+	ret = copy_struct_from_user(req, sizeof(*req), arg, argsz);
+	if (ret)
+		return ret;
+	return fnmm_check_vmctl(req);
+}
+
+static int vmctl_out(struct fnmm_vmctl *req, void __user *arg)
+{
+	return copy_to_user(arg, req, sizeof(*req)) ? -EFAULT : 0;
+}
+
+/* A VMA of this file covering @addr, or NULL; mmap_lock held. */
+static struct vm_area_struct *ctx_vma(struct file *file, unsigned long addr)
+{
+	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
+
+	if (!vma || vma->vm_file != file || vma->vm_ops != &fnmm_vm_ops)
+		return NULL;
+	return vma;
+}
+
+/*
+ * Call @fn on each piece of [start, start + len) mapped by this file;
+ * -EFAULT unless the whole range is.  With @fn NULL, only check.
+ */
+static int ctx_walk(struct file *file, u64 start, u64 len,
+		    int (*fn)(struct fnmm_ctx *ctx, struct fnmm_buf *buf,
+			      u64 off, u64 len, void *arg), void *arg)
+{
+	u64 addr = start, end = start + len;
+	int ret = 0;
+
+	if (!len || end < start)
+		return -EINVAL;
+	if (end > TASK_SIZE)
+		return -EFAULT;
+	mmap_read_lock(current->mm);
+	while (addr < end && !ret) {
+		struct vm_area_struct *vma = ctx_vma(file, addr);
+		u64 n;
+
+		if (!vma) {
+			ret = -EFAULT;
+			break;
+		}
+		n = min_t(u64, end, vma->vm_end) - addr;
+		if (fn)
+			ret = fn(file_ctx(file), vma->vm_private_data,
+				 addr - vma->vm_start, n, arg);
+		addr += n;
+	}
+	mmap_read_unlock(current->mm);
+	return ret;
+}
+
+static u32 vma_access(struct vm_area_struct *vma, struct fnmm_buf *buf)
+{
+	u32 acc = FNMM_ACCESS_USER | (buf->access & (FNMM_ACCESS_UNCACHED |
+		  FNMM_ACCESS_DEVICE | FNMM_ACCESS_INNER_CACHED |
+		  FNMM_ACCESS_OUTER_CACHED));
+
+	if (vma->vm_flags & VM_READ)
+		acc |= FNMM_ACCESS_READABLE;
+	if (vma->vm_flags & VM_WRITE)
+		acc |= FNMM_ACCESS_WRITABLE;
+	if (vma->vm_flags & VM_EXEC)
+		acc |= FNMM_ACCESS_EXECUTABLE;
+	return acc;
+}
+
+static bool buf_uncached(struct fnmm_buf *buf)
+{
+	return buf->access & (FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE);
+}
+
+static int cache_piece(struct fnmm_ctx *ctx, struct fnmm_buf *buf, u64 off,
+		       u64 len, void *arg)
+{
+	enum fnmm_cache_op op = *(enum fnmm_cache_op *)arg;
+
+	/* Uncached and write-combined memory has no lines to maintain. */
+	if (buf_uncached(buf)) {
+		wmb();
+		return 0;
+	}
+	while (len) {
+		u64 phys, n;
+		int ret = fnmm_buf_phys(buf, off, &phys, &n);
+
+		if (ret)
+			return -EFAULT;
+		n = min(n, len);
+		ret = fnmm_region_cache(&ctx->dev->region, phys, n, op);
+		if (ret)
+			return ret;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse)
+{
+	struct fnmm_ctx *ctx = file_ctx(file);
+	u64 virt = req->range.virt, handle = req->handle;
+	unsigned long prot = 0, addr;
+	struct fnmm_buf *buf;
+	bool fresh = false;
+	int ret = 0;
+	u32 acc;
+
+	if (!PAGE_ALIGNED(virt) || virt >= TASK_SIZE)
+		return -EINVAL;
+	if (!handle) {
+		ret = fnmm_ctx_reserve(ctx, req, sparse);
+		if (ret)
+			return ret;
+		handle = req->handle;
+		fresh = true;
+		req->range.access = 0;	/* map with the allocation's access */
+	}
+	buf = fnmm_ctx_get(ctx, handle);
+	if (!buf) {
+		ret = -ENOENT;
+		goto undo;
+	}
+	acc = req->range.access ?: buf->access;
+	if (!sparse && !buf->contiguous)
+		ret = -EINVAL;
+	else if (acc & ~buf->access)
+		ret = -EACCES;
+	if (ret) {
+		fnmm_buf_put(buf);
+		goto undo;
+	}
+	if (acc & FNMM_ACCESS_READABLE)
+		prot |= PROT_READ;
+	if (acc & FNMM_ACCESS_WRITABLE)
+		prot |= PROT_WRITE;
+	if (acc & FNMM_ACCESS_EXECUTABLE)
+		prot |= PROT_EXEC;
+	addr = vm_mmap(file, virt, buf->map_size, prot,
+		       MAP_SHARED | (virt ? MAP_FIXED_NOREPLACE : 0), handle);
+	req->range.size = buf->size;
+	req->range.access = acc;
+	req->range.phys = fnmm_priv(ctx) ? buf->blocks[0].phys : 0;
+	req->offset = buf->page_off;
+	fnmm_buf_put(buf);
+	if (IS_ERR_VALUE(addr)) {
+		ret = (long)addr;
+		goto undo;
+	}
+	req->range.virt = addr + req->offset;
+	req->handle = handle;
+	return 0;
+undo:
+	if (fresh)
+		fnmm_ctx_release(ctx, handle);
+	return ret;
+}
+
+static int ioc_lookup(struct file *file, struct fnmm_vmctl *req, bool phys)
+{
+	struct fnmm_ctx *ctx = file_ctx(file);
+	unsigned long virt = req->range.virt;
+	struct vm_area_struct *vma;
+	struct fnmm_buf *buf;
+	u64 off, pa = 0, len = 0;
+	int ret = 0;
+
+	if (phys && !fnmm_priv(ctx))
+		return -EPERM;
+	if (virt >= TASK_SIZE)
+		return -EFAULT;
+	mmap_read_lock(current->mm);
+	vma = ctx_vma(file, virt);
+	if (!vma) {
+		ret = -EFAULT;
+		goto out;
+	}
+	buf = vma->vm_private_data;
+	off = virt - vma->vm_start;
+	if (phys && fnmm_buf_phys(buf, off, &pa, &len)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	req->range.phys = pa;
+	req->range.access = vma_access(vma, buf);
+	req->range.size = vma->vm_end - virt;
+	req->handle = (u64)buf->id << PAGE_SHIFT;
+	req->offset = off - buf->page_off;
+out:
+	mmap_read_unlock(current->mm);
+	return ret;
+}
+
+static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
+			     void __user *arg)
+{
+	struct fnmm_ctx *ctx = file_ctx(file);
+	enum fnmm_cache_op op;
+	struct fnmm_vmctl req;
+	int ret;
+
+	ret = vmctl_in(&req, arg);
+	if (ret)
+		return ret;
+	switch (nr) {
+	case _IOC_NR(FNMM_IOC_RESERVE_MEM):
+		ret = fnmm_ctx_reserve(ctx, &req, false);
+		if (!ret) {
+			struct fnmm_buf *buf = fnmm_ctx_get(ctx, req.handle);
+
+			req.range.phys = fnmm_priv(ctx) && buf ?
+					 buf->blocks[0].phys : 0;
+			if (buf)
+				fnmm_buf_put(buf);
+		}
+		break;
+	case _IOC_NR(FNMM_IOC_MAP_CONTIGUOUS):
+		ret = ioc_map(file, &req, false);
+		break;
+	case _IOC_NR(FNMM_IOC_MAP_SPARSE):
+		ret = ioc_map(file, &req, true);
+		break;
+	case _IOC_NR(FNMM_IOC_UNMAP):
+		if (!PAGE_ALIGNED(req.range.virt) || !PAGE_ALIGNED(req.range.size))
+			return -EINVAL;
+		ret = ctx_walk(file, req.range.virt, req.range.size, NULL, NULL);
+		if (!ret)
+			ret = vm_munmap(req.range.virt, req.range.size);
+		return ret;
+	case _IOC_NR(FNMM_IOC_RELEASE):
+		return fnmm_ctx_release(ctx, req.handle);
+	case _IOC_NR(FNMM_IOC_RELEASE_SECTIONS):
+		return fnmm_ctx_release_sections(ctx, req.handle, req.offset,
+						 req.range.size);
+	case _IOC_NR(FNMM_IOC_LOOKUP_VIRTUAL):
+		ret = ioc_lookup(file, &req, true);
+		break;
+	case _IOC_NR(FNMM_IOC_ACCESS):
+		ret = ioc_lookup(file, &req, false);
+		break;
+	case _IOC_NR(FNMM_IOC_CACHE_CLEAN):
+	case _IOC_NR(FNMM_IOC_CACHE_INVALIDATE):
+	case _IOC_NR(FNMM_IOC_CACHE_CLEAN_INVALIDATE):
+		op = nr == _IOC_NR(FNMM_IOC_CACHE_CLEAN) ? FNMM_CACHE_CLEAN :
+		     nr == _IOC_NR(FNMM_IOC_CACHE_INVALIDATE) ?
+		     FNMM_CACHE_INVAL : FNMM_CACHE_FLUSH;
+		return ctx_walk(file, req.range.virt, req.range.size,
+				cache_piece, &op);
+	default:
+		return -ENOTTY;
+	}
+	if (ret)
+		return ret;
+	return vmctl_out(&req, arg);
+}
+
+static long fnmm_info_ioctl(struct file *file, void __user *arg)
+{
+	struct fnmm_ctx *ctx = file_ctx(file);
+	struct fnmm_info info;
+	u32 argsz;
+	int ret;
+
+	if (get_user(argsz, (u32 __user *)arg))
+		return -EFAULT;
+	if (argsz < INFO_SIZE_V1)
+		return -EINVAL;
+	ret = copy_struct_from_user(&info, sizeof(info), arg, argsz);
+	if (ret)
+		return ret;
+	memset(&info, 0, sizeof(info));
+	info.argsz = sizeof(info);
+	fnmm_ctx_info(ctx, &info, fnmm_priv(ctx));
+	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long fnmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	if (_IOC_TYPE(cmd) != FNMM_IOC_MAGIC || _IOC_DIR(cmd) != _IOC_NONE ||
+	    _IOC_SIZE(cmd))
+		return -ENOTTY;
+	if (_IOC_NR(cmd) == _IOC_NR(FNMM_IOC_INFO))
+		return fnmm_info_ioctl(file, uarg);
+	if (_IOC_NR(cmd) < _IOC_NR(FNMM_IOC_RESERVE_MEM) ||
+	    _IOC_NR(cmd) > _IOC_NR(FNMM_IOC_CACHE_CLEAN_INVALIDATE))
+		return -ENOTTY;
+	return fnmm_vmctl_ioctl(file, _IOC_NR(cmd), uarg);
+}
+
+static void fnmm_vm_open(struct vm_area_struct *vma)
+{
+	struct fnmm_buf *buf = vma->vm_private_data;
+
+	kref_get(&buf->ref);
+	atomic_inc(&buf->maps);
+	atomic64_inc(&buf->ctx->maps);
+	atomic64_inc(&buf->ctx->dev->mappings);
+}
+
+static void fnmm_vm_close(struct vm_area_struct *vma)
+{
+	struct fnmm_buf *buf = vma->vm_private_data;
+
+	atomic64_dec(&buf->ctx->dev->mappings);
+	atomic64_dec(&buf->ctx->maps);
+	atomic_dec(&buf->maps);
+	fnmm_buf_put(buf);
+}
+
+/* Only released sections are ever left without a page table entry. */
+static vm_fault_t fnmm_vm_fault(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+/* A mapping keeps its size and place: it must not grow or move. */
+static int fnmm_vm_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static const struct vm_operations_struct fnmm_vm_ops = {
+	.open	= fnmm_vm_open,
+	.close	= fnmm_vm_close,
+	.fault	= fnmm_vm_fault,
+	.mremap	= fnmm_vm_mremap,
+};
+
+static pgprot_t buf_pgprot(struct fnmm_buf *buf, pgprot_t prot)
+{
+	if (buf->access & FNMM_ACCESS_DEVICE)
+		return pgprot_noncached(prot);
+	if (buf->access & FNMM_ACCESS_UNCACHED)
+		return pgprot_writecombine(prot);
+	return prot;
+}
+
+static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct fnmm_ctx *ctx = file_ctx(file);
+	u64 len = vma->vm_end - vma->vm_start, off = 0;
+	struct fnmm_buf *buf;
+	int ret = -EINVAL;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	buf = fnmm_ctx_get(ctx, (u64)vma->vm_pgoff << PAGE_SHIFT);
+	if (!buf)
+		return -EINVAL;
+	if (len > buf->map_size)
+		goto err;
+	ret = -EACCES;
+	if (!(buf->access & FNMM_ACCESS_READABLE)) {
+		if (vma->vm_flags & VM_READ)
+			goto err;
+		vma->vm_flags &= ~VM_MAYREAD;
+	}
+	if (!(buf->access & FNMM_ACCESS_WRITABLE)) {
+		if (vma->vm_flags & VM_WRITE)
+			goto err;
+		vma->vm_flags &= ~VM_MAYWRITE;
+	}
+	if (!(buf->access & FNMM_ACCESS_EXECUTABLE)) {
+		if (vma->vm_flags & VM_EXEC)
+			goto err;
+		vma->vm_flags &= ~VM_MAYEXEC;
+	}
+	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_page_prot = buf_pgprot(buf, vma->vm_page_prot);
+	/* Map every backed page; released sections fault with SIGBUS. */
+	while (off < len) {
+		u64 phys, n;
+
+		if (fnmm_buf_phys(buf, off, &phys, &n)) {
+			off += PAGE_SIZE;
+			continue;
+		}
+		phys &= PAGE_MASK;
+		n = min_t(u64, PAGE_ALIGN(n), len - off);
+		ret = remap_pfn_range(vma, vma->vm_start + off,
+				      PHYS_PFN(phys), n, vma->vm_page_prot);
+		if (ret)
+			goto err;
+		off += n;
+	}
+	/* The reference taken above is the mapping's. */
+	vma->vm_private_data = buf;
+	vma->vm_ops = &fnmm_vm_ops;
+	atomic_inc(&buf->maps);
+	atomic64_inc(&ctx->maps);
+	atomic64_inc(&ctx->dev->mappings);
+	return 0;
+err:
+	fnmm_buf_put(buf);
+	return ret;
+}
+
+static int fnmm_open(struct inode *inode, struct file *file)
+{
+	struct miscdevice *misc = file->private_data;
+	struct fnmm_dev *dev = container_of(misc, struct fnmm_dev, misc);
+	struct fnmm_ctx *ctx = fnmm_ctx_create(dev);
+
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	file->private_data = ctx;
+	return 0;
+}
+
+static int fnmm_release_file(struct inode *inode, struct file *file)
+{
+	fnmm_ctx_destroy(file_ctx(file));
+	return 0;
+}
+
+const struct file_operations fnmm_fops = {
+	.owner		= THIS_MODULE,
+	.open		= fnmm_open,
+	.release	= fnmm_release_file,
+	.unlocked_ioctl	= fnmm_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= fnmm_mmap,
+};

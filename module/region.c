@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freenos-mm: the physical region.
+ *
+ * Either a range reserved at boot (x86: memmap=SIZE$BASE, shown as
+ * Reserved in /proc/iomem) that the module claims with
+ * request_mem_region(), or memory taken from the page allocator at load
+ * time when nothing was reserved.  Every byte of the region that is free
+ * is zero: it is zeroed when claimed and again whenever an allocation is
+ * given back (scrub on free), so no caller ever sees another's data.
+ */
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include "fnmm_dev.h"
+
+#ifdef CONFIG_X86
+#include <asm/cacheflush.h>
+#include <linux/libnvdimm.h>
+#endif
+
+#define REGION_CONTIG_TRIES	64
+
+/* Kernel address of [phys, phys + size) for CPU access; region_unmap() it. */
+static void *region_map(struct fnmm_region *r, u64 phys, u64 size)
+{
+	if (r->kaddr)
+		return r->kaddr + (phys - r->base);
+#ifdef CONFIG_HAS_IOMEM
+	return memremap(phys, size, MEMREMAP_WB);
+#else
+	return NULL;
+#endif
+}
+
+static void region_unmap(struct fnmm_region *r, void *va)
+{
+#ifdef CONFIG_HAS_IOMEM
+	if (!r->kaddr)
+		memunmap(va);
+#endif
+}
+
+static bool region_inside(struct fnmm_region *r, u64 phys, u64 size)
+{
+	return phys >= r->base && size <= r->size &&
+	       phys - r->base <= r->size - size;
+}
+
+static void region_flush(void *va, u64 size)
+{
+#ifdef CONFIG_X86
+	clflush_cache_range(va, size);
+#endif
+}
+
+/**
+ * fnmm_region_scrub() - zero part of the region and push it to memory
+ * @r: the region
+ * @phys: physical start
+ * @size: bytes
+ *
+ * Return: 0, -EINVAL if the range is not inside @r, -ENOMEM if it cannot
+ * be mapped.
+ */
+int fnmm_region_scrub(struct fnmm_region *r, u64 phys, u64 size)
+{
+	u64 done = 0;
+
+	if (!region_inside(r, phys, size))
+		return -EINVAL;
+	/* Map and clear at most 2 MiB at a time: bounded latency. */
+	while (done < size) {
+		u64 len = min_t(u64, size - done, SZ_2M);
+		void *va = region_map(r, phys + done, len);
+
+		if (!va)
+			return -ENOMEM;
+		memset(va, 0, len);
+		region_flush(va, len);
+		region_unmap(r, va);
+		done += len;
+		cond_resched();
+	}
+	return 0;
+}
+
+/**
+ * fnmm_region_cache() - cache maintenance on part of the region
+ * @r: the region
+ * @phys: physical start
+ * @size: bytes
+ * @op: clean (write back), invalidate, or both
+ *
+ * On x86, clean writes lines back (CLWB where there is one) and
+ * invalidate uses CLFLUSH, which writes back dirty lines first: x86 has
+ * no invalidate that drops dirty data.
+ *
+ * Return: 0, -EINVAL (range not in @r), -ENOMEM, -EOPNOTSUPP (no cache
+ * maintenance on this architecture).
+ */
+int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
+		      enum fnmm_cache_op op)
+{
+#ifdef CONFIG_X86
+	void *va;
+
+	if (!region_inside(r, phys, size))
+		return -EINVAL;
+	va = region_map(r, phys, size);
+	if (!va)
+		return -ENOMEM;
+	if (op == FNMM_CACHE_CLEAN)
+		arch_wb_cache_pmem(va, size);
+	else
+		clflush_cache_range(va, size);
+	region_unmap(r, va);
+	return 0;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+/**
+ * fnmm_region_claim() - claim a range reserved at boot
+ * @r: filled in
+ * @base: physical base, page-aligned
+ * @size: bytes, page-aligned
+ *
+ * Return: 0, -EINVAL (misaligned, empty, wrapping, or overlapping System
+ * RAM), -EBUSY (someone else holds part of it), -EOPNOTSUPP (no iomem).
+ */
+int fnmm_region_claim(struct fnmm_region *r, u64 base, u64 size)
+{
+#ifdef CONFIG_HAS_IOMEM
+	int ret;
+
+	if (!size || !PAGE_ALIGNED(base) || !PAGE_ALIGNED(size) ||
+	    base + size < base)
+		return -EINVAL;
+	if (region_intersects(base, size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT) {
+		pr_err("freenos-mm: %#llx+%#llx overlaps System RAM\n",
+		       base, size);
+		return -EINVAL;
+	}
+	r->res = request_mem_region(base, size, FNMM_DEVICE_NAME);
+	if (!r->res)
+		return -EBUSY;
+	r->base = base;
+	r->size = size;
+	r->kaddr = NULL;
+	ret = fnmm_region_scrub(r, base, size);
+	if (ret) {
+		release_mem_region(base, size);
+		r->res = NULL;
+	}
+	return ret;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+#ifdef CONFIG_CONTIG_ALLOC
+/* Find and take @nr contiguous pages, as alloc_contig_pages() does. */
+static struct page *region_take_contig(unsigned long nr)
+{
+	unsigned long start, end, pfn, step = max_t(unsigned long, nr,
+						    pageblock_nr_pages);
+	struct page *probe = alloc_page(GFP_KERNEL);
+	struct zone *zone;
+	int tries = 0;
+
+	if (!probe)
+		return NULL;
+	zone = page_zone(probe);
+	start = ALIGN(zone->zone_start_pfn, step);
+	end = zone_end_pfn(zone);
+	__free_page(probe);
+	if (end < start + nr)
+		return NULL;
+	for (pfn = ALIGN_DOWN(end - nr, step); pfn >= start &&
+	     tries < REGION_CONTIG_TRIES; pfn -= step, tries++) {
+		if (!pfn_valid(pfn) || !pfn_valid(pfn + nr - 1))
+			continue;
+		if (!alloc_contig_range(pfn, pfn + nr, MIGRATE_MOVABLE,
+					GFP_KERNEL | __GFP_NOWARN))
+			return pfn_to_page(pfn);
+		cond_resched();
+		if (pfn < step)
+			break;
+	}
+	return NULL;
+}
+#endif
+
+/**
+ * fnmm_region_take() - take a region from the page allocator at load time
+ * @r: filled in
+ * @size: bytes, page-aligned
+ *
+ * Sizes up to the page allocator's largest block come from it directly;
+ * larger ones are found and migrated free with alloc_contig_range().
+ *
+ * Return: 0, -EINVAL (size), -ENOMEM (no contiguous range found).
+ */
+int fnmm_region_take(struct fnmm_region *r, u64 size)
+{
+	void *va = NULL;
+
+	if (!size || !PAGE_ALIGNED(size))
+		return -EINVAL;
+	if (size <= (PAGE_SIZE << (MAX_ORDER - 1))) {
+		va = alloc_pages_exact(size, GFP_KERNEL | __GFP_NOWARN);
+	} else {
+#ifdef CONFIG_CONTIG_ALLOC
+		struct page *page = region_take_contig(size >> PAGE_SHIFT);
+
+		if (page)
+			va = page_address(page);
+#endif
+	}
+	if (!va)
+		return -ENOMEM;
+	r->kaddr = va;
+	r->base = virt_to_phys(va);
+	r->size = size;
+	r->res = NULL;
+	return fnmm_region_scrub(r, r->base, size);
+}
+
+/**
+ * fnmm_region_put() - give the region back
+ * @r: a region claimed or taken
+ */
+void fnmm_region_put(struct fnmm_region *r)
+{
+	if (r->res) {
+		release_mem_region(r->base, r->size);
+	} else if (r->kaddr) {
+		if (r->size <= (PAGE_SIZE << (MAX_ORDER - 1)))
+			free_pages_exact(r->kaddr, r->size);
+#ifdef CONFIG_CONTIG_ALLOC
+		else
+			free_contig_range(PHYS_PFN(r->base), r->size >> PAGE_SHIFT);
+#endif
+	}
+	memset(r, 0, sizeof(*r));
+}
