@@ -396,7 +396,8 @@ out:
  * fnmm_buf_phys() - physical address behind an offset of a mapping
  * @buf: the allocation
  * @off: byte offset from the start of the allocation's first page (a
- *	mapping offset: a Pool object starts @buf->page_off into it)
+ *	mapping offset: a Pool object starts @buf->page_off into its page,
+ *	and the whole page is the context's)
  * @phys: out: the physical address
  * @len: out: bytes physically contiguous from there
  *
@@ -409,15 +410,14 @@ int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len)
 
 	if (!buf->nblocks)
 		return -ENXIO;
-	if (off < buf->page_off) {
-		/* Before a Pool object, in its page: ours all the same. */
-		if (buf->blocks[0].off)
+	if (buf->kind == FNMM_ALLOC_POOL) {
+		/* The whole page around a Pool object is this context's. */
+		if (off >= buf->map_size)
 			return -ENXIO;
-		*phys = buf->blocks[0].phys - (buf->page_off - off);
-		*len = buf->page_off - off + buf->blocks[0].size;
+		*phys = buf->blocks[0].phys - buf->page_off + off;
+		*len = buf->map_size - off;
 		return 0;
 	}
-	off -= buf->page_off;
 	for (i = 0; i < buf->nblocks; i++) {
 		struct fnmm_block *b = &buf->blocks[i];
 

@@ -16,8 +16,11 @@
 #include <linux/uaccess.h>
 #include "fnmm_dev.h"
 
-#define VMCTL_SIZE_V1	sizeof(struct fnmm_vmctl)
-#define INFO_SIZE_V1	sizeof(struct fnmm_info)
+#define VMCTL_SIZE_V1	FNMM_VMCTL_SIZE_VER0
+#define INFO_SIZE_V1	FNMM_INFO_SIZE_VER0
+/* The first ABI version is all this kernel knows: the sizes agree. */
+static_assert(sizeof(struct fnmm_vmctl) == FNMM_VMCTL_SIZE_VER0);
+static_assert(sizeof(struct fnmm_info) == FNMM_INFO_SIZE_VER0);
 
 static const struct vm_operations_struct fnmm_vm_ops;
 
@@ -142,13 +145,18 @@ static int cache_piece(struct fnmm_ctx *ctx, struct fnmm_buf *buf, u64 off,
 	return 0;
 }
 
-static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse)
+/*
+ * MapContiguous / MapSparse.  On success *@fresh says whether the handle
+ * was made here and *@mlen is the length of the new mapping at
+ * *@maddr, so a reply that cannot be copied out can be undone.
+ */
+static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse,
+		   bool *fresh, unsigned long *maddr, u64 *mlen)
 {
 	struct fnmm_ctx *ctx = file_ctx(file);
 	u64 virt = req->range.virt, handle = req->handle;
 	unsigned long prot = 0, addr;
 	struct fnmm_buf *buf;
-	bool fresh = false;
 	int ret = 0;
 	u32 acc;
 
@@ -159,7 +167,7 @@ static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse)
 		if (ret)
 			return ret;
 		handle = req->handle;
-		fresh = true;
+		*fresh = true;
 		req->range.access = 0;	/* map with the allocation's access */
 	}
 	buf = fnmm_ctx_get(ctx, handle);
@@ -188,17 +196,21 @@ static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse)
 	req->range.access = acc;
 	req->range.phys = fnmm_priv(ctx) ? buf->blocks[0].phys : 0;
 	req->offset = buf->page_off;
+	*mlen = buf->map_size;
 	fnmm_buf_put(buf);
 	if (IS_ERR_VALUE(addr)) {
 		ret = (long)addr;
 		goto undo;
 	}
+	*maddr = addr;
 	req->range.virt = addr + req->offset;
 	req->handle = handle;
 	return 0;
 undo:
-	if (fresh)
+	*mlen = 0;
+	if (*fresh)
 		fnmm_ctx_release(ctx, handle);
+	*fresh = false;
 	return ret;
 }
 
@@ -241,8 +253,11 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 			     void __user *arg)
 {
 	struct fnmm_ctx *ctx = file_ctx(file);
+	unsigned long maddr = 0;
 	enum fnmm_cache_op op;
 	struct fnmm_vmctl req;
+	bool fresh = false;
+	u64 mlen = 0;
 	int ret;
 
 	ret = vmctl_in(&req, arg);
@@ -251,6 +266,7 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 	switch (nr) {
 	case _IOC_NR(FNMM_IOC_RESERVE_MEM):
 		ret = fnmm_ctx_reserve(ctx, &req, false);
+		fresh = !ret;
 		if (!ret) {
 			struct fnmm_buf *buf = fnmm_ctx_get(ctx, req.handle);
 
@@ -261,10 +277,10 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 		}
 		break;
 	case _IOC_NR(FNMM_IOC_MAP_CONTIGUOUS):
-		ret = ioc_map(file, &req, false);
+		ret = ioc_map(file, &req, false, &fresh, &maddr, &mlen);
 		break;
 	case _IOC_NR(FNMM_IOC_MAP_SPARSE):
-		ret = ioc_map(file, &req, true);
+		ret = ioc_map(file, &req, true, &fresh, &maddr, &mlen);
 		break;
 	case _IOC_NR(FNMM_IOC_UNMAP):
 		if (!PAGE_ALIGNED(req.range.virt) || !PAGE_ALIGNED(req.range.size))
@@ -297,7 +313,15 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 	}
 	if (ret)
 		return ret;
-	return vmctl_out(&req, arg);
+	ret = vmctl_out(&req, arg);
+	if (ret) {
+		/* The caller never learns of them: take them back. */
+		if (mlen)
+			vm_munmap(maddr, mlen);
+		if (fresh)
+			fnmm_ctx_release(ctx, req.handle);
+	}
+	return ret;
 }
 
 static long fnmm_info_ioctl(struct file *file, void __user *arg)

@@ -15,7 +15,27 @@
 #include <unistd.h>
 #include "common.h"
 
-static int tap_count, tap_fails;
+static struct tap_counts {
+	int count;
+	int fails;
+} tap_local, *tap_ctr = &tap_local;
+
+#define tap_count (tap_ctr->count)
+#define tap_fails (tap_ctr->fails)
+
+void tap_share(void)
+{
+	struct tap_counts *shared = mmap(NULL, sizeof(*shared),
+					 PROT_READ | PROT_WRITE,
+					 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (shared == MAP_FAILED) {
+		perror("tap_share");
+		exit(2);
+	}
+	*shared = *tap_ctr;
+	tap_ctr = shared;
+}
 
 static int tap_v(int pass, const char *detail, const char *fmt, va_list ap)
 {

@@ -37,6 +37,12 @@ void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the plan "1..N"; the exit status: 0 if all passed, else 1. */
 int tap_done(void);
 
+/*
+ * Keep the case counters in shared memory, so that a forked child's
+ * cases continue the numbering (the parent must wait while it runs).
+ */
+void tap_share(void);
+
 /* Test cases that failed so far. */
 int tap_failed(void);
 

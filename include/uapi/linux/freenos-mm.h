@@ -132,6 +132,10 @@ struct fnmm_info {
 	__u64 reserved[4];
 };
 
+/* The first published sizes: the smallest @argsz the kernel accepts. */
+#define FNMM_VMCTL_SIZE_VER0	80
+#define FNMM_INFO_SIZE_VER0	224
+
 #define FNMM_IOC_MAGIC	0xF7
 
 /*
@@ -140,26 +144,40 @@ struct fnmm_info {
  * non-zero reserved/pad), -E2BIG (argsz larger than known, with
  * non-zero tail), -ENOTTY (unknown operation).
  *
- * RESERVE_MEM: allocate range.size bytes (range.access, flags, align).
- *	Out: handle, range.size (rounded up), range.phys, offset.
- *	-EINVAL size 0 or bad align, -E2BIG never satisfiable,
- *	-ENOMEM no space now.
+ * Handles are non-zero multiples of the page size (they are mmap offsets)
+ * and name allocations of one file only.  A range.access of 0 means the
+ * allocation's access (FNMM_ACCESS_DEFAULT for ReserveMem).
+ *
+ * RESERVE_MEM: allocate range.size bytes (range.access, flags, align);
+ *	the input handle is ignored.  Split and Bit round the size up to
+ *	whole pages (Split gives the tail of its power-of-two block back);
+ *	Pool serves up to 2048 bytes from a per-context pool.  Out: handle,
+ *	range.size, range.access, range.phys, offset.  -EINVAL size 0, bad
+ *	align or flags 3, -E2BIG never satisfiable, -ENOMEM no space now.
  * MAP_CONTIGUOUS: map allocation @handle (physically contiguous) at
  *	range.virt (0: the kernel picks, as FreeNOS findFree).  With
  *	handle 0 a contiguous allocation of range.size is reserved first
  *	and its handle returned.  Out: range.virt, range.size, handle.
+ *	With an existing handle range.size is ignored: the whole
+ *	allocation is mapped.  For Pool, range.virt out is the object's
+ *	address (page + offset); UnMap takes the page address.
  *	-ENOENT unknown handle, -EINVAL sparse allocation or misaligned
  *	virt, -EEXIST virt already mapped, -EACCES access wider than the
- *	allocation's.
+ *	allocation's.  If the reply cannot be written (-EFAULT) the new
+ *	mapping, and an allocation made by the call, are undone.
  * MAP_SPARSE: as MAP_CONTIGUOUS, but the pages need not be physically
- *	contiguous (handle 0 reserves page by page).
+ *	contiguous (handle 0 reserves page by page).  Not for Pool
+ *	(-EINVAL).
  * UNMAP: unmap [range.virt, +range.size) which must be page-aligned and
  *	wholly mapped by this file; -EINVAL misaligned/size 0, -EFAULT not
  *	(wholly) mapped by this file.
  * RELEASE: release allocation @handle.  Its pages return to the
  *	allocator when its last mapping is gone.  -ENOENT unknown handle.
  * RELEASE_SECTIONS: release [offset, +range.size) of allocation @handle
- *	(page-aligned, inside it, Split/Bit only); -EBUSY while mapped.
+ *	(page-aligned, non-empty, inside it, Split/Bit only: else
+ *	-EINVAL); -EBUSY while mapped; -ENOENT unknown handle.  Releasing
+ *	the last section releases the allocation; a released section
+ *	cannot be released again (-EINVAL).
  * LOOKUP_VIRTUAL: range.virt -> range.phys (needs CAP_SYS_ADMIN or the
  *	expose_phys module parameter, else -EPERM), handle, offset,
  *	range.access.  -EFAULT not mapped by this file.
@@ -167,8 +185,11 @@ struct fnmm_info {
  *	in it from range.virt.  -EFAULT not mapped by this file.
  * CACHE_CLEAN / CACHE_INVALIDATE / CACHE_CLEAN_INVALIDATE: cache
  *	maintenance on [range.virt, +range.size), wholly mapped by this
- *	file; -EFAULT otherwise.
- * INFO: fill struct fnmm_info.
+ *	file (for Pool, anywhere in the mapped page); -EINVAL size 0 or
+ *	wrapping, -EFAULT not wholly mapped.
+ * INFO: fill struct fnmm_info; its input fields other than argsz are
+ *	ignored.  @contexts counts open files and closed files whose
+ *	mappings are still alive.
  *
  * mmap(): mmap(addr, len, prot, MAP_SHARED, fd, handle) maps allocation
  *	@handle of this file from its start; len must not exceed the
@@ -176,7 +197,8 @@ struct fnmm_info {
  *	(-EINVAL), PROT_WRITE/PROT_EXEC need Writable/Executable access
  *	(-EACCES), an unknown handle gives -EINVAL.  A Pool object maps the
  *	page holding it: the object is at the mapping + offset.  Mappings
- *	cannot grow (mremap) and keep their pages alive after RELEASE.
+ *	cannot grow (mremap -EFAULT, no pages behind the old end) and keep
+ *	their pages alive after RELEASE.
  *	Cacheability: Device -> uncached, Uncached -> write-combining,
  *	otherwise write-back.
  */

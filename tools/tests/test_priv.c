@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freenos-mm privilege tests, run as root: physical addresses and the
+ * device node are privileged.  A forked child drops to uid/gid 65534
+ * (which clears every capability) and checks, through a descriptor it
+ * inherited and through its own open(), what it may see:
+ *
+ *  - the device node's mode decides whether it may open it (0600 by
+ *    default: EACCES);
+ *  - without CAP_SYS_ADMIN, and unless the module's expose_phys
+ *    parameter is set, every physical address in a reply is 0 and
+ *    LookupVirtual fails with EPERM;
+ *  - everything else (ReserveMem, Map, Access, Info) still works.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common.h"
+
+#define NOBODY	65534
+#define EXPOSE	"/sys/module/freenos_mm/parameters/expose_phys"
+
+static int exposed(void)
+{
+	char c = 'N';
+	FILE *f = fopen(EXPOSE, "r");
+
+	if (f) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = 'N';
+		fclose(f);
+	}
+	return c == 'Y' || c == '1';
+}
+
+/* What the unprivileged child checks; @fd came from root. */
+static void unprivileged(int fd, __u64 virt, int open_ok, int expose)
+{
+	struct fnmm_vmctl r, m;
+	struct fnmm_info info;
+	int f, ret;
+
+	f = open(FNMM_DEVICE_PATH, O_RDWR);
+	if (open_ok)
+		tap(f >= 0, strerror(errno), "nobody: open a world-writable node");
+	else
+		tap(f < 0 && errno == EACCES, f < 0 ? strerror(errno) : "opened",
+		    "nobody: open of the 0600 node is refused with EACCES");
+	if (f >= 0)
+		close(f);
+
+	if (!info_or_fail(fd, &info, "nobody: INFO"))
+		tap(expose ? info.region_base != 0 : info.region_base == 0,
+		    NULL, "nobody: INFO region_base %s", expose ?
+		    "shown (expose_phys)" : "hidden");
+
+	ret = fnmm_reserve(fd, 8192, 0, FNMM_ALLOC_SPLIT, 0, &r);
+	if (tap_ret(ret, 0, "nobody: ReserveMem on the inherited fd")) {
+		tap(expose ? r.range.phys != 0 : r.range.phys == 0, NULL,
+		    "nobody: ReserveMem reply phys %s",
+		    expose ? "shown" : "is 0");
+		ret = fnmm_map_contiguous(fd, r.handle, 0, 0, 0, 0, 0, &m);
+		if (tap_ret(ret, 0, "nobody: MapContiguous")) {
+			tap(expose ? m.range.phys != 0 : m.range.phys == 0,
+			    NULL, "nobody: MapContiguous reply phys %s",
+			    expose ? "shown" : "is 0");
+			ret = fnmm_lookup(fd, m.range.virt, &m);
+			tap_ret(ret, expose ? 0 : -EPERM,
+				"nobody: LookupVirtual of its own mapping");
+			tap_ret(fnmm_unmap(fd, m.range.virt, 8192), 0,
+				"nobody: UnMap");
+		}
+		tap_ret(fnmm_release(fd, r.handle), 0, "nobody: Release");
+	}
+	ret = fnmm_map_contiguous(fd, 0, 0, 4096, 0, FNMM_ALLOC_BIT, 0, &m);
+	if (tap_ret(ret, 0, "nobody: MapContiguous with handle 0")) {
+		tap(expose ? m.range.phys != 0 : m.range.phys == 0, NULL,
+		    "nobody: new allocation's phys %s",
+		    expose ? "shown" : "is 0");
+		fnmm_unmap(fd, m.range.virt, 4096);
+		fnmm_release(fd, m.handle);
+	}
+
+	memset(&m, 0, sizeof(m));
+	ret = fnmm_lookup(fd, virt, &m);
+	tap_ret(ret, expose ? 0 : -EPERM,
+		"nobody: LookupVirtual of root's inherited mapping");
+	tap(expose || m.range.phys == 0, NULL,
+	    "nobody: a refused lookup leaves phys 0");
+	ret = fnmm_access(fd, virt, &m);
+	tap_ret(ret, 0, "nobody: Access of the inherited mapping");
+}
+
+int main(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct fnmm_info start, now;
+	int fd, open_ok, expose, status;
+	struct fnmm_vmctl r;
+	struct stat st;
+	char diff[512];
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		tap_skip("needs root to drop privileges", "privilege tests");
+		return tap_done();
+	}
+	tap_share();
+	fd = open_or_bail();
+	tap(!stat(FNMM_DEVICE_PATH, &st), strerror(errno), "stat the node");
+	open_ok = (st.st_mode & 0006) == 0006;
+	expose = exposed();
+	tap_diag("node mode %o, expose_phys %s", st.st_mode & 0777,
+		 expose ? "Y" : "N");
+	if (info_or_fail(fd, &start, "INFO"))
+		return tap_done();
+	tap(start.region_base != 0, NULL, "root: INFO shows region_base");
+
+	if (!tap_ret(fnmm_map_contiguous(fd, 0, 0, 2 * pg, 0, 0, 0, &r), 0,
+		     "root: MapContiguous with handle 0"))
+		return tap_done();
+	tap(r.range.phys != 0, NULL, "root: the reply shows phys");
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY)) {
+			tap(0, strerror(errno), "drop to uid/gid %d", NOBODY);
+			_exit(1);
+		}
+		tap(getuid() == NOBODY, NULL, "child runs as nobody");
+		unprivileged(fd, r.range.virt, open_ok, expose);
+		fflush(stdout);
+		_exit(0);
+	}
+	tap(pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && !WEXITSTATUS(status), NULL,
+	    "unprivileged child finished");
+
+	tap_ret(fnmm_unmap(fd, r.range.virt, 2 * pg), 0, "root: UnMap");
+	tap_ret(fnmm_release(fd, r.handle), 0, "root: Release");
+	if (!info_or_fail(fd, &now, "INFO after"))
+		tap(!info_wait(fd, &start, 2000, diff, sizeof(diff)), diff,
+		    "every counter back to the start");
+	close(fd);
+	return tap_done();
+}

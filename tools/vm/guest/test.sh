@@ -1,0 +1,48 @@
+# freenos-mm VM test: load with the boot-reserved region, run every user
+# test, check refusals of bad regions, the take-at-load mode, and unload.
+. /fnmm/lib.sh
+
+base=0x30000000
+size=0x4000000
+
+check "the boot-reserved range is Reserved in /proc/iomem" \
+	grep -q '30000000-33ffffff : Reserved' /proc/iomem
+refuse "insmod refuses a range in System RAM" \
+	insmod $FNMM_KO base=0x1000000 size=0x100000
+refuse "insmod refuses a misaligned base" \
+	insmod $FNMM_KO base=0x30000800 size=0x100000
+refuse "insmod refuses a range past the reservation" \
+	insmod $FNMM_KO base=0x33f00000 size=0x200000
+refuse "insmod refuses size 0 with a base" insmod $FNMM_KO base=$base size=0
+check "nothing left claimed after the refusals" sh -c '! grep -q freenos-mm /proc/iomem'
+
+check "insmod with the boot-reserved region" \
+	insmod $FNMM_KO base=$base size=$size
+check "the module claims the region in /proc/iomem" \
+	grep -q '30000000-33ffffff : freenos-mm' /proc/iomem
+check "/dev/freenos-mm is mode 0600" \
+	sh -c '[ "$(stat -c %a /dev/freenos-mm)" = 600 ]'
+
+run_tap test_vmctl test_vmctl
+run_tap test_badinput test_badinput
+run_tap test_lifetime test_lifetime
+run_tap test_priv test_priv
+check "fnmm demo" fnmm demo
+
+check "rmmod freenos-mm" rmmod freenos-mm
+check "the region is released in /proc/iomem" \
+	sh -c '! grep -q freenos-mm /proc/iomem'
+check "the device node is gone" sh -c '[ ! -e /dev/freenos-mm ]'
+
+# Without a boot reservation: take 16 MiB from the page allocator.
+check "insmod take=16M" insmod $FNMM_KO take=0x1000000
+run_tap test_vmctl-take test_vmctl
+check "rmmod after take" rmmod freenos-mm
+check "reload: mode=0666 expose_phys=1" \
+	insmod $FNMM_KO base=$base size=$size mode=0666 expose_phys=1
+check "/dev/freenos-mm is mode 0666" \
+	sh -c '[ "$(stat -c %a /dev/freenos-mm)" = 666 ]'
+run_tap test_priv-exposed test_priv
+check "final rmmod" rmmod freenos-mm
+
+fnmm_finish
