@@ -57,7 +57,7 @@ struct fnmm_dev {
 	struct fnmm_allocator *split;
 	struct fnmm_allocator *bit;
 	u64 bit_base;
-	struct mutex lock;
+	struct mutex lock;	/* protects contexts, ncontexts */
 	struct list_head contexts;
 	unsigned long ncontexts;
 	atomic64_t nallocs[FNMM_NR_ALLOCATORS];
@@ -128,7 +128,7 @@ struct fnmm_ctx {
 	struct fnmm_dev *dev;
 	struct list_head node;
 	struct xarray bufs;
-	struct mutex lock;
+	struct mutex lock;	/* serialises block changes, pool creation */
 	struct fnmm_allocator *pool;
 	atomic64_t bytes;
 	atomic64_t nbufs;

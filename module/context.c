@@ -20,7 +20,7 @@
 #include <linux/slab.h>
 #include "fnmm_dev.h"
 
-#define FNMM_MAX_HANDLES	(1U << 20)
+#define FNMM_MAX_HANDLES	BIT(20)
 
 static struct fnmm_allocator *ctx_alloc(struct fnmm_ctx *ctx, u8 kind)
 {

@@ -126,6 +126,7 @@ static int cache_piece(struct fnmm_ctx *ctx, struct fnmm_buf *buf, u64 off,
 
 	/* Uncached and write-combined memory has no lines to maintain. */
 	if (buf_uncached(buf)) {
+		/* Only drain write-combining buffers, so a device sees the data. */
 		wmb();
 		return 0;
 	}

@@ -125,14 +125,42 @@ int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
 #endif
 }
 
+#ifdef CONFIG_HAS_IOMEM
+/* walk_iomem_res_desc() callback: sum the bytes of reserved pieces. */
+static int region_reserved_piece(struct resource *res, void *arg)
+{
+	*(u64 *)arg += resource_size(res);
+	return 0;
+}
+
+/*
+ * Whether firmware or the command line (memmap=) marked all of
+ * [base, base + size) reserved memory: never a device's MMIO window or
+ * a hole the module would scribble over.
+ */
+static bool region_reserved(u64 base, u64 size)
+{
+	u64 covered = 0;
+
+	walk_iomem_res_desc(IORES_DESC_RESERVED, IORESOURCE_MEM, base,
+			    base + size - 1, &covered, region_reserved_piece);
+	return covered == size;
+}
+#endif
+
 /**
  * fnmm_region_claim() - claim a range reserved at boot
  * @r: filled in
  * @base: physical base, page-aligned
  * @size: bytes, page-aligned
  *
- * Return: 0, -EINVAL (misaligned, empty, wrapping, or overlapping System
- * RAM), -EBUSY (someone else holds part of it), -EOPNOTSUPP (no iomem).
+ * The range must be wholly reserved memory in /proc/iomem (x86:
+ * memmap=SIZE$BASE, or an E820 reserved range) and must not overlap
+ * System RAM.
+ *
+ * Return: 0, -EINVAL (misaligned, empty, wrapping, overlapping System
+ * RAM, or not wholly reserved), -EBUSY (someone else holds part of it),
+ * -EOPNOTSUPP (no iomem).
  */
 int fnmm_region_claim(struct fnmm_region *r, u64 base, u64 size)
 {
@@ -145,6 +173,11 @@ int fnmm_region_claim(struct fnmm_region *r, u64 base, u64 size)
 	if (region_intersects(base, size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_DISJOINT) {
 		pr_err("freenos-mm: %#llx+%#llx overlaps System RAM\n",
+		       base, size);
+		return -EINVAL;
+	}
+	if (!region_reserved(base, size)) {
+		pr_err("freenos-mm: %#llx+%#llx is not wholly reserved memory\n",
 		       base, size);
 		return -EINVAL;
 	}

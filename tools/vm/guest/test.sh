@@ -13,6 +13,8 @@ refuse "insmod refuses a misaligned base" \
 	insmod $FNMM_KO base=0x30000800 size=0x100000
 refuse "insmod refuses a range past the reservation" \
 	insmod $FNMM_KO base=0x33f00000 size=0x200000
+refuse "insmod refuses an unreserved hole (PCI window)" \
+	insmod $FNMM_KO base=0x80000000 size=0x100000
 refuse "insmod refuses size 0 with a base" insmod $FNMM_KO base=$base size=0
 check "nothing left claimed after the refusals" sh -c '! grep -q freenos-mm /proc/iomem'
 

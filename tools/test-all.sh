@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Every freenos-mm test: the host-side unit tests of the user library, the
+# test VM (module + user tests in Debian's kernel under QEMU), and the
+# KUnit suites in UML, plain and with KASAN/UBSAN/lockdep.  Installs what
+# is missing.  The last line is "N passed, M failed" over all of them.
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+passed=0 failed=0
+
+# count NAME LOG: add the last "PREFIX: N passed, M failed" of LOG.
+count() {
+	local line p f
+	line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$2" | tail -n1)
+	if [ -z "$line" ]; then
+		echo "== $1: no result line (counted as 1 failure)"
+		p=0 f=1
+	else
+		read -r p f < <(echo "$line" | sed -E 's/.* ([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+	fi
+	echo "== $1: $p passed, $f failed"
+	passed=$((passed + p)) failed=$((failed + f))
+}
+
+step() {
+	local name=$1 rc
+	shift
+	echo "== $name: $*"
+	"$@" 2>&1 | tee "$out/$name.log"
+	rc=${PIPESTATUS[0]}
+	count "$name" "$out/$name.log"
+	if [ "$rc" -ne 0 ] && ! grep -qE ' [1-9][0-9]* failed$' "$out/$name.log"; then
+		echo "== $name: exit $rc without a counted failure (counted as 1)"
+		failed=$((failed + 1))
+	fi
+}
+
+# Host: the library's unit tests (TAP).
+units() {
+	local log=$out/units.tap
+	make -s -C tools >/dev/null && tools/bin/test_units > "$log"
+	local rc=$?
+	cat "$log"
+	local p f
+	p=$(grep -cE '^ok ' "$log") f=$(grep -cE '^not ok ' "$log")
+	grep -qE '^1\.\.[0-9]+$' "$log" || f=$((f + 1))
+	echo "units: $p passed, $f failed"
+	return $rc
+}
+
+step units units
+step vm tools/vm/run.sh tools/vm/guest/test.sh
+step kunit tools/kunit/run.sh plain sanitizers
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,17 @@
+# freenos-mm demo: load the module on the region reserved at boot
+# (memmap=64M$0x30000000), show it, run "fnmm demo", unload.
+. /fnmm/lib.sh
+
+echo "# /proc/iomem before insmod:"
+grep -i '30000000' /proc/iomem
+check "insmod freenos-mm.ko base=0x30000000 size=0x4000000" \
+	insmod $FNMM_KO base=0x30000000 size=0x4000000
+echo "# /proc/iomem after insmod:"
+grep -i '30000000' /proc/iomem
+echo "# fnmm info:"
+fnmm info
+check "fnmm demo" fnmm demo
+echo "# fnmm stat:"
+fnmm stat
+check "rmmod freenos-mm" rmmod freenos-mm
+fnmm_finish
