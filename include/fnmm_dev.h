@@ -51,6 +51,7 @@ int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
  * @mappings: live mappings (VMAs) of all contexts
  * @expose_phys: physical addresses may be shown to unprivileged callers
  * @misc: the character device /dev/freenos-mm
+ * @debugfs: /sys/kernel/debug/freenos-mm, or an error pointer
  */
 struct fnmm_dev {
 	struct fnmm_region region;
@@ -64,6 +65,7 @@ struct fnmm_dev {
 	atomic64_t mappings;
 	bool expose_phys;
 	struct miscdevice misc;
+	struct dentry *debugfs;
 };
 
 int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size);
@@ -120,6 +122,7 @@ struct fnmm_buf {
  *	@pool
  * @pool: this context's Pool (over @dev->split), created on first use
  * @bytes: bytes held by live allocations
+ * @held: bytes of @bytes per allocator (FNMM_ALLOC_*), for the audit
  * @nbufs: live handles
  * @maps: live mappings
  * @pid: tgid of the opener, for reports
@@ -131,6 +134,7 @@ struct fnmm_ctx {
 	struct mutex lock;	/* serialises block changes, pool creation */
 	struct fnmm_allocator *pool;
 	atomic64_t bytes;
+	atomic64_t held[FNMM_NR_ALLOCATORS];
 	atomic64_t nbufs;
 	atomic64_t maps;
 	pid_t pid;
@@ -149,6 +153,10 @@ int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len);
 void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info, bool priv);
 int fnmm_check_vmctl(const struct fnmm_vmctl *req);
 int fnmm_dev_check(struct fnmm_dev *dev);
+int fnmm_dev_audit(struct fnmm_dev *dev, char *why, size_t len);
+
+void fnmm_debugfs_init(struct fnmm_dev *dev);
+void fnmm_debugfs_fini(struct fnmm_dev *dev);
 
 extern const struct file_operations fnmm_fops;
 

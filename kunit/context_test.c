@@ -65,6 +65,16 @@ static struct fnmm_vmctl vmctl(u64 size, u32 flags)
 				    .flags = flags, .range.size = size };
 }
 
+/* Allocator structures intact and every byte accounted for. */
+static void expect_consistent(struct kunit *test, struct fnmm_dev *dev)
+{
+	char why[128] = "";
+
+	KUNIT_EXPECT_EQ(test, fnmm_dev_check(dev), 0);
+	KUNIT_EXPECT_EQ_MSG(test, fnmm_dev_audit(dev, why, sizeof(why)), 0,
+			    "%s", why);
+}
+
 static void expect_info_unchanged(struct kunit *test, struct fnmm_ctx *ctx,
 				  const struct fnmm_info *before)
 {
@@ -72,7 +82,7 @@ static void expect_info_unchanged(struct kunit *test, struct fnmm_ctx *ctx,
 
 	info_of(ctx, &now);
 	KUNIT_EXPECT_EQ(test, memcmp(&now, before, sizeof(now)), 0);
-	KUNIT_EXPECT_EQ(test, fnmm_dev_check(ctx->dev), 0);
+	expect_consistent(test, ctx->dev);
 }
 
 static void ctx_reserve_release(struct kunit *test)
@@ -239,7 +249,7 @@ static void ctx_reserve_sparse(struct kunit *test)
 	/* Pool objects are never sparse. */
 	req = vmctl(64, FNMM_ALLOC_POOL);
 	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->b, &req, true), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fnmm_dev_check(&f->dev), 0);
+	expect_consistent(test, &f->dev);
 }
 
 static void ctx_release_sections(struct kunit *test)
@@ -299,7 +309,7 @@ static void ctx_release_sections(struct kunit *test)
 			-EBUSY);
 	atomic_dec(&buf->maps);
 	fnmm_buf_put(buf);
-	KUNIT_EXPECT_EQ(test, fnmm_dev_check(&f->dev), 0);
+	expect_consistent(test, &f->dev);
 	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, h), 0);
 	expect_info_unchanged(test, f->a, &f->start);
 
@@ -374,7 +384,7 @@ static void ctx_destroy_returns_all(struct kunit *test)
 			f->start.alloc[FNMM_ALLOC_BIT].free);
 	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_POOL].size, 0ULL);
 	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_SPLIT].allocations, 0ULL);
-	KUNIT_EXPECT_EQ(test, fnmm_dev_check(&f->dev), 0);
+	expect_consistent(test, &f->dev);
 }
 
 /* Memory comes back zeroed: nobody sees what the last owner wrote. */
@@ -425,6 +435,41 @@ static void ctx_handles_unique(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&f->a->bytes), 256ULL);
 }
 
+/* The audit sees a byte that nobody accounts for, and its owner. */
+static void ctx_audit(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl s = vmctl(3 * PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	struct fnmm_vmctl b = vmctl(2 * PAGE_SIZE, FNMM_ALLOC_BIT);
+	struct fnmm_vmctl p = vmctl(100, FNMM_ALLOC_POOL);
+	char why[128];
+	int k;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &s, false), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->b, &b, false), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &p, false), 0);
+	expect_consistent(test, &f->dev);
+
+	for (k = 0; k < FNMM_NR_ALLOCATORS; k++) {
+		atomic64_add(PAGE_SIZE, &f->a->held[k]);
+		why[0] = 0;
+		KUNIT_EXPECT_EQ(test, fnmm_dev_audit(&f->dev, why, sizeof(why)),
+				-EUCLEAN);
+		KUNIT_EXPECT_NE(test, why[0], 0);
+		atomic64_sub(PAGE_SIZE, &f->a->held[k]);
+	}
+	atomic64_inc(&f->dev.mappings);
+	KUNIT_EXPECT_EQ(test, fnmm_dev_audit(&f->dev, why, sizeof(why)),
+			-EUCLEAN);
+	atomic64_dec(&f->dev.mappings);
+	expect_consistent(test, &f->dev);
+
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, s.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->b, b.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, p.handle), 0);
+	expect_consistent(test, &f->dev);
+}
+
 static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_reserve_release),
 	KUNIT_CASE(ctx_reserve_rejects),
@@ -436,6 +481,7 @@ static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_destroy_returns_all),
 	KUNIT_CASE(ctx_scrub_on_free),
 	KUNIT_CASE(ctx_handles_unique),
+	KUNIT_CASE(ctx_audit),
 	{}
 };
 

@@ -85,6 +85,7 @@ static void buf_release(struct kref *ref)
 	struct fnmm_buf *buf = container_of(ref, struct fnmm_buf, ref);
 	struct fnmm_ctx *ctx = buf->ctx;
 
+	atomic64_sub(buf_held(buf), &ctx->held[buf->kind]);
 	atomic64_sub(buf_held(buf), &ctx->bytes);
 	buf_free_blocks(buf);
 	atomic64_dec(&ctx->dev->nallocs[buf->kind]);
@@ -246,6 +247,7 @@ int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 		return ret == -EBUSY ? -ENOSPC : ret;
 	}
 	buf->id = id;
+	atomic64_add(buf->size, &ctx->held[kind]);
 	atomic64_add(buf->size, &ctx->bytes);
 	atomic64_inc(&ctx->nbufs);
 	atomic64_inc(&ctx->dev->nallocs[kind]);
@@ -306,6 +308,7 @@ static int buf_cut(struct fnmm_buf *buf, unsigned int i, u64 off, u64 size)
 	}
 	WARN_ON_ONCE(fnmm_region_scrub(&buf->ctx->dev->region, phys, size));
 	WARN_ON_ONCE(fnmm_release(a, phys));
+	atomic64_sub(size, &buf->ctx->held[buf->kind]);
 	atomic64_sub(size, &buf->ctx->bytes);
 
 	if (head && tail) {
@@ -550,6 +553,67 @@ int fnmm_dev_check(struct fnmm_dev *dev)
 	}
 	mutex_unlock(&dev->lock);
 	return ret;
+}
+
+/**
+ * fnmm_dev_audit() - check that every byte of the region is accounted for
+ * @dev: the device
+ * @why: out: what disagrees, if anything
+ * @len: bytes at @why
+ *
+ * Split's used bytes must be the Bit part, the contexts' Split
+ * allocations and their pools' pages; Bit's used bytes the contexts' Bit
+ * allocations; each pool's used bytes its context's Pool allocations;
+ * the device's mappings the contexts' mappings.  Counters move outside
+ * the allocators' locks, so the audit is exact only when no operation is
+ * in flight.
+ *
+ * Return: 0, or -EUCLEAN with @why filled in.
+ */
+int fnmm_dev_audit(struct fnmm_dev *dev, char *why, size_t len)
+{
+	u64 split_used = fnmm_size(dev->split) - fnmm_available(dev->split);
+	u64 bit_used = fnmm_size(dev->bit) - fnmm_available(dev->bit);
+	u64 split_held = fnmm_size(dev->bit), bit_held = 0, maps = 0;
+	struct fnmm_ctx *c;
+	int ret = 0;
+
+	mutex_lock(&dev->lock);
+	list_for_each_entry(c, &dev->contexts, node) {
+		u64 pool_used = 0;
+
+		mutex_lock(&c->lock);
+		if (c->pool) {
+			split_held += fnmm_pool_held(c->pool);
+			pool_used = fnmm_pool_held(c->pool) -
+				    fnmm_available(c->pool);
+		}
+		mutex_unlock(&c->lock);
+		split_held += atomic64_read(&c->held[FNMM_ALLOC_SPLIT]);
+		bit_held += atomic64_read(&c->held[FNMM_ALLOC_BIT]);
+		maps += atomic64_read(&c->maps);
+		if (!ret && pool_used != atomic64_read(&c->held[FNMM_ALLOC_POOL])) {
+			snprintf(why, len, "pid %d: pool uses %llu bytes, its allocations hold %lld",
+				 c->pid, pool_used,
+				 atomic64_read(&c->held[FNMM_ALLOC_POOL]));
+			ret = -EUCLEAN;
+		}
+	}
+	mutex_unlock(&dev->lock);
+	if (ret)
+		return ret;
+	if (split_used != split_held)
+		snprintf(why, len, "split uses %llu bytes, owners hold %llu",
+			 split_used, split_held);
+	else if (bit_used != bit_held)
+		snprintf(why, len, "bit uses %llu bytes, owners hold %llu",
+			 bit_used, bit_held);
+	else if (maps != atomic64_read(&dev->mappings))
+		snprintf(why, len, "device counts %lld mappings, contexts %llu",
+			 atomic64_read(&dev->mappings), maps);
+	else
+		return 0;
+	return -EUCLEAN;
 }
 
 /**

@@ -64,6 +64,7 @@ static int __init fnmm_init(void)
 	ret = misc_register(&fnmm.misc);
 	if (ret)
 		goto err_dev;
+	fnmm_debugfs_init(&fnmm);
 	pr_info("freenos-mm: %llu KiB %s, split max order %u, bit %llu KiB\n",
 		fnmm.region.size >> 10, fnmm.region.res ? "boot-reserved" :
 		"taken at load", fnmm_split_max_order(fnmm.split),
@@ -78,6 +79,7 @@ err_region:
 
 static void __exit fnmm_exit(void)
 {
+	fnmm_debugfs_fini(&fnmm);
 	misc_deregister(&fnmm.misc);
 	fnmm_dev_fini(&fnmm);
 	fnmm_region_put(&fnmm.region);

@@ -31,7 +31,15 @@ run_tap test_lifetime test_lifetime
 run_tap test_priv test_priv
 check "fnmm demo" fnmm demo
 
+D=/sys/kernel/debug/freenos-mm
+check "debugfs: structures and accounting check ok" \
+	sh -c "cat $D/check; [ \"\$(head -n1 $D/check)\" = ok ]"
+check "debugfs: region, orders and contexts readable" \
+	sh -c "cat $D/region $D/orders $D/contexts"
+check "debugfs: every Split page free or the Bit part" \
+	sh -c "grep -q 'split .* free 58720256 ' $D/region"
 check "rmmod freenos-mm" rmmod freenos-mm
+check "debugfs directory removed" sh -c "[ ! -e $D ]"
 check "the region is released in /proc/iomem" \
 	sh -c '! grep -q freenos-mm /proc/iomem'
 check "the device node is gone" sh -c '[ ! -e /dev/freenos-mm ]'

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * freenos-mm: /sys/kernel/debug/freenos-mm/
+ *
+ *   check     walk every allocator's structures and audit the accounting:
+ *             first line "ok", or "FAIL ..." lines
+ *   region    the region and how it was obtained (physical addresses:
+ *             debugfs is root's)
+ *   orders    Split's free blocks per order
+ *   contexts  one line per memory context: pid, handles, bytes per
+ *             allocator, mappings, pool pages
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include "fnmm_dev.h"
+
+static int check_show(struct seq_file *m, void *unused)
+{
+	struct fnmm_dev *dev = m->private;
+	char why[128] = "";
+	int ret;
+
+	ret = fnmm_dev_check(dev);
+	if (ret) {
+		seq_printf(m, "FAIL structures: allocator metadata inconsistent (%d)\n",
+			   ret);
+		return 0;
+	}
+	ret = fnmm_dev_audit(dev, why, sizeof(why));
+	if (ret) {
+		seq_printf(m, "FAIL accounting: %s\n", why);
+		return 0;
+	}
+	seq_puts(m, "ok\n");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(check);
+
+static void region_alloc(struct seq_file *m, const char *name,
+			 struct fnmm_allocator *a)
+{
+	seq_printf(m, "%-6s base %#llx size %llu free %llu largest %llu granule %llu\n",
+		   name, a->base, a->size, fnmm_available(a), fnmm_largest(a),
+		   a->granule);
+}
+
+static int region_show(struct seq_file *m, void *unused)
+{
+	struct fnmm_dev *dev = m->private;
+
+	seq_printf(m, "region base %#llx size %llu %s\n", dev->region.base,
+		   dev->region.size, dev->region.res ? "boot-reserved" :
+		   "taken at load");
+	region_alloc(m, "split", dev->split);
+	region_alloc(m, "bit", dev->bit);
+	seq_printf(m, "split max order %u\n", fnmm_split_max_order(dev->split));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(region);
+
+static int orders_show(struct seq_file *m, void *unused)
+{
+	struct fnmm_dev *dev = m->private;
+	unsigned int k, max = fnmm_split_max_order(dev->split);
+
+	seq_puts(m, "order  pages  free-blocks\n");
+	for (k = 0; k <= max; k++)
+		seq_printf(m, "%5u %6lu %12lu\n", k, 1UL << k,
+			   fnmm_split_free_blocks(dev->split, k));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(orders);
+
+static int contexts_show(struct seq_file *m, void *unused)
+{
+	struct fnmm_dev *dev = m->private;
+	struct fnmm_ctx *c;
+
+	seq_puts(m, "pid handles split-bytes bit-bytes pool-bytes mappings pool-pages\n");
+	mutex_lock(&dev->lock);
+	list_for_each_entry(c, &dev->contexts, node) {
+		u64 pages = 0;
+
+		mutex_lock(&c->lock);
+		if (c->pool)
+			pages = fnmm_pool_held(c->pool) >> PAGE_SHIFT;
+		mutex_unlock(&c->lock);
+		seq_printf(m, "%d %lld %lld %lld %lld %lld %llu\n", c->pid,
+			   atomic64_read(&c->nbufs),
+			   atomic64_read(&c->held[FNMM_ALLOC_SPLIT]),
+			   atomic64_read(&c->held[FNMM_ALLOC_BIT]),
+			   atomic64_read(&c->held[FNMM_ALLOC_POOL]),
+			   atomic64_read(&c->maps), pages);
+	}
+	mutex_unlock(&dev->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(contexts);
+
+/**
+ * fnmm_debugfs_init() - create /sys/kernel/debug/freenos-mm/
+ * @dev: the device, with its allocators built
+ *
+ * Failure is not fatal: the device works without debugfs.
+ */
+void fnmm_debugfs_init(struct fnmm_dev *dev)
+{
+	struct dentry *d = debugfs_create_dir(FNMM_DEVICE_NAME, NULL);
+
+	dev->debugfs = d;
+	debugfs_create_file("check", 0400, d, dev, &check_fops);
+	debugfs_create_file("region", 0400, d, dev, &region_fops);
+	debugfs_create_file("orders", 0400, d, dev, &orders_fops);
+	debugfs_create_file("contexts", 0400, d, dev, &contexts_fops);
+}
+
+/**
+ * fnmm_debugfs_fini() - remove /sys/kernel/debug/freenos-mm/
+ * @dev: the device; waits for readers in progress
+ */
+void fnmm_debugfs_fini(struct fnmm_dev *dev)
+{
+	debugfs_remove_recursive(dev->debugfs);
+	dev->debugfs = NULL;
+}
