@@ -19,6 +19,8 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include "fnmm_dev.h"
+#define CREATE_TRACE_POINTS
+#include "fnmm_trace.h"
 
 #define FNMM_MAX_HANDLES	BIT(20)
 
@@ -53,6 +55,32 @@ int fnmm_check_vmctl(const struct fnmm_vmctl *req)
 	return 0;
 }
 
+/* fnmm_allocate() for a context: traced, with its latency. */
+static int ctx_allocate(struct fnmm_allocator *a, struct fnmm_range *r)
+{
+	u64 t0 = 0, ns;
+	int ret;
+
+	if (trace_fnmm_alloc_enabled())
+		t0 = ktime_get_ns();
+	ret = fnmm_allocate(a, r);
+	if (trace_fnmm_alloc_enabled()) {
+		ns = ktime_get_ns() - t0;
+		trace_fnmm_alloc(a, r->size, ret ? 0 : fnmm_alloc_size(a, r->address),
+				 r->alignment, r->address, ret, ns);
+	}
+	return ret;
+}
+
+/* fnmm_release() of a context's block of @size bytes: traced. */
+static int ctx_free(struct fnmm_allocator *a, u64 addr, u64 size)
+{
+	int ret = fnmm_release(a, addr);
+
+	trace_fnmm_release(a, addr, size, ret);
+	return ret;
+}
+
 /* Give every block of @buf back, scrubbed; the buf is unreachable. */
 static void buf_free_blocks(struct fnmm_buf *buf)
 {
@@ -65,7 +93,7 @@ static void buf_free_blocks(struct fnmm_buf *buf)
 
 		WARN_ON_ONCE(fnmm_region_scrub(&ctx->dev->region, b->phys,
 					       b->size));
-		WARN_ON_ONCE(fnmm_release(a, b->phys));
+		WARN_ON_ONCE(ctx_free(a, b->phys, b->size));
 	}
 	buf->nblocks = 0;
 }
@@ -132,13 +160,13 @@ static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
 	u64 left = size, cap = 1;
 	int ret;
 
-	ret = fnmm_allocate(a, &r);
+	ret = ctx_allocate(a, &r);
 	if (!ret || !sparse || ret != -ENOMEM) {
 		if (ret)
 			return ret;
 		buf->blocks = kvmalloc(sizeof(*buf->blocks), GFP_KERNEL);
 		if (!buf->blocks) {
-			fnmm_release(a, r.address);
+			ctx_free(a, r.address, fnmm_alloc_size(a, r.address));
 			return -ENOMEM;
 		}
 		buf->blocks[0] = (struct fnmm_block){ 0, r.address,
@@ -157,7 +185,7 @@ static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
 				 fnmm_largest(a));
 
 		r = (struct fnmm_range){ .size = want };
-		if (!want || fnmm_allocate(a, &r)) {
+		if (!want || ctx_allocate(a, &r)) {
 			buf_free_blocks(buf);
 			return -ENOMEM;
 		}
@@ -307,7 +335,7 @@ static int buf_cut(struct fnmm_buf *buf, unsigned int i, u64 off, u64 size)
 			return ret;
 	}
 	WARN_ON_ONCE(fnmm_region_scrub(&buf->ctx->dev->region, phys, size));
-	WARN_ON_ONCE(fnmm_release(a, phys));
+	WARN_ON_ONCE(ctx_free(a, phys, size));
 	atomic64_sub(size, &buf->ctx->held[buf->kind]);
 	atomic64_sub(size, &buf->ctx->bytes);
 

@@ -15,6 +15,7 @@
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
 #include "fnmm_dev.h"
+#include "fnmm_trace.h"
 
 #define VMCTL_SIZE_V1	FNMM_VMCTL_SIZE_VER0
 #define INFO_SIZE_V1	FNMM_INFO_SIZE_VER0
@@ -245,8 +246,11 @@ static int ioc_lookup(struct file *file, struct fnmm_vmctl *req, bool phys)
 	req->range.size = vma->vm_end - virt;
 	req->handle = (u64)buf->id << PAGE_SHIFT;
 	req->offset = off - buf->page_off;
+	trace_fnmm_lookup(buf->id, buf->kind, virt, req->range.size, 0);
 out:
 	mmap_read_unlock(current->mm);
+	if (ret)
+		trace_fnmm_lookup(0, 0, virt, 0, ret);
 	return ret;
 }
 
@@ -307,8 +311,10 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 		op = nr == _IOC_NR(FNMM_IOC_CACHE_CLEAN) ? FNMM_CACHE_CLEAN :
 		     nr == _IOC_NR(FNMM_IOC_CACHE_INVALIDATE) ?
 		     FNMM_CACHE_INVAL : FNMM_CACHE_FLUSH;
-		return ctx_walk(file, req.range.virt, req.range.size,
-				cache_piece, &op);
+		ret = ctx_walk(file, req.range.virt, req.range.size,
+			       cache_piece, &op);
+		trace_fnmm_cache(op, req.range.virt, req.range.size, ret);
+		return ret;
 	default:
 		return -ENOTTY;
 	}
@@ -374,6 +380,8 @@ static void fnmm_vm_close(struct vm_area_struct *vma)
 {
 	struct fnmm_buf *buf = vma->vm_private_data;
 
+	trace_fnmm_unmap(buf->id, buf->kind, vma->vm_start,
+			 vma->vm_end - vma->vm_start, 0);
 	atomic64_dec(&buf->ctx->dev->mappings);
 	atomic64_dec(&buf->ctx->maps);
 	atomic_dec(&buf->maps);
@@ -462,8 +470,10 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 	atomic_inc(&buf->maps);
 	atomic64_inc(&ctx->maps);
 	atomic64_inc(&ctx->dev->mappings);
+	trace_fnmm_map(buf->id, buf->kind, vma->vm_start, len, 0);
 	return 0;
 err:
+	trace_fnmm_map(buf->id, buf->kind, vma->vm_start, len, ret);
 	fnmm_buf_put(buf);
 	return ret;
 }

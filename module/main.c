@@ -38,6 +38,42 @@ MODULE_PARM_DESC(mode, "Mode of /dev/freenos-mm (default 0600)");
 
 static struct fnmm_dev fnmm;
 
+/* sysfs: /sys/class/misc/freenos-mm/{free,used,largest,bit_*}, bytes. */
+static struct fnmm_dev *to_fnmm(struct device *d)
+{
+	struct miscdevice *misc = dev_get_drvdata(d);
+
+	return container_of(misc, struct fnmm_dev, misc);
+}
+
+#define FNMM_ATTR(name, alloc, expr)					\
+static ssize_t name##_show(struct device *d,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	struct fnmm_allocator *a = to_fnmm(d)->alloc;			\
+									\
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)(expr));	\
+}									\
+static DEVICE_ATTR_RO(name)
+
+FNMM_ATTR(free, split, fnmm_available(a));
+FNMM_ATTR(used, split, fnmm_size(a) - fnmm_available(a));
+FNMM_ATTR(largest, split, fnmm_largest(a));
+FNMM_ATTR(bit_free, bit, fnmm_available(a));
+FNMM_ATTR(bit_used, bit, fnmm_size(a) - fnmm_available(a));
+FNMM_ATTR(bit_largest, bit, fnmm_largest(a));
+
+static struct attribute *fnmm_attrs[] = {
+	&dev_attr_free.attr,
+	&dev_attr_used.attr,
+	&dev_attr_largest.attr,
+	&dev_attr_bit_free.attr,
+	&dev_attr_bit_used.attr,
+	&dev_attr_bit_largest.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(fnmm);
+
 static int __init fnmm_init(void)
 {
 	int ret;
@@ -61,6 +97,7 @@ static int __init fnmm_init(void)
 	fnmm.misc.name = FNMM_DEVICE_NAME;
 	fnmm.misc.fops = &fnmm_fops;
 	fnmm.misc.mode = mode;
+	fnmm.misc.groups = fnmm_groups;
 	ret = misc_register(&fnmm.misc);
 	if (ret)
 		goto err_dev;

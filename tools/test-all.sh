@@ -53,7 +53,9 @@ units() {
 
 step units units
 step vm tools/vm/run.sh tools/vm/guest/test.sh
+step bpftrace tools/bpftrace/test.sh
 step kunit tools/kunit/run.sh plain sanitizers
+step checks tools/checks.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

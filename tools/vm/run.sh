@@ -70,6 +70,8 @@ mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,host,fnmm/bin,fnmm/mod}
 cp /bin/busybox "$root/bin/busybox"
 cp "$repo/module/freenos-mm.ko" "$root/fnmm/"
 cp "$repo"/tools/bin/* "$root/fnmm/bin/" 2>/dev/null || true
+mkdir -p "$root/fnmm/bpftrace"
+cp "$repo"/tools/bpftrace/*.bt "$root/fnmm/bpftrace/"
 cp "$here/guest/lib.sh" "$root/fnmm/lib.sh"
 cp "$script" "$root/fnmm/test.sh"
 if [ $hostroot -eq 1 ]; then
