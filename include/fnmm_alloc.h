@@ -49,6 +49,8 @@ struct fnmm_range {
  *	if @addr is not the start of a live allocation
  * @carve: cut the live allocation at @addr in two at @offset (optional)
  * @check: walk the metadata and verify its invariants; 0 or -EUCLEAN
+ * @occupancy: set bit i of a zeroed bitmap of size / granule bits for
+ *	every granule i in use (optional)
  * @destroy: free the allocator's metadata (live allocations are dropped)
  */
 struct fnmm_alloc_ops {
@@ -60,6 +62,7 @@ struct fnmm_alloc_ops {
 	u64 (*alloc_size)(struct fnmm_allocator *a, u64 addr);
 	int (*carve)(struct fnmm_allocator *a, u64 addr, u64 offset);
 	int (*check)(struct fnmm_allocator *a);
+	void (*occupancy)(struct fnmm_allocator *a, unsigned long *map);
 	void (*destroy)(struct fnmm_allocator *a);
 };
 
@@ -84,6 +87,7 @@ u64 fnmm_largest(struct fnmm_allocator *a);
 u64 fnmm_alloc_size(struct fnmm_allocator *a, u64 addr);
 int fnmm_carve(struct fnmm_allocator *a, u64 addr, u64 offset);
 int fnmm_check(struct fnmm_allocator *a);
+int fnmm_occupancy(struct fnmm_allocator *a, unsigned long *map);
 void fnmm_destroy(struct fnmm_allocator *a);
 
 /**

@@ -8,6 +8,7 @@
  * long pseudo-random alloc/free sequence agrees with a shadow model.
  */
 #include <kunit/test.h>
+#include <linux/bitmap.h>
 #include <linux/prandom.h>
 #include <linux/sort.h>
 #include "fnmm_alloc.h"
@@ -354,6 +355,53 @@ static void create_rejects_bad_args(struct kunit *test)
 	fnmm_destroy(split);
 }
 
+/* The occupancy map marks exactly the granules of live allocations. */
+static void occupancy_matches(struct kunit *test)
+{
+	const struct kind_param *p = test->param_value;
+	struct alloc_ctx *ctx = test->priv;
+	struct fnmm_allocator *a = ctx->a;
+	unsigned long n = fnmm_size(a) / a->granule, *map;
+	static const u64 pages[] = { 1, 3, 8, 2, 5 };
+	u64 addr[ARRAY_SIZE(pages)], used = 0;
+	unsigned int i;
+
+	map = kunit_kzalloc(test, BITS_TO_LONGS(n) * sizeof(long), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	if (p->kind == KIND_POOL) {
+		KUNIT_EXPECT_EQ(test, fnmm_occupancy(a, map), -EOPNOTSUPP);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		struct fnmm_range r = { .size = pages[i] * PAGE_SIZE };
+
+		KUNIT_ASSERT_EQ(test, fnmm_allocate(a, &r), 0);
+		addr[i] = r.address;
+	}
+	/* A hole between live allocations. */
+	KUNIT_ASSERT_EQ(test, fnmm_release(a, addr[1]), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_occupancy(a, map), 0);
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		unsigned long first = (addr[i] - a->base) / a->granule;
+		unsigned long len = pages[i] * PAGE_SIZE / a->granule;
+		unsigned long set = bitmap_weight(map, first + len) -
+				    bitmap_weight(map, first);
+
+		KUNIT_EXPECT_EQ_MSG(test, set, i == 1 ? 0 : len, "block %u", i);
+		if (i != 1)
+			used += len;
+	}
+	KUNIT_EXPECT_EQ(test, (u64)bitmap_weight(map, n), used);
+	KUNIT_EXPECT_EQ(test, (u64)bitmap_weight(map, n) * a->granule,
+			fnmm_size(a) - fnmm_available(a));
+	for (i = 0; i < ARRAY_SIZE(pages); i++)
+		if (i != 1)
+			KUNIT_EXPECT_EQ(test, fnmm_release(a, addr[i]), 0);
+	bitmap_zero(map, n);
+	KUNIT_ASSERT_EQ(test, fnmm_occupancy(a, map), 0);
+	KUNIT_EXPECT_TRUE(test, bitmap_empty(map, n));
+}
+
 static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE_PARAM(rejects_size_zero, kind_gen_params),
 	KUNIT_CASE_PARAM(rejects_bad_alignment, kind_gen_params),
@@ -362,6 +410,7 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE_PARAM(rejects_double_release, kind_gen_params),
 	KUNIT_CASE_PARAM(exhaust_and_recover, kind_gen_params),
 	KUNIT_CASE_PARAM(random_vs_shadow, kind_gen_params),
+	KUNIT_CASE_PARAM(occupancy_matches, kind_gen_params),
 	KUNIT_CASE(create_rejects_bad_args),
 	{}
 };

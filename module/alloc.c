@@ -113,6 +113,22 @@ int fnmm_check(struct fnmm_allocator *a)
 }
 
 /**
+ * fnmm_occupancy() - which granules are in use
+ * @a: the allocator
+ * @map: a zeroed bitmap of fnmm_size(@a) / @a->granule bits; bit i is
+ *	set when granule i is in use
+ *
+ * Return: 0, or -EOPNOTSUPP if the allocator cannot tell.
+ */
+int fnmm_occupancy(struct fnmm_allocator *a, unsigned long *map)
+{
+	if (!a->ops->occupancy)
+		return -EOPNOTSUPP;
+	a->ops->occupancy(a, map);
+	return 0;
+}
+
+/**
  * fnmm_destroy() - free an allocator and its metadata
  * @a: the allocator, or NULL / an ERR_PTR (ignored)
  */

@@ -212,6 +212,15 @@ static void bit_destroy(struct fnmm_allocator *a)
 	kfree(b);
 }
 
+static void bit_occupancy(struct fnmm_allocator *a, unsigned long *map)
+{
+	struct fnmm_bit *b = to_bit(a);
+
+	spin_lock(&b->lock);
+	bitmap_copy(map, b->used, b->nchunks);
+	spin_unlock(&b->lock);
+}
+
 static const struct fnmm_alloc_ops bit_ops = {
 	.name		= "bit",
 	.allocate	= bit_allocate,
@@ -221,6 +230,7 @@ static const struct fnmm_alloc_ops bit_ops = {
 	.alloc_size	= bit_alloc_size,
 	.carve		= bit_carve,
 	.check		= bit_check,
+	.occupancy	= bit_occupancy,
 	.destroy	= bit_destroy,
 };
 

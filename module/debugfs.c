@@ -9,8 +9,14 @@
  *   orders    Split's free blocks per order
  *   contexts  one line per memory context: pid, handles, bytes per
  *             allocator, mappings, pool pages
+ *   map       occupancy of Split and Bit: per allocator a line "NAME
+ *             OFFSET GRANULE COUNT" (offset from the region's base) and a
+ *             line of hex digits, 4 granules each, least significant bit
+ *             first, 1 = in use ("fnmm map" draws it)
  */
+#include <linux/bitmap.h>
 #include <linux/debugfs.h>
+#include <linux/kernel.h>
 #include <linux/seq_file.h>
 #include "fnmm_dev.h"
 
@@ -97,6 +103,33 @@ static int contexts_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(contexts);
 
+static int map_one(struct seq_file *m, struct fnmm_dev *dev,
+		   struct fnmm_allocator *a)
+{
+	unsigned long n = fnmm_size(a) / a->granule, i;
+	unsigned long *map = bitmap_zalloc(n, GFP_KERNEL);
+
+	if (!map)
+		return -ENOMEM;
+	fnmm_occupancy(a, map);
+	seq_printf(m, "%s %llu %llu %lu\n", a->ops->name,
+		   a->base - dev->region.base, a->granule, n);
+	for (i = 0; i < n; i += 4)
+		seq_putc(m, hex_asc[(map[BIT_WORD(i)] >> (i % BITS_PER_LONG)) &
+				    0xf]);
+	seq_putc(m, '\n');
+	bitmap_free(map);
+	return 0;
+}
+
+static int map_show(struct seq_file *m, void *unused)
+{
+	struct fnmm_dev *dev = m->private;
+
+	return map_one(m, dev, dev->split) ?: map_one(m, dev, dev->bit);
+}
+DEFINE_SHOW_ATTRIBUTE(map);
+
 /**
  * fnmm_debugfs_init() - create /sys/kernel/debug/freenos-mm/
  * @dev: the device, with its allocators built
@@ -112,6 +145,7 @@ void fnmm_debugfs_init(struct fnmm_dev *dev)
 	debugfs_create_file("region", 0400, d, dev, &region_fops);
 	debugfs_create_file("orders", 0400, d, dev, &orders_fops);
 	debugfs_create_file("contexts", 0400, d, dev, &contexts_fops);
+	debugfs_create_file("map", 0400, d, dev, &map_fops);
 }
 
 /**

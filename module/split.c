@@ -15,6 +15,7 @@
  * block size, so index alignment is physical alignment; the pages before
  * the base exist only as never-free padding.
  */
+#include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/err.h>
 #include <linux/errno.h>
@@ -364,6 +365,25 @@ static void split_destroy(struct fnmm_allocator *a)
 	kfree(s);
 }
 
+static void split_occupancy(struct fnmm_allocator *a, unsigned long *map)
+{
+	struct fnmm_split *s = to_split(a);
+	u32 i;
+
+	spin_lock(&s->lock);
+	for (i = s->first; i < s->npages; i++) {
+		struct split_page *p = &s->pages[i];
+
+		if (p->state == SPLIT_FREE) {
+			i += (1U << p->order) - 1;
+		} else if (p->state == SPLIT_ALLOC) {
+			bitmap_set(map, i - s->first, p->npages);
+			i += p->npages - 1;
+		}
+	}
+	spin_unlock(&s->lock);
+}
+
 static const struct fnmm_alloc_ops split_ops = {
 	.name		= "split",
 	.allocate	= split_allocate,
@@ -373,6 +393,7 @@ static const struct fnmm_alloc_ops split_ops = {
 	.alloc_size	= split_alloc_size,
 	.carve		= split_carve,
 	.check		= split_check,
+	.occupancy	= split_occupancy,
 	.destroy	= split_destroy,
 };
 

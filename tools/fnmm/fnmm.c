@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "../lib/libfnmm.h"
+#include "map.h"
 
 #define SZ	32	/* buffer for one formatted size */
 
@@ -49,6 +50,8 @@ static void usage(FILE *f)
 		"              reserve SIZE, show it, hold it until Enter/EOF\n"
 		"              (or N seconds), then release it\n"
 		"  demo        reserve, map, use, inspect and release 1 MiB\n"
+		"  map [--width N] [--png FILE]\n"
+		"              draw the region's occupancy (root: reads debugfs)\n"
 		"  help        this text\n"
 		"\n"
 		"Sizes are bytes, or take a K, M, G or T suffix (KiB, MiB, ...).\n",
@@ -461,6 +464,8 @@ int main(int argc, char **argv)
 		return cmd_alloc(argc - 1, argv + 1);
 	if (!strcmp(cmd, "demo") && argc == 2)
 		return cmd_demo();
+	if (!strcmp(cmd, "map"))
+		return cmd_map(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") ||
 	    !strcmp(cmd, "--help")) {
 		usage(stdout);

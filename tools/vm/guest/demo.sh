@@ -13,5 +13,11 @@ fnmm info
 check "fnmm demo" fnmm demo
 echo "# fnmm stat:"
 fnmm stat
+echo "# fnmm map while fnmm holds 5 MiB (split) and 64 KiB (bit):"
+fnmm alloc 5M --hold-seconds 3 < /dev/null > /dev/null &
+fnmm alloc --bit 64K --hold-seconds 3 < /dev/null > /dev/null &
+sleep 1
+fnmm map
+wait
 check "rmmod freenos-mm" rmmod freenos-mm
 fnmm_finish

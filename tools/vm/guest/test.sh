@@ -43,6 +43,16 @@ check "debugfs: region, orders and contexts readable" \
 	sh -c "cat $D/region $D/orders $D/contexts"
 check "debugfs: every Split page free or the Bit part" \
 	sh -c "grep -q 'split .* free 58720256 ' $D/region"
+fnmm alloc 3M --hold-seconds 4 < /dev/null > /dev/null &
+hold=$!
+fnmm alloc --bit 40K --hold-seconds 4 < /dev/null > /dev/null &
+hold2=$!
+sleep 1
+check "fnmm map: draws the region while 3 MiB + 40 KiB are held" \
+	sh -c "fnmm map --png /tmp/map.png > /tmp/map.txt; cat /tmp/map.txt; grep -q 'split used 768,' /tmp/map.txt && grep -q 'bit part 2048 pages: used 10,' /tmp/map.txt"
+check "fnmm map: wrote a PNG" \
+	sh -c "[ \"\$(head -c 4 /tmp/map.png | tail -c 3)\" = PNG ]"
+wait $hold $hold2
 check "rmmod freenos-mm" rmmod freenos-mm
 check "debugfs directory removed" sh -c "[ ! -e $D ]"
 check "the region is released in /proc/iomem" \
