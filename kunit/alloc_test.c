@@ -355,6 +355,31 @@ static void create_rejects_bad_args(struct kunit *test)
 	fnmm_destroy(split);
 }
 
+/*
+ * A Pool needs a parent whose free pages are aligned pages (found by the
+ * user-space fuzzer, tools/usim): sub-page chunks or a partial last page
+ * let it index past its slab table, or promise a page it cannot get.
+ */
+static void pool_rejects_subpage_parent(struct kunit *test)
+{
+	struct fnmm_allocator *bit, *pool;
+
+	bit = fnmm_bit_create(TEST_BASE, 2 * PAGE_SIZE, 64);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(bit));
+	KUNIT_EXPECT_EQ(test, PTR_ERR(fnmm_pool_create(bit, 3, 8)), -EINVAL);
+	fnmm_destroy(bit);
+	bit = fnmm_bit_create(TEST_BASE, PAGE_SIZE + 512, 64);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(bit));
+	KUNIT_EXPECT_EQ(test, PTR_ERR(fnmm_pool_create(bit, 3, 8)), -EINVAL);
+	fnmm_destroy(bit);
+	bit = fnmm_bit_create(TEST_BASE, 2 * PAGE_SIZE, PAGE_SIZE);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(bit));
+	pool = fnmm_pool_create(bit, 3, 8);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(pool));
+	fnmm_destroy(pool);
+	fnmm_destroy(bit);
+}
+
 /* The occupancy map marks exactly the granules of live allocations. */
 static void occupancy_matches(struct kunit *test)
 {
@@ -412,6 +437,7 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE_PARAM(random_vs_shadow, kind_gen_params),
 	KUNIT_CASE_PARAM(occupancy_matches, kind_gen_params),
 	KUNIT_CASE(create_rejects_bad_args),
+	KUNIT_CASE(pool_rejects_subpage_parent),
 	{}
 };
 

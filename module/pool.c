@@ -373,7 +373,9 @@ static const struct fnmm_alloc_ops pool_ops = {
 
 /**
  * fnmm_pool_create() - create a Pool allocator over a parent allocator
- * @parent: gives the pages; page-aligned base, granule at most a page
+ * @parent: gives the pages; page-aligned base and size, granule a page
+ *	(so every free page-sized block of it is a page: Split, or Bit
+ *	with page-sized chunks)
  * @min_shift: log2 of the smallest object, at least FNMM_POOL_MIN_SHIFT
  * @max_shift: log2 of the largest object, below PAGE_SHIFT
  *
@@ -392,7 +394,8 @@ struct fnmm_allocator *fnmm_pool_create(struct fnmm_allocator *parent,
 
 	if (IS_ERR_OR_NULL(parent) || min_shift < FNMM_POOL_MIN_SHIFT ||
 	    max_shift >= PAGE_SHIFT || min_shift > max_shift ||
-	    !PAGE_ALIGNED(parent->base) || parent->granule > PAGE_SIZE)
+	    !PAGE_ALIGNED(parent->base) || !PAGE_ALIGNED(parent->size) ||
+	    parent->granule != PAGE_SIZE)
 		return ERR_PTR(-EINVAL);
 
 	p = kzalloc(sizeof(*p), GFP_KERNEL);

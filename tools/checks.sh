@@ -20,7 +20,7 @@ t() {	# t DESC STATUS [DETAIL-FILE]
 	fi
 }
 need=()
-for p in sparse linux-source-6.1 xz-utils; do
+for p in sparse linux-source-6.1 xz-utils dkms pkg-config; do
 	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -52,7 +52,7 @@ for f in $files; do
 	t "kernel-doc: $f" $(( $? == 0 )) "$log"
 done
 
-make -s -C "$kdir" M="$repo" clean >/dev/null 2>&1
+touch module/*.c
 make -C "$kdir" M="$repo" W=1 modules > "$log" 2>&1
 st=$?
 grep -v 'Skipping BTF' "$log" | grep -qE 'warning:|error:'
@@ -65,6 +65,39 @@ t "sparse (C=2) without warnings" $(( st != 0 || $? == 0 )) "$log"
 n=$(modinfo -F parm module/freenos-mm.ko | grep -cE '^[a-z_]+:[A-Z].*\(([a-z]+)\)$')
 modinfo -F parm module/freenos-mm.ko > "$log"
 t "modinfo: 6 parameters, each described and typed" $(( n != 6 )) "$log"
+
+# make install into a staging root, then build a program against it
+# through pkg-config.
+stage=$(mktemp -d)
+make install DESTDIR="$stage" KVER="$kver" > "$log" 2>&1
+t "make install (staged)" $? "$log"
+for f in lib/modules/$kver/extra/module/freenos-mm.ko \
+	 usr/local/include/linux/freenos-mm.h usr/local/include/libfnmm.h \
+	 usr/local/lib/libfnmm.a usr/local/lib/pkgconfig/libfnmm.pc \
+	 usr/local/bin/fnmm etc/udev/rules.d/60-freenos-mm.rules; do
+	[ -f "$stage/$f" ]
+	t "installed $f" $?
+done
+printf '#include <libfnmm.h>\nint main(void) { return fnmm_open() >= 0 ? 0 : 1; }\n' > "$stage/use.c"
+export PKG_CONFIG_SYSROOT_DIR="$stage" PKG_CONFIG_PATH="$stage/usr/local/lib/pkgconfig"
+gcc -Wall -Werror -o "$stage/use" "$stage/use.c" $(pkg-config --cflags --libs libfnmm) > "$log" 2>&1
+t "a program builds against the installed header and libfnmm (pkg-config)" $? "$log"
+unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH
+rm -rf "$stage"
+
+# DKMS builds the module from the tree for the target kernel.
+ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+dsrc=/usr/src/freenos-mm-$ver
+dkms remove "freenos-mm/$ver" --all > /dev/null 2>&1
+rm -rf "$dsrc" && mkdir -p "$dsrc" &&
+	tar -C "$repo" --exclude=.git --exclude=tools/bin -cf - . | tar -C "$dsrc" -xf - &&
+	make -s -C "$dsrc" clean > /dev/null 2>&1
+{ dkms add "freenos-mm/$ver" && dkms build "freenos-mm/$ver" -k "$kver"; } > "$log" 2>&1
+st=$?
+[ $st -eq 0 ] && [ -f "/var/lib/dkms/freenos-mm/$ver/$kver/x86_64/module/freenos-mm.ko" ]
+t "dkms builds freenos-mm/$ver for $kver" $? "$log"
+dkms remove "freenos-mm/$ver" --all > /dev/null 2>&1
+rm -rf "$dsrc"
 
 echo "checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -14,7 +14,7 @@ passed=0 failed=0
 # count NAME LOG: add the last "PREFIX: N passed, M failed" of LOG.
 count() {
 	local line p f
-	line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$2" | tail -n1)
+	line=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$2" | tail -n1)
 	if [ -z "$line" ]; then
 		echo "== $1: no result line (counted as 1 failure)"
 		p=0 f=1
@@ -56,6 +56,8 @@ step vm tools/vm/run.sh tools/vm/guest/test.sh
 step bpftrace tools/bpftrace/test.sh
 step kunit tools/kunit/run.sh plain sanitizers
 step checks tools/checks.sh
+step usim-fuzz tools/usim/run-fuzz.sh --seconds 60
+step usim-selftest tools/usim/run-fuzz.sh --self-test --seconds 60
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

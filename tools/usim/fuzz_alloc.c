@@ -1,0 +1,1485 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * usim: libFuzzer target for the allocators of module/{alloc,split,bit,
+ * pool}.c, built for user space on the shim in include/.
+ *
+ * The input bytes are a program (bytes past the end read as 0):
+ *
+ *   header   kind (Split, Bit, Pool over Split, Pool over Bit) and flags:
+ *            invalid-create probes first, a failing kmalloc injected into
+ *            create, destroy with live allocations, release order
+ *   create   base, size, max_order / chunk size, min/max shift: any page-
+ *            or chunk-aligned base (also bases not aligned to the largest
+ *            block and ranges near the top of the address space); a
+ *            combination the module must refuse is checked for its errno
+ *            and replaced by a valid one
+ *   ops      allocate (sizes and alignments including invalid ones, the
+ *            current largest() and just above it), release (live, double,
+ *            misaligned, out of range, never allocated), carve, alloc_size,
+ *            Pool trim, a failing kmalloc under the next allocation; in
+ *            Pool mode also direct allocations from the parent
+ *   end      release everything (or destroy with allocations live)
+ *
+ * A shadow model checks every step, and any violation abort()s:
+ *  - every call returns exactly the errno the interface documents
+ *    (include/fnmm_alloc.h) for its arguments, and whether a valid request
+ *    fits is decided by the model from its own map of free units (Split:
+ *    an aligned, fully free 2^order block; Bit: an aligned free run; Pool:
+ *    a page of the class with a free object, or a free page in the parent);
+ *  - a rejected call changes nothing (available, largest, held, the Split
+ *    free-block counts, the kmalloc'd objects);
+ *  - allocations lie in the range, are aligned as asked, overlap nothing
+ *    live, and hold what alloc_size() reports: the request rounded up to
+ *    the granule (Split, Bit) or the class size (Pool);
+ *  - available() = size - sum of live allocation sizes (Pool: held bytes
+ *    - live object bytes; the parent's pages held by the Pool are known
+ *    to the model), largest() = the model's largest allocatable size,
+ *    fnmm_check() passes, no spinlock is left held, no WARN fired;
+ *  - after everything is released available() and largest() are back to
+ *    their initial values and the largest block can be allocated again;
+ *    after destroy every kmalloc'd object has been freed.
+ *
+ * Environment: USIM_FUZZ_TRACE=1 prints every step; USIM_FUZZ_AVOID is a
+ * comma-separated list of known module bugs not to provoke (see
+ * tools/usim/README.md): pool-tail-page, pool-largest, or "known" for all.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/err.h>
+#include <linux/errno.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include "fnmm_alloc.h"
+
+#define MAX_UNITS	4096	/* Split pages or Bit chunks managed */
+#define MAX_PAD		8192	/* Split padding pages below the base */
+#define MAX_LIVE	256
+#define MAX_OPS		4096
+#define NFREED		8
+
+/*
+ * Optional: checked against the model where the module has it (a weak
+ * reference, so the target builds with or without it).
+ */
+int fnmm_occupancy(struct fnmm_allocator *a, unsigned long *map)
+	__attribute__((weak));
+
+int usim_fuzz_trace = -1;	/* -1: read USIM_FUZZ_TRACE */
+const char *usim_fuzz_avoid;	/* NULL: read USIM_FUZZ_AVOID */
+static bool avoid_tail_page, avoid_pool_largest;
+
+enum { B_SPLIT, B_BIT };
+
+/* Outcomes per operation, for replay's summary (usim_fuzz_print_stats). */
+enum { O_ALLOC, O_POOL_ALLOC, O_RELEASE, O_POOL_RELEASE, O_CARVE,
+       O_ALLOC_SIZE, O_CREATE, O_NR };
+static const char *const op_names[O_NR] = { "allocate", "pool allocate",
+	"release", "pool release", "carve", "alloc_size (hit)", "create" };
+static const int res_errno[] = { 0, -EINVAL, -E2BIG, -ENOMEM, -ENOENT,
+				 -EOPNOTSUPP };
+#define R_NR	ARRAY_SIZE(res_errno)
+static unsigned long stats[O_NR][R_NR];
+
+static void count(int op, int ret)
+{
+	unsigned int i;
+
+	for (i = 0; i < R_NR; i++)
+		if (res_errno[i] == ret)
+			stats[op][i]++;
+}
+
+struct live {
+	u64 addr;
+	u64 size;	/* bytes held, as alloc_size() must report */
+	bool direct;	/* a Split/Bit allocation, not a Pool object */
+};
+
+static struct {
+	const u8 *in;
+	size_t left;
+	unsigned int step;
+
+	struct fnmm_allocator *base;	/* Split or Bit */
+	struct fnmm_allocator *pool;	/* or NULL */
+	int btype;
+	u64 bbase, bsize, gran;
+	u32 nunits;
+	unsigned int mo;		/* Split: max order */
+	u32 first;			/* Split: padding pages below base */
+	unsigned int min_shift, max_shift;
+	u64 initial_largest;
+
+	u8 umap[MAX_UNITS];		/* 0 free, 1 direct, 2 Pool page */
+	struct {
+		u8 shift;		/* class held by the Pool, 0 = none */
+		u16 count;		/* live objects in it */
+	} pg[MAX_UNITS];
+	u32 npg;			/* pages spanned: ceil(bsize / PAGE) */
+
+	unsigned long *occ;		/* for fnmm_occupancy(base) */
+
+	struct live live[MAX_LIVE];
+	int nlive;
+	u64 freed[NFREED];
+	unsigned int nfreed;
+} S;
+
+/* ---------------------------------------------------------------- */
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "usim-fuzz: VIOLATION at step %u (%s base=%#llx size=%#llx"
+		" granule=%#llx%s): ", S.step,
+		S.base ? S.base->ops->name : "-", S.bbase, S.bsize, S.gran,
+		S.pool ? " +pool" : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+__attribute__((format(printf, 1, 2)))
+static void trace(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (usim_fuzz_trace <= 0)
+		return;
+	fprintf(stderr, "[%u] ", S.step);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void after_call(const char *what)
+{
+	if (usim_locks_held)
+		fail("%s returned with %d spinlock(s) held", what,
+		     usim_locks_held);
+	if (usim_warnings)
+		fail("%s: WARN fired", what);
+}
+
+/* Call into the module and check that it released its locks. */
+#define API(expr) ({ __typeof__(expr) __r = (expr); after_call(#expr); __r; })
+
+static u64 rd(int nbytes)
+{
+	u64 v = 0;
+	int i;
+
+	for (i = 0; i < nbytes; i++) {
+		u64 b = 0;
+
+		if (S.left) {
+			b = *S.in++;
+			S.left--;
+		}
+		v |= b << (8 * i);
+	}
+	return v;
+}
+
+static int log2u(u64 v)		/* floor, v > 0 */
+{
+	return 63 - __builtin_clzll(v);
+}
+
+static int clog2u(u64 v)	/* ceil, 0 for 0 and 1 */
+{
+	return v > 1 ? log2u(v - 1) + 1 : 0;
+}
+
+static bool pow2(u64 v)
+{
+	return v && !(v & (v - 1));
+}
+
+static const char *ename(int e)
+{
+	switch (e) {
+	case 0: return "0";
+	case -EINVAL: return "-EINVAL";
+	case -E2BIG: return "-E2BIG";
+	case -ENOMEM: return "-ENOMEM";
+	case -ENOENT: return "-ENOENT";
+	case -EOPNOTSUPP: return "-EOPNOTSUPP";
+	case -EUCLEAN: return "-EUCLEAN";
+	}
+	return "?";
+}
+
+/* ---------------------------------------------------------------- */
+/* The shadow model of the base allocator: one byte per unit.        */
+
+static bool in_range(u64 addr)
+{
+	return addr >= S.bbase && addr - S.bbase < S.bsize;
+}
+
+static u32 unit_of(u64 addr)
+{
+	return (addr - S.bbase) / S.gran;
+}
+
+/* Split: the largest order of an aligned, fully free block; -1: none. */
+static int split_model_order(void)
+{
+	static u8 lv[MAX_PAD + MAX_UNITS];
+	u32 len = S.first + S.nunits, j;
+	int best = -1;
+	unsigned int k;
+
+	for (j = 0; j < len; j++)
+		lv[j] = j >= S.first && !S.umap[j - S.first];
+	for (k = 0;; k++) {
+		for (j = 0; j < len; j++)
+			if (lv[j])
+				break;
+		if (j < len)
+			best = k;
+		if (k == S.mo || len < 2)
+			break;
+		len /= 2;
+		for (j = 0; j < len; j++)
+			lv[j] = lv[2 * j] && lv[2 * j + 1];
+	}
+	return best;
+}
+
+/* Bit: is there a run of @n free chunks at i with (i + off) & mask == 0? */
+static bool bit_model_fit(u64 n, u64 mask, u64 off)
+{
+	u64 run = 0;
+	long i;
+
+	for (i = (long)S.nunits - 1; i >= 0; i--) {
+		run = S.umap[i] ? 0 : run + 1;
+		if (run >= n && !(((u64)i + off) & mask))
+			return true;
+	}
+	return false;
+}
+
+static u64 bit_model_largest(void)
+{
+	u64 run = 0, best = 0;
+	u32 i;
+
+	for (i = 0; i < S.nunits; i++) {
+		run = S.umap[i] ? 0 : run + 1;
+		if (run > best)
+			best = run;
+	}
+	return best * S.gran;
+}
+
+static u64 base_model_largest(void)
+{
+	if (S.btype == B_SPLIT) {
+		int o = split_model_order();
+
+		return o < 0 ? 0 : PAGE_SIZE << o;
+	}
+	return bit_model_largest();
+}
+
+/*
+ * What a request should get, from its arguments alone: err is the errno
+ * the interface defines for them, or 0 if the outcome depends on the free
+ * space (then 0 or -ENOMEM); held is what a success holds.
+ */
+struct req {
+	int err;
+	u64 held;
+	unsigned int order;	/* Split */
+	u64 n, mask, off;	/* Bit */
+	unsigned int shift;	/* Pool */
+};
+
+static void base_req(u64 size, u64 align, struct req *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!size || (align && !pow2(align))) {
+		r->err = -EINVAL;
+		return;
+	}
+	if (size > S.bsize) {
+		r->err = -E2BIG;
+		return;
+	}
+	if (S.btype == B_SPLIT) {
+		u64 npages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
+		unsigned int order = clog2u(npages);
+
+		if (align > PAGE_SIZE) {
+			unsigned int ao = log2u(align) - PAGE_SHIFT;
+
+			if (ao > S.mo) {
+				r->err = -EINVAL;
+				return;
+			}
+			if (ao > order)
+				order = ao;
+		}
+		if (order > S.mo) {
+			r->err = -E2BIG;
+			return;
+		}
+		r->order = order;
+		r->held = npages * PAGE_SIZE;
+	} else {
+		r->n = (size + S.gran - 1) / S.gran;
+		if (align > S.gran) {
+			if (align > S.bsize) {
+				r->err = -EINVAL;
+				return;
+			}
+			r->mask = align / S.gran - 1;
+			r->off = (S.bbase / S.gran) & r->mask;
+		}
+		r->held = r->n * S.gran;
+	}
+}
+
+static bool base_fits(const struct req *r)
+{
+	if (S.btype == B_SPLIT)
+		return (int)r->order <= split_model_order();
+	return bit_model_fit(r->n, r->mask, r->off);
+}
+
+static void pool_req(u64 size, u64 align, struct req *r)
+{
+	unsigned int shift;
+
+	memset(r, 0, sizeof(*r));
+	if (!size || (align && !pow2(align))) {
+		r->err = -EINVAL;
+		return;
+	}
+	if (size > S.bsize) {
+		r->err = -E2BIG;
+		return;
+	}
+	if (align >= PAGE_SIZE) {
+		r->err = -EINVAL;
+		return;
+	}
+	shift = clog2u(size);
+	if (shift < S.min_shift)
+		shift = S.min_shift;
+	if (align && (unsigned int)log2u(align) > shift)
+		shift = log2u(align);
+	if (shift > S.max_shift) {
+		r->err = -E2BIG;
+		return;
+	}
+	r->shift = shift;
+	r->held = 1ULL << shift;
+}
+
+/* Can the Pool's parent give one page now? */
+static bool parent_page_fits(void)
+{
+	struct req r;
+
+	base_req(PAGE_SIZE, PAGE_SIZE, &r);
+	return !r.err && base_fits(&r);
+}
+
+/* Does a page held by the Pool in class @shift have a free object? */
+static bool pool_class_has_room(unsigned int shift)
+{
+	u32 i;
+
+	for (i = 0; i < S.npg; i++)
+		if (S.pg[i].shift == shift &&
+		    S.pg[i].count < (PAGE_SIZE >> shift))
+			return true;
+	return false;
+}
+
+static bool pool_class_has_spare(unsigned int shift, u32 except)
+{
+	u32 i;
+
+	for (i = 0; i < S.npg; i++)
+		if (i != except && S.pg[i].shift == shift && !S.pg[i].count)
+			return true;
+	return false;
+}
+
+static u64 pool_model_largest(void)
+{
+	unsigned int s;
+
+	if (parent_page_fits())
+		return 1ULL << S.max_shift;
+	for (s = S.max_shift; s >= S.min_shift; s--)
+		if (pool_class_has_room(s))
+			return 1ULL << s;
+	return 0;
+}
+
+static u64 pool_model_held(void)
+{
+	u64 held = 0;
+	u32 i;
+
+	for (i = 0; i < S.npg; i++)
+		if (S.pg[i].shift)
+			held += PAGE_SIZE;
+	return held;
+}
+
+static int live_find(u64 addr, bool direct)
+{
+	int i;
+
+	for (i = 0; i < S.nlive; i++)
+		if (S.live[i].addr == addr && S.live[i].direct == direct)
+			return i;
+	return -1;
+}
+
+static void live_add(u64 addr, u64 size, bool direct)
+{
+	int i;
+
+	for (i = 0; i < S.nlive; i++) {
+		struct live *l = &S.live[i];
+
+		if (addr < l->addr + l->size && l->addr < addr + size)
+			fail("[%#llx, +%#llx) overlaps live [%#llx, +%#llx)",
+			     addr, size, l->addr, l->size);
+	}
+	if (S.nlive == MAX_LIVE)
+		fail("harness: live table full");
+	S.live[S.nlive++] = (struct live){ addr, size, direct };
+}
+
+static void live_del(int i)
+{
+	S.freed[S.nfreed++ % NFREED] = S.live[i].addr;
+	S.live[i] = S.live[--S.nlive];
+}
+
+static void umap_set(u64 addr, u64 size, u8 v)
+{
+	u32 u = unit_of(addr), n = size / S.gran, j;
+
+	for (j = 0; j < n; j++)
+		S.umap[u + j] = v;
+}
+
+/* Is @addr the start of a page the Pool holds (so not ours to touch)? */
+static bool is_pool_page(u64 addr)
+{
+	return S.pool && in_range(addr) && !((addr - S.bbase) % PAGE_SIZE) &&
+	       S.pg[(addr - S.bbase) / PAGE_SIZE].shift;
+}
+
+/* In the Pool's parent, past its last whole page (see pool-tail-page). */
+static bool in_tail_page(u64 addr)
+{
+	return in_range(addr) &&
+	       (addr - S.bbase) / PAGE_SIZE >= S.bsize / PAGE_SIZE;
+}
+
+/* ---------------------------------------------------------------- */
+/* Whole-state verification, after every step.                       */
+
+struct snap {
+	u64 avail, largest, pavail, plargest, held;
+	unsigned long nfree[FNMM_SPLIT_MAX_ORDER + 1];
+	long kmalloc_live;
+};
+
+static void take_snap(struct snap *s)
+{
+	unsigned int k;
+
+	memset(s, 0, sizeof(*s));
+	s->avail = API(fnmm_available(S.base));
+	s->largest = API(fnmm_largest(S.base));
+	if (S.pool) {
+		s->pavail = API(fnmm_available(S.pool));
+		s->plargest = API(fnmm_largest(S.pool));
+		s->held = API(fnmm_pool_held(S.pool));
+	}
+	if (S.btype == B_SPLIT)
+		for (k = 0; k <= FNMM_SPLIT_MAX_ORDER; k++)
+			s->nfree[k] = API(fnmm_split_free_blocks(S.base, k));
+	s->kmalloc_live = usim_kmalloc_live;
+}
+
+static void same_snap(const struct snap *a, const char *what, int ret)
+{
+	struct snap b;
+
+	take_snap(&b);
+	if (memcmp(a, &b, sizeof(b)))
+		fail("%s failed (%s) but changed the state: available %#llx->%#llx"
+		     " largest %#llx->%#llx pool available %#llx->%#llx"
+		     " pool largest %#llx->%#llx held %#llx->%#llx"
+		     " kmalloc'd %ld->%ld", what, ename(ret),
+		     a->avail, b.avail, a->largest, b.largest, a->pavail,
+		     b.pavail, a->plargest, b.plargest, a->held, b.held,
+		     a->kmalloc_live, b.kmalloc_live);
+}
+
+static void verify(void)
+{
+	u64 used = 0, free_pages = 0, v, want, live_obj = 0;
+	unsigned int k;
+	int i, ret;
+	u32 u;
+
+	ret = API(fnmm_check(S.base));
+	if (ret)
+		fail("fnmm_check(%s) = %s", S.base->ops->name, ename(ret));
+	if (S.pool) {
+		ret = API(fnmm_check(S.pool));
+		if (ret)
+			fail("fnmm_check(pool) = %s", ename(ret));
+	}
+	for (u = 0; u < S.nunits; u++)
+		used += !!S.umap[u];
+	v = API(fnmm_available(S.base));
+	if (v != S.bsize - used * S.gran)
+		fail("%s available %#llx, model %#llx", S.base->ops->name, v,
+		     S.bsize - used * S.gran);
+	v = API(fnmm_largest(S.base));
+	want = base_model_largest();
+	if (v != want)
+		fail("%s largest %#llx, model %#llx", S.base->ops->name, v,
+		     want);
+	if (S.btype == B_SPLIT) {
+		if (API(fnmm_split_max_order(S.base)) != S.mo)
+			fail("max_order %u, want %u",
+			     fnmm_split_max_order(S.base), S.mo);
+		for (k = 0; k <= FNMM_SPLIT_MAX_ORDER + 2; k++) {
+			unsigned long n = API(fnmm_split_free_blocks(S.base, k));
+
+			if (k > S.mo && n)
+				fail("%lu free blocks of order %u > max", n, k);
+			free_pages += (u64)n << k;
+		}
+		if (free_pages * PAGE_SIZE != S.bsize - used * S.gran)
+			fail("free blocks hold %#llx pages, model %#llx",
+			     free_pages, S.nunits - used);
+	}
+	if (fnmm_occupancy && S.occ) {
+		memset(S.occ, 0, BITS_TO_LONGS(S.nunits) * sizeof(long));
+		ret = API(fnmm_occupancy(S.base, S.occ));
+		for (u = 0; !ret && u < S.nunits; u++)
+			if (test_bit(u, S.occ) != !!S.umap[u])
+				fail("occupancy: granule %u %s, model %s", u,
+				     test_bit(u, S.occ) ? "used" : "free",
+				     S.umap[u] ? "used" : "free");
+	}
+	for (i = 0; i < S.nlive; i++) {
+		struct live *l = &S.live[i];
+		struct fnmm_allocator *a = l->direct ? S.base : S.pool;
+
+		v = API(fnmm_alloc_size(a, l->addr));
+		if (v != l->size)
+			fail("alloc_size(%#llx) = %#llx, holds %#llx", l->addr,
+			     v, l->size);
+		if (!l->direct)
+			live_obj += l->size;
+	}
+	if (S.pool) {
+		u64 held = API(fnmm_pool_held(S.pool));
+
+		if (held != pool_model_held())
+			fail("pool holds %#llx, model %#llx", held,
+			     pool_model_held());
+		v = API(fnmm_available(S.pool));
+		if (v != held - live_obj)
+			fail("pool available %#llx, held %#llx - live %#llx", v,
+			     held, live_obj);
+		v = API(fnmm_largest(S.pool));
+		want = pool_model_largest();
+		if (v != want && !(avoid_pool_largest && S.gran < PAGE_SIZE &&
+				   API(fnmm_largest(S.base)) >= PAGE_SIZE &&
+				   v == 1ULL << S.max_shift))
+			fail("pool largest %#llx, model %#llx (an allocation of "
+			     "that size would %s)", v, want,
+			     v > want ? "fail" : "succeed");
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Operations.                                                       */
+
+static void check_result_addr(u64 addr, u64 align, u64 held)
+{
+	if (!in_range(addr) || addr - S.bbase > S.bsize - held)
+		fail("allocation [%#llx, +%#llx) outside the range", addr, held);
+	if (align && addr % align)
+		fail("allocation %#llx not aligned to %#llx", addr, align);
+}
+
+static void op_base_alloc(u64 size, u64 align)
+{
+	struct fnmm_range r = { .address = 0xdeadbeef, .size = size,
+				.alignment = align };
+	struct snap sn;
+	struct req q;
+	int want, ret;
+	u32 u, j;
+
+	base_req(size, align, &q);
+	want = q.err ? q.err : base_fits(&q) ? 0 : -ENOMEM;
+	take_snap(&sn);
+	trace("%s allocate size %#llx align %#llx ...", S.base->ops->name,
+	      size, align);
+	ret = API(fnmm_allocate(S.base, &r));
+	count(O_ALLOC, ret);
+	trace("%s allocate size %#llx align %#llx -> %s %#llx",
+	      S.base->ops->name, size, align, ename(ret), r.address);
+	if (ret != want)
+		fail("%s allocate(size %#llx, align %#llx) = %s, want %s",
+		     S.base->ops->name, size, align, ename(ret), ename(want));
+	if (ret) {
+		same_snap(&sn, "allocate", ret);
+		return;
+	}
+	check_result_addr(r.address, align, q.held);
+	if ((r.address - S.bbase) % S.gran)
+		fail("allocation %#llx not on a granule", r.address);
+	u = unit_of(r.address);
+	for (j = 0; j < q.held / S.gran; j++)
+		if (S.umap[u + j])
+			fail("allocation [%#llx, +%#llx) takes a used unit %#llx",
+			     r.address, q.held, r.address + j * S.gran);
+	umap_set(r.address, q.held, 1);
+	live_add(r.address, q.held, true);
+}
+
+static void op_pool_alloc(u64 size, u64 align, bool inject)
+{
+	struct fnmm_range r = { .address = 0xdeadbeef, .size = size,
+				.alignment = align };
+	bool room = false, injected = false;
+	unsigned long fail_at = 0;
+	struct snap sn;
+	struct req q;
+	int want, ret;
+	u32 pi;
+
+	pool_req(size, align, &q);
+	if (!q.err)
+		room = pool_class_has_room(q.shift);
+	want = q.err ? q.err : room || parent_page_fits() ? 0 : -ENOMEM;
+	take_snap(&sn);
+	if (inject)
+		usim_kmalloc_fail_at = fail_at = usim_kmalloc_calls + 1;
+	trace("pool allocate size %#llx align %#llx ...", size, align);
+	ret = API(fnmm_allocate(S.pool, &r));
+	count(O_POOL_ALLOC, ret);
+	if (inject) {
+		injected = usim_kmalloc_calls >= fail_at;
+		usim_kmalloc_fail_at = 0;
+		/* Only a new slab allocates; a failed one is -ENOMEM. */
+		if (injected && room)
+			fail("pool allocate kmalloc'd with a slab of room");
+		if (injected && !want)
+			want = -ENOMEM;
+	}
+	trace("pool allocate size %#llx align %#llx%s -> %s %#llx", size,
+	      align, injected ? " (kmalloc fails)" : "", ename(ret),
+	      r.address);
+	if (ret != want)
+		fail("pool allocate(size %#llx, align %#llx) = %s, want %s",
+		     size, align, ename(ret), ename(want));
+	if (ret) {
+		same_snap(&sn, "pool allocate", ret);
+		return;
+	}
+	check_result_addr(r.address, align, q.held);
+	if (r.address & (q.held - 1))
+		fail("object %#llx not aligned to its class %#llx", r.address,
+		     q.held);
+	pi = (r.address - S.bbase) / PAGE_SIZE;
+	if (room) {
+		if (S.pg[pi].shift != q.shift ||
+		    S.pg[pi].count >= (PAGE_SIZE >> q.shift))
+			fail("object %#llx of class %#llx not from a slab of "
+			     "its class with room", r.address, q.held);
+	} else {
+		u64 page = S.bbase + (u64)pi * PAGE_SIZE;
+		u32 u = unit_of(page), j;
+
+		if (S.pg[pi].shift)
+			fail("object %#llx: a new slab in a page held already",
+			     r.address);
+		if (page - S.bbase > S.bsize - PAGE_SIZE)
+			fail("new slab %#llx not wholly in the parent", page);
+		for (j = 0; j < PAGE_SIZE / S.gran; j++)
+			if (S.umap[u + j])
+				fail("new slab %#llx over used parent memory",
+				     page);
+		umap_set(page, PAGE_SIZE, 2);
+		S.pg[pi].shift = q.shift;
+	}
+	S.pg[pi].count++;
+	live_add(r.address, q.held, false);
+}
+
+/* An address to pass to release/carve/alloc_size. */
+static u64 pick_addr(void)
+{
+	u8 sel = rd(1);
+	u64 v = rd(2), a;
+	static const u64 deltas[] = { 1, 8, 63, 64, 0x800, 0xfff, 0x1000,
+				      0x2000, 0x10000, 0x100000 };
+
+	switch (sel % 8) {
+	case 0:
+	case 1:
+	case 2:
+		if (!S.nlive)
+			return S.bbase;
+		return S.live[v % S.nlive].addr;
+	case 3:
+		if (!S.nlive)
+			return S.bbase + deltas[v % 10];
+		a = S.live[v % S.nlive].addr;
+		return sel & 0x80 ? a - deltas[(v >> 8) % 10] :
+				    a + deltas[(v >> 8) % 10];
+	case 4:
+		if (!S.nfreed)
+			return S.bbase;
+		return S.freed[v % (S.nfreed < NFREED ? S.nfreed : NFREED)];
+	case 5:
+		return S.bbase + (v * (sel & 0x80 ? 8 : S.gran)) % S.bsize;
+	case 6:
+		switch (v % 8) {
+		case 0: return S.bbase - S.gran;
+		case 1: return S.bbase + S.bsize;
+		case 2: return S.bbase + S.bsize - 1;
+		case 3: return 0;
+		case 4: return ~0ULL;
+		case 5: return ~0ULL & ~(PAGE_SIZE - 1);
+		case 6: return S.bbase - 1;
+		default: return S.bbase + S.bsize - S.gran;
+		}
+	default:
+		return S.bbase + ((v * PAGE_SIZE) % S.bsize);
+	}
+}
+
+static void op_base_release(u64 addr)
+{
+	struct snap sn;
+	int want, ret, i;
+
+	if (is_pool_page(addr))
+		return;		/* the Pool's: not the harness's to release */
+	if (!in_range(addr) || (addr - S.bbase) % S.gran)
+		want = -EINVAL;
+	else
+		want = live_find(addr, true) >= 0 ? 0 : -ENOENT;
+	take_snap(&sn);
+	trace("%s release %#llx ...", S.base->ops->name, addr);
+	ret = API(fnmm_release(S.base, addr));
+	count(O_RELEASE, ret);
+	trace("%s release %#llx -> %s", S.base->ops->name, addr, ename(ret));
+	if (ret != want)
+		fail("%s release(%#llx) = %s, want %s", S.base->ops->name,
+		     addr, ename(ret), ename(want));
+	if (ret) {
+		same_snap(&sn, "release", ret);
+		return;
+	}
+	i = live_find(addr, true);
+	umap_set(addr, S.live[i].size, 0);
+	live_del(i);
+}
+
+static void op_pool_release(u64 addr)
+{
+	struct snap sn;
+	int want, ret;
+	u32 pi;
+	bool spare;
+
+	if (avoid_tail_page && in_tail_page(addr))
+		return;
+	if (!in_range(addr)) {
+		want = -EINVAL;
+	} else {
+		pi = (addr - S.bbase) / PAGE_SIZE;
+		if (!S.pg[pi].shift)
+			want = -ENOENT;
+		else if ((addr - S.bbase) & ((1ULL << S.pg[pi].shift) - 1))
+			want = -EINVAL;
+		else
+			want = live_find(addr, false) >= 0 ? 0 : -ENOENT;
+	}
+	take_snap(&sn);
+	trace("pool release %#llx ...", addr);
+	ret = API(fnmm_release(S.pool, addr));
+	count(O_POOL_RELEASE, ret);
+	trace("pool release %#llx -> %s", addr, ename(ret));
+	if (ret != want)
+		fail("pool release(%#llx) = %s, want %s", addr, ename(ret),
+		     ename(want));
+	if (ret) {
+		same_snap(&sn, "pool release", ret);
+		return;
+	}
+	live_del(live_find(addr, false));
+	pi = (addr - S.bbase) / PAGE_SIZE;
+	if (--S.pg[pi].count)
+		return;
+	/* An empty slab stays as its class's spare if it has none. */
+	spare = pool_class_has_spare(S.pg[pi].shift, pi);
+	if (API(fnmm_alloc_size(S.base, S.bbase + (u64)pi * PAGE_SIZE)) !=
+	    (spare ? 0 : PAGE_SIZE))
+		fail("empty slab %#llx %s", S.bbase + (u64)pi * PAGE_SIZE,
+		     spare ? "kept, but its class had a spare" :
+			     "returned, but its class had no spare");
+	if (spare) {
+		S.pg[pi].shift = 0;
+		umap_set(S.bbase + (u64)pi * PAGE_SIZE, PAGE_SIZE, 0);
+	}
+}
+
+static void op_pool_trim(void)
+{
+	u32 i;
+
+	API((fnmm_pool_trim(S.pool), 0));
+	trace("pool trim");
+	for (i = 0; i < S.npg; i++) {
+		if (S.pg[i].shift && !S.pg[i].count) {
+			S.pg[i].shift = 0;
+			umap_set(S.bbase + (u64)i * PAGE_SIZE, PAGE_SIZE, 0);
+		}
+	}
+}
+
+static void op_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
+{
+	struct snap sn;
+	u64 held;
+	int want, ret, i = -1;
+
+	if (a == S.pool) {
+		want = -EOPNOTSUPP;
+	} else if (!offset || offset % S.gran) {
+		want = -EINVAL;
+	} else if (!in_range(addr) || (addr - S.bbase) % S.gran) {
+		want = -EINVAL;
+	} else if (is_pool_page(addr)) {
+		return;		/* the Pool's: not the harness's to carve */
+	} else if ((i = live_find(addr, true)) < 0) {
+		want = -ENOENT;
+	} else {
+		want = offset >= S.live[i].size ? -EINVAL : 0;
+	}
+	take_snap(&sn);
+	trace("%s carve %#llx at +%#llx ...", a->ops->name, addr, offset);
+	ret = API(fnmm_carve(a, addr, offset));
+	count(O_CARVE, ret);
+	trace("%s carve %#llx at +%#llx -> %s", a->ops->name, addr, offset,
+	      ename(ret));
+	if (ret != want)
+		fail("%s carve(%#llx, %#llx) = %s, want %s", a->ops->name,
+		     addr, offset, ename(ret), ename(want));
+	if (ret) {
+		same_snap(&sn, "carve", ret);
+		return;
+	}
+	held = S.live[i].size;
+	S.live[i].size = offset;
+	live_add(addr + offset, held - offset, true);
+}
+
+static void op_alloc_size(struct fnmm_allocator *a, u64 addr)
+{
+	u64 v, want = 0;
+	int i;
+
+	if (a == S.pool) {
+		if (avoid_tail_page && in_tail_page(addr))
+			return;
+		i = live_find(addr, false);
+		if (i >= 0)
+			want = S.live[i].size;
+	} else if (is_pool_page(addr)) {
+		want = PAGE_SIZE;
+	} else {
+		i = live_find(addr, true);
+		if (i >= 0)
+			want = S.live[i].size;
+	}
+	trace("%s alloc_size %#llx ...", a->ops->name, addr);
+	v = API(fnmm_alloc_size(a, addr));
+	if (v)
+		count(O_ALLOC_SIZE, 0);
+	trace("%s alloc_size %#llx -> %#llx", a->ops->name, addr, v);
+	if (v != want)
+		fail("%s alloc_size(%#llx) = %#llx, want %#llx", a->ops->name,
+		     addr, v, want);
+}
+
+static u64 pick_size(struct fnmm_allocator *a)
+{
+	u8 sel = rd(1);
+	u64 v = rd(2), l;
+
+	switch (sel % 10) {
+	case 0:
+		return sel & 0x80 ? 0 : 1 + v % 64;
+	case 1:
+	case 2:
+		return 1 + v % (4 * PAGE_SIZE);
+	case 3:
+	case 4:
+		return S.gran * (1 + v % 64);
+	case 5:
+		return 1ULL << (v % 40);
+	case 6:
+		l = API(fnmm_largest(a));
+		switch (v % 4) {
+		case 0: return l;
+		case 1: return l + 1;
+		case 2: return l + a->granule;
+		default: return l > 1 ? l - 1 : l;
+		}
+	case 7:
+		switch (v % 4) {
+		case 0: return S.bsize;
+		case 1: return S.bsize + 1;
+		case 2: return ~0ULL;
+		default: return S.bsize - S.gran;
+		}
+	case 8:
+		return (S.gran * (1 + v % 16)) - (sel >> 4);
+	default:
+		return rd(8);
+	}
+}
+
+static u64 pick_align(void)
+{
+	u8 sel = rd(1);
+
+	switch (sel % 8) {
+	case 0:
+	case 1:
+	case 2:
+		return 0;
+	case 3:
+		switch (sel >> 3) {
+		case 0: return 3;
+		case 1: return 0x3000;
+		case 2: return ~0ULL;
+		default: return (1ULL << (sel >> 3)) + 1;
+		}
+	case 4:
+	case 5:
+		return 1ULL << (3 + (sel >> 3) % 14);	/* 8 .. 64 KiB */
+	case 6:
+		return 1ULL << (sel >> 3);		/* 1 .. 2 GiB */
+	default:
+		return 1ULL << (32 + (sel >> 3));	/* 4 GiB .. 2^63 */
+	}
+}
+
+static u64 pick_offset(void)
+{
+	u8 sel = rd(1);
+	u64 v = rd(2);
+
+	switch (sel % 6) {
+	case 0:
+		return 0;
+	case 1:
+		return v | 1;
+	case 2:
+		return ~0ULL & ~(S.gran - 1);
+	case 3:
+		if (S.nlive)
+			return S.live[v % S.nlive].size;
+		/* fall through */
+	default:
+		return S.gran * (1 + v % 64);
+	}
+}
+
+static int pick_live(bool *direct)
+{
+	int i;
+
+	if (!S.nlive)
+		return -1;
+	i = rd(2) % S.nlive;
+	*direct = S.live[i].direct;
+	return i;
+}
+
+static void do_op(void)
+{
+	u8 op = rd(1);
+	bool direct;
+	int i;
+
+	switch (op % 12) {
+	case 0: case 1: case 2:			/* allocate */
+		if (S.nlive >= MAX_LIVE - 1)
+			break;
+		if (S.pool && !(op & 0x80)) {
+			u64 size = pick_size(S.pool);
+
+			op_pool_alloc(size, pick_align(), false);
+		} else {
+			u64 size = pick_size(S.base);
+
+			op_base_alloc(size, pick_align());
+		}
+		break;
+	case 3: case 4:				/* release a live one */
+		i = pick_live(&direct);
+		if (i < 0)
+			break;
+		if (direct)
+			op_base_release(S.live[i].addr);
+		else
+			op_pool_release(S.live[i].addr);
+		break;
+	case 5:					/* release anything */
+		if (S.pool && !(op & 0x80))
+			op_pool_release(pick_addr());
+		else
+			op_base_release(pick_addr());
+		break;
+	case 6: {				/* carve */
+		u64 addr = pick_addr();
+
+		op_carve(S.pool && (op & 0x80) ? S.pool : S.base, addr,
+			 pick_offset());
+		break;
+	}
+	case 7:					/* alloc_size */
+		op_alloc_size(S.pool && !(op & 0x80) ? S.pool : S.base,
+			      pick_addr());
+		break;
+	case 8:					/* kmalloc fails */
+		if (S.pool && S.nlive < MAX_LIVE - 1) {
+			u64 size = pick_size(S.pool);
+
+			op_pool_alloc(size, pick_align(), true);
+		}
+		break;
+	case 9:					/* trim */
+		if (S.pool)
+			op_pool_trim();
+		break;
+	case 10:				/* allocate the largest */
+		if (S.nlive >= MAX_LIVE - 1)
+			break;
+		if (S.pool && !(op & 0x80))
+			op_pool_alloc(API(fnmm_largest(S.pool)), 0, false);
+		else
+			op_base_alloc(API(fnmm_largest(S.base)), 0);
+		break;
+	default:				/* release several */
+		for (i = op >> 5; i >= 0 && S.nlive; i--) {
+			int j = rd(1) % S.nlive;
+
+			if (S.live[j].direct)
+				op_base_release(S.live[j].addr);
+			else
+				op_pool_release(S.live[j].addr);
+		}
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* Creation.                                                         */
+
+static struct fnmm_allocator *create_checked(const char *what, int kind,
+					     u64 base, u64 size, u64 arg,
+					     struct fnmm_allocator *parent,
+					     unsigned int arg2, int want,
+					     unsigned int inject)
+{
+	long live0 = usim_kmalloc_live;
+	unsigned long fail_at = 0;
+	struct fnmm_allocator *a;
+	int ret;
+
+	if (inject)
+		usim_kmalloc_fail_at = fail_at = usim_kmalloc_calls + inject;
+	if (kind == 0)
+		a = API(fnmm_split_create(base, size, arg));
+	else if (kind == 1)
+		a = API(fnmm_bit_create(base, size, arg));
+	else
+		a = API(fnmm_pool_create(parent, arg, arg2));
+	if (inject) {
+		if (usim_kmalloc_calls >= fail_at && !want)
+			want = -ENOMEM;
+		usim_kmalloc_fail_at = 0;
+	}
+	ret = IS_ERR(a) ? PTR_ERR(a) : a ? 0 : -EFAULT;
+	count(O_CREATE, ret);
+	trace("%s create base %#llx size %#llx arg %#llx/%u%s -> %s", what,
+	      base, size, arg, arg2, inject ? " (kmalloc fails)" : "",
+	      ename(ret));
+	if (ret != want)
+		fail("%s_create(%#llx, %#llx, %#llx, %u) = %s, want %s", what,
+		     base, size, arg, arg2, ename(ret), ename(want));
+	if (ret && usim_kmalloc_live != live0)
+		fail("%s_create failed but leaked %ld object(s)", what,
+		     usim_kmalloc_live - live0);
+	return ret ? NULL : a;
+}
+
+/* Creations the module must refuse, each with its errno. */
+static void invalid_creates(void)
+{
+	struct fnmm_allocator *sp;
+	u64 b = 1ULL << 32;
+
+	switch (rd(1) % 16) {
+	case 0: create_checked("split", 0, b, 0, 0, NULL, 0, -EINVAL, 0); break;
+	case 1: create_checked("split", 0, b + 8, PAGE_SIZE, 0, NULL, 0, -EINVAL, 0); break;
+	case 2: create_checked("split", 0, b, PAGE_SIZE + 8, 0, NULL, 0, -EINVAL, 0); break;
+	case 3: create_checked("split", 0, b, PAGE_SIZE, 21 + rd(1) % 200, NULL, 0, -EINVAL, 0); break;
+	case 4: create_checked("split", 0, -(u64)PAGE_SIZE, PAGE_SIZE, 0, NULL, 0, -EINVAL, 0); break;
+	case 5: create_checked("split", 0, b, 1ULL << 44, 0, NULL, 0, -E2BIG, 0); break;
+	case 6: create_checked("split", 0, b + PAGE_SIZE, (u64)(U32_MAX - 1) << PAGE_SHIFT, 20, NULL, 0, -E2BIG, 0); break;
+	case 7: create_checked("bit", 1, b, PAGE_SIZE, 0, NULL, 0, -EINVAL, 0); break;
+	case 8: create_checked("bit", 1, b, PAGE_SIZE, 48, NULL, 0, -EINVAL, 0); break;
+	case 9: create_checked("bit", 1, b + 32, PAGE_SIZE, 64, NULL, 0, -EINVAL, 0); break;
+	case 10: create_checked("bit", 1, b, 0, 64, NULL, 0, -EINVAL, 0); break;
+	case 11: create_checked("bit", 1, -(u64)128, 128, 64, NULL, 0, -EINVAL, 0); break;
+	case 12: create_checked("bit", 1, b, 1ULL << 40, 256, NULL, 0, -E2BIG, 0); break;
+	case 13: create_checked("pool", 2, 0, 0, 3, NULL, 8, -EINVAL, 0);
+		 create_checked("pool", 2, 0, 0, 3, ERR_PTR(-ENOMEM), 8, -EINVAL, 0);
+		 break;
+	default:
+		sp = create_checked("split", 0, b, 16 * PAGE_SIZE, 0, NULL, 0, 0, 0);
+		create_checked("pool", 2, 0, 0, 2, sp, 8, -EINVAL, 0);
+		create_checked("pool", 2, 0, 0, 9, sp, 8, -EINVAL, 0);
+		create_checked("pool", 2, 0, 0, 3, sp, PAGE_SHIFT, -EINVAL, 0);
+		fnmm_destroy(sp);
+		sp = create_checked("bit", 1, b + 64, 64 * 64, 64, NULL, 0, 0, 0);
+		create_checked("pool", 2, 0, 0, 3, sp, 8, -EINVAL, 0);
+		fnmm_destroy(sp);
+		sp = create_checked("bit", 1, b, 4 * 8192, 8192, NULL, 0, 0, 0);
+		create_checked("pool", 2, 0, 0, 3, sp, 8, -EINVAL, 0);
+		fnmm_destroy(sp);
+		break;
+	}
+}
+
+static void create_split(unsigned int inject)
+{
+	u64 n = 1 + rd(2) % MAX_UNITS, size = n * PAGE_SIZE, base;
+	unsigned int mo_arg = rd(1), mo, first_max, sel = rd(1);
+	u64 first, hi = rd(4);
+	int want = 0;
+
+	if (mo_arg > FNMM_SPLIT_MAX_ORDER)
+		mo_arg = 0;
+	mo = mo_arg ? mo_arg : log2u(n) < FNMM_SPLIT_MAX_ORDER ? log2u(n) :
+							     FNMM_SPLIT_MAX_ORDER;
+	first_max = 1U << mo < MAX_PAD ? 1U << mo : MAX_PAD;
+	first = rd(2) % first_max;
+	switch (sel % 4) {
+	case 0:
+		base = 0;
+		break;
+	case 1:
+		base = (hi & 0xffff) << (PAGE_SHIFT + mo);
+		break;
+	case 2:
+		base = (hi << (PAGE_SHIFT + mo)) & ~((PAGE_SIZE << mo) - 1);
+		break;
+	default:	/* at the top of the address space */
+		base = -((u64)(1 + (hi & 3)) << (PAGE_SHIFT + mo));
+		break;
+	}
+	base += first * PAGE_SIZE;
+	if (base + size < base)
+		want = -EINVAL;
+	S.base = create_checked("split", 0, base, size, mo_arg, NULL, 0, want,
+				inject);
+	if (!S.base && inject)
+		S.base = create_checked("split", 0, base, size, mo_arg, NULL,
+					0, want, 0);
+	if (!S.base) {		/* refused as it should be: a valid one */
+		base = 1ULL << 32;
+		first = 0;
+		S.base = create_checked("split", 0, base, size, mo_arg, NULL,
+					0, 0, 0);
+	}
+	S.btype = B_SPLIT;
+	S.bbase = base;
+	S.bsize = size;
+	S.gran = PAGE_SIZE;
+	S.nunits = n;
+	S.mo = mo;
+	S.first = first;
+}
+
+static void create_bit(unsigned int inject, bool for_pool)
+{
+	u8 sel = rd(1);
+	u64 chunk, n = 1 + rd(2) % MAX_UNITS, base, size;
+	u64 hi = rd(4);
+	int want = 0;
+
+	switch (sel % 8) {
+	case 0: case 1: case 2:
+		chunk = 64;
+		break;
+	case 6:
+		chunk = 1ULL << (sel >> 3) % 17;
+		break;
+	default:
+		chunk = 4096;
+		break;
+	}
+	size = n * chunk;
+	switch ((sel >> 3) % 4) {
+	case 0:
+		base = (hi & 0xffff) << 20;
+		break;
+	case 1:		/* chunk-aligned only */
+		base = ((hi & 0xffff) << 20) + chunk * (hi >> 16 & 0xff);
+		break;
+	case 2:
+		base = (hi << 24) & ~(chunk - 1);
+		break;
+	default:
+		base = -((1 + (hi & 3)) << 24);
+		break;
+	}
+	if (base + size < base)
+		want = -EINVAL;
+	S.base = create_checked("bit", 1, base, size, chunk, NULL, 0, want,
+				inject);
+	if (!S.base && inject)
+		S.base = create_checked("bit", 1, base, size, chunk, NULL, 0,
+					want, 0);
+	if (!S.base) {
+		base = 1ULL << 32;
+		S.base = create_checked("bit", 1, base, size, chunk, NULL, 0,
+					0, 0);
+	}
+	S.btype = B_BIT;
+	S.bbase = base;
+	S.bsize = size;
+	S.gran = chunk;
+	S.nunits = n;
+	(void)for_pool;
+}
+
+static void create_pool(unsigned int inject)
+{
+	unsigned int min_shift = FNMM_POOL_MIN_SHIFT + rd(1) % 9;
+	unsigned int max_shift = min_shift + rd(1) % (PAGE_SHIFT - min_shift);
+	int want = 0;
+
+	/* A parent whose free pages might not be aligned pages is refused. */
+	if (S.bbase % PAGE_SIZE || S.bsize % PAGE_SIZE || S.gran != PAGE_SIZE)
+		want = -EINVAL;
+	S.pool = create_checked("pool", 2, 0, 0, min_shift, S.base, max_shift,
+				want, inject);
+	if (!S.pool && inject && !want)
+		S.pool = create_checked("pool", 2, 0, 0, min_shift, S.base,
+					max_shift, want, 0);
+	S.min_shift = min_shift;
+	S.max_shift = max_shift;
+}
+
+/* ---------------------------------------------------------------- */
+
+static void read_avoid(void)
+{
+	const char *s;
+	bool known;
+
+	if (usim_fuzz_trace < 0) {
+		s = getenv("USIM_FUZZ_TRACE");
+		usim_fuzz_trace = s && *s && *s != '0';
+	}
+	if (!usim_fuzz_avoid) {
+		s = getenv("USIM_FUZZ_AVOID");
+		usim_fuzz_avoid = s ? s : "";
+	}
+	known = strstr(usim_fuzz_avoid, "known");
+	avoid_tail_page = known || strstr(usim_fuzz_avoid, "pool-tail-page");
+	avoid_pool_largest = known || strstr(usim_fuzz_avoid, "pool-largest");
+}
+
+static void release_all(bool reverse)
+{
+	while (S.nlive) {
+		int i = reverse ? S.nlive - 1 : 0;
+
+		S.step++;
+		if (S.live[i].direct)
+			op_base_release(S.live[i].addr);
+		else
+			op_pool_release(S.live[i].addr);
+		verify();
+	}
+}
+
+static void finish(bool drop, bool reverse)
+{
+	struct fnmm_range r;
+	u64 v;
+	int ret;
+
+	if (drop) {	/* destroy with allocations live */
+		if (S.pool) {
+			u64 direct = 0;
+			int i;
+
+			API((fnmm_destroy(S.pool), 0));
+			S.pool = NULL;
+			for (i = 0; i < S.nlive; i++)
+				if (S.live[i].direct)
+					direct += S.live[i].size;
+			v = API(fnmm_available(S.base));
+			if (v != S.bsize - direct)
+				fail("pool destroyed: parent available %#llx, "
+				     "want %#llx", v, S.bsize - direct);
+			if (API(fnmm_check(S.base)))
+				fail("pool destroyed: parent check fails");
+		}
+		API((fnmm_destroy(S.base), 0));
+		S.base = NULL;
+		return;
+	}
+	release_all(reverse);
+	if (S.pool) {
+		u64 held = API(fnmm_pool_held(S.pool));
+
+		if (API(fnmm_available(S.pool)) != held)
+			fail("all released: pool available != held");
+		op_pool_trim();
+		verify();
+		if (API(fnmm_pool_held(S.pool)) || API(fnmm_available(S.pool)))
+			fail("trimmed: pool still holds or offers memory");
+	}
+	v = API(fnmm_available(S.base));
+	if (v != S.bsize)
+		fail("all released: available %#llx, initially %#llx", v,
+		     S.bsize);
+	v = API(fnmm_largest(S.base));
+	if (v != S.initial_largest)
+		fail("all released: largest %#llx, initially %#llx", v,
+		     S.initial_largest);
+	r = (struct fnmm_range){ .size = v };
+	ret = API(fnmm_allocate(S.base, &r));
+	if (ret)
+		fail("all released: allocate(largest %#llx) = %s", v,
+		     ename(ret));
+	if (API(fnmm_release(S.base, r.address)))
+		fail("all released: release of the largest failed");
+	if (S.pool) {
+		v = API(fnmm_largest(S.pool));
+		if (v) {
+			S.step++;
+			op_pool_alloc(v, 0, false);
+			release_all(false);
+			op_pool_trim();
+			verify();
+		}
+		API((fnmm_destroy(S.pool), 0));
+		S.pool = NULL;
+	}
+	API((fnmm_destroy(S.base), 0));
+	S.base = NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	long live0 = usim_kmalloc_live;
+	u8 hdr;
+	bool pool;
+	unsigned int inject;
+
+	read_avoid();
+	memset(&S, 0, sizeof(S));
+	S.in = data;
+	S.left = size;
+	hdr = rd(1);
+	pool = hdr & 2;
+	inject = hdr & 0x30 ? (hdr >> 4 & 3) : 0;
+	if (!(hdr & 0x0c))	/* a quarter of the inputs */
+		inject = 0;
+	if (hdr & 0x40)
+		invalid_creates();
+	if (hdr & 1)
+		create_bit(inject, pool);
+	else
+		create_split(inject);
+	S.initial_largest = API(fnmm_largest(S.base));
+	/* exactly sized, so that ASan sees a write past it */
+	S.occ = calloc(BITS_TO_LONGS(S.nunits), sizeof(long));
+	if (!S.occ)
+		abort();
+	if (pool)
+		create_pool(inject);
+	if (S.pool)
+		S.npg = (S.bsize + PAGE_SIZE - 1) / PAGE_SIZE;
+	verify();
+	if (S.initial_largest != base_model_largest())
+		fail("initial largest %#llx, model %#llx", S.initial_largest,
+		     base_model_largest());
+	if (API(fnmm_available(S.base)) != S.bsize)
+		fail("initial available != size");
+	while (S.left && S.step < MAX_OPS) {
+		S.step++;
+		do_op();
+		verify();
+	}
+	S.step++;
+	finish(hdr & 0x80 && !(hdr & 0x0c), hdr & 0x04);
+	free(S.occ);
+	if (usim_kmalloc_live != live0)
+		fail("destroyed: %ld kmalloc'd object(s) leaked",
+		     usim_kmalloc_live - live0);
+	return 0;
+}
+
+void usim_fuzz_print_stats(FILE *f);
+
+void usim_fuzz_print_stats(FILE *f)
+{
+	unsigned int op, i;
+
+	for (op = 0; op < O_NR; op++) {
+		fprintf(f, "# %-16s", op_names[op]);
+		for (i = 0; i < R_NR; i++)
+			fprintf(f, " %s=%lu", ename(res_errno[i]),
+				stats[op][i]);
+		fputc('\n', f);
+	}
+}

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * usim: the out-of-line part of the user-space kernel shim (see
+ * include/usim_kernel.h): the bit searches of lib/find_bit.c, the bitmap
+ * operations of lib/bitmap.c, kmalloc/kfree on malloc, spinlocks, WARN.
+ * The bitmap code follows Linux 6.1 word for word in its semantics.
+ *
+ * Self-test switch: built with -DFNMM_USIM_BREAK, __bitmap_clear() clears
+ * one bit too few, a deliberate bug in a primitive module/bit.c relies
+ * on, which the fuzzer must find (tools/usim/run-fuzz.sh --self-test).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/bitmap.h>
+#include <linux/bitops.h>
+#include <linux/find.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+/* ---- bug.h ---- */
+
+int usim_warn_fatal = 1;
+unsigned long usim_warnings;
+
+void usim_warn(const char *file, int line, const char *cond)
+{
+	usim_warnings++;
+	fprintf(stderr, "usim: WARNING at %s:%d: %s\n", file, line, cond);
+	if (usim_warn_fatal)
+		abort();
+}
+
+void usim_bug(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "usim: BUG at %s:%d: %s\n", file, line, what);
+	abort();
+}
+
+/* ---- lib/find_bit.c ---- */
+
+/*
+ * FIND_FIRST_BIT / FIND_NEXT_BIT of lib/find_bit.c as functions of the
+ * word fetch: one word at a time, the partial first word masked with
+ * BITMAP_FIRST_WORD_MASK, the result clamped to @size.
+ */
+#define FIND_FIRST_BIT(FETCH, size)					\
+({									\
+	unsigned long idx, val, sz = (size);				\
+									\
+	for (idx = 0; idx * BITS_PER_LONG < sz; idx++) {		\
+		val = (FETCH);						\
+		if (val) {						\
+			sz = min(idx * BITS_PER_LONG + __ffs(val), sz);	\
+			break;						\
+		}							\
+	}								\
+	sz;								\
+})
+
+#define FIND_NEXT_BIT(FETCH, size, start)				\
+({									\
+	unsigned long mask, idx, tmp, sz = (size), __start = (start);	\
+									\
+	if (unlikely(__start >= sz))					\
+		goto out;						\
+	mask = BITMAP_FIRST_WORD_MASK(__start);				\
+	idx = __start / BITS_PER_LONG;					\
+	for (tmp = (FETCH) & mask; !tmp; tmp = (FETCH)) {		\
+		if ((idx + 1) * BITS_PER_LONG >= sz)			\
+			goto out;					\
+		idx++;							\
+	}								\
+	sz = min(idx * BITS_PER_LONG + __ffs(tmp), sz);			\
+out:									\
+	sz;								\
+})
+
+unsigned long _find_first_bit(const unsigned long *addr, unsigned long size)
+{
+	return FIND_FIRST_BIT(addr[idx], size);
+}
+
+unsigned long _find_first_zero_bit(const unsigned long *addr,
+				   unsigned long size)
+{
+	return FIND_FIRST_BIT(~addr[idx], size);
+}
+
+unsigned long _find_next_bit(const unsigned long *addr, unsigned long nbits,
+			     unsigned long start)
+{
+	return FIND_NEXT_BIT(addr[idx], nbits, start);
+}
+
+unsigned long _find_next_zero_bit(const unsigned long *addr,
+				  unsigned long nbits, unsigned long start)
+{
+	return FIND_NEXT_BIT(~addr[idx], nbits, start);
+}
+
+unsigned long _find_last_bit(const unsigned long *addr, unsigned long size)
+{
+	if (size) {
+		unsigned long val = BITMAP_LAST_WORD_MASK(size);
+		unsigned long idx = (size - 1) / BITS_PER_LONG;
+
+		do {
+			val &= addr[idx];
+			if (val)
+				return idx * BITS_PER_LONG + __fls(val);
+			val = ~0UL;
+		} while (idx--);
+	}
+	return size;
+}
+
+/* ---- lib/bitmap.c ---- */
+
+bool __bitmap_subset(const unsigned long *bitmap1,
+		     const unsigned long *bitmap2, unsigned int bits)
+{
+	unsigned int k, lim = bits / BITS_PER_LONG;
+
+	for (k = 0; k < lim; ++k)
+		if (bitmap1[k] & ~bitmap2[k])
+			return false;
+	if (bits % BITS_PER_LONG)
+		if ((bitmap1[k] & ~bitmap2[k]) & BITMAP_LAST_WORD_MASK(bits))
+			return false;
+	return true;
+}
+
+unsigned int __bitmap_weight(const unsigned long *bitmap, unsigned int bits)
+{
+	unsigned int idx, w = 0;
+
+	for (idx = 0; idx < bits / BITS_PER_LONG; idx++)
+		w += hweight_long(bitmap[idx]);
+	if (bits % BITS_PER_LONG)
+		w += hweight_long(bitmap[idx] & BITMAP_LAST_WORD_MASK(bits));
+	return w;
+}
+
+void __bitmap_set(unsigned long *map, unsigned int start, int len)
+{
+	unsigned long *p = map + BIT_WORD(start);
+	const unsigned int size = start + len;
+	int bits_to_set = BITS_PER_LONG - (start % BITS_PER_LONG);
+	unsigned long mask_to_set = BITMAP_FIRST_WORD_MASK(start);
+
+	while (len - bits_to_set >= 0) {
+		*p |= mask_to_set;
+		len -= bits_to_set;
+		bits_to_set = BITS_PER_LONG;
+		mask_to_set = ~0UL;
+		p++;
+	}
+	if (len) {
+		mask_to_set &= BITMAP_LAST_WORD_MASK(size);
+		*p |= mask_to_set;
+	}
+}
+
+void __bitmap_clear(unsigned long *map, unsigned int start, int len)
+{
+	unsigned long *p, mask_to_clear;
+	unsigned int size;
+	int bits_to_clear;
+
+#ifdef FNMM_USIM_BREAK
+	if (len > 1)
+		len--;		/* the self-test's deliberate bug */
+#endif
+	p = map + BIT_WORD(start);
+	size = start + len;
+	bits_to_clear = BITS_PER_LONG - (start % BITS_PER_LONG);
+	mask_to_clear = BITMAP_FIRST_WORD_MASK(start);
+	while (len - bits_to_clear >= 0) {
+		*p &= ~mask_to_clear;
+		len -= bits_to_clear;
+		bits_to_clear = BITS_PER_LONG;
+		mask_to_clear = ~0UL;
+		p++;
+	}
+	if (len) {
+		mask_to_clear &= BITMAP_LAST_WORD_MASK(size);
+		*p &= ~mask_to_clear;
+	}
+}
+
+/*
+ * First index >= @start of @nr zero bits such that index + @align_offset
+ * is a multiple of @align_mask + 1; a value whose end exceeds @size
+ * (index + nr > size) if there is none.
+ */
+unsigned long bitmap_find_next_zero_area_off(unsigned long *map,
+					     unsigned long size,
+					     unsigned long start,
+					     unsigned int nr,
+					     unsigned long align_mask,
+					     unsigned long align_offset)
+{
+	unsigned long index, end, i;
+again:
+	index = find_next_zero_bit(map, size, start);
+
+	/* Align allocation */
+	index = __ALIGN_MASK(index + align_offset, align_mask) - align_offset;
+
+	end = index + nr;
+	if (end > size)
+		return end;
+	i = find_next_bit(map, end, index);
+	if (i < end) {
+		start = i + 1;
+		goto again;
+	}
+	return index;
+}
+
+/* ---- slab.h ---- */
+
+unsigned long usim_kmalloc_calls;
+unsigned long usim_kmalloc_fail_at;
+long usim_kmalloc_live;
+size_t usim_kmalloc_limit = (size_t)1 << 30;
+
+void *usim_kmalloc(size_t size, gfp_t flags, bool kv)
+{
+	void *p;
+
+	if (kv && size > INT_MAX) {
+		/* mm/util.c kvmalloc_node(): "Don't even allow crazy sizes" */
+		if (!(flags & __GFP_NOWARN))
+			usim_warn(__FILE__, __LINE__, "kvmalloc size > INT_MAX");
+		return NULL;
+	}
+	if (++usim_kmalloc_calls == usim_kmalloc_fail_at)
+		return NULL;
+	if (!size)
+		return ZERO_SIZE_PTR;
+	if (size > usim_kmalloc_limit)
+		return NULL;
+	p = (flags & __GFP_ZERO) ? calloc(1, size) : malloc(size);
+	if (p)
+		usim_kmalloc_live++;
+	return p;
+}
+
+void usim_kfree(const void *p)
+{
+	if (ZERO_OR_NULL_PTR(p))
+		return;
+	usim_kmalloc_live--;
+	free((void *)p);
+}
+
+/* ---- spinlock.h ---- */
+
+__thread int usim_locks_held;
+
+#ifdef USIM_THREADS
+void usim_spin_lock_init(spinlock_t *l)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+	if (pthread_mutex_init(&l->m, &attr))
+		usim_bug(__FILE__, __LINE__, "pthread_mutex_init");
+	pthread_mutexattr_destroy(&attr);
+}
+
+void usim_spin_lock(spinlock_t *l, const char *file, int line)
+{
+	if (pthread_mutex_lock(&l->m))
+		usim_bug(file, line, "spin_lock: recursive or invalid lock");
+	usim_locks_held++;
+}
+
+void usim_spin_unlock(spinlock_t *l, const char *file, int line)
+{
+	if (pthread_mutex_unlock(&l->m))
+		usim_bug(file, line, "spin_unlock: lock not held by this thread");
+	usim_locks_held--;
+}
+#else
+void usim_spin_lock(spinlock_t *l, const char *file, int line)
+{
+	if (l->locked) {
+		fprintf(stderr, "usim: lock taken at %s:%d\n", l->file, l->line);
+		usim_bug(file, line, "spin_lock: already held (deadlock)");
+	}
+	l->locked = 1;
+	l->file = file;
+	l->line = line;
+	usim_locks_held++;
+}
+
+void usim_spin_unlock(spinlock_t *l, const char *file, int line)
+{
+	if (!l->locked)
+		usim_bug(file, line, "spin_unlock: lock not held");
+	l->locked = 0;
+	usim_locks_held--;
+}
+#endif
