@@ -115,6 +115,7 @@ static inline u64 fnmm_base(const struct fnmm_allocator *a)
 struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 					 unsigned int max_order);
 unsigned int fnmm_split_max_order(struct fnmm_allocator *a);
+void fnmm_split_drain(struct fnmm_allocator *a);
 unsigned long fnmm_split_free_blocks(struct fnmm_allocator *a,
 				     unsigned int order);
 

@@ -45,6 +45,9 @@ static void expect_pristine(struct kunit *test, struct fnmm_allocator *a)
 {
 	unsigned int k, max = fnmm_split_max_order(a);
 
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	fnmm_split_drain(a);
+
 	for (k = 0; k < max; k++)
 		KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, k), 0UL);
 	KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, max),
@@ -106,6 +109,7 @@ static void split_coalesce_scattered(struct kunit *test)
 	/* Odd indices first: 32 free order-0 blocks, none can merge. */
 	for (i = 1; i < 64; i += 2)
 		KUNIT_EXPECT_EQ(test, fnmm_release(a, addrs[i]), 0);
+	fnmm_split_drain(a);
 	KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, 0), 32UL);
 	KUNIT_EXPECT_EQ(test, fnmm_largest(a), (u64)PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, split_try(a, 2 * PAGE_SIZE, 0), -ENOMEM);
@@ -126,9 +130,11 @@ static void split_buddy_merge(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, p1, p0 + PAGE_SIZE);	/* buddies */
 	KUNIT_EXPECT_EQ(test, p2, p0 + 2 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_release(a, p1), 0);
+	fnmm_split_drain(a);
 	/* p1's buddy p0 is used: p1 stays an order-0 block. */
 	KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, 0), 2UL);
 	KUNIT_EXPECT_EQ(test, fnmm_release(a, p0), 0);
+	fnmm_split_drain(a);
 	/* p0+p1 merged to order 1; its buddy (p2, p3) is not whole. */
 	KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, 0), 1UL);
 	KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, 1), 1UL);
@@ -214,8 +220,15 @@ static void split_odd_range(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, fnmm_release(a, seen[i]), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_available(a), 37 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
-	/* 37 pages at base+3: the largest aligned block has 16 pages. */
-	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 16 * PAGE_SIZE);
+	/* 37 pages at base+3: 16 pages aligned, but the run is whole. */
+	fnmm_split_drain(a);
+	KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, 4), 1UL);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 37 * PAGE_SIZE);
+	addr = split_alloc(test, a, 37 * PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, addr, base);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, addr), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 }
 
 /* Carving gives part of an allocation back (ReleaseSections). */
@@ -259,11 +272,14 @@ static void split_max_order_limits(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, fnmm_split_max_order(a), 4U);
 	KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, 4), 4UL);
-	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 16 * PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, split_try(a, 17 * PAGE_SIZE, 0), -E2BIG);
+	/* Adjacent blocks of the top order still form one run. */
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 64 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, split_try(a, 65 * PAGE_SIZE, 0), -E2BIG);
 	KUNIT_EXPECT_EQ(test, split_try(a, PAGE_SIZE, 32 * PAGE_SIZE), -EINVAL);
 	KUNIT_EXPECT_EQ(test, split_try(a, 16 * PAGE_SIZE, 16 * PAGE_SIZE), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_available(a), 48 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, split_try(a, 40 * PAGE_SIZE, 0), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 8 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 }
 
@@ -283,6 +299,78 @@ static void split_release_interior(struct kunit *test)
 	expect_pristine(test, a);
 }
 
+/* Free space split across non-buddy blocks still serves a request. */
+static void split_run_fallback(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_split(test, TEST_BASE, 16, 0);
+	u64 x[4], y;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		x[i] = split_alloc(test, a, 4 * PAGE_SIZE, 0);
+	/* Pages 4..11 free: two order-2 blocks that are not buddies. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[1]), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[2]), 0);
+	fnmm_split_drain(a);
+	KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, 3), 0UL);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 8 * PAGE_SIZE);
+	/* 8-aligned runs of 8 pages: none (4..11 is not aligned). */
+	KUNIT_EXPECT_EQ(test, split_try(a, 8 * PAGE_SIZE, 8 * PAGE_SIZE),
+			-ENOMEM);
+	y = split_alloc(test, a, 8 * PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, y, TEST_BASE + 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, y), 8 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	/* Released, it coalesces with whatever its pieces' buddies are. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, y), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[0]), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[3]), 0);
+	expect_pristine(test, a);
+}
+
+/* Small blocks come back LIFO from their cache; bigger requests drain. */
+static void split_small_cache(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_split(test, TEST_BASE, 16, 0);
+	u64 x = split_alloc(test, a, PAGE_SIZE, 0), y;
+
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 16 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 16 * PAGE_SIZE);
+	/* Cached, so neither released again nor carved. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, x), 0ULL);
+	y = split_alloc(test, a, PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, y, x);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, y), 0);
+	/* A refused request leaves the cache alone. */
+	KUNIT_EXPECT_EQ(test, split_try(a, 16 * PAGE_SIZE, 0), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, TEST_BASE), 0);
+	x = split_alloc(test, a, 8 * PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, split_try(a, 9 * PAGE_SIZE, 0), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
+	/* The whole range needs the cached blocks: they are drained. */
+	y = split_alloc(test, a, 16 * PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, y, TEST_BASE);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, y), 0);
+	expect_pristine(test, a);
+}
+
+/* A block above the max order (served from a run) is never cached. */
+static void split_cache_max_order(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_split(test, TEST_BASE, 16, 1);
+	u64 x = split_alloc(test, a, 8 * PAGE_SIZE, 0);
+
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	fnmm_split_drain(a);
+	KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, 1), 8UL);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}
+
 static struct kunit_case split_cases[] = {
 	KUNIT_CASE(split_initial_state),
 	KUNIT_CASE_PARAM(split_alloc_order, order_gen_params),
@@ -294,6 +382,9 @@ static struct kunit_case split_cases[] = {
 	KUNIT_CASE(split_carve_sections),
 	KUNIT_CASE(split_max_order_limits),
 	KUNIT_CASE(split_release_interior),
+	KUNIT_CASE(split_run_fallback),
+	KUNIT_CASE(split_small_cache),
+	KUNIT_CASE(split_cache_max_order),
 	{}
 };
 

@@ -10,6 +10,18 @@
  * unused tail pages of a non-power-of-two request straight back, so a
  * request of n pages holds exactly n pages.  Release coalesces buddies.
  *
+ * Two things a plain buddy allocator lacks:
+ *  - When no block of the needed order is free, the request is served
+ *    from any run of adjacent free blocks long enough for it (a walk of
+ *    the block heads, on this slow path only), so a buddy boundary never
+ *    makes a request fail that the free space could hold; largest() is
+ *    the longest such run.
+ *  - Blocks of orders 0..SPLIT_CACHE_ORDERS-1 released whole are kept on
+ *    a small LIFO per order without coalescing (as the page allocator's
+ *    per-CPU lists do), so an allocate/release pair of a small block
+ *    does not split and merge all the way up; a request that finds no
+ *    fitting block drains them first.
+ *
  * Metadata is one small descriptor per page, outside the managed memory.
  * Block indices count from the range's base rounded down to the largest
  * block size, so index alignment is physical alignment; the pages before
@@ -31,7 +43,11 @@ enum split_state {
 	SPLIT_NONE = 0,	/* inside a block, or padding */
 	SPLIT_FREE,	/* head of a free block of 2^order pages */
 	SPLIT_ALLOC,	/* head of a live allocation of npages pages */
+	SPLIT_CACHED,	/* head of a free block of 2^order pages on a cache */
 };
+
+#define SPLIT_CACHE_ORDERS	4
+#define SPLIT_CACHE_DEPTH	32
 
 /*
  * Per-page descriptor.  Only heads carry meaning: a free head is linked on
@@ -48,7 +64,10 @@ struct split_page {
 
 struct fnmm_split {
 	struct fnmm_allocator a;
-	/* protects pages[], head[], nonempty, nfree[], free_pages, nallocs */
+	/*
+	 * protects pages[], head[], nonempty, nfree[], cache[], ncache[],
+	 * free_pages, nallocs
+	 */
 	spinlock_t lock;
 	struct split_page *pages;
 	u64 abase;		/* address of page index 0 */
@@ -58,7 +77,9 @@ struct fnmm_split {
 	unsigned long nonempty;	/* bit k: head[k] is not empty */
 	u32 head[FNMM_SPLIT_MAX_ORDER + 1];
 	unsigned long nfree[FNMM_SPLIT_MAX_ORDER + 1];
-	u64 free_pages;
+	u32 cache[SPLIT_CACHE_ORDERS][SPLIT_CACHE_DEPTH];
+	unsigned int ncache[SPLIT_CACHE_ORDERS];
+	u64 free_pages;		/* cached blocks included */
 	u64 nallocs;
 };
 
@@ -137,29 +158,133 @@ static void split_free_range(struct fnmm_split *s, u32 i, u32 n)
 	}
 }
 
+/* Give every cached block back to the buddy lists, coalescing. */
+static void split_drain(struct fnmm_split *s)
+{
+	unsigned int k;
+
+	for (k = 0; k < SPLIT_CACHE_ORDERS; k++)
+		while (s->ncache[k]) {
+			u32 i = s->cache[k][--s->ncache[k]];
+
+			s->pages[i].state = SPLIT_NONE;
+			split_free_block(s, i, k);
+		}
+}
+
+/*
+ * The first @align-aligned start of @n free pages in a run of adjacent
+ * free (or cached) blocks, or SPLIT_NIL; *@run_start: where its run
+ * begins.  With @n 0, the longest run's length instead.
+ */
+static u32 split_find_run(struct fnmm_split *s, u64 n, u32 align,
+			  u32 *run_start)
+{
+	u32 i = s->first, start = 0, best = 0;
+	u64 run = 0;
+
+	while (i < s->npages) {
+		struct split_page *p = &s->pages[i];
+		u32 len = p->state == SPLIT_ALLOC ? p->npages : 1U << p->order;
+
+		if (p->state == SPLIT_ALLOC) {
+			run = 0;
+		} else {
+			if (!run)
+				start = i;
+			run += len;
+			if (n) {
+				u32 at = round_up(start, align);
+
+				if (at >= start && at + n <= start + run) {
+					*run_start = start;
+					return at;
+				}
+			} else if (run > best) {
+				best = run;
+			}
+		}
+		i += len;
+	}
+	return n ? SPLIT_NIL : best;
+}
+
+/* Take [at, at + n) out of the run of free blocks starting at @start. */
+static void split_take_run(struct fnmm_split *s, u32 start, u32 at, u32 n)
+{
+	u32 i = start, end = at + n, lo = 0, lo_len = 0, hi_len = 0;
+
+	/* First unlink every block that overlaps, then give back the ends. */
+	while (i < end) {
+		unsigned int order = s->pages[i].order;
+		u32 len = 1U << order;
+
+		if (i + len > at) {
+			split_del_free(s, i, order);
+			if (i < at) {
+				lo = i;
+				lo_len = at - i;
+			}
+			if (i + len > end)
+				hi_len = i + len - end;
+		}
+		i += len;
+	}
+	s->pages[at].state = SPLIT_ALLOC;
+	s->pages[at].npages = n;
+	if (lo_len)
+		split_free_range(s, lo, lo_len);
+	if (hi_len)
+		split_free_range(s, end, hi_len);
+}
+
 static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 {
 	struct fnmm_split *s = to_split(a);
 	u64 npages = DIV_ROUND_UP_ULL(range->size, PAGE_SIZE);
-	unsigned int order = order_base_2(npages);
+	unsigned int order = order_base_2(npages), ao = 0;
+	u32 i, start = 0;
 	unsigned int k;
-	u32 i;
 
 	if (range->alignment > PAGE_SIZE) {
-		unsigned int ao = ilog2(range->alignment) - PAGE_SHIFT;
-
+		ao = ilog2(range->alignment) - PAGE_SHIFT;
 		if (ao > s->max_order)
 			return -EINVAL;
-		order = max(order, ao);
 	}
-	if (order > s->max_order)
+	if (npages > s->npages - s->first)
 		return -E2BIG;
 
 	spin_lock(&s->lock);
-	k = find_next_bit(&s->nonempty, s->max_order + 1, order);
+	/* A whole small block, as released: straight from its cache. */
+	if (order < SPLIT_CACHE_ORDERS && npages == 1U << order &&
+	    ao <= order && s->ncache[order]) {
+		i = s->cache[order][--s->ncache[order]];
+		s->pages[i].state = SPLIT_ALLOC;
+		s->pages[i].npages = npages;
+		goto done;
+	}
+	order = max(order, ao);
+	k = order <= s->max_order ?
+	    find_next_bit(&s->nonempty, s->max_order + 1, order) : U32_MAX;
 	if (k > s->max_order) {
-		spin_unlock(&s->lock);
-		return -ENOMEM;
+		/*
+		 * No block of that order: any long enough run will do.  Cached
+		 * blocks count as free in the search; they are coalesced only
+		 * when that finds room, so a refused request changes nothing.
+		 */
+		if (split_find_run(s, npages, 1U << ao, &start) == SPLIT_NIL) {
+			spin_unlock(&s->lock);
+			return -ENOMEM;
+		}
+		split_drain(s);
+		k = order <= s->max_order ?
+		    find_next_bit(&s->nonempty, s->max_order + 1, order) :
+		    U32_MAX;
+	}
+	if (k > s->max_order) {
+		i = split_find_run(s, npages, 1U << ao, &start);
+		split_take_run(s, start, i, npages);
+		goto done;
 	}
 	i = s->head[k];
 	split_del_free(s, i, k);
@@ -171,6 +296,7 @@ static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 		split_free_range(s, i + npages, (1U << order) - npages);
 	s->pages[i].state = SPLIT_ALLOC;
 	s->pages[i].npages = npages;
+done:
 	s->free_pages -= npages;
 	s->nallocs++;
 	spin_unlock(&s->lock);
@@ -202,8 +328,17 @@ static int split_release(struct fnmm_allocator *a, u64 addr)
 		return -ENOENT;
 	}
 	n = s->pages[i].npages;
-	s->pages[i].state = SPLIT_NONE;
-	split_free_range(s, i, n);
+	if (is_power_of_2(n) && ilog2(n) < SPLIT_CACHE_ORDERS &&
+	    ilog2(n) <= s->max_order && !(i & (n - 1)) &&
+	    s->ncache[ilog2(n)] < SPLIT_CACHE_DEPTH) {
+		/* Kept whole for the next request of its size. */
+		s->pages[i].state = SPLIT_CACHED;
+		s->pages[i].order = ilog2(n);
+		s->cache[ilog2(n)][s->ncache[ilog2(n)]++] = i;
+	} else {
+		s->pages[i].state = SPLIT_NONE;
+		split_free_range(s, i, n);
+	}
 	s->free_pages += n;
 	s->nallocs--;
 	spin_unlock(&s->lock);
@@ -240,12 +375,17 @@ static u64 split_available(struct fnmm_allocator *a)
 	return READ_ONCE(to_split(a)->free_pages) << PAGE_SHIFT;
 }
 
+/* The longest run of free pages: what a request can get (slow path). */
 static u64 split_largest(struct fnmm_allocator *a)
 {
 	struct fnmm_split *s = to_split(a);
-	unsigned long ne = READ_ONCE(s->nonempty);
+	u32 start = 0;
+	u64 ret;
 
-	return ne ? PAGE_SIZE << __fls(ne) : 0;
+	spin_lock(&s->lock);
+	ret = (u64)split_find_run(s, 0, 1, &start) << PAGE_SHIFT;
+	spin_unlock(&s->lock);
+	return ret;
 }
 
 static u64 split_alloc_size(struct fnmm_allocator *a, u64 addr)
@@ -276,6 +416,9 @@ unsigned int fnmm_split_max_order(struct fnmm_allocator *a)
  * fnmm_split_free_blocks() - number of free blocks of one order
  * @a: a Split allocator
  * @order: the order, at most fnmm_split_max_order()
+ *
+ * Blocks kept on the small-block caches are not counted (see
+ * fnmm_split_drain()).
  */
 unsigned long fnmm_split_free_blocks(struct fnmm_allocator *a,
 				     unsigned int order)
@@ -283,6 +426,22 @@ unsigned long fnmm_split_free_blocks(struct fnmm_allocator *a,
 	struct fnmm_split *s = to_split(a);
 
 	return order <= s->max_order ? READ_ONCE(s->nfree[order]) : 0;
+}
+
+/**
+ * fnmm_split_drain() - coalesce the blocks kept on the small-block caches
+ * @a: a Split allocator
+ *
+ * Afterwards every free page is on the buddy lists, merged with its free
+ * buddies (what fnmm_split_free_blocks() then reports is final).
+ */
+void fnmm_split_drain(struct fnmm_allocator *a)
+{
+	struct fnmm_split *s = to_split(a);
+
+	spin_lock(&s->lock);
+	split_drain(s);
+	spin_unlock(&s->lock);
 }
 
 /* Check the free lists of every order against nfree[] and nonempty. */
@@ -313,9 +472,10 @@ static bool split_lists_ok(struct fnmm_split *s)
 static int split_check(struct fnmm_allocator *a)
 {
 	struct fnmm_split *s = to_split(a);
-	u64 free = 0, allocs = 0;
+	u64 free = 0, allocs = 0, cached = 0;
 	int ret = -EUCLEAN;
 	u32 i, j, len;
+	unsigned int k;
 
 	spin_lock(&s->lock);
 	for (i = 0; i < s->first; i++)
@@ -340,6 +500,13 @@ static int split_check(struct fnmm_allocator *a)
 		} else if (p->state == SPLIT_ALLOC) {
 			len = p->npages;
 			allocs++;
+		} else if (p->state == SPLIT_CACHED) {
+			len = 1U << p->order;
+			if (p->order >= SPLIT_CACHE_ORDERS ||
+			    p->order > s->max_order || i & (len - 1))
+				goto out;
+			free += len;
+			cached++;
 		} else {
 			goto out;	/* a page nobody accounts for */
 		}
@@ -349,7 +516,20 @@ static int split_check(struct fnmm_allocator *a)
 			if (s->pages[i + j].state != SPLIT_NONE)
 				goto out;
 	}
-	if (free == s->free_pages && allocs == s->nallocs &&
+	/* Each cache holds exactly the cached blocks of its order. */
+	for (k = 0; k < SPLIT_CACHE_ORDERS; k++) {
+		if (s->ncache[k] > SPLIT_CACHE_DEPTH)
+			goto out;
+		for (j = 0; j < s->ncache[k]; j++) {
+			i = s->cache[k][j];
+			if (i < s->first || i >= s->npages ||
+			    s->pages[i].state != SPLIT_CACHED ||
+			    s->pages[i].order != k)
+				goto out;
+			cached--;
+		}
+	}
+	if (!cached && free == s->free_pages && allocs == s->nallocs &&
 	    split_lists_ok(s))
 		ret = 0;
 out:
@@ -374,7 +554,7 @@ static void split_occupancy(struct fnmm_allocator *a, unsigned long *map)
 	for (i = s->first; i < s->npages; i++) {
 		struct split_page *p = &s->pages[i];
 
-		if (p->state == SPLIT_FREE) {
+		if (p->state == SPLIT_FREE || p->state == SPLIT_CACHED) {
 			i += (1U << p->order) - 1;
 		} else if (p->state == SPLIT_ALLOC) {
 			bitmap_set(map, i - s->first, p->npages);
