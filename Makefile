@@ -8,7 +8,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
 UDEVDIR ?= /etc/udev/rules.d
 
-.PHONY: all modules clean kunit test demo tools install
+.PHONY: all modules clean kunit test demo tools install bench
 
 all: modules
 
@@ -30,6 +30,9 @@ test:
 
 demo:
 	tools/demo.sh
+
+bench:
+	tools/bench/run.sh
 
 # The module under /lib/modules/VER/extra, the uapi header, libfnmm with
 # its pkg-config file, the fnmm CLI and the udev rule.  DESTDIR stages.

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the FNMM-BENCH lines of a UML benchmark log (kunit/bench.c) into
+Markdown tables, TSV data and gnuplot plots in a results directory.
+
+    uml.py TEST_LOG RESULTS_DIR
+"""
+import os
+import subprocess
+import sys
+
+
+def main():
+    log, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    pairs, scale, frag = [], [], []
+    for line in open(log, errors="replace"):
+        if "FNMM-BENCH\t" not in line:
+            continue
+        f = line.rstrip("\n").split("FNMM-BENCH\t", 1)[1].split("\t")
+        if f[0] == "pair":
+            pairs.append(f[1:])
+        elif f[0] == "scale":
+            scale.append(f[1:])
+        elif f[0] == "frag":
+            frag.append(f[1:])
+    if not pairs or not frag:
+        sys.exit("uml.py: no benchmark lines in " + log)
+
+    md = ["### In-kernel allocator cost (UML, native code)", "",
+          "Median of 9 rounds, ns per allocate+release pair (batches: "
+          "that many live allocations, then all released).  Ratio = "
+          "ours / kernel's, lower is better.", "",
+          "| case | ours | ns | kernel's | ns | ratio |",
+          "|---|---|---:|---|---:|---:|"]
+    for what, ours, ons, theirs, tns, ratio in pairs:
+        md.append(f"| {what} | {ours} | {ons} | {theirs} | {tns} | {ratio} |")
+
+    md += ["", "### Scaling with region size and fill (UML)", "",
+           "ns per single-chunk pair (Bit vs gen_pool) and order-0 pair "
+           "(Split), by region size; \"packed\": the lowest part full (what "
+           "first-fit converges to), \"scattered\": full 64-chunk groups "
+           "spread by a hash.", "",
+           "| region, fill | bit ns | gen_pool ns | bit/gen_pool | split ns |",
+           "|---|---:|---:|---:|---:|"]
+    rows = {}
+    for what, ours, ons, theirs, tns, ratio in scale:
+        key = what.rsplit(",", 1)[0]
+        r = rows.setdefault(key, {})
+        if ours == "bit":
+            r["bit"], r["gp"], r["ratio"] = ons, tns, ratio
+        else:
+            r["split"] = ons
+    with open(os.path.join(out, "scale.tsv"), "w") as t:
+        t.write("#region_mib\tfill\tlayout\tbit_ns\tgen_pool_ns\tsplit_ns\n")
+        for key, r in rows.items():
+            md.append(f"| {key} | {r.get('bit')} | {r.get('gp')} | "
+                      f"{r.get('ratio')} | {r.get('split')} |")
+            mib, rest = key.split(" MiB, ")
+            fill, layout = rest.split("% ")
+            t.write(f"{mib}\t{fill}\t{layout}\t{r.get('bit')}\t"
+                    f"{r.get('gp')}\t{r.get('split')}\n")
+
+    md += ["", "### Fragmentation: one seeded trace, 256 MiB each (UML)", "",
+           "After each phase: live allocations, free pages, the largest "
+           "allocatable block (found by trying), failed requests so far, "
+           "external fragmentation 1 - largest/free.", "",
+           "| phase | allocator | live | free pages | largest pages | "
+           "failed | ext. frag % |", "|---|---|---:|---:|---:|---:|---:|"]
+    with open(os.path.join(out, "frag.tsv"), "w") as t:
+        t.write("#phase\tallocator\tlive\tfree\tlargest\tfailed\tfrag_pct\n")
+        for row in frag:
+            md.append("| " + " | ".join(row) + " |")
+            t.write("\t".join([row[0].split()[0]] + row[1:]) + "\n")
+    with open(os.path.join(out, "pairs.tsv"), "w") as t:
+        t.write("#case\tours\tours_ns\tkernel\tkernel_ns\tratio\n")
+        for row in pairs:
+            t.write("\t".join(row) + "\n")
+    text = "\n".join(md) + "\n"
+    open(os.path.join(out, "uml.md"), "w").write(text)
+    sys.stdout.write(text)
+    plot(out)
+
+
+def plot(out):
+    gp = """
+set terminal pngcairo size 900,520 noenhanced
+set datafile separator "\\t"
+set key left top
+set logscale xy
+set xlabel "region (MiB)"
+set ylabel "ns per allocate+release"
+set output "{o}/scale-region.png"
+set title "Cost vs region size at 90 % fill (UML)"
+plot "< grep -P '\\t90\\tpacked' {o}/scale.tsv" using 1:4 w lp t "bit (packed)", \\
+     "" using 1:5 w lp t "gen_pool (packed)", \\
+     "" using 1:6 w lp t "split (packed)", \\
+     "< grep -P '\\t90\\tscattered' {o}/scale.tsv" using 1:4 w lp t "bit (scattered)", \\
+     "" using 1:5 w lp t "gen_pool (scattered)"
+set output "{o}/scale-fill.png"
+set title "Cost vs fill, 4 GiB region, packed (UML)"
+unset logscale x
+set xlabel "fill (%)"
+plot "< grep -P '^4096\\t.*\\tpacked' {o}/scale.tsv" using 2:4 w lp t "bit", \\
+     "" using 2:5 w lp t "gen_pool", "" using 2:6 w lp t "split"
+set output "{o}/frag.png"
+set title "Largest allocatable block after each phase (pages)"
+unset logscale
+set logscale y
+set xlabel "phase"
+set style data linespoints
+plot "< grep -P '\\tsplit\\t' {o}/frag.tsv" using 1:5 t "split", \\
+     "< grep -P '\\tbit\\t' {o}/frag.tsv" using 1:5 t "bit", \\
+     "< grep -P '\\tgen_pool\\t' {o}/frag.tsv" using 1:5 t "gen_pool"
+""".format(o=out)
+    try:
+        subprocess.run(["gnuplot"], input=gp, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"uml.py: no plots ({e})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
