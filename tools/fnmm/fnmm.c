@@ -88,18 +88,24 @@ static const char *human(__u64 bytes, char *buf, size_t len)
 	return buf;
 }
 
+/* Open the device, read Info, close: 0, or 1 (reported). */
+static int read_info(struct fnmm_info *info)
+{
+	int fd = open_dev(), ret;
+
+	if (fd < 0)
+		return 1;
+	ret = get_info(fd, info);
+	close(fd);
+	return ret ? 1 : 0;
+}
+
 static int cmd_info(void)
 {
 	struct fnmm_info info;
 	char b[64];
-	int fd, ret;
 
-	fd = open_dev();
-	if (fd < 0)
-		return 1;
-	ret = get_info(fd, &info);
-	close(fd);
-	if (ret)
+	if (read_info(&info))
 		return 1;
 	printf("device:       %s\n", FNMM_DEVICE_PATH);
 	printf("ABI version:  %u%s\n", info.version,
@@ -149,14 +155,8 @@ static void print_stats(const struct fnmm_info *info)
 static int cmd_stat(void)
 {
 	struct fnmm_info info;
-	int fd, ret;
 
-	fd = open_dev();
-	if (fd < 0)
-		return 1;
-	ret = get_info(fd, &info);
-	close(fd);
-	if (ret)
+	if (read_info(&info))
 		return 1;
 	print_stats(&info);
 	return 0;
