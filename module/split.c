@@ -158,6 +158,26 @@ static void split_free_range(struct fnmm_split *s, u32 i, u32 n)
 	}
 }
 
+/*
+ * The lowest-addressed of the first SPLIT_PICK blocks on an order's list:
+ * placement leans towards low addresses (address-ordered fits fragment
+ * less), at a bounded cost.
+ */
+#define SPLIT_PICK	8
+
+static u32 split_pick(struct fnmm_split *s, unsigned int order)
+{
+	u32 best = s->head[order], j = s->pages[best].next;
+	unsigned int n = SPLIT_PICK - 1;
+
+	while (j != SPLIT_NIL && n--) {
+		if (j < best)
+			best = j;
+		j = s->pages[j].next;
+	}
+	return best;
+}
+
 /* Give every cached block back to the buddy lists, coalescing. */
 static void split_drain(struct fnmm_split *s)
 {
@@ -286,7 +306,7 @@ static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 		split_take_run(s, start, i, npages);
 		goto done;
 	}
-	i = s->head[k];
+	i = split_pick(s, k);
 	split_del_free(s, i, k);
 	while (k > order) {
 		k--;
