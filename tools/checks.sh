@@ -25,7 +25,8 @@ for p in sparse linux-source-6.1 xz-utils dkms pkg-config; do
 done
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${need[@]}" >/dev/null
 fi
 kver=$(tools/vm/deps.sh)
 kdir=/lib/modules/$kver/build
