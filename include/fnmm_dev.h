@@ -94,9 +94,12 @@ struct fnmm_block {
  * @size: bytes requested, rounded to the allocator's granule
  * @map_size: bytes an mmap() of it may cover (page-rounded)
  * @page_off: offset of the allocation in its first page (Pool objects)
- * @maps: live mappings of it
+ * @maps: live mappings of it (changes under the context's lock)
  * @nblocks: entries in @blocks (sorted by offset; holes are released)
  * @blocks: the physical pieces
+ * @memtype: while mapped, for an allocation in several pieces: a kernel
+ *	mapping of each block in the allocation's cache type, which holds
+ *	the x86 PAT memory type of its pages (see device.c), else NULL
  */
 struct fnmm_buf {
 	struct kref ref;
@@ -111,6 +114,7 @@ struct fnmm_buf {
 	atomic_t maps;
 	unsigned int nblocks;
 	struct fnmm_block *blocks;
+	void **memtype;
 };
 
 /**

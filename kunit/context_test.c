@@ -297,9 +297,19 @@ static void ctx_release_sections(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_buf_phys(buf, 5 * PAGE_SIZE, &phys, &len), 0);
 	KUNIT_EXPECT_EQ(test, phys, buf->blocks[1].phys + PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, len, 3 * PAGE_SIZE);
-	/* Overlapping a hole: only what is still held goes. */
+	/* Overlapping a hole: refused, nothing released. */
 	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, PAGE_SIZE,
-							4 * PAGE_SIZE), 0);
+							4 * PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 2 * PAGE_SIZE,
+							PAGE_SIZE), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fnmm_available(f->dev.split),
+			free0 - 6 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, buf->nblocks, 2U);
+	/* Pages 1 and 4 go: 0 and 5-7 stay. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, PAGE_SIZE,
+							PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 4 * PAGE_SIZE,
+							PAGE_SIZE), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_available(f->dev.split),
 			free0 - 4 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, buf->nblocks, 2U);
@@ -310,10 +320,22 @@ static void ctx_release_sections(struct kunit *test)
 	atomic_dec(&buf->maps);
 	fnmm_buf_put(buf);
 	expect_consistent(test, &f->dev);
-	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, h), 0);
+	/* Releasing the last held pages releases the allocation. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 0,
+							PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 5 * PAGE_SIZE,
+							3 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, h, 0,
+							PAGE_SIZE), -ENOENT);
 	expect_info_unchanged(test, f->a, &f->start);
 
-	/* Pool objects have no sections. */
+	/* Pool objects are cached, and have no sections. */
+	req = vmctl(64, FNMM_ALLOC_POOL);
+	req.range.access = FNMM_ACCESS_DEFAULT | FNMM_ACCESS_UNCACHED;
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), -EINVAL);
+	req.range.access = FNMM_ACCESS_DEFAULT | FNMM_ACCESS_DEVICE;
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), -EINVAL);
 	req = vmctl(64, FNMM_ALLOC_POOL);
 	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &req, false), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, req.handle, 0,

@@ -240,7 +240,12 @@ int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	if (size > ctx->dev->region.size)
 		return -E2BIG;
 	if (kind == FNMM_ALLOC_POOL) {
-		if (sparse)
+		/*
+		 * Objects share pages, and one page cannot be mapped with two
+		 * cache types: Pool memory is always cached.
+		 */
+		if (sparse || req->range.access & (FNMM_ACCESS_UNCACHED |
+						   FNMM_ACCESS_DEVICE))
 			return -EINVAL;
 		a = ctx_pool(ctx);
 		if (IS_ERR(a))
@@ -362,17 +367,20 @@ static int buf_cut(struct fnmm_buf *buf, unsigned int i, u64 off, u64 size)
  * @offset: byte offset of the section, page-aligned
  * @size: bytes, page-aligned, not 0
  *
- * Pages of the section that were released already are skipped.
+ * Every page of the section must still be held; releasing the last
+ * held pages releases the allocation (its handle goes, as by Release).
  *
  * Return: 0, -ENOENT (handle), -EINVAL (misaligned, outside the
- * allocation, or a Pool object), -EBUSY (the allocation is mapped),
- * -ENOMEM.
+ * allocation, a page of it released already, or a Pool object), -EBUSY
+ * (the allocation is mapped), -ENOMEM.
  */
 int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 			      u64 size)
 {
 	struct fnmm_buf *buf = fnmm_ctx_get(ctx, handle);
 	struct fnmm_block *nb;
+	bool gone = false;
+	u64 held = 0;
 	unsigned int i;
 	int ret = 0;
 
@@ -387,6 +395,18 @@ int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 	mutex_lock(&ctx->lock);
 	if (atomic_read(&buf->maps)) {
 		ret = -EBUSY;
+		goto unlock;
+	}
+	for (i = 0; i < buf->nblocks; i++) {
+		struct fnmm_block *b = &buf->blocks[i];
+		u64 s = max(offset, b->off);
+		u64 e = min(offset + size, b->off + b->size);
+
+		if (s < e)
+			held += e - s;
+	}
+	if (held != size) {
+		ret = -EINVAL;	/* part of it was released already */
 		goto unlock;
 	}
 	nb = kvmalloc_array(buf->nblocks + 1, sizeof(*nb), GFP_KERNEL);
@@ -416,8 +436,21 @@ int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 		if (head)
 			i++;
 	}
+	gone = !buf->nblocks;
 unlock:
 	mutex_unlock(&ctx->lock);
+	/* Nothing left: the allocation goes, as by Release. */
+	if (gone) {
+		xa_lock(&ctx->bufs);
+		gone = xa_load(&ctx->bufs, buf->id) == buf;
+		if (gone)
+			__xa_erase(&ctx->bufs, buf->id);
+		xa_unlock(&ctx->bufs);
+	}
+	if (gone) {
+		atomic64_dec(&ctx->nbufs);
+		fnmm_buf_put(buf);
+	}
 out:
 	fnmm_buf_put(buf);
 	return ret;

@@ -9,6 +9,7 @@
  */
 #include <linux/capability.h>
 #include <linux/fs.h>
+#include <linux/io.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
@@ -366,6 +367,68 @@ static long fnmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return fnmm_vmctl_ioctl(file, _IOC_NR(cmd), uarg);
 }
 
+/*
+ * x86 PAT tracks the memory type of every physical range mapped into user
+ * space.  remap_pfn_range() over a whole VMA reserves its type for the
+ * range; over part of a VMA it only looks the type up, page by page, and
+ * takes what it finds (uncached where nothing is reserved).  A mapping of
+ * an allocation in several pieces is built from several such partial
+ * calls, so while it is mapped each piece gets a kernel mapping in the
+ * allocation's cache type, which reserves that type.  VMAs are never
+ * split (fnmm_vm_may_split()), so each reservation is freed whole.
+ */
+static bool buf_needs_memtype(struct fnmm_buf *buf)
+{
+	return IS_ENABLED(CONFIG_X86) && !buf->ctx->dev->region.kaddr &&
+	       (buf->nblocks > 1 || (buf->nblocks && buf->blocks[0].off));
+}
+
+static void buf_memtype_put(struct fnmm_buf *buf)
+{
+	unsigned int i;
+
+	if (!buf->memtype)
+		return;
+	for (i = 0; i < buf->nblocks; i++) {
+		if (!buf->memtype[i])
+			continue;
+		if (buf->access & FNMM_ACCESS_DEVICE)
+			iounmap((void __iomem *)buf->memtype[i]);
+		else
+			memunmap(buf->memtype[i]);
+	}
+	kfree(buf->memtype);
+	buf->memtype = NULL;
+}
+
+/* Reserve each block's cache type; context lock held, no mapping yet. */
+static int buf_memtype_get(struct fnmm_buf *buf)
+{
+	unsigned int i;
+
+	if (!buf_needs_memtype(buf))
+		return 0;
+	buf->memtype = kcalloc(buf->nblocks, sizeof(void *), GFP_KERNEL);
+	if (!buf->memtype)
+		return -ENOMEM;
+	for (i = 0; i < buf->nblocks; i++) {
+		struct fnmm_block *b = &buf->blocks[i];
+
+		if (buf->access & FNMM_ACCESS_DEVICE)
+			buf->memtype[i] = (void __force *)ioremap(b->phys,
+								  b->size);
+		else
+			buf->memtype[i] = memremap(b->phys, b->size,
+				buf->access & FNMM_ACCESS_UNCACHED ?
+				MEMREMAP_WC : MEMREMAP_WB);
+		if (!buf->memtype[i]) {
+			buf_memtype_put(buf);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 static void fnmm_vm_open(struct vm_area_struct *vma)
 {
 	struct fnmm_buf *buf = vma->vm_private_data;
@@ -379,13 +442,27 @@ static void fnmm_vm_open(struct vm_area_struct *vma)
 static void fnmm_vm_close(struct vm_area_struct *vma)
 {
 	struct fnmm_buf *buf = vma->vm_private_data;
+	struct fnmm_ctx *ctx = buf->ctx;
 
 	trace_fnmm_unmap(buf->id, buf->kind, vma->vm_start,
 			 vma->vm_end - vma->vm_start, 0);
-	atomic64_dec(&buf->ctx->dev->mappings);
-	atomic64_dec(&buf->ctx->maps);
-	atomic_dec(&buf->maps);
+	atomic64_dec(&ctx->dev->mappings);
+	atomic64_dec(&ctx->maps);
+	mutex_lock(&ctx->lock);
+	if (atomic_dec_and_test(&buf->maps))
+		buf_memtype_put(buf);
+	mutex_unlock(&ctx->lock);
 	fnmm_buf_put(buf);
+}
+
+/*
+ * A mapping is unmapped, or has its protection changed, whole: a split
+ * would leave the pieces with wrong offsets and free PAT memory types in
+ * parts that were reserved whole.
+ */
+static int fnmm_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
 }
 
 /* Only released sections are ever left without a page table entry. */
@@ -405,6 +482,7 @@ static const struct vm_operations_struct fnmm_vm_ops = {
 	.close	= fnmm_vm_close,
 	.fault	= fnmm_vm_fault,
 	.mremap	= fnmm_vm_mremap,
+	.may_split = fnmm_vm_may_split,
 };
 
 static pgprot_t buf_pgprot(struct fnmm_buf *buf, pgprot_t prot)
@@ -448,6 +526,13 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 	}
 	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
 	vma->vm_page_prot = buf_pgprot(buf, vma->vm_page_prot);
+	/* The blocks stay as they are while mapped (ReleaseSections: EBUSY). */
+	mutex_lock(&ctx->lock);
+	if (!atomic_read(&buf->maps)) {
+		ret = buf_memtype_get(buf);
+		if (ret)
+			goto err_unlock;
+	}
 	/* Map every backed page; released sections fault with SIGBUS. */
 	while (off < len) {
 		u64 phys, n;
@@ -461,17 +546,23 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 		ret = remap_pfn_range(vma, vma->vm_start + off,
 				      PHYS_PFN(phys), n, vma->vm_page_prot);
 		if (ret)
-			goto err;
+			goto err_put;
 		off += n;
 	}
 	/* The reference taken above is the mapping's. */
 	vma->vm_private_data = buf;
 	vma->vm_ops = &fnmm_vm_ops;
 	atomic_inc(&buf->maps);
+	mutex_unlock(&ctx->lock);
 	atomic64_inc(&ctx->maps);
 	atomic64_inc(&ctx->dev->mappings);
 	trace_fnmm_map(buf->id, buf->kind, vma->vm_start, len, 0);
 	return 0;
+err_put:
+	if (!atomic_read(&buf->maps))
+		buf_memtype_put(buf);
+err_unlock:
+	mutex_unlock(&ctx->lock);
 err:
 	trace_fnmm_map(buf->id, buf->kind, vma->vm_start, len, ret);
 	fnmm_buf_put(buf);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every freenos-mm test: the host-side unit tests of the user library, the
-# test VM (module + user tests in Debian's kernel under QEMU), and the
+# test VM (module + user tests in Debian's kernel under QEMU), the
+# hardening VM (fuzzer, stress test with kills, rmmod while busy), and the
 # KUnit suites in UML, plain and with KASAN/UBSAN/lockdep.  Installs what
 # is missing.  The last line is "N passed, M failed" over all of them.
 set -uo pipefail
@@ -53,6 +54,7 @@ units() {
 
 step units units
 step vm tools/vm/run.sh tools/vm/guest/test.sh
+step hardening tools/vm/run.sh tools/vm/guest/hardening.sh
 step bpftrace tools/bpftrace/test.sh
 step kunit tools/kunit/run.sh plain sanitizers
 step checks tools/checks.sh

@@ -256,6 +256,124 @@ static void test_fork(void)
 	tap(!ret, d, "fork: every counter back");
 }
 
+/* A mapping is unmapped, reprotected or resized whole, never in part. */
+static void test_no_split(void)
+{
+	struct fnmm_info start;
+	struct fnmm_vmctl r;
+	char d[512];
+	size_t bad;
+	void *map, *p;
+	int f, ret;
+
+	if (info_or_fail(mon, &start, "no split"))
+		return;
+	f = fnmm_open();
+	if (!tap(f >= 0, errname(f), "no split: open") ||
+	    !tap_ret(fnmm_reserve(f, 4 * pg, 0, 0, 0, &r), 0,
+		     "no split: ReserveMem 4 pages")) {
+		if (f >= 0)
+			close(f);
+		return;
+	}
+	map = fnmm_mmap(f, r.handle, 4 * pg, PROT_READ | PROT_WRITE);
+	if (!tap(map != MAP_FAILED, strerror(errno), "no split: mmap")) {
+		close(f);
+		return;
+	}
+	tap(!pattern_fill(map, 4 * pg, 7), NULL, "no split: fill");
+	ret = munmap((char *)map + pg, pg) ? -errno : 0;
+	tap_ret(ret, -EINVAL, "no split: munmap of a middle page");
+	ret = munmap(map, pg) ? -errno : 0;
+	tap_ret(ret, -EINVAL, "no split: munmap of the first page");
+	ret = mprotect((char *)map + 2 * pg, pg, PROT_READ) ? -errno : 0;
+	tap_ret(ret, -EINVAL, "no split: mprotect of part");
+	ret = mprotect((char *)map + 2 * pg, pg, PROT_READ | PROT_WRITE) ?
+	      -errno : 0;
+	tap_ret(ret, 0, "no split: mprotect of part, unchanged, is a no-op");
+	p = mremap(map, 4 * pg, 2 * pg, 0);
+	tap_ret(p == MAP_FAILED ? -errno : 0, -EINVAL,
+		"no split: mremap shrink");
+	tap_ret(fnmm_unmap(f, fnmm_addr(map) + pg, 2 * pg), -EINVAL,
+		"no split: UnMap of part");
+	ret = pattern_check(map, 4 * pg, 7, &bad);
+	tap(!ret, pattern_str(ret, bad), "no split: the mapping is intact");
+	ret = mprotect(map, 4 * pg, PROT_READ) ? -errno : 0;
+	tap_ret(ret, 0, "no split: mprotect of the whole mapping");
+	tap_ret(fnmm_unmap(f, fnmm_addr(map), 4 * pg), 0,
+		"no split: UnMap of the whole mapping");
+	tap_ret(fnmm_release(f, r.handle), 0, "no split: Release");
+	close(f);
+	ret = info_wait(mon, &start, WAIT_MS, d, sizeof(d));
+	tap(!ret, d, "no split: every counter back");
+}
+
+/*
+ * An allocation in pieces (a section released) mapped after one of its
+ * pieces was mapped alone: both work, and the x86 PAT memory type of its
+ * pages stays write-back (debugfs x86/pat_memtype_list), not uncached.
+ */
+static void test_pieces(void)
+{
+	struct fnmm_info start;
+	struct fnmm_vmctl r, l;
+	char d[512], line[256];
+	unsigned long long a, b;
+	int f, ret, wrong = 0, seen = 0;
+	void *one, *all;
+	FILE *pat;
+
+	if (info_or_fail(mon, &start, "pieces"))
+		return;
+	f = fnmm_open();
+	if (!tap(f >= 0, errname(f), "pieces: open") ||
+	    !tap_ret(fnmm_reserve(f, 4 * pg, 0, 0, 0, &r), 0,
+		     "pieces: ReserveMem 4 pages") ||
+	    !tap_ret(fnmm_release_sections(f, r.handle, pg, pg), 0,
+		     "pieces: ReleaseSections of page 1")) {
+		if (f >= 0)
+			close(f);
+		return;
+	}
+	one = fnmm_mmap(f, r.handle, pg, PROT_READ | PROT_WRITE);
+	tap(one != MAP_FAILED, strerror(errno), "pieces: mmap page 0 alone");
+	all = fnmm_mmap(f, r.handle, 4 * pg, PROT_READ | PROT_WRITE);
+	tap(all != MAP_FAILED, strerror(errno),
+	    "pieces: mmap of all 4 pages while page 0 is mapped");
+	if (all != MAP_FAILED) {
+		tap(!pattern_fill((char *)all + 2 * pg, 2 * pg, 9), NULL,
+		    "pieces: pages 2-3 writable");
+		tap(probe_read((char *)all + pg) == -SIGBUS, NULL,
+		    "pieces: the released page 1 faults (SIGBUS)");
+		pat = fopen("/sys/kernel/debug/x86/pat_memtype_list", "r");
+		if (pat && !fnmm_lookup(f, fnmm_addr(all) + 2 * pg, &l) &&
+		    l.range.phys) {
+			while (fgets(line, sizeof(line), pat))
+				if (sscanf(line, "PAT: [mem 0x%llx-0x%llx]", &a,
+					   &b) == 2 && a < l.range.phys + 2 * pg &&
+				    b > l.range.phys) {
+					seen++;
+					wrong += !strstr(line, "write-back");
+				}
+			tap(seen && !wrong, NULL,
+			    "pieces: PAT memory type of pages 2-3 is write-back (%d entries, %d not)",
+			    seen, wrong);
+		} else {
+			tap_skip("no pat_memtype_list or no phys",
+				 "pieces: PAT memory type");
+		}
+		if (pat)
+			fclose(pat);
+		munmap(all, 4 * pg);
+	}
+	if (one != MAP_FAILED)
+		munmap(one, pg);
+	tap_ret(fnmm_release(f, r.handle), 0, "pieces: Release");
+	close(f);
+	ret = info_wait(mon, &start, WAIT_MS, d, sizeof(d));
+	tap(!ret, d, "pieces: every counter back");
+}
+
 int main(void)
 {
 	pg = fnmm_page_size();
@@ -264,6 +382,8 @@ int main(void)
 	test_death(0);
 	test_close_mapped();
 	test_fork();
+	test_no_split();
+	test_pieces();
 	close(mon);
 	return tap_done();
 }

@@ -150,7 +150,7 @@ if [ -n "$taint" ] && [ $(( taint & ~(4096 | 8192) )) -ne 0 ]; then
 	echo "vm: FAIL: kernel tainted $taint (only O=4096 and E=8192 are expected)"
 	bad=1
 fi
-reports='WARNING:|BUG:|Oops|general protection|refcount_t:|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|Call Trace|list_(add|del) corruption|Kernel panic'
+reports='WARNING:|BUG:|Oops|x86/PAT: .*(invalid|conflicting|failed)|general protection|refcount_t:|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|Call Trace|list_(add|del) corruption|Kernel panic'
 if grep -En "$reports" "$log" > "$work/$name.reports"; then
 	echo "vm: FAIL: kernel reports in the guest log:"
 	head -n 20 "$work/$name.reports"

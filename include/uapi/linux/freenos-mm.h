@@ -151,7 +151,9 @@ struct fnmm_info {
  * RESERVE_MEM: allocate range.size bytes (range.access, flags, align);
  *	the input handle is ignored.  Split and Bit round the size up to
  *	whole pages (Split gives the tail of its power-of-two block back);
- *	Pool serves up to 2048 bytes from a per-context pool.  Out: handle,
+ *	Pool serves up to 2048 bytes from a per-context pool, always
+ *	cached (Uncached or Device access with Pool: -EINVAL, since
+ *	objects share pages).  Out: handle,
  *	range.size, range.access, range.phys, offset.  -EINVAL size 0, bad
  *	align or flags 3, -E2BIG never satisfiable, -ENOMEM no space now.
  * MAP_CONTIGUOUS: map allocation @handle (physically contiguous) at
@@ -169,15 +171,18 @@ struct fnmm_info {
  *	contiguous (handle 0 reserves page by page).  Not for Pool
  *	(-EINVAL).
  * UNMAP: unmap [range.virt, +range.size) which must be page-aligned and
- *	wholly mapped by this file; -EINVAL misaligned/size 0, -EFAULT not
- *	(wholly) mapped by this file.
+ *	wholly mapped by this file, and cover whole mappings; -EINVAL
+ *	misaligned, size 0, or only part of a mapping (mappings are never
+ *	split: munmap, mprotect and mremap of part of one give -EINVAL
+ *	too), -EFAULT not (wholly) mapped by this file.
  * RELEASE: release allocation @handle.  Its pages return to the
  *	allocator when its last mapping is gone.  -ENOENT unknown handle.
  * RELEASE_SECTIONS: release [offset, +range.size) of allocation @handle
  *	(page-aligned, non-empty, inside it, Split/Bit only: else
- *	-EINVAL); -EBUSY while mapped; -ENOENT unknown handle.  Releasing
- *	the last section releases the allocation; a released section
- *	cannot be released again (-EINVAL).
+ *	-EINVAL); -EBUSY while mapped; -ENOENT unknown handle.  Every page
+ *	of the section must still be held (else -EINVAL, nothing
+ *	released).  Releasing the last held pages releases the allocation
+ *	(its handle is gone, as after RELEASE).
  * LOOKUP_VIRTUAL: range.virt -> range.phys (needs CAP_SYS_ADMIN or the
  *	expose_phys module parameter, else -EPERM), handle, offset,
  *	range.access.  -EFAULT not mapped by this file.
@@ -197,8 +202,9 @@ struct fnmm_info {
  *	(-EINVAL), PROT_WRITE/PROT_EXEC need Writable/Executable access
  *	(-EACCES), an unknown handle gives -EINVAL.  A Pool object maps the
  *	page holding it: the object is at the mapping + offset.  Mappings
- *	cannot grow (mremap -EFAULT, no pages behind the old end) and keep
- *	their pages alive after RELEASE.
+ *	cannot grow (mremap -EFAULT, no pages behind the old end), cannot
+ *	be split (munmap/mprotect/mremap of part: -EINVAL) and keep their
+ *	pages alive after RELEASE.
  *	Cacheability: Device -> uncached, Uncached -> write-combining,
  *	otherwise write-back.
  */

@@ -1,0 +1,2702 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fnmm_fuzz: a seeded random-operation fuzzer of /dev/freenos-mm.
+ *
+ *   fnmm_fuzz [--seed N] [--seconds S] [--iterations N] [--procs P]
+ *             [--only I] [--trace] [--xfail-relsec] [--no-partial]
+ *             [--no-uncached]
+ *
+ * P processes (default 4), each with its own seed derived from the run's
+ * seed, issue random sequences of valid and invalid operations: every
+ * VMCtl ioctl with random allocators, sizes, alignments, access bits
+ * (invalid ones too), handles (live, released, another file's, garbage),
+ * addresses (inside its mappings, another file's, holes, anonymous
+ * memory, the top of the address space) and argsz/argument pointers;
+ * Info; unknown ioctls; mmap/munmap/mprotect/mremap of the device; reads
+ * and writes through its mappings; close and reopen of its one or two
+ * files; fork of a child that uses the inherited mappings and exits.
+ *
+ * Each process keeps a model of its contexts: allocations, their pages
+ * (zero, written with a per-allocation pattern, released), and every
+ * mapping (VMA) of them.  From the model each call gets the set of
+ * results it may have: the exact one where the ABI leaves no choice
+ * (include/uapi/linux/freenos-mm.h), a set (e.g. success or -ENOMEM)
+ * where it depends on others.  Any other result is a failure, and so is
+ * an errno outside the operation's documented ones.  Replies are checked
+ * (sizes, offsets, access, addresses, physical addresses when shown),
+ * INFO's per-context counters must equal the model after every
+ * operation, data read back must be the pattern written (or zero for
+ * memory never written: nobody else's data), released sections must
+ * fault with SIGBUS and non-readable mappings with SIGSEGV.
+ *
+ * At the end each process unmaps and releases everything (checking the
+ * data first); the parent then wants INFO's counters back to where they
+ * started and the debugfs check to say "ok".  TAP output; "# " lines
+ * give the seeds, the calls per operation and result, and the figures.
+ * A run is reproducible with its seed (--only I replays process I alone,
+ * --trace prints every operation).
+ *
+ * --no-partial never maps part of an allocation, nor unmaps or
+ * mprotects part of a mapping (no VMA is ever split), to tell such bugs
+ * from others; --no-uncached never asks for Uncached or Device access
+ * (no mixed cache attributes on a page).  Both only narrow what is
+ * tried, never what is checked.
+ *
+ * --xfail-relsec reports the ReleaseSections behaviours that differ from
+ * the ABI header (re-releasing a released section succeeds; releasing
+ * the last section leaves the allocation live) as "# XFAIL" diagnostics
+ * instead of failures.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common.h"
+#include "hardening.h"
+
+#define MAX_PROCS	16
+#define MAX_CTX		8	/* open files + closed ones still mapped */
+#define MAX_BUF		64	/* allocations alive per process */
+#define MAX_VMA		96	/* mappings per process */
+#define MAX_HELD_PAGES	4096	/* beyond this a process only frees */
+#define DEAD_HANDLES	8	/* released handle numbers remembered */
+#define CHECK_UNITS	8	/* units checked by one read */
+#define WAIT_MS		5000	/* for deferred frees at the end */
+#define MAX_REPORTS	12	/* failure lines printed per process */
+#define RING		24	/* recent operations kept for a report */
+
+#define SPLIT	FNMM_ALLOC_SPLIT
+#define BIT	FNMM_ALLOC_BIT
+#define POOL	FNMM_ALLOC_POOL
+#define RWU	FNMM_ACCESS_DEFAULT
+#define ACC_R	FNMM_ACCESS_READABLE
+#define ACC_W	FNMM_ACCESS_WRITABLE
+#define ACC_X	FNMM_ACCESS_EXECUTABLE
+#define ACC_CACHE_BITS	(FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE | \
+			 FNMM_ACCESS_INNER_CACHED | FNMM_ACCESS_OUTER_CACHED)
+
+/* Result sets: bit 0 success, bit e errno e (63: anything larger). */
+#define RES_OK		1ULL
+#define R(e)		(1ULL << ((e) < 63 ? (e) : 63))
+
+static uint64_t rbit(int ret)
+{
+	if (ret < 0)
+		ret = -ret;
+	return ret ? R(ret) : RES_OK;
+}
+
+enum fop {
+	F_RESERVE, F_MAPC, F_MAPS, F_UNMAP, F_RELEASE, F_RELSEC, F_LOOKUP,
+	F_ACCESS, F_CLEAN, F_INVAL, F_CLEANINV, F_INFO, F_RAW, F_MMAP,
+	F_MUNMAP, F_MPROTECT, F_MREMAP, F_WRITE, F_READ, F_REOPEN, F_FORK,
+	NR_FOPS
+};
+
+#define COMMON_ERRS	(R(EFAULT) | R(EINVAL) | R(E2BIG) | R(ENOTTY))
+
+/* Each operation: its name, weight, and the results the ABI documents. */
+static const struct {
+	const char *name;
+	unsigned int weight;
+	uint64_t doc;
+} fops[NR_FOPS] = {
+	[F_RESERVE]	= { "ReserveMem", 10, RES_OK | COMMON_ERRS | R(ENOMEM) |
+			    R(ENOSPC) },
+	[F_MAPC]	= { "MapContiguous", 8, RES_OK | COMMON_ERRS | R(ENOENT) |
+			    R(EEXIST) | R(EACCES) | R(ENOMEM) | R(ENOSPC) |
+			    R(EPERM) },
+	[F_MAPS]	= { "MapSparse", 5, RES_OK | COMMON_ERRS | R(ENOENT) |
+			    R(EEXIST) | R(EACCES) | R(ENOMEM) | R(ENOSPC) |
+			    R(EPERM) },
+	[F_UNMAP]	= { "UnMap", 6, RES_OK | COMMON_ERRS },
+	[F_RELEASE]	= { "Release", 7, RES_OK | COMMON_ERRS | R(ENOENT) },
+	[F_RELSEC]	= { "ReleaseSections", 5, RES_OK | COMMON_ERRS |
+			    R(ENOENT) | R(EBUSY) | R(ENOMEM) },
+	[F_LOOKUP]	= { "LookupVirtual", 4, RES_OK | COMMON_ERRS | R(EPERM) },
+	[F_ACCESS]	= { "Access", 4, RES_OK | COMMON_ERRS },
+	[F_CLEAN]	= { "CacheClean", 2, RES_OK | COMMON_ERRS },
+	[F_INVAL]	= { "CacheInvalidate", 2, RES_OK | COMMON_ERRS },
+	[F_CLEANINV]	= { "CacheCleanInvalidate", 2, RES_OK | COMMON_ERRS },
+	[F_INFO]	= { "Info", 3, RES_OK | R(EFAULT) | R(EINVAL) | R(E2BIG) },
+	[F_RAW]		= { "raw ioctl", 2, R(ENOTTY) },
+	[F_MMAP]	= { "mmap", 6, RES_OK | R(EINVAL) | R(EACCES) | R(EPERM) |
+			    R(ENOMEM) | R(EOVERFLOW) },
+	[F_MUNMAP]	= { "munmap", 4, RES_OK | R(EINVAL) },
+	[F_MPROTECT]	= { "mprotect", 4, RES_OK | R(EACCES) | R(ENOMEM) | R(EINVAL) },
+	[F_MREMAP]	= { "mremap", 3, RES_OK | R(EFAULT) | R(EINVAL) |
+			    R(ENOMEM) },
+	[F_WRITE]	= { "write", 8, RES_OK },
+	[F_READ]	= { "read", 8, RES_OK },
+	[F_REOPEN]	= { "close/reopen", 1, RES_OK },
+	[F_FORK]	= { "fork", 1, RES_OK },
+};
+
+/* Per process, in memory shared with the parent. */
+struct pstat {
+	uint64_t seed;
+	uint64_t iters;
+	uint64_t calls[NR_FOPS][HD_NR_ERRS];
+	uint64_t unexpected;	/* results outside the expectation */
+	uint64_t xfail;		/* known deviations, with --xfail-relsec */
+	uint64_t units;		/* units of data checked */
+	uint64_t corrupt;	/* data checks that failed */
+	uint64_t acct;		/* INFO comparisons with the model */
+	uint64_t acct_bad;
+	uint64_t reports;
+	int finished;		/* cleaned up and checked at the end */
+};
+
+static struct pstat *stats;
+static struct pstat *st;	/* this process's */
+static int me;			/* process index */
+static uint64_t rng;
+static __u64 pg;
+static struct fnmm_info info0;
+static int priv, noexec, trace, xfail_relsec, no_partial, no_uncached;
+static uint64_t deadline_ms, max_iters;
+
+/* The model. */
+enum { U_ZERO, U_PAT, U_GONE, U_UNKNOWN };
+
+struct mctx {
+	int used;
+	int fd;			/* -1 once closed (alive while mapped) */
+	int id;
+	int tainted;		/* counters disagreed once: not compared */
+	__u64 dead[DEAD_HANDLES];
+	unsigned int ndead;
+};
+
+struct mbuf {
+	int used;
+	struct mctx *ctx;
+	__u64 handle;		/* as made; live says whether it still is */
+	int live;
+	int kind;
+	__u32 access;
+	__u64 size, off, map_size;
+	int contig;		/* 1, 0, or -1 not known (MapSparse) */
+	__u64 phys;		/* of its first byte, when shown and contiguous */
+	uint64_t seed;
+	unsigned int nunits;
+	unsigned char *unit;
+	int nvma;
+};
+
+struct mvma {
+	int used;
+	struct mbuf *buf;
+	__u64 start, end;
+	__u64 base;		/* address of offset 0 of the mapping */
+	int prot;
+};
+
+static struct mctx ctxs[MAX_CTX];
+static struct mbuf bufs[MAX_BUF];
+static struct mvma vmas[MAX_VMA];
+static struct mctx *slot[2];	/* the open files */
+static int next_ctx_id;
+
+/* Reporting. */
+static char ring[RING][160];
+static unsigned int ring_pos;
+static int ring_dumps;
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = ring[ring_pos++ % RING];
+
+	va_start(ap, fmt);
+	vsnprintf(s, sizeof(ring[0]), fmt, ap);
+	va_end(ap);
+	if (trace)
+		printf("# [%d] %s\n", me, s);
+}
+
+static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void report(const char *fmt, ...)
+{
+	char line[512];
+	unsigned int i, n;
+	va_list ap;
+
+	if (st->reports++ >= MAX_REPORTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	printf("# proc %d (seed %#llx, iteration %llu): %s\n", me,
+	       (unsigned long long)st->seed, (unsigned long long)st->iters,
+	       line);
+	if (ring_dumps++ < 2) {
+		n = ring_pos < RING ? ring_pos : RING;
+		printf("# proc %d: the last %u operations:\n", me, n);
+		for (i = ring_pos - n; i != ring_pos; i++)
+			printf("#   %s\n", ring[i % RING]);
+	}
+	fflush(stdout);
+}
+
+static const char *rset(uint64_t m, char *buf, size_t len)
+{
+	size_t n = 0;
+	int e;
+
+	buf[0] = '\0';
+	for (e = 0; e < 64 && n < len; e++)
+		if (m & (1ULL << e))
+			n += snprintf(buf + n, len - n, "%s%s", n ? "/" : "",
+				      e ? (e == 63 ? "E>62" : errname(e)) : "0");
+	return buf;
+}
+
+/*
+ * Count a result of @op and compare it with @want; a failure is printed
+ * with @what.  Returns whether it matched.
+ */
+static int expect(enum fop op, int ret, uint64_t want, const char *what)
+{
+	char w[128];
+
+	st->calls[op][hd_err_index(ret)]++;
+	if (!(rbit(ret) & fops[op].doc)) {
+		st->unexpected++;
+		report("%s: %s: got %s, not a documented result of %s", what,
+		       fops[op].name, errname(ret), fops[op].name);
+		return 0;
+	}
+	if (!(rbit(ret) & want)) {
+		st->unexpected++;
+		report("%s: %s: got %s, want %s", what, fops[op].name,
+		       errname(ret), rset(want, w, sizeof(w)));
+		return 0;
+	}
+	return 1;
+}
+
+/* A reply field that must hold. */
+static int reply_ok(int cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int reply_ok(int cond, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (cond)
+		return 1;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	st->unexpected++;
+	report("bad reply: %s", line);
+	return 0;
+}
+
+/* A known deviation from the ABI header: a failure, or XFAIL. */
+static void deviation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void deviation(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (xfail_relsec) {
+		if (st->xfail++ < 3)
+			printf("# XFAIL proc %d (seed %#llx): %s\n", me,
+			       (unsigned long long)st->seed, line);
+		return;
+	}
+	st->unexpected++;
+	report("%s", line);
+}
+
+static uint64_t rnd(uint64_t n)
+{
+	return hd_below(&rng, n);
+}
+
+static int chance(unsigned int pct)
+{
+	return hd_chance(&rng, pct);
+}
+
+/* The model: contexts, allocations, mappings. */
+static int ctx_alive(struct mctx *c)
+{
+	unsigned int i;
+
+	if (c->fd >= 0)
+		return 1;
+	for (i = 0; i < MAX_BUF; i++)
+		if (bufs[i].used && bufs[i].ctx == c)
+			return 1;
+	return 0;
+}
+
+static void ctx_maybe_free(struct mctx *c)
+{
+	if (c->used && !ctx_alive(c))
+		c->used = 0;
+}
+
+static struct mctx *ctx_new(int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_CTX; i++) {
+		if (ctxs[i].used)
+			continue;
+		memset(&ctxs[i], 0, sizeof(ctxs[i]));
+		ctxs[i].used = 1;
+		ctxs[i].fd = fd;
+		ctxs[i].id = next_ctx_id++;
+		return &ctxs[i];
+	}
+	return NULL;
+}
+
+static void buf_maybe_free(struct mbuf *b)
+{
+	struct mctx *c = b->ctx;
+
+	if (!b->used || b->live || b->nvma)
+		return;
+	free(b->unit);
+	b->used = 0;
+	ctx_maybe_free(c);
+}
+
+static unsigned int count_bufs(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < MAX_BUF; i++)
+		n += bufs[i].used;
+	return n;
+}
+
+static unsigned int count_vmas(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < MAX_VMA; i++)
+		n += vmas[i].used;
+	return n;
+}
+
+static __u64 buf_held(const struct mbuf *b)
+{
+	unsigned int i, n = 0;
+
+	if (b->kind == POOL)
+		return b->size;
+	for (i = 0; i < b->nunits; i++)
+		n += b->unit[i] != U_GONE;
+	return (__u64)n * pg;
+}
+
+static __u64 held_pages(void)
+{
+	__u64 n = 0;
+	unsigned int i;
+
+	for (i = 0; i < MAX_BUF; i++)
+		if (bufs[i].used)
+			n += buf_held(&bufs[i]) / pg;
+	return n;
+}
+
+static struct mbuf *buf_find(struct mctx *c, __u64 handle)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_BUF; i++)
+		if (bufs[i].used && bufs[i].live && bufs[i].ctx == c &&
+		    bufs[i].handle == handle)
+			return &bufs[i];
+	return NULL;
+}
+
+static struct mbuf *buf_new(struct mctx *c, const struct fnmm_vmctl *r,
+			    int kind, int contig)
+{
+	unsigned int i;
+	struct mbuf *b;
+
+	for (i = 0; i < MAX_BUF; i++)
+		if (!bufs[i].used)
+			break;
+	if (i == MAX_BUF)
+		return NULL;
+	b = &bufs[i];
+	memset(b, 0, sizeof(*b));
+	b->used = 1;
+	b->live = 1;
+	b->ctx = c;
+	b->handle = r->handle;
+	b->kind = kind;
+	b->access = r->range.access;
+	b->size = r->range.size;
+	b->off = r->offset;
+	b->map_size = (b->off + b->size + pg - 1) & ~(pg - 1);
+	b->contig = contig;
+	b->phys = contig == 1 || kind == POOL ? r->range.phys : 0;
+	b->seed = hd_next(&rng);
+	b->nunits = kind == POOL ? 1 : b->size / pg;
+	b->unit = calloc(b->nunits ? b->nunits : 1, 1);
+	if (!b->unit) {
+		b->used = 0;
+		return NULL;
+	}
+	return b;
+}
+
+/* The handle number is free again: remember it as a dead one. */
+static void ctx_bury(struct mctx *c, __u64 handle)
+{
+	c->dead[c->ndead++ % DEAD_HANDLES] = handle;
+}
+
+static void buf_unlive(struct mbuf *b)
+{
+	b->live = 0;
+	ctx_bury(b->ctx, b->handle);
+	buf_maybe_free(b);
+}
+
+static struct mvma *vma_add(struct mbuf *b, __u64 start, __u64 end,
+			    __u64 base, int prot)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_VMA; i++) {
+		if (vmas[i].used)
+			continue;
+		vmas[i] = (struct mvma){ 1, b, start, end, base, prot };
+		b->nvma++;
+		return &vmas[i];
+	}
+	return NULL;
+}
+
+static struct mvma *vma_at(__u64 addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_VMA; i++)
+		if (vmas[i].used && addr >= vmas[i].start &&
+		    addr < vmas[i].end)
+			return &vmas[i];
+	return NULL;
+}
+
+/*
+ * Whether [lo, hi) would split one of our mappings: the kernel refuses
+ * that (may_split: EINVAL) for munmap, mprotect, mremap and UnMap.
+ */
+static int splits_vma(__u64 lo, __u64 hi)
+{
+	struct mvma *v = vma_at(lo);
+
+	if (v && v->start != lo)
+		return 1;
+	v = hi > lo ? vma_at(hi - 1) : NULL;
+	return v && v->end != hi;
+}
+
+/* Remove [start, end) from every mapping of the model (munmap). */
+static void vma_cut(__u64 start, __u64 end)
+{
+	struct mbuf *gone[MAX_VMA];
+	unsigned int i, ng = 0;
+
+	for (i = 0; i < MAX_VMA; i++) {
+		struct mvma *v = &vmas[i];
+		struct mvma copy = *v;
+
+		if (!v->used || v->end <= start || v->start >= end)
+			continue;
+		v->used = 0;
+		v->buf->nvma--;
+		if (copy.start < start)
+			vma_add(copy.buf, copy.start, start, copy.base,
+				copy.prot);
+		if (copy.end > end)
+			vma_add(copy.buf, end, copy.end, copy.base, copy.prot);
+		gone[ng++] = copy.buf;
+	}
+	for (i = 0; i < ng; i++)
+		buf_maybe_free(gone[i]);
+}
+
+/* mprotect [start, end) inside mapping @v: split it in up to three. */
+static void vma_protect(struct mvma *v, __u64 start, __u64 end, int prot)
+{
+	struct mvma copy = *v;
+
+	if (prot == v->prot)
+		return;		/* nothing changes, nothing splits */
+	v->used = 0;
+	copy.buf->nvma--;
+	if (copy.start < start)
+		vma_add(copy.buf, copy.start, start, copy.base, copy.prot);
+	vma_add(copy.buf, start, end, copy.base, prot);
+	if (copy.end > end)
+		vma_add(copy.buf, end, copy.end, copy.base, copy.prot);
+}
+
+static struct mvma *pick_vma(int need_prot)
+{
+	unsigned int i, n = 0, k;
+
+	for (i = 0; i < MAX_VMA; i++)
+		n += vmas[i].used && (vmas[i].prot & need_prot) == need_prot;
+	if (!n)
+		return NULL;
+	k = rnd(n);
+	for (i = 0; i < MAX_VMA; i++)
+		if (vmas[i].used && (vmas[i].prot & need_prot) == need_prot &&
+		    !k--)
+			return &vmas[i];
+	return NULL;
+}
+
+static struct mbuf *pick_buf(struct mctx *c)
+{
+	unsigned int i, n = 0, k;
+
+	for (i = 0; i < MAX_BUF; i++)
+		n += bufs[i].used && bufs[i].live && bufs[i].ctx == c;
+	if (!n)
+		return NULL;
+	k = rnd(n);
+	for (i = 0; i < MAX_BUF; i++)
+		if (bufs[i].used && bufs[i].live && bufs[i].ctx == c && !k--)
+			return &bufs[i];
+	return NULL;
+}
+
+/* Units: a page of a Split/Bit allocation, or a whole Pool object. */
+static __u64 unit_len(const struct mbuf *b)
+{
+	return b->kind == POOL ? b->size : pg;
+}
+
+static __u64 unit_addr(const struct mvma *v, unsigned int u)
+{
+	const struct mbuf *b = v->buf;
+
+	return b->kind == POOL ? v->base + b->off : v->base + (__u64)u * pg;
+}
+
+static int unit_in(const struct mvma *v, unsigned int u)
+{
+	__u64 a = unit_addr(v, u);
+
+	if (v->buf->kind == POOL)
+		return v->start <= (a & ~(pg - 1)) && a < v->end;
+	return a >= v->start && a < v->end;
+}
+
+static uint64_t unit_seed(const struct mbuf *b, unsigned int u)
+{
+	return b->seed + (uint64_t)u * 0xd1b54a32d192ed03ULL;
+}
+
+/*
+ * Check unit @u of @v's allocation through @v against the model: the
+ * pattern, zeros, SIGBUS for a released section, SIGSEGV when @v is
+ * not readable.  Returns 1 if it is as expected.
+ */
+static int unit_verify(const struct mvma *v, unsigned int u, const char *when)
+{
+	struct mbuf *b = v->buf;
+	void *p = fnmm_ptr(unit_addr(v, u));
+	size_t bad = 0;
+	char s[48];
+	int ret, want = 0;
+
+	if (b->unit[u] == U_UNKNOWN)
+		return 1;
+	st->units++;
+	if (!(v->prot & PROT_READ)) {
+		if (v->prot & (PROT_WRITE | PROT_EXEC))
+			return 1;	/* readable on x86 anyway: no claim */
+		ret = hd_probe(p, 0);
+		want = -SIGSEGV;
+	} else if (b->unit[u] == U_GONE) {
+		ret = hd_probe(p, 0);
+		want = -SIGBUS;
+	} else {
+		ret = hd_check(p, unit_len(b), unit_seed(b, u),
+			       b->unit[u] == U_ZERO, &bad);
+	}
+	if (ret == want)
+		return 1;
+	st->corrupt++;
+	report("%s: handle %#llx (%s, ctx %d) unit %u at %p, %s: got %s, want %s",
+	       when, (unsigned long long)b->handle, fnmm_alloc_name(b->kind),
+	       b->ctx->id, u, p,
+	       b->unit[u] == U_PAT ? "pattern" : b->unit[u] == U_ZERO ?
+	       "never written (zero)" : "released section",
+	       hd_str(ret, bad, s, sizeof(s)),
+	       want == -SIGSEGV ? "SIGSEGV" : want == -SIGBUS ? "SIGBUS" :
+	       "intact");
+	b->unit[u] = U_UNKNOWN;
+	return 0;
+}
+
+/* Check up to @max units of @v (all when 0) in [lo, hi). */
+static void vma_verify(const struct mvma *v, __u64 lo, __u64 hi,
+		       unsigned int max, const char *when)
+{
+	const struct mbuf *b = v->buf;
+	unsigned int u, n = 0, first;
+
+	if (b->kind == POOL) {
+		if (unit_in(v, 0) && (unit_addr(v, 0) & ~(pg - 1)) >= lo &&
+		    (unit_addr(v, 0) & ~(pg - 1)) < hi)
+			unit_verify(v, 0, when);
+		return;
+	}
+	first = b->nunits ? rnd(b->nunits) : 0;
+	for (u = 0; u < b->nunits; u++) {
+		unsigned int k = (first + u) % b->nunits;
+		__u64 a = unit_addr(v, k);
+
+		if (!unit_in(v, k) || a < lo || a >= hi)
+			continue;
+		/* Everything written is checked; a sample of the rest. */
+		if (max && n >= max && b->unit[k] != U_PAT)
+			continue;
+		unit_verify(v, k, when);
+		n++;
+	}
+}
+
+/*
+ * Before an allocation's data goes: check it through a readable mapping,
+ * or a temporary one when it has none and its handle is live on an open
+ * file.
+ */
+static void buf_verify(struct mbuf *b, const char *when)
+{
+	unsigned int i;
+	struct mvma tmp;
+	void *p;
+
+	for (i = 0; i < MAX_VMA; i++) {
+		if (vmas[i].used && vmas[i].buf == b &&
+		    (vmas[i].prot & PROT_READ) &&
+		    vmas[i].start == vmas[i].base &&
+		    vmas[i].end - vmas[i].start == b->map_size) {
+			vma_verify(&vmas[i], 0, ~0ULL, CHECK_UNITS, when);
+			return;
+		}
+	}
+	if (!b->live || b->ctx->fd < 0 || !(b->access & ACC_R))
+		return;
+	p = fnmm_mmap(b->ctx->fd, b->handle, b->map_size, PROT_READ);
+	if (p == MAP_FAILED) {
+		st->unexpected++;
+		report("%s: mmap of live handle %#llx to check it: %s", when,
+		       (unsigned long long)b->handle, errname(errno));
+		return;
+	}
+	tmp = (struct mvma){ 1, b, fnmm_addr(p), fnmm_addr(p) + b->map_size,
+			     fnmm_addr(p), PROT_READ };
+	vma_verify(&tmp, 0, ~0ULL, CHECK_UNITS, when);
+	munmap(p, b->map_size);
+}
+
+/* Before [lo, hi) is unmapped: check what is there. */
+static void range_verify(__u64 lo, __u64 hi, const char *when)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_VMA; i++)
+		if (vmas[i].used && vmas[i].end > lo && vmas[i].start < hi)
+			vma_verify(&vmas[i], lo, hi, CHECK_UNITS, when);
+}
+
+/* INFO of every open file must agree with the model. */
+static void acct_check(const char *when)
+{
+	unsigned int s, i;
+
+	for (s = 0; s < 2; s++) {
+		struct mctx *c = slot[s];
+		__u64 allocs = 0, bytes = 0, maps = 0;
+		struct fnmm_info in;
+		int ret;
+
+		if (!c || c->tainted)
+			continue;
+		for (i = 0; i < MAX_BUF; i++) {
+			if (!bufs[i].used || bufs[i].ctx != c)
+				continue;
+			allocs += bufs[i].live;
+			bytes += buf_held(&bufs[i]);
+		}
+		for (i = 0; i < MAX_VMA; i++)
+			maps += vmas[i].used && vmas[i].buf->ctx == c;
+		ret = fnmm_info(c->fd, &in);
+		st->acct++;
+		if (ret) {
+			st->unexpected++;
+			report("%s: INFO: %s", when, errname(ret));
+			continue;
+		}
+		if (in.ctx_allocations == allocs && in.ctx_bytes == bytes &&
+		    in.ctx_mappings == maps)
+			continue;
+		st->acct_bad++;
+		c->tainted = 1;
+		report("after %s: INFO of ctx %d: allocations %llu bytes %llu mappings %llu, the model %llu %llu %llu",
+		       when, c->id, (unsigned long long)in.ctx_allocations,
+		       (unsigned long long)in.ctx_bytes,
+		       (unsigned long long)in.ctx_mappings,
+		       (unsigned long long)allocs, (unsigned long long)bytes,
+		       (unsigned long long)maps);
+	}
+}
+
+/* Opening and closing files. */
+static struct mctx *slot_open(int s)
+{
+	int fd = fnmm_open();
+
+	if (fd < 0) {
+		st->unexpected++;
+		report("open %s: %s", FNMM_DEVICE_PATH, errname(fd));
+		return NULL;
+	}
+	slot[s] = ctx_new(fd);
+	if (!slot[s]) {
+		close(fd);
+		return NULL;
+	}
+	note("open slot %d: ctx %d fd %d", s, slot[s]->id, fd);
+	return slot[s];
+}
+
+static void slot_close(int s)
+{
+	struct mctx *c = slot[s];
+	unsigned int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < MAX_BUF; i++)
+		if (bufs[i].used && bufs[i].ctx == c && bufs[i].live &&
+		    !bufs[i].nvma)
+			buf_verify(&bufs[i], "before close");
+	close(c->fd);
+	note("close slot %d: ctx %d", s, c->id);
+	c->fd = -1;
+	slot[s] = NULL;
+	for (i = 0; i < MAX_BUF; i++) {
+		if (bufs[i].used && bufs[i].ctx == c) {
+			bufs[i].live = 0;
+			buf_maybe_free(&bufs[i]);
+		}
+	}
+	ctx_maybe_free(c);
+}
+
+/* A slot with an open file (reopening one if none is). */
+static int pick_slot(void)
+{
+	int s = rnd(2);
+
+	if (!slot[s])
+		s = !s;
+	if (!slot[s] && !slot_open(s))
+		return -1;
+	return s;
+}
+
+/* The other open file, or NULL. */
+static struct mctx *other_ctx(struct mctx *c)
+{
+	return slot[0] == c ? slot[1] : slot[0];
+}
+
+/* Random pieces of requests. */
+static __u32 rnd_access(void)
+{
+	unsigned int r = rnd(100);
+	__u32 acc;
+
+	if (r < 65)
+		return 0;
+	if (r < 80)
+		return RWU;
+	if (r < 90)
+		return FNMM_ACCESS_READABLE | FNMM_ACCESS_USER;
+	acc = rnd(256);
+	if (no_uncached)
+		acc &= ~(FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE);
+	return acc;
+}
+
+static __u64 rnd_align(void)
+{
+	unsigned int r = rnd(100);
+
+	if (r < 75)
+		return 0;
+	if (r < 92)
+		return 1ULL << rnd(23);		/* 1 .. 4 MiB */
+	if (r < 96)
+		return 1ULL << (26 + rnd(20));	/* beyond any allocator */
+	return 3 + rnd(1 << 20) * 2;		/* not a power of two */
+}
+
+static __u64 rnd_size(int kind)
+{
+	unsigned int r = rnd(100);
+	__u64 s;
+
+	if (kind == POOL) {
+		if (r < 85)
+			return 1 + rnd(pg / 2);
+		if (r < 95)
+			return pg / 2 + 1 + rnd(3 * pg);
+		return r < 98 ? 0 : info0.region_size + 1 + rnd(pg);
+	}
+	if (r < 50)
+		s = (1 + rnd(4)) * pg;
+	else if (r < 80)
+		s = (5 + rnd(28)) * pg;
+	else if (r < 92)
+		s = (33 + rnd(224)) * pg;
+	else if (r < 95)
+		s = (1 + rnd(2048)) * pg;		/* up to 8 MiB */
+	else if (r < 97)
+		/* More than Split can ever have free: never fits. */
+		s = info0.alloc[SPLIT].size - info0.alloc[BIT].size +
+		    pg * (1 + rnd(info0.alloc[BIT].size / pg));
+	else if (r < 99)
+		s = info0.region_size + 1 + rnd(1ULL << 40);
+	else
+		s = 0;
+	if (s && chance(20))
+		s -= rnd(pg);
+	return s;
+}
+
+/* Invalid bits in the fields every VMCtl request checks: 0 or which. */
+static int rnd_bad_common(struct fnmm_vmctl *a)
+{
+	switch (rnd(40)) {
+	case 0:
+		a->flags |= 1U << (2 + rnd(30));
+		return 1;
+	case 1:
+		a->flags = 3;
+		return 1;
+	case 2:
+		a->range.access |= 1U << (8 + rnd(24));
+		return 1;
+	case 3:
+		a->range.pad = 1 + rnd(0xffffffffU);
+		return 1;
+	case 4:
+		a->reserved[rnd(2)] = 1ULL << rnd(64);
+		return 1;
+	}
+	return 0;
+}
+
+static int bad_common(const struct fnmm_vmctl *a)
+{
+	return (a->flags & ~FNMM_VMCTL_FLAGS_ALL) ||
+	       (a->flags & FNMM_VMCTL_ALLOC_MASK) >= FNMM_NR_ALLOCATORS ||
+	       (a->range.access & ~FNMM_ACCESS_ALL) || a->range.pad ||
+	       a->reserved[0] || a->reserved[1];
+}
+
+static int is_pow2(__u64 x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* The results ReserveMem (or a Map with handle 0) may have. */
+static uint64_t exp_reserve(const struct fnmm_vmctl *a, int sparse)
+{
+	int kind = a->flags & FNMM_VMCTL_ALLOC_MASK;
+	__u64 size = a->range.size, al = a->align;
+
+	if (bad_common(a))
+		return R(EINVAL);
+	if (!size || (al && !is_pow2(al)))
+		return R(EINVAL);
+	if (size > info0.region_size)
+		return R(E2BIG);
+	if (kind == POOL) {
+		/* Pool memory is always cached. */
+		if (sparse || (a->range.access & (FNMM_ACCESS_UNCACHED |
+						  FNMM_ACCESS_DEVICE)))
+			return R(EINVAL);
+		if (al >= pg)
+			return R(EINVAL) | R(E2BIG);
+		if (size > pg / 2 || al > pg / 2)
+			return R(E2BIG);
+		return RES_OK | R(ENOMEM);
+	}
+	if (kind == BIT) {
+		if (size > info0.alloc[BIT].size)
+			return R(E2BIG);
+		if (al > info0.alloc[BIT].size)
+			return R(EINVAL) | R(E2BIG) | R(ENOMEM);
+		return RES_OK | R(ENOMEM);
+	}
+	if (al > info0.region_size)
+		return R(EINVAL) | R(E2BIG) | R(ENOMEM);
+	/*
+	 * Split serves any free run of pages; the Bit part is never free,
+	 * so more than the rest of the region never fits.
+	 */
+	if (((size + pg - 1) & ~(pg - 1)) >
+	    info0.alloc[SPLIT].size - info0.alloc[BIT].size)
+		return R(ENOMEM) | R(E2BIG);
+	return RES_OK | R(ENOMEM);
+}
+
+/* Check a ReserveMem/Map reply for a new allocation. */
+static int reply_new(struct mctx *c, const struct fnmm_vmctl *req,
+		     const struct fnmm_vmctl *r, int kind)
+{
+	__u32 acc = req->range.access ? req->range.access : RWU;
+	__u64 want = (req->range.size + pg - 1) & ~(pg - 1);
+	int ok = 1;
+
+	ok &= reply_ok(r->handle && !(r->handle & (pg - 1)) &&
+		       r->handle < (1ULL << 20) * pg,
+		       "handle %#llx", (unsigned long long)r->handle);
+	ok &= reply_ok(!buf_find(c, r->handle),
+		       "handle %#llx is already live in this context",
+		       (unsigned long long)r->handle);
+	if (kind == POOL) {
+		__u64 min = req->range.size < 8 ? 8 : req->range.size;
+
+		if (req->align > min)
+			min = req->align;
+		ok &= reply_ok(is_pow2(r->range.size) &&
+			       r->range.size >= min && r->range.size <= pg / 2,
+			       "pool size %llu for %llu bytes, align %llu",
+			       (unsigned long long)r->range.size,
+			       (unsigned long long)req->range.size,
+			       (unsigned long long)req->align);
+		ok &= reply_ok(r->offset < pg && r->range.size &&
+			       !(r->offset % r->range.size),
+			       "pool offset %llu, size %llu",
+			       (unsigned long long)r->offset,
+			       (unsigned long long)r->range.size);
+	} else {
+		ok &= reply_ok(r->range.size == want,
+			       "size %llu for %llu bytes",
+			       (unsigned long long)r->range.size,
+			       (unsigned long long)req->range.size);
+		ok &= reply_ok(!r->offset, "offset %llu",
+			       (unsigned long long)r->offset);
+	}
+	ok &= reply_ok(r->range.access == acc, "access %#x, asked %#x",
+		       r->range.access, req->range.access);
+	if (priv && r->range.phys) {
+		ok &= reply_ok(r->range.phys >= info0.region_base &&
+			       r->range.phys - info0.region_base <
+			       info0.region_size,
+			       "phys %#llx outside the region",
+			       (unsigned long long)r->range.phys);
+		ok &= reply_ok((r->range.phys & (pg - 1)) == r->offset,
+			       "phys %#llx, offset %llu",
+			       (unsigned long long)r->range.phys,
+			       (unsigned long long)r->offset);
+	} else {
+		ok &= reply_ok(!r->range.phys || priv, "phys %#llx shown",
+			       (unsigned long long)r->range.phys);
+	}
+	return ok;
+}
+
+/*
+ * Issuing VMCtl requests, as they are or mutated: argsz too small, larger
+ * with a zero or a non-zero tail, a NULL/unmapped/kernel pointer, or a
+ * read-only argument (the reply cannot be written).
+ */
+enum mut { MU_NONE, MU_SMALL, MU_BIG0, MU_BIGX, MU_NULL, MU_BADPTR, MU_RO };
+
+static const char * const mut_names[] = {
+	"", " [argsz small]", " [argsz big, zero tail]",
+	" [argsz big, non-zero tail]", " [NULL arg]", " [bad pointer]",
+	" [read-only arg]",
+};
+
+static enum mut rnd_mut(void)
+{
+	if (!chance(12))
+		return MU_NONE;
+	return 1 + rnd(6);
+}
+
+/* What a mutation does to the results an operation may have. */
+static uint64_t mut_want(enum mut mu, uint64_t want, int replies)
+{
+	switch (mu) {
+	case MU_SMALL:
+		return R(EINVAL);
+	case MU_BIGX:
+		return R(E2BIG);
+	case MU_NULL:
+	case MU_BADPTR:
+		return R(EFAULT);
+	case MU_RO:
+		if (!replies)
+			return want;
+		return (want & ~RES_OK) | (want & RES_OK ? R(EFAULT) : 0);
+	default:
+		return want;
+	}
+}
+
+/* Whether the operation's effects happen under the mutation. */
+static int mut_effects(enum mut mu, int replies)
+{
+	return mu == MU_NONE || mu == MU_BIG0 || (mu == MU_RO && !replies);
+}
+
+static unsigned char bigbuf[8192] __attribute__((aligned(64)));
+/* Made once: an mmap per call could land where a test aims next. */
+static char *ro_page, *edge_page;	/* read-only; RW page + a guard */
+
+static int issue(int fd, unsigned long cmd, void *arg, size_t size,
+		 enum mut mu)
+{
+	unsigned int extra, i;
+	char *page;
+	int ret;
+
+	switch (mu) {
+	case MU_SMALL:
+		*(__u32 *)arg = rnd(size);
+		return fnmm_ioctl_raw(fd, cmd, arg);
+	case MU_BIG0:
+	case MU_BIGX:
+		extra = 1 + rnd(sizeof(bigbuf) - size);
+		memset(bigbuf, 0, sizeof(bigbuf));
+		memcpy(bigbuf, arg, size);
+		*(__u32 *)bigbuf = size + extra;
+		if (mu == MU_BIGX)
+			bigbuf[size + rnd(extra)] = 1 + rnd(255);
+		ret = fnmm_ioctl_raw(fd, cmd, bigbuf);
+		memcpy(arg, bigbuf, size);
+		if (mu == MU_BIG0) {
+			for (i = size; i < size + extra; i++)
+				if (bigbuf[i])
+					break;
+			reply_ok(i == size + extra,
+				 "the reply wrote byte %u beyond its %zu bytes",
+				 i, size);
+		}
+		return ret;
+	case MU_NULL:
+		return fnmm_ioctl_raw(fd, cmd, NULL);
+	case MU_BADPTR:
+		switch (rnd(3)) {
+		case 0:
+			return fnmm_ioctl_raw(fd, cmd, free_area(pg));
+		case 1:
+			return fnmm_ioctl_raw(fd, cmd,
+					      (void *)0xffff888000000000ULL);
+		default:
+			/* argsz readable, the rest in the guard page */
+			page = edge_page + pg - 8;
+			memcpy(page, arg, 8);
+			return fnmm_ioctl_raw(fd, cmd, page);
+		}
+	case MU_RO:
+		mprotect(ro_page, pg, PROT_READ | PROT_WRITE);
+		memcpy(ro_page, arg, size);
+		mprotect(ro_page, pg, PROT_READ);
+		ret = fnmm_ioctl_raw(fd, cmd, ro_page);
+		return ret;
+	default:
+		return fnmm_ioctl_raw(fd, cmd, arg);
+	}
+}
+
+static int vmctl(int fd, unsigned long cmd, struct fnmm_vmctl *a, enum mut mu)
+{
+	a->argsz = sizeof(*a);
+	return issue(fd, cmd, a, sizeof(*a), mu);
+}
+
+/* Addresses to aim at. */
+enum vkind { VA_ZERO, VA_FREE, VA_MISALIGNED, VA_USED, VA_ANON, VA_TOP,
+	     VA_HIGH };
+
+static __u64 anon_page;	/* a private anonymous page of ours */
+
+static __u64 rnd_virt(enum vkind *k, __u64 len)
+{
+	unsigned int r = rnd(100);
+	struct mvma *v;
+
+	if (r < 55) {
+		*k = VA_ZERO;
+		return 0;
+	}
+	if (r < 75) {
+		*k = VA_FREE;
+		return fnmm_addr(free_area(len));
+	}
+	if (r < 82) {
+		*k = VA_MISALIGNED;
+		return fnmm_addr(free_area(len)) + 1 + rnd(pg - 1);
+	}
+	v = r < 90 ? pick_vma(0) : NULL;
+	if (v) {
+		*k = VA_USED;
+		return v->start;
+	}
+	if (r < 94) {
+		*k = VA_ANON;
+		return anon_page;
+	}
+	if (r < 97) {
+		*k = VA_TOP;
+		return HD_TASK_TOP - pg;
+	}
+	*k = VA_HIGH;
+	return HD_TASK_TOP + pg * rnd(1 << 20);
+}
+
+/* An address for Lookup/Access/cache/UnMap: inside a mapping or not. */
+static __u64 rnd_addr(struct mvma **hit)
+{
+	unsigned int r = rnd(100);
+	struct mvma *v;
+
+	*hit = NULL;
+	v = r < 65 ? pick_vma(0) : NULL;
+	if (v) {
+		*hit = v;
+		return v->start + rnd(v->end - v->start);
+	}
+	if (r < 75)
+		return fnmm_addr(free_area(pg));
+	if (r < 82)
+		return anon_page + rnd(pg);
+	if (r < 86)
+		return 0;
+	if (r < 90)
+		return HD_TASK_TOP - 1 - rnd(pg);
+	if (r < 95)
+		return HD_TASK_TOP + rnd(1ULL << 40);
+	return 0xffff888000000000ULL + rnd(1ULL << 30);
+}
+
+/* A handle to aim at, and the allocation it names on @c (or NULL). */
+static __u64 rnd_handle(struct mctx *c, struct mbuf **b)
+{
+	unsigned int r = rnd(100);
+	struct mctx *o = other_ctx(c);
+	struct mbuf *x;
+	__u64 h;
+
+	x = r < 65 ? pick_buf(c) : NULL;
+	if (!x && r < 77 && o)
+		x = pick_buf(o);	/* another file's */
+	if (x)
+		h = x->handle;
+	else if (r < 87 && c->ndead)
+		h = c->dead[rnd(c->ndead < DEAD_HANDLES ? c->ndead :
+				DEAD_HANDLES)];
+	else if (r < 90)
+		h = 0;
+	else if (r < 93)
+		h = (1 + rnd(64)) * pg + 1 + rnd(pg - 1);	/* misaligned */
+	else if (r < 96)
+		h = (1ULL << 20) * pg + rnd(1 << 20) * pg;	/* too large */
+	else
+		h = (1 + rnd(256)) * pg;
+	*b = buf_find(c, h);
+	return h;
+}
+
+static const char *kname(int kind)
+{
+	return kind < FNMM_NR_ALLOCATORS ? fnmm_alloc_name(kind) : "none";
+}
+
+/* The operations. */
+static void after_new_map(struct mbuf *b, __u64 addr, __u64 len, int prot)
+{
+	struct mvma *v = vma_add(b, addr, addr + len, addr, prot);
+
+	if (v)
+		vma_verify(v, 0, ~0ULL, 2, "fresh mapping");
+}
+
+static int too_full(void)
+{
+	return count_bufs() >= MAX_BUF - 2 || count_vmas() >= MAX_VMA - 4 ||
+	       held_pages() > MAX_HELD_PAGES;
+}
+
+static void op_release(void);
+static void op_unmap(void);
+
+static void op_reserve(void)
+{
+	struct fnmm_vmctl a, req;
+	enum mut mu = rnd_mut();
+	int s = pick_slot(), ret, kind;
+	uint64_t want;
+	struct mctx *c;
+	struct mbuf *b;
+
+	if (s < 0)
+		return;
+	if (too_full()) {
+		op_release();
+		return;
+	}
+	c = slot[s];
+	memset(&a, 0, sizeof(a));
+	a.flags = rnd(3);
+	kind = a.flags;
+	a.range.size = rnd_size(kind);
+	a.range.access = rnd_access();
+	a.align = rnd_align();
+	if (chance(10))
+		a.handle = rnd(1 << 20) * pg;	/* ignored */
+	rnd_bad_common(&a);
+	req = a;
+	want = mut_want(mu, exp_reserve(&a, 0), 1);
+	ret = vmctl(c->fd, FNMM_IOC_RESERVE_MEM, &a, mu);
+	note("ReserveMem ctx %d %s size %llu access %#x align %#llx%s -> %s handle %#llx",
+	     c->id, kname(req.flags & 3), (unsigned long long)req.range.size,
+	     req.range.access, (unsigned long long)req.align, mut_names[mu],
+	     errname(ret), (unsigned long long)a.handle);
+	if (!expect(F_RESERVE, ret, want, "ReserveMem") || ret ||
+	    !mut_effects(mu, 1))
+		return;
+	reply_new(c, &req, &a, kind);
+	b = buf_new(c, &a, kind, 1);
+	if (!b)
+		fnmm_release(c->fd, a.handle);
+}
+
+static uint64_t exp_map_virt(enum vkind vk, __u64 virt, __u64 len)
+{
+	/* The end of the address space is checked before overlaps. */
+	if (virt && (len > HD_TASK_TOP || virt > HD_TASK_TOP - len))
+		return vk == VA_TOP ? RES_OK | R(ENOMEM) | R(EEXIST) : R(ENOMEM);
+	switch (vk) {
+	case VA_MISALIGNED:
+	case VA_HIGH:
+		return R(EINVAL);
+	case VA_USED:
+	case VA_ANON:
+		return R(EEXIST);
+	case VA_TOP:
+		return len > pg ? R(ENOMEM) : RES_OK | R(ENOMEM) | R(EEXIST);
+	default:
+		return RES_OK | R(ENOMEM);
+	}
+}
+
+static int acc_prot(__u32 acc)
+{
+	return (acc & ACC_R ? PROT_READ : 0) | (acc & ACC_W ? PROT_WRITE : 0) |
+	       (acc & ACC_X ? PROT_EXEC : 0);
+}
+
+static void op_map(int sparse)
+{
+	enum fop op = sparse ? F_MAPS : F_MAPC;
+	struct fnmm_vmctl a, req;
+	enum mut mu = rnd_mut();
+	int s = pick_slot(), ret, kind, fresh;
+	uint64_t want, vwant;
+	__u64 len, h;
+	enum vkind vk;
+	struct mctx *c;
+	struct mbuf *b = NULL;
+	__u32 acc;
+
+	if (s < 0)
+		return;
+	if (too_full()) {
+		if (chance(50))
+			op_unmap();
+		else
+			op_release();
+		return;
+	}
+	c = slot[s];
+	memset(&a, 0, sizeof(a));
+	a.flags = rnd(3);
+	kind = a.flags;
+	fresh = chance(50);
+	h = fresh ? 0 : rnd_handle(c, &b);
+	fresh = !h;		/* handle 0 reserves, whoever picked it */
+	a.handle = h;
+	a.range.size = fresh ? rnd_size(kind) : rnd(1 << 20);
+	a.range.access = fresh ? rnd_access() : (chance(60) ? 0 : rnd_access());
+	if (fresh)
+		a.align = rnd_align();
+	if (fresh)
+		len = kind == POOL ? pg : (a.range.size + pg - 1) & ~(pg - 1);
+	else
+		len = b ? b->map_size : pg;
+	a.range.virt = rnd_virt(&vk, len ? len : pg);
+	rnd_bad_common(&a);
+	req = a;
+
+	/* The expectation, in the order the ABI checks. */
+	acc = 0;
+	if (bad_common(&a)) {
+		want = R(EINVAL);
+	} else if (vk == VA_MISALIGNED || vk == VA_HIGH) {
+		want = R(EINVAL);
+	} else if (!h) {
+		want = exp_reserve(&a, sparse);
+		acc = a.range.access ? a.range.access : RWU;
+		if (want & RES_OK) {
+			vwant = exp_map_virt(vk, a.range.virt, len);
+			if ((acc & ACC_X) && noexec)
+				vwant = R(EPERM);
+			want = (want & ~RES_OK) | vwant;
+		}
+	} else if (!b) {
+		want = R(ENOENT);
+	} else {
+		acc = a.range.access ? a.range.access : b->access;
+		if (!sparse && b->contig == 0)
+			want = R(EINVAL);
+		else if (acc & ~b->access)
+			want = R(EACCES);
+		else if ((acc & ACC_X) && noexec)
+			want = R(EPERM);
+		else
+			want = exp_map_virt(vk, a.range.virt, len);
+		/* Contiguity is checked first: unknown, it may refuse. */
+		if (!sparse && b->contig < 0)
+			want |= R(EINVAL);
+		/* "MapSparse ... Not for Pool": of a Pool handle too? */
+		if (sparse && b->kind == POOL && !(acc & ~b->access))
+			want |= R(EINVAL);
+	}
+	want = mut_want(mu, want, 1);
+	ret = vmctl(c->fd, sparse ? FNMM_IOC_MAP_SPARSE :
+		    FNMM_IOC_MAP_CONTIGUOUS, &a, mu);
+	note("%s ctx %d handle %#llx %s size %llu access %#x align %#llx virt %#llx%s -> %s handle %#llx virt %#llx",
+	     fops[op].name, c->id, (unsigned long long)h, kname(req.flags & 3),
+	     (unsigned long long)req.range.size, req.range.access,
+	     (unsigned long long)req.align,
+	     (unsigned long long)req.range.virt, mut_names[mu], errname(ret),
+	     (unsigned long long)a.handle, (unsigned long long)a.range.virt);
+	if (!expect(op, ret, want, fops[op].name))
+		goto learn;
+	if (ret || !mut_effects(mu, 1))
+		goto learn;
+	if (!h) {
+		struct fnmm_vmctl rr = a;
+
+		/* The reply of a new allocation, as ReserveMem's. */
+		rr.range.access = a.range.access;
+		rr.offset = a.offset;
+		if (sparse)
+			rr.range.phys = 0;
+		reply_new(c, &req, &rr, kind);
+		b = buf_new(c, &a, kind, sparse ? -1 : 1);
+		if (!b) {
+			munmap(fnmm_ptr(a.range.virt & ~(pg - 1)), len);
+			fnmm_release(c->fd, a.handle);
+			return;
+		}
+	} else {
+		reply_ok(a.handle == h, "handle %#llx, asked %#llx",
+			 (unsigned long long)a.handle, (unsigned long long)h);
+		reply_ok(a.range.size == b->size, "size %llu, allocation %llu",
+			 (unsigned long long)a.range.size,
+			 (unsigned long long)b->size);
+		reply_ok(a.range.access == acc, "access %#x, want %#x",
+			 a.range.access, acc);
+		reply_ok(a.offset == b->off, "offset %llu, want %llu",
+			 (unsigned long long)a.offset,
+			 (unsigned long long)b->off);
+		if (b->contig < 0 && !sparse)
+			b->contig = 1;
+	}
+	reply_ok(!((a.range.virt - b->off) & (pg - 1)),
+		 "virt %#llx not the page + offset %llu",
+		 (unsigned long long)a.range.virt, (unsigned long long)b->off);
+	if (req.range.virt)
+		reply_ok(a.range.virt == req.range.virt + b->off,
+			 "virt %#llx, asked %#llx",
+			 (unsigned long long)a.range.virt,
+			 (unsigned long long)req.range.virt);
+	if (priv && b->phys && a.range.phys) {
+		/* The first block left: where the first backed page was. */
+		unsigned int u = 0;
+
+		while (b->kind != POOL && u < b->nunits && b->unit[u] == U_GONE)
+			u++;
+		reply_ok(a.range.phys == b->phys + (__u64)u * pg,
+			 "phys %#llx, want %#llx", (unsigned long long)a.range.phys,
+			 (unsigned long long)(b->phys + (__u64)u * pg));
+	}
+	after_new_map(b, a.range.virt - b->off, b->map_size, acc_prot(acc));
+	return;
+learn:
+	/* An allocation of unknown contiguity answers for itself. */
+	if (b && h && !sparse && b->contig < 0 && mut_effects(mu, 1) &&
+	    !bad_common(&req) && vk != VA_MISALIGNED && vk != VA_HIGH) {
+		if (ret == -EINVAL)
+			b->contig = 0;
+		else	/* anything else came after the check */
+			b->contig = 1;
+	}
+}
+
+/* Is [lo, hi) wholly mapped by @c's allocations?  Any released section? */
+static int covered(struct mctx *c, __u64 lo, __u64 hi, int *gone,
+		   int *uncached)
+{
+	__u64 a = lo;
+
+	*gone = 0;
+	*uncached = 0;
+	while (a < hi) {
+		struct mvma *v = vma_at(a);
+		__u64 e, p;
+
+		if (!v || v->buf->ctx != c)
+			return 0;
+		e = v->end < hi ? v->end : hi;
+		if (v->buf->access & (FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE))
+			*uncached = 1;
+		if (v->buf->kind != POOL)
+			for (p = a & ~(pg - 1); p < e; p += pg)
+				if (v->buf->unit[(p - v->base) / pg] == U_GONE)
+					*gone = 1;
+		a = e;
+	}
+	return 1;
+}
+
+static void op_unmap(void)
+{
+	enum mut mu = rnd_mut();
+	int s = pick_slot(), ret, gone, unc;
+	struct fnmm_vmctl a;
+	struct mvma *v;
+	struct mctx *c;
+	uint64_t want;
+	__u64 lo, n;
+
+	if (s < 0)
+		return;
+	c = slot[s];
+	memset(&a, 0, sizeof(a));
+	a.flags = rnd(3);
+	v = pick_vma(0);
+	if (v && chance(75)) {
+		/* Whole or part of one of our mappings (maybe another file's). */
+		n = (v->end - v->start) / pg;
+		lo = no_partial ? 0 : rnd(n);
+		a.range.virt = v->start + lo * pg;
+		a.range.size = no_partial ? n * pg : (1 + rnd(n - lo)) * pg;
+		/* Past or before it: maybe into an adjacent mapping. */
+		if (!no_partial && chance(15))
+			a.range.size += pg;
+		if (!no_partial && chance(5))
+			a.range.virt -= pg;
+		if (chance(5))
+			a.range.virt += 1 + rnd(pg - 1);
+		if (chance(5))
+			a.range.size -= 1 + rnd(pg - 1);
+		if (chance(3))
+			a.range.size = 0;
+	} else {
+		switch (rnd(5)) {
+		case 0:
+			a.range.virt = fnmm_addr(free_area(4 * pg));
+			a.range.size = 4 * pg;
+			break;
+		case 1:
+			a.range.virt = anon_page;
+			a.range.size = pg;
+			break;
+		case 2:
+			a.range.virt = v ? v->start : pg;
+			a.range.size = -a.range.virt + pg;	/* wraps */
+			break;
+		case 3:
+			a.range.virt = HD_TASK_TOP - pg;
+			a.range.size = 2 * pg;
+			break;
+		default:
+			a.range.virt = 0;
+			a.range.size = pg;
+			break;
+		}
+	}
+	rnd_bad_common(&a);
+	if (bad_common(&a) || (a.range.virt & (pg - 1)) ||
+	    (a.range.size & (pg - 1)) || !a.range.size ||
+	    a.range.virt + a.range.size < a.range.virt)
+		want = R(EINVAL);
+	else if (a.range.virt + a.range.size > HD_TASK_TOP)
+		want = R(EFAULT);
+	else if (!covered(c, a.range.virt, a.range.virt + a.range.size, &gone,
+			  &unc))
+		want = R(EFAULT);
+	else if (splits_vma(a.range.virt, a.range.virt + a.range.size))
+		want = R(EINVAL);
+	else
+		want = RES_OK;
+	want = mut_want(mu, want, 0);
+	if ((want & RES_OK) && mut_effects(mu, 0))
+		range_verify(a.range.virt, a.range.virt + a.range.size,
+			     "before UnMap");
+	ret = vmctl(c->fd, FNMM_IOC_UNMAP, &a, mu);
+	note("UnMap ctx %d [%#llx +%#llx)%s -> %s", c->id,
+	     (unsigned long long)a.range.virt,
+	     (unsigned long long)a.range.size, mut_names[mu], errname(ret));
+	if (expect(F_UNMAP, ret, want, "UnMap") && !ret && mut_effects(mu, 0))
+		vma_cut(a.range.virt, a.range.virt + a.range.size);
+}
+
+static void op_release(void)
+{
+	enum mut mu = rnd_mut();
+	int s = pick_slot(), ret;
+	struct fnmm_vmctl a;
+	struct mbuf *b;
+	struct mctx *c;
+	uint64_t want;
+
+	if (s < 0)
+		return;
+	c = slot[s];
+	memset(&a, 0, sizeof(a));
+	a.flags = rnd(3);
+	a.handle = rnd_handle(c, &b);
+	rnd_bad_common(&a);
+	want = bad_common(&a) ? R(EINVAL) : b ? RES_OK : R(ENOENT);
+	want = mut_want(mu, want, 0);
+	if (b && (want & RES_OK) && mut_effects(mu, 0) && !b->nvma)
+		buf_verify(b, "before Release");
+	ret = vmctl(c->fd, FNMM_IOC_RELEASE, &a, mu);
+	note("Release ctx %d handle %#llx%s -> %s", c->id,
+	     (unsigned long long)a.handle, mut_names[mu], errname(ret));
+	if (expect(F_RELEASE, ret, want, "Release") && !ret &&
+	    mut_effects(mu, 0))
+		buf_unlive(b);
+}
+
+static void op_relsec(void)
+{
+	enum mut mu = rnd_mut();
+	int s = pick_slot(), ret, invalid, all_gone = 1, any_gone = 0, left;
+	struct fnmm_vmctl a;
+	struct mbuf *b;
+	struct mctx *c;
+	uint64_t want;
+	__u64 p, h, n;
+
+	if (s < 0)
+		return;
+	c = slot[s];
+	memset(&a, 0, sizeof(a));
+	a.flags = rnd(3);
+	h = a.handle = rnd_handle(c, &b);
+	n = b && b->kind != POOL ? b->nunits : 4;
+	a.offset = rnd(n) * pg;
+	a.range.size = (1 + rnd(n - a.offset / pg)) * pg;
+	switch (rnd(12)) {
+	case 0:
+		a.offset += 1 + rnd(pg - 1);
+		break;
+	case 1:
+		a.range.size += 1 + rnd(pg - 1);
+		break;
+	case 2:
+		a.range.size = 0;
+		break;
+	case 3:
+		a.range.size += pg * (1 + rnd(4));	/* past the end */
+		break;
+	case 4:
+		a.offset = -pg * (1 + rnd(4));		/* wraps */
+		break;
+	case 5:
+		a.offset = n * pg;			/* at the end */
+		break;
+	}
+	rnd_bad_common(&a);
+	if (bad_common(&a)) {
+		want = R(EINVAL);
+	} else if (!b) {
+		want = R(ENOENT);
+	} else {
+		invalid = b->kind == POOL || !a.range.size ||
+			  (a.offset & (pg - 1)) || (a.range.size & (pg - 1)) ||
+			  a.offset >= b->size ||
+			  a.range.size > b->size - a.offset;
+		if (invalid && b->nvma)
+			want = R(EINVAL) | R(EBUSY);
+		else if (invalid)
+			want = R(EINVAL);
+		else if (b->nvma)
+			want = R(EBUSY);
+		else
+			want = RES_OK | R(ENOMEM);
+		if (!invalid) {
+			for (p = a.offset; p < a.offset + a.range.size; p += pg) {
+				if (b->unit[p / pg] == U_GONE)
+					any_gone = 1;
+				else
+					all_gone = 0;
+			}
+			/* "A released section cannot be released again." */
+			if (!b->nvma && all_gone)
+				want = R(EINVAL);
+			else if (!b->nvma && any_gone)
+				want |= R(EINVAL);	/* partly: unclear */
+		}
+	}
+	want = mut_want(mu, want, 0);
+	ret = vmctl(c->fd, FNMM_IOC_RELEASE_SECTIONS, &a, mu);
+	note("ReleaseSections ctx %d handle %#llx [%#llx +%#llx)%s -> %s",
+	     c->id, (unsigned long long)h, (unsigned long long)a.offset,
+	     (unsigned long long)a.range.size, mut_names[mu], errname(ret));
+	if (want == R(EINVAL) && b && all_gone && !ret && !bad_common(&a) &&
+	    mut_effects(mu, 0)) {
+		st->calls[F_RELSEC][hd_err_index(ret)]++;
+		deviation("ReleaseSections of handle %#llx [%#llx +%#llx), a section released already: got 0, the ABI says EINVAL",
+			  (unsigned long long)h, (unsigned long long)a.offset,
+			  (unsigned long long)a.range.size);
+		return;
+	}
+	if (!expect(F_RELSEC, ret, want, "ReleaseSections") || ret ||
+	    !mut_effects(mu, 0))
+		return;
+	for (p = a.offset; p < a.offset + a.range.size; p += pg)
+		b->unit[p / pg] = U_GONE;
+	b->contig = 0;
+	for (left = 0, p = 0; p < b->nunits; p++)
+		left += b->unit[p] != U_GONE;
+	if (left)
+		return;
+	/* "Releasing the last section releases the allocation." */
+	buf_unlive(b);
+	ret = fnmm_release(c->fd, h);
+	note("Release ctx %d handle %#llx (after its last section) -> %s",
+	     c->id, (unsigned long long)h, errname(ret));
+	if (ret == -ENOENT)
+		return;
+	deviation("ReleaseSections of the last section of handle %#llx left the allocation live (Release then gave %s, want ENOENT)",
+		  (unsigned long long)h, errname(ret));
+}
+
+static void op_lookup(int phys)
+{
+	enum fop op = phys ? F_LOOKUP : F_ACCESS;
+	enum mut mu = rnd_mut();
+	int s = pick_slot(), ret;
+	struct fnmm_vmctl a;
+	struct mvma *v;
+	struct mbuf *b;
+	struct mctx *c;
+	uint64_t want;
+	__u64 virt, off;
+	__u32 acc;
+
+	if (s < 0)
+		return;
+	c = slot[s];
+	memset(&a, 0, sizeof(a));
+	a.flags = rnd(3);
+	virt = a.range.virt = rnd_addr(&v);
+	if (chance(10))
+		a.handle = rnd(1 << 20) * pg;	/* ignored */
+	rnd_bad_common(&a);
+	v = vma_at(virt);
+	if (v && v->buf->ctx != c)
+		v = NULL;
+	b = v ? v->buf : NULL;
+	if (bad_common(&a))
+		want = R(EINVAL);
+	else if (phys && !priv)
+		want = R(EPERM);
+	else if (!v)
+		want = R(EFAULT);
+	else if (phys && b->kind != POOL &&
+		 b->unit[(virt - v->base) / pg] == U_GONE)
+		want = R(EFAULT);
+	else
+		want = RES_OK;
+	want = mut_want(mu, want, 1);
+	ret = vmctl(c->fd, phys ? FNMM_IOC_LOOKUP_VIRTUAL : FNMM_IOC_ACCESS,
+		    &a, mu);
+	note("%s ctx %d virt %#llx%s -> %s", fops[op].name, c->id,
+	     (unsigned long long)virt, mut_names[mu], errname(ret));
+	if (!expect(op, ret, want, fops[op].name) || ret || !mut_effects(mu, 1))
+		return;
+	off = virt - v->base;
+	acc = FNMM_ACCESS_USER | (b->access & ACC_CACHE_BITS) |
+	      (v->prot & PROT_READ ? ACC_R : 0) |
+	      (v->prot & PROT_WRITE ? ACC_W : 0) |
+	      (v->prot & PROT_EXEC ? ACC_X : 0);
+	reply_ok(a.handle == b->handle, "%s %#llx: handle %#llx, want %#llx",
+		 fops[op].name, (unsigned long long)virt,
+		 (unsigned long long)a.handle, (unsigned long long)b->handle);
+	reply_ok(a.offset == off - b->off, "%s %#llx: offset %#llx, want %#llx",
+		 fops[op].name, (unsigned long long)virt,
+		 (unsigned long long)a.offset,
+		 (unsigned long long)(off - b->off));
+	reply_ok(a.range.size == v->end - virt, "%s %#llx: size %llu, want %llu",
+		 fops[op].name, (unsigned long long)virt,
+		 (unsigned long long)a.range.size,
+		 (unsigned long long)(v->end - virt));
+	reply_ok(a.range.access == acc, "%s %#llx: access %#x, want %#x",
+		 fops[op].name, (unsigned long long)virt, a.range.access, acc);
+	if (!phys) {
+		reply_ok(!a.range.phys, "Access %#llx: phys %#llx",
+			 (unsigned long long)virt,
+			 (unsigned long long)a.range.phys);
+		return;
+	}
+	reply_ok(a.range.phys >= info0.region_base &&
+		 a.range.phys - info0.region_base < info0.region_size &&
+		 (a.range.phys & (pg - 1)) == (virt & (pg - 1)),
+		 "LookupVirtual %#llx: phys %#llx", (unsigned long long)virt,
+		 (unsigned long long)a.range.phys);
+	if (b->phys)
+		reply_ok(a.range.phys == b->phys - b->off + off,
+			 "LookupVirtual %#llx: phys %#llx, want %#llx",
+			 (unsigned long long)virt,
+			 (unsigned long long)a.range.phys,
+			 (unsigned long long)(b->phys - b->off + off));
+}
+
+static void op_cache(enum fop op)
+{
+	static const unsigned long cmds[] = {
+		FNMM_IOC_CACHE_CLEAN, FNMM_IOC_CACHE_INVALIDATE,
+		FNMM_IOC_CACHE_CLEAN_INVALIDATE,
+	};
+	enum mut mu = rnd_mut();
+	int s = pick_slot(), ret, gone, unc;
+	struct fnmm_vmctl a;
+	struct mvma *v;
+	struct mctx *c;
+	uint64_t want;
+	__u64 lo, hi;
+
+	if (s < 0)
+		return;
+	c = slot[s];
+	memset(&a, 0, sizeof(a));
+	a.flags = rnd(3);
+	a.range.virt = rnd_addr(&v);
+	if (v) {
+		a.range.size = 1 + rnd(v->end - a.range.virt);
+		if (chance(10))
+			a.range.size += pg;
+	} else {
+		a.range.size = 1 + rnd(4 * pg);
+	}
+	if (chance(4))
+		a.range.size = 0;
+	if (chance(3))
+		a.range.size = -a.range.virt + 1 + rnd(pg);	/* wraps */
+	rnd_bad_common(&a);
+	lo = a.range.virt;
+	hi = lo + a.range.size;
+	if (bad_common(&a) || !a.range.size || hi < lo)
+		want = R(EINVAL);
+	else if (hi > HD_TASK_TOP)
+		want = R(EFAULT);
+	else if (!covered(c, lo, hi, &gone, &unc))
+		want = R(EFAULT);
+	else if (gone)
+		want = unc ? RES_OK | R(EFAULT) : R(EFAULT);
+	else
+		want = RES_OK;
+	want = mut_want(mu, want, 0);
+	ret = vmctl(c->fd, cmds[op - F_CLEAN], &a, mu);
+	note("%s ctx %d [%#llx +%#llx)%s -> %s", fops[op].name, c->id,
+	     (unsigned long long)lo, (unsigned long long)a.range.size,
+	     mut_names[mu], errname(ret));
+	expect(op, ret, want, fops[op].name);
+}
+
+static void op_info(void)
+{
+	enum mut mu = rnd_mut();
+	int s = pick_slot(), ret;
+	struct fnmm_info in;
+	uint64_t want;
+
+	if (s < 0)
+		return;
+	if (mu == MU_RO)
+		mu = MU_NULL;
+	memset(&in, 0, sizeof(in));
+	in.argsz = sizeof(in);
+	in.version = rnd(2) ? 0 : 0xdead;	/* input fields are ignored */
+	want = mu == MU_NONE || mu == MU_BIG0 ? RES_OK : mut_want(mu, RES_OK, 1);
+	ret = issue(slot[s]->fd, FNMM_IOC_INFO, &in, sizeof(in), mu);
+	note("Info ctx %d%s -> %s", slot[s]->id, mut_names[mu], errname(ret));
+	if (!expect(F_INFO, ret, want, "Info") || ret)
+		return;
+	reply_ok(in.argsz == sizeof(in) && in.version == FNMM_ABI_VERSION &&
+		 in.page_size == pg && in.region_size == info0.region_size &&
+		 in.region_base == info0.region_base,
+		 "Info: argsz %u version %u page %llu region %#llx+%llu",
+		 in.argsz, in.version, (unsigned long long)in.page_size,
+		 (unsigned long long)in.region_base,
+		 (unsigned long long)in.region_size);
+	/* Each counter is read on its own: only what holds under races. */
+	reply_ok(in.alloc[SPLIT].free <= in.alloc[SPLIT].size &&
+		 in.alloc[BIT].free <= in.alloc[BIT].size &&
+		 in.alloc[SPLIT].largest <= in.alloc[SPLIT].size &&
+		 in.alloc[BIT].largest <= in.alloc[BIT].size &&
+		 in.alloc[POOL].free <= in.alloc[POOL].size,
+		 "Info: free/largest above size: split %llu/%llu/%llu bit %llu/%llu/%llu pool %llu/%llu",
+		 (unsigned long long)in.alloc[SPLIT].free,
+		 (unsigned long long)in.alloc[SPLIT].largest,
+		 (unsigned long long)in.alloc[SPLIT].size,
+		 (unsigned long long)in.alloc[BIT].free,
+		 (unsigned long long)in.alloc[BIT].largest,
+		 (unsigned long long)in.alloc[BIT].size,
+		 (unsigned long long)in.alloc[POOL].free,
+		 (unsigned long long)in.alloc[POOL].size);
+	reply_ok(!in.reserved[0] && !in.reserved[1] && !in.reserved[2] &&
+		 !in.reserved[3], "Info: reserved fields not zero");
+}
+
+static void op_raw(void)
+{
+	int s = pick_slot(), ret;
+	unsigned int dir, type, nr, size;
+	unsigned long cmd;
+	void *arg;
+
+	if (s < 0)
+		return;
+	dir = rnd(4);
+	type = chance(60) ? FNMM_IOC_MAGIC : 0x80 + rnd(0x80);
+	if (type == 0x94)	/* FICLONE & co. */
+		type = 0x95;
+	nr = rnd(256);
+	size = chance(50) ? 0 : rnd(1 << 14);
+	if (type == FNMM_IOC_MAGIC && dir == _IOC_NONE && !size &&
+	    nr >= 1 && nr <= 12)
+		nr += 12;
+	cmd = _IOC(dir, type, nr, size);
+	switch (rnd(4)) {
+	case 0:
+		arg = NULL;
+		break;
+	case 1:
+		arg = bigbuf;
+		memset(bigbuf, 0, 128);
+		*(__u32 *)bigbuf = rnd(2) ? 80 : 224;
+		break;
+	case 2:
+		arg = (void *)(uintptr_t)hd_next(&rng);
+		break;
+	default:
+		arg = fnmm_ptr(anon_page);
+		break;
+	}
+	ret = fnmm_ioctl_raw(slot[s]->fd, cmd, arg);
+	note("ioctl ctx %d cmd %#lx arg %p -> %s", slot[s]->id, cmd, arg,
+	     errname(ret));
+	expect(F_RAW, ret, R(ENOTTY), "raw ioctl");
+}
+
+static int rnd_prot(void)
+{
+	static const int prots[] = {
+		PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ,
+		PROT_WRITE, PROT_NONE, PROT_READ | PROT_EXEC,
+		PROT_READ | PROT_WRITE | PROT_EXEC,
+	};
+
+	return prots[rnd(ARRAY_SIZE(prots))];
+}
+
+/* mmap errors for @prot against an allocation's access. */
+static uint64_t prot_want(int prot, __u32 access)
+{
+	if (((prot & PROT_READ) && !(access & ACC_R)) ||
+	    ((prot & PROT_WRITE) && !(access & ACC_W)) ||
+	    ((prot & PROT_EXEC) && !(access & ACC_X)))
+		return R(EACCES);
+	return RES_OK;
+}
+
+static void op_mmap(void)
+{
+	int s = pick_slot(), prot = rnd_prot(), flags = MAP_SHARED, ret;
+	struct mbuf *b;
+	struct mctx *c;
+	uint64_t want;
+	__u64 h, len, alen;
+	void *p;
+
+	if (s < 0)
+		return;
+	if (too_full()) {
+		op_unmap();
+		return;
+	}
+	c = slot[s];
+	h = rnd_handle(c, &b);
+	len = b ? b->map_size : pg;
+	switch (rnd(10)) {
+	case 0:
+		len += pg;
+		break;
+	case 1:
+		len = 0;
+		break;
+	case 2:
+		if (!no_partial)
+			len = 1 + rnd(len);
+		break;
+	case 3:
+		if (!no_partial)
+			len = pg * (1 + rnd(len / pg));
+		break;
+	}
+	if (chance(8))
+		flags = MAP_PRIVATE;
+	alen = (len + pg - 1) & ~(pg - 1);
+	if (!len)
+		want = R(EINVAL);
+	else if ((prot & PROT_EXEC) && noexec)
+		want = R(EPERM);
+	else if (h & (pg - 1))
+		want = R(EINVAL);
+	else if (flags == MAP_PRIVATE || !b || alen > b->map_size)
+		want = R(EINVAL);
+	else
+		want = prot_want(prot, b->access);
+	p = mmap(NULL, len, prot, flags, c->fd, (off_t)h);
+	ret = p == MAP_FAILED ? -errno : 0;
+	note("mmap ctx %d handle %#llx len %#llx prot %d %s -> %s %p", c->id,
+	     (unsigned long long)h, (unsigned long long)len, prot,
+	     flags == MAP_PRIVATE ? "private" : "shared", errname(ret), p);
+	if (!expect(F_MMAP, ret, want, "mmap")) {
+		if (!ret)
+			munmap(p, alen);
+		return;
+	}
+	/* A partial mapping covers only the first pages. */
+	if (!ret)
+		after_new_map(b, fnmm_addr(p), alen, prot);
+}
+
+/* A page-aligned range inside mapping @v. */
+static void rnd_piece(const struct mvma *v, __u64 *lo, __u64 *hi)
+{
+	__u64 n = (v->end - v->start) / pg, a = rnd(n);
+
+	*lo = v->start + a * pg;
+	*hi = *lo + (1 + rnd(n - a)) * pg;
+	if (no_partial) {
+		*lo = v->start;
+		*hi = v->end;
+	}
+}
+
+static void op_munmap(void)
+{
+	struct mvma *v = pick_vma(0), *w;
+	__u64 lo, hi;
+	uint64_t want = RES_OK;
+	int ret;
+
+	if (!v) {
+		op_mmap();
+		return;
+	}
+	rnd_piece(v, &lo, &hi);
+	/* Sometimes with the adjacent mapping of ours, if there is one. */
+	w = hi == v->end ? vma_at(hi) : NULL;
+	if (w && w->start == hi && chance(50))
+		hi = w->end;
+	if (chance(5)) {
+		lo += 1 + rnd(pg - 1);
+		want = R(EINVAL);
+	}
+	if (splits_vma(lo, hi))
+		want = R(EINVAL);
+	if (want & RES_OK)
+		range_verify(lo, hi, "before munmap");
+	ret = munmap(fnmm_ptr(lo), hi - lo) ? -errno : 0;
+	note("munmap [%#llx +%#llx) -> %s", (unsigned long long)lo,
+	     (unsigned long long)(hi - lo), errname(ret));
+	if (expect(F_MUNMAP, ret, want, "munmap") && !ret)
+		vma_cut(lo, hi);
+}
+
+static void op_mprotect(void)
+{
+	struct mvma *v = pick_vma(0);
+	int prot = rnd_prot(), ret;
+	uint64_t want;
+	__u64 lo, hi;
+
+	if (!v || chance(5)) {
+		lo = fnmm_addr(free_area(2 * pg));
+		ret = mprotect(fnmm_ptr(lo), 2 * pg, prot) ? -errno : 0;
+		note("mprotect hole %#llx -> %s", (unsigned long long)lo,
+		     errname(ret));
+		expect(F_MPROTECT, ret, R(ENOMEM), "mprotect of a hole");
+		return;
+	}
+	rnd_piece(v, &lo, &hi);
+	want = prot_want(prot, v->buf->access);
+	if ((prot & PROT_EXEC) && noexec)
+		want = R(EACCES);
+	/* A change of part of a mapping would split it (unchanged: no-op). */
+	if ((want & RES_OK) && prot != v->prot && splits_vma(lo, hi))
+		want = R(EINVAL);
+	ret = mprotect(fnmm_ptr(lo), hi - lo, prot) ? -errno : 0;
+	note("mprotect [%#llx +%#llx) prot %d (access %#x) -> %s",
+	     (unsigned long long)lo, (unsigned long long)(hi - lo), prot,
+	     v->buf->access, errname(ret));
+	if (expect(F_MPROTECT, ret, want, "mprotect") && !ret)
+		vma_protect(v, lo, hi, prot);
+}
+
+static void op_mremap(void)
+{
+	struct mvma *v = pick_vma(0);
+	__u64 len, to;
+	int ret, r = rnd(3);
+	void *p;
+
+	if (!v)
+		return;
+	len = v->end - v->start;
+	to = r == 1 ? fnmm_addr(free_area(len)) : 0;
+	if (r == 0 || (r == 1 && !to) || (r == 2 && (len == pg || no_partial))) {
+		/* Grow in place: mappings cannot grow. */
+		p = mremap(fnmm_ptr(v->start), len, len + pg * (1 + rnd(4)), 0);
+		ret = p == MAP_FAILED ? -errno : 0;
+		note("mremap grow %#llx -> %s", (unsigned long long)v->start,
+		     errname(ret));
+		if (!expect(F_MREMAP, ret, R(EFAULT), "mremap grow") && !ret)
+			munmap(p, len);
+	} else if (r == 1) {
+		/* Move whole: mappings keep their place. */
+		p = mremap(fnmm_ptr(v->start), len, len,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, fnmm_ptr(to));
+		ret = p == MAP_FAILED ? -errno : 0;
+		note("mremap move %#llx -> %#llx: %s",
+		     (unsigned long long)v->start, (unsigned long long)to,
+		     errname(ret));
+		if (!expect(F_MREMAP, ret, R(EINVAL) | R(EFAULT),
+			    "mremap move") && !ret) {
+			munmap(p, len);
+			vma_cut(v->start, v->end);
+			return;
+		}
+		vma_verify(v, 0, ~0ULL, 2, "after a refused mremap");
+	} else {
+		/* Shrink: the tail goes. */
+		__u64 keep = pg * (1 + rnd(len / pg - 1));
+
+		/* Shrinking splits the mapping: refused. */
+		p = mremap(fnmm_ptr(v->start), len, keep, 0);
+		ret = p == MAP_FAILED ? -errno : 0;
+		note("mremap shrink [%#llx +%#llx) to %#llx -> %s",
+		     (unsigned long long)v->start, (unsigned long long)len,
+		     (unsigned long long)keep, errname(ret));
+		if (!expect(F_MREMAP, ret, R(EINVAL), "mremap shrink") && !ret)
+			vma_cut(v->start + keep, v->start + len);
+		else
+			vma_verify(v, 0, ~0ULL, 2, "after a refused shrink");
+	}
+}
+
+/* Write the pattern through a mapping; writes that must fault, fault. */
+static void op_write(void)
+{
+	struct mvma *v = pick_vma(0);
+	struct mbuf *b;
+	unsigned int u, n = 0, first;
+	char s[48];
+	int ret;
+
+	if (!v) {
+		op_map(0);
+		return;
+	}
+	b = v->buf;
+	first = rnd(b->nunits);
+	for (u = 0; u < b->nunits && n < CHECK_UNITS; u++) {
+		unsigned int k = (first + u) % b->nunits;
+		void *p = fnmm_ptr(unit_addr(v, k));
+		int want = 0;
+
+		if (!unit_in(v, k) || b->unit[k] == U_UNKNOWN)
+			continue;
+		n++;
+		if (!(v->prot & PROT_WRITE)) {
+			/* A store of what is there already: it must fault. */
+			want = -SIGSEGV;
+			ret = hd_store(p, b->unit[k] == U_PAT ?
+				       (unsigned char)hd_word(unit_seed(b, k), 0) : 0);
+		} else if (b->unit[k] == U_GONE) {
+			want = -SIGBUS;
+			ret = hd_store(p, 0);
+		} else {
+			ret = hd_fill(p, unit_len(b), unit_seed(b, k));
+			if (!ret)
+				b->unit[k] = U_PAT;
+		}
+		st->calls[F_WRITE][ret == want ? 0 : HD_NR_ERRS - 1]++;
+		if (ret == want)
+			continue;
+		st->corrupt++;
+		report("write handle %#llx unit %u at %p (prot %d, %s): %s, want %s",
+		       (unsigned long long)b->handle, k, p, v->prot,
+		       b->unit[k] == U_GONE ? "released section" : "backed",
+		       hd_str(ret, 0, s, sizeof(s)),
+		       want ? (want == -SIGBUS ? "SIGBUS" : "SIGSEGV") : "ok");
+		b->unit[k] = U_UNKNOWN;
+	}
+	note("write %u units of handle %#llx via [%#llx, %#llx)", n,
+	     (unsigned long long)b->handle, (unsigned long long)v->start,
+	     (unsigned long long)v->end);
+}
+
+static void op_read(void)
+{
+	struct mvma *v = pick_vma(0);
+	uint64_t c0 = st->corrupt;
+
+	if (!v)
+		return;
+	vma_verify(v, 0, ~0ULL, CHECK_UNITS, "read");
+	st->calls[F_READ][st->corrupt == c0 ? 0 : HD_NR_ERRS - 1]++;
+	note("read handle %#llx via [%#llx, %#llx)",
+	     (unsigned long long)v->buf->handle, (unsigned long long)v->start,
+	     (unsigned long long)v->end);
+}
+
+static void op_reopen(void)
+{
+	int s = rnd(2);
+
+	if (slot[s]) {
+		slot_close(s);
+		/* Sometimes a process works with one file for a while. */
+		if (chance(70) || !slot[!s])
+			slot_open(s);
+	} else {
+		slot_open(s);
+	}
+	st->calls[F_REOPEN][0]++;
+}
+
+/*
+ * A child inherits the files and mappings: it checks data through them,
+ * looks a mapping up through the inherited file, writes the pattern to a
+ * few pages (the parent sees it afterwards), sometimes makes allocations
+ * of its own, and exits or dies without cleaning up.
+ */
+static void op_fork(void)
+{
+	struct mvma *r = pick_vma(PROT_READ), *w = pick_vma(PROT_WRITE);
+	unsigned int wu[CHECK_UNITS], nw = 0, u, first;
+	int own = chance(40), die = chance(20), status, fails;
+	uint64_t corrupt0 = st->corrupt, unexp0 = st->unexpected;
+	pid_t pid;
+
+	if (w) {
+		first = rnd(w->buf->nunits);
+		for (u = 0; u < w->buf->nunits && nw < 4; u++) {
+			unsigned int k = (first + u) % w->buf->nunits;
+
+			if (unit_in(w, k) && w->buf->unit[k] != U_GONE &&
+			    w->buf->unit[k] != U_UNKNOWN)
+				wu[nw++] = k;
+		}
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		st->calls[F_FORK][HD_NR_ERRS - 1]++;
+		return;
+	}
+	if (!pid) {
+		struct fnmm_vmctl a;
+		int ret;
+
+		if (r)
+			vma_verify(r, 0, ~0ULL, CHECK_UNITS, "forked child");
+		if (r && r->buf->ctx->fd >= 0) {
+			ret = fnmm_access(r->buf->ctx->fd, r->start, &a);
+			if (expect(F_ACCESS, ret, RES_OK, "child: Access"))
+				reply_ok(a.handle == r->buf->handle &&
+					 a.range.size == r->end - r->start,
+					 "child: Access: handle %#llx size %llu",
+					 (unsigned long long)a.handle,
+					 (unsigned long long)a.range.size);
+		}
+		for (u = 0; u < nw; u++) {
+			ret = hd_fill(fnmm_ptr(unit_addr(w, wu[u])),
+				      unit_len(w->buf),
+				      unit_seed(w->buf, wu[u]));
+			if (ret) {
+				st->corrupt++;
+				report("child: write through an inherited mapping: signal %d",
+				       -ret);
+			}
+		}
+		if (own) {
+			int f = fnmm_open();
+
+			if (f >= 0) {
+				fnmm_map_contiguous(f, 0, 0, 3 * pg, 0, SPLIT,
+						    0, &a);
+				fnmm_map_contiguous(f, 0, 0, 100, 0, POOL, 0,
+						    &a);
+				fnmm_reserve(f, pg, 0, BIT, 0, &a);
+			}
+		}
+		fflush(stdout);
+		if (die)
+			raise(SIGKILL);
+		_exit(st->corrupt != corrupt0 || st->unexpected != unexp0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		status = -1;
+	fails = die ? !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) :
+		!(WIFEXITED(status) && !WEXITSTATUS(status));
+	note("fork: child %d %s, wrote %u units of %#llx -> status %#x",
+	     pid, die ? "killed itself" : "exited", nw,
+	     w ? (unsigned long long)w->buf->handle : 0ULL, status);
+	st->calls[F_FORK][fails ? HD_NR_ERRS - 1 : 0]++;
+	if (fails && (die || WIFSIGNALED(status))) {
+		st->unexpected++;
+		report("forked child: status %#x", status);
+	}
+	for (u = 0; u < nw; u++)
+		w->buf->unit[wu[u]] = fails ? U_UNKNOWN : U_PAT;
+}
+
+static enum fop pick_op(void)
+{
+	static unsigned int total;
+	unsigned int i, r;
+
+	if (!total)
+		for (i = 0; i < NR_FOPS; i++)
+			total += fops[i].weight;
+	r = rnd(total);
+	for (i = 0; i < NR_FOPS; i++) {
+		if (r < fops[i].weight)
+			return i;
+		r -= fops[i].weight;
+	}
+	return F_INFO;
+}
+
+static void run_op(enum fop op)
+{
+	switch (op) {
+	case F_RESERVE:
+		op_reserve();
+		break;
+	case F_MAPC:
+	case F_MAPS:
+		op_map(op == F_MAPS);
+		break;
+	case F_UNMAP:
+		op_unmap();
+		break;
+	case F_RELEASE:
+		op_release();
+		break;
+	case F_RELSEC:
+		op_relsec();
+		break;
+	case F_LOOKUP:
+	case F_ACCESS:
+		op_lookup(op == F_LOOKUP);
+		break;
+	case F_CLEAN:
+	case F_INVAL:
+	case F_CLEANINV:
+		op_cache(op);
+		break;
+	case F_INFO:
+		op_info();
+		break;
+	case F_RAW:
+		op_raw();
+		break;
+	case F_MMAP:
+		op_mmap();
+		break;
+	case F_MUNMAP:
+		op_munmap();
+		break;
+	case F_MPROTECT:
+		op_mprotect();
+		break;
+	case F_MREMAP:
+		op_mremap();
+		break;
+	case F_WRITE:
+		op_write();
+		break;
+	case F_READ:
+		op_read();
+		break;
+	case F_REOPEN:
+		op_reopen();
+		break;
+	default:
+		op_fork();
+		break;
+	}
+}
+
+/* Unmap and release everything, checking data and counters on the way. */
+static void cleanup(void)
+{
+	unsigned int i, s;
+
+	for (i = 0; i < MAX_VMA; i++) {
+		struct mvma v = vmas[i];
+
+		if (!v.used)
+			continue;
+		vma_verify(&v, 0, ~0ULL, CHECK_UNITS, "cleanup");
+		if (munmap(fnmm_ptr(v.start), v.end - v.start)) {
+			st->unexpected++;
+			report("cleanup: munmap %#llx: %s",
+			       (unsigned long long)v.start, strerror(errno));
+		}
+		vma_cut(v.start, v.end);
+	}
+	acct_check("cleanup: unmapping everything");
+	for (s = 0; s < 2; s++) {
+		struct mctx *c = slot[s];
+		struct fnmm_info in;
+		int ret;
+
+		if (!c)
+			continue;
+		for (i = 0; i < MAX_BUF; i++) {
+			struct mbuf *b = &bufs[i];
+
+			if (!b->used || b->ctx != c || !b->live)
+				continue;
+			buf_verify(b, "cleanup");
+			ret = fnmm_release(c->fd, b->handle);
+			note("cleanup: Release ctx %d handle %#llx -> %s",
+			     c->id, (unsigned long long)b->handle,
+			     errname(ret));
+			if (expect(F_RELEASE, ret, RES_OK, "cleanup: Release"))
+				buf_unlive(b);
+		}
+		ret = fnmm_info(c->fd, &in);
+		st->acct++;
+		if (ret || in.ctx_allocations || in.ctx_bytes ||
+		    in.ctx_mappings) {
+			st->acct_bad++;
+			report("cleanup: INFO of ctx %d (%s): allocations %llu bytes %llu mappings %llu, want none",
+			       c->id, errname(ret),
+			       (unsigned long long)in.ctx_allocations,
+			       (unsigned long long)in.ctx_bytes,
+			       (unsigned long long)in.ctx_mappings);
+		}
+		slot_close(s);
+	}
+	/* A mapping the model does not know would be a leak of ours. */
+	if (unmap_all_fnmm() > 0) {
+		st->unexpected++;
+		report("cleanup: mappings of the device left that the model did not know");
+	}
+}
+
+static int worker(int idx, uint64_t seed)
+{
+	char *page;
+	uint64_t ops = 0;
+
+	me = idx;
+	st = &stats[idx];
+	st->seed = seed;
+	rng = seed;
+	hd_fault_setup();
+	page = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return 1;
+	anon_page = fnmm_addr(page);
+	ro_page = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	edge_page = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ro_page == MAP_FAILED || edge_page == MAP_FAILED)
+		return 1;
+	mprotect(edge_page + pg, pg, PROT_NONE);	/* a guard, never reused */
+	if (!slot_open(0))
+		return 1;
+	if (chance(50))
+		slot_open(1);
+	while (hd_now_ms() < deadline_ms && (!max_iters || ops < max_iters)) {
+		enum fop op = pick_op();
+
+		run_op(op);
+		acct_check(fops[op].name);
+		st->iters = ++ops;
+	}
+	cleanup();
+	st->finished = 1;
+	fflush(stdout);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fnmm_fuzz [--seed N] [--seconds S] [--iterations N] [--procs P]\n"
+		   "                 [--only I] [--trace] [--xfail-relsec] [--no-partial]\n"
+		   "                 [--no-uncached]\n");
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return errno || !*s || *end ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t seed = 0, seconds = 60, procs = 4, only = ~0ULL, v;
+	int have_seed = 0, i, mon, status, ret;
+	struct fnmm_info end;
+	pid_t pids[MAX_PROCS];
+	uint64_t t0, grace;
+	struct statvfs sv;
+	char d[1024];
+	unsigned int p, k, e;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--trace")) {
+			trace = 1;
+			continue;
+		}
+		if (!strcmp(a, "--xfail-relsec")) {
+			xfail_relsec = 1;
+			continue;
+		}
+		if (!strcmp(a, "--no-partial")) {
+			no_partial = 1;
+			continue;
+		}
+		if (!strcmp(a, "--no-uncached")) {
+			no_uncached = 1;
+			continue;
+		}
+		if (!strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		if (i + 1 >= argc || parse_u64(argv[i + 1], &v)) {
+			usage(stderr);
+			return 2;
+		}
+		i++;
+		if (!strcmp(a, "--seed")) {
+			seed = v;
+			have_seed = 1;
+		} else if (!strcmp(a, "--seconds")) {
+			seconds = v;
+		} else if (!strcmp(a, "--iterations")) {
+			max_iters = v;
+		} else if (!strcmp(a, "--procs") && v >= 1 && v <= MAX_PROCS) {
+			procs = v;
+		} else if (!strcmp(a, "--only") && v < MAX_PROCS) {
+			only = v;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!have_seed)
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	if (only != ~0ULL && only >= procs)
+		procs = only + 1;
+	pg = fnmm_page_size();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	snprintf(d, sizeof(d), "at most %llu iterations each",
+		 (unsigned long long)max_iters);
+	tap_diag("fnmm_fuzz: seed %#llx, %llu process(es)%s, %llu s, %s",
+		 (unsigned long long)seed, (unsigned long long)procs,
+		 only != ~0ULL ? " (only one)" : "",
+		 (unsigned long long)seconds, max_iters ? d : "no iteration limit");
+	tap_diag("reproduce: fnmm_fuzz --seed %#llx --procs %llu --seconds %llu%s%s%s",
+		 (unsigned long long)seed, (unsigned long long)procs,
+		 (unsigned long long)seconds, xfail_relsec ? " --xfail-relsec" : "",
+		 no_partial ? " --no-partial" : "",
+		 no_uncached ? " --no-uncached" : "");
+
+	mon = open_or_bail();
+	if (info_or_fail(mon, &info0, "start"))
+		return tap_done();
+	priv = info0.region_base != 0;
+	noexec = !statvfs(FNMM_DEVICE_PATH, &sv) && (sv.f_flag & ST_NOEXEC);
+	tap_diag("region %llu KiB, split %llu KiB free, bit %llu KiB free, physical addresses %s, /dev %s",
+		 (unsigned long long)info0.region_size >> 10,
+		 (unsigned long long)info0.alloc[SPLIT].free >> 10,
+		 (unsigned long long)info0.alloc[BIT].free >> 10,
+		 priv ? "shown" : "hidden", noexec ? "noexec" : "exec");
+	stats = mmap(NULL, sizeof(*stats) * MAX_PROCS, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (stats == MAP_FAILED) {
+		tap(0, strerror(errno), "shared statistics");
+		return tap_done();
+	}
+	memset(stats, 0, sizeof(*stats) * MAX_PROCS);
+
+	t0 = hd_now_ms();
+	deadline_ms = t0 + seconds * 1000;
+	fflush(stdout);
+	for (p = 0; p < procs; p++) {
+		pids[p] = 0;
+		if (only != ~0ULL && p != only)
+			continue;
+		stats[p].seed = hd_sub_seed(seed, p);
+		tap_diag("proc %u: seed %#llx", p,
+			 (unsigned long long)stats[p].seed);
+		pids[p] = fork();
+		if (pids[p] < 0) {
+			tap(0, strerror(errno), "fork process %u", p);
+			pids[p] = 0;
+			continue;
+		}
+		if (!pids[p]) {
+			close(mon);
+			_exit(worker(p, stats[p].seed));
+		}
+	}
+
+	/* Wait, within the budget: the cleanup may take a while under TCG. */
+	grace = 60000 + seconds * 500;
+	for (p = 0; p < procs; p++) {
+		int done = 0;
+
+		if (!pids[p])
+			continue;
+		while (!done) {
+			ret = waitpid(pids[p], &status, WNOHANG);
+			if (ret == pids[p])
+				done = 1;
+			else if (hd_now_ms() > deadline_ms + grace) {
+				kill(pids[p], SIGKILL);
+				waitpid(pids[p], &status, 0);
+				tap_diag("proc %u: still running %llu ms after the deadline: killed",
+					 p, (unsigned long long)grace);
+				status = -1;
+				done = 1;
+			} else {
+				hd_sleep_ms(20);
+			}
+		}
+		stats[p].finished &= WIFEXITED(status) && !WEXITSTATUS(status);
+	}
+	tap_diag("ran %llu ms", (unsigned long long)(hd_now_ms() - t0));
+
+	/* The figures. */
+	for (k = 0; k < NR_FOPS; k++) {
+		uint64_t tot[HD_NR_ERRS] = { 0 }, n = 0;
+		size_t len = 0;
+
+		for (p = 0; p < procs; p++)
+			for (e = 0; e < HD_NR_ERRS; e++)
+				tot[e] += stats[p].calls[k][e];
+		for (e = 0; e < HD_NR_ERRS; e++)
+			n += tot[e];
+		d[0] = '\0';
+		for (e = 0; e < HD_NR_ERRS && len < sizeof(d); e++)
+			if (tot[e])
+				len += snprintf(d + len, sizeof(d) - len,
+						" %s %llu", hd_err_name(e),
+						(unsigned long long)tot[e]);
+		tap_diag("%-20s %7llu:%s", fops[k].name, (unsigned long long)n, d);
+	}
+	for (p = 0; p < procs; p++) {
+		struct pstat *s = &stats[p];
+
+		if (!pids[p])
+			continue;
+		tap_diag("proc %u: %llu iterations, %llu units checked, %llu INFO comparisons, %llu xfail",
+			 p, (unsigned long long)s->iters,
+			 (unsigned long long)s->units,
+			 (unsigned long long)s->acct,
+			 (unsigned long long)s->xfail);
+		snprintf(d, sizeof(d), "%llu unexpected results%s",
+			 (unsigned long long)s->unexpected,
+			 s->finished ? "" : ", did not finish its cleanup");
+		tap(!s->unexpected && s->finished, d,
+		    "proc %u: no unexpected errno or reply (%llu iterations)", p,
+		    (unsigned long long)s->iters);
+		snprintf(d, sizeof(d), "%llu of %llu checks failed",
+			 (unsigned long long)s->corrupt,
+			 (unsigned long long)s->units);
+		tap(!s->corrupt && s->units, d, "proc %u: data intact", p);
+		snprintf(d, sizeof(d), "%llu of %llu comparisons differed",
+			 (unsigned long long)s->acct_bad,
+			 (unsigned long long)s->acct);
+		tap(!s->acct_bad, d, "proc %u: INFO of its contexts matches the model",
+		    p);
+	}
+
+	ret = info_wait(mon, &info0, WAIT_MS, d, sizeof(d));
+	tap(!ret, d, "every INFO counter back to the start");
+	if (!fnmm_info(mon, &end))
+		tap_diag("pages lost: %lld",
+			 (long long)(hd_free_pages(&info0) - hd_free_pages(&end)));
+	ret = hd_debugfs_check(d, sizeof(d));
+	tap(ret, d, "debugfs check: ok");
+	close(mon);
+	return tap_done();
+}
