@@ -148,6 +148,9 @@ struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev);
 void fnmm_ctx_destroy(struct fnmm_ctx *ctx);
 int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 		     bool sparse);
+int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+			 bool sparse, struct fnmm_buf **out);
+int fnmm_ctx_release_buf(struct fnmm_ctx *ctx, struct fnmm_buf *buf);
 int fnmm_ctx_release(struct fnmm_ctx *ctx, u64 handle);
 int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 			      u64 size);

@@ -214,16 +214,19 @@ static struct fnmm_allocator *ctx_pool(struct fnmm_ctx *ctx)
 }
 
 /**
- * fnmm_ctx_reserve() - ReserveMem: make a new allocation in a context
+ * fnmm_ctx_reserve_buf() - ReserveMem: make a new allocation in a context
  * @ctx: the context
  * @req: in: range.size, range.access (0: default), flags, align;
- *	out: handle, range.size, offset (range.phys is left to the caller)
+ *	out: handle, range.size, range.phys (of the first byte: the caller
+ *	decides whether to show it), offset
  * @sparse: the pages need not be physically contiguous (Split/Bit only)
+ * @out: if not NULL, the new allocation, with a reference for the caller
+ *	(its handle may be released by another thread at any time)
  *
  * Return: 0, -EINVAL, -E2BIG, -ENOMEM or -ENOSPC (too many handles).
  */
-int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
-		     bool sparse)
+int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+			 bool sparse, struct fnmm_buf **out)
 {
 	u8 kind = req->flags & FNMM_VMCTL_ALLOC_MASK;
 	u64 size = req->range.size;
@@ -271,9 +274,17 @@ int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	buf->size = buf_held(buf);
 	buf->page_off = buf->blocks[0].phys & ~PAGE_MASK;
 	buf->map_size = PAGE_ALIGN(buf->page_off + buf->size);
+	/* Read now: once published, ReleaseSections may change the blocks. */
+	req->range.phys = buf->blocks[0].phys;
+	if (out) {
+		kref_get(&buf->ref);
+		*out = buf;
+	}
 	ret = xa_alloc(&ctx->bufs, &id, buf, XA_LIMIT(1, FNMM_MAX_HANDLES - 1),
 		       GFP_KERNEL);
 	if (ret) {
+		if (out)
+			*out = NULL;
 		buf_free_blocks(buf);
 		kvfree(buf->blocks);
 		kfree(buf);
@@ -289,6 +300,46 @@ int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	req->range.size = buf->size;
 	req->range.access = buf->access;
 	req->offset = buf->page_off;
+	return 0;
+}
+
+/**
+ * fnmm_ctx_reserve() - fnmm_ctx_reserve_buf() without the allocation
+ * @ctx: the context
+ * @req: as for fnmm_ctx_reserve_buf()
+ * @sparse: as for fnmm_ctx_reserve_buf()
+ *
+ * Return: as fnmm_ctx_reserve_buf().
+ */
+int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+		     bool sparse)
+{
+	return fnmm_ctx_reserve_buf(ctx, req, sparse, NULL);
+}
+
+/**
+ * fnmm_ctx_release_buf() - Release a given allocation, if still live
+ * @ctx: the context
+ * @buf: the allocation (the caller holds a reference)
+ *
+ * Unlike fnmm_ctx_release(), never releases another allocation that has
+ * since been given the same handle number.
+ *
+ * Return: 0 or -ENOENT (its handle was released already).
+ */
+int fnmm_ctx_release_buf(struct fnmm_ctx *ctx, struct fnmm_buf *buf)
+{
+	bool live;
+
+	xa_lock(&ctx->bufs);
+	live = xa_load(&ctx->bufs, buf->id) == buf;
+	if (live)
+		__xa_erase(&ctx->bufs, buf->id);
+	xa_unlock(&ctx->bufs);
+	if (!live)
+		return -ENOENT;
+	atomic64_dec(&ctx->nbufs);
+	fnmm_buf_put(buf);
 	return 0;
 }
 
@@ -440,17 +491,8 @@ int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 unlock:
 	mutex_unlock(&ctx->lock);
 	/* Nothing left: the allocation goes, as by Release. */
-	if (gone) {
-		xa_lock(&ctx->bufs);
-		gone = xa_load(&ctx->bufs, buf->id) == buf;
-		if (gone)
-			__xa_erase(&ctx->bufs, buf->id);
-		xa_unlock(&ctx->bufs);
-	}
-	if (gone) {
-		atomic64_dec(&ctx->nbufs);
-		fnmm_buf_put(buf);
-	}
+	if (gone)
+		fnmm_ctx_release_buf(ctx, buf);
 out:
 	fnmm_buf_put(buf);
 	return ret;

@@ -148,16 +148,31 @@ static int cache_piece(struct fnmm_ctx *ctx, struct fnmm_buf *buf, u64 off,
 	return 0;
 }
 
+/* Whether this process maps @buf through @file at @addr. */
+static bool maps_buf_at(struct file *file, struct fnmm_buf *buf,
+			unsigned long addr)
+{
+	struct vm_area_struct *vma;
+	bool ret;
+
+	mmap_read_lock(current->mm);
+	vma = ctx_vma(file, addr);
+	ret = vma && vma->vm_private_data == buf;
+	mmap_read_unlock(current->mm);
+	return ret;
+}
+
 /*
- * MapContiguous / MapSparse.  On success *@fresh says whether the handle
- * was made here and *@mlen is the length of the new mapping at
- * *@maddr, so a reply that cannot be copied out can be undone.
+ * MapContiguous / MapSparse.  On success *@fresh is the allocation made
+ * here, if any, and *@mapped the one mapped at *@maddr (both referenced),
+ * so that a reply that cannot be copied out can be undone.
  */
 static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse,
-		   bool *fresh, unsigned long *maddr, u64 *mlen)
+		   struct fnmm_buf **fresh, struct fnmm_buf **mapped,
+		   unsigned long *maddr)
 {
 	struct fnmm_ctx *ctx = file_ctx(file);
-	u64 virt = req->range.virt, handle = req->handle;
+	u64 virt = req->range.virt, handle = req->handle, phys;
 	unsigned long prot = 0, addr;
 	struct fnmm_buf *buf;
 	int ret = 0;
@@ -166,15 +181,14 @@ static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse,
 	if (!PAGE_ALIGNED(virt) || virt >= TASK_SIZE)
 		return -EINVAL;
 	if (!handle) {
-		ret = fnmm_ctx_reserve(ctx, req, sparse);
+		ret = fnmm_ctx_reserve_buf(ctx, req, sparse, fresh);
 		if (ret)
 			return ret;
 		handle = req->handle;
-		*fresh = true;
 		req->range.access = 0;	/* map with the allocation's access */
 	}
 	buf = fnmm_ctx_get(ctx, handle);
-	if (!buf) {
+	if (!buf || (*fresh && buf != *fresh)) {
 		ret = -ENOENT;
 		goto undo;
 	}
@@ -183,37 +197,51 @@ static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse,
 		ret = -EINVAL;
 	else if (acc & ~buf->access)
 		ret = -EACCES;
-	if (ret) {
-		fnmm_buf_put(buf);
+	if (ret)
 		goto undo;
-	}
 	if (acc & FNMM_ACCESS_READABLE)
 		prot |= PROT_READ;
 	if (acc & FNMM_ACCESS_WRITABLE)
 		prot |= PROT_WRITE;
 	if (acc & FNMM_ACCESS_EXECUTABLE)
 		prot |= PROT_EXEC;
+	mutex_lock(&ctx->lock);
+	phys = buf->nblocks ? buf->blocks[0].phys : 0;
+	mutex_unlock(&ctx->lock);
 	addr = vm_mmap(file, virt, buf->map_size, prot,
 		       MAP_SHARED | (virt ? MAP_FIXED_NOREPLACE : 0), handle);
-	req->range.size = buf->size;
-	req->range.access = acc;
-	req->range.phys = fnmm_priv(ctx) ? buf->blocks[0].phys : 0;
-	req->offset = buf->page_off;
-	*mlen = buf->map_size;
-	fnmm_buf_put(buf);
 	if (IS_ERR_VALUE(addr)) {
 		ret = (long)addr;
 		goto undo;
 	}
-	*maddr = addr;
+	/*
+	 * mmap() looked the handle up again: if another thread released
+	 * it and its number went to a new allocation meanwhile, that is
+	 * what got mapped.  Take such a mapping back.
+	 */
+	if (!maps_buf_at(file, buf, addr)) {
+		if (ctx_vma(file, addr))
+			vm_munmap(addr, buf->map_size);
+		ret = -ENOENT;
+		goto undo;
+	}
+	req->range.size = buf->size;
+	req->range.access = acc;
+	req->range.phys = fnmm_priv(ctx) ? phys : 0;
+	req->offset = buf->page_off;
 	req->range.virt = addr + req->offset;
 	req->handle = handle;
+	*maddr = addr;
+	*mapped = buf;
 	return 0;
 undo:
-	*mlen = 0;
-	if (*fresh)
-		fnmm_ctx_release(ctx, handle);
-	*fresh = false;
+	if (buf)
+		fnmm_buf_put(buf);
+	if (*fresh) {
+		fnmm_ctx_release_buf(ctx, *fresh);
+		fnmm_buf_put(*fresh);
+		*fresh = NULL;
+	}
 	return ret;
 }
 
@@ -259,11 +287,10 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 			     void __user *arg)
 {
 	struct fnmm_ctx *ctx = file_ctx(file);
+	struct fnmm_buf *fresh = NULL, *mapped = NULL;
 	unsigned long maddr = 0;
 	enum fnmm_cache_op op;
 	struct fnmm_vmctl req;
-	bool fresh = false;
-	u64 mlen = 0;
 	int ret;
 
 	ret = vmctl_in(&req, arg);
@@ -271,22 +298,15 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 		return ret;
 	switch (nr) {
 	case _IOC_NR(FNMM_IOC_RESERVE_MEM):
-		ret = fnmm_ctx_reserve(ctx, &req, false);
-		fresh = !ret;
-		if (!ret) {
-			struct fnmm_buf *buf = fnmm_ctx_get(ctx, req.handle);
-
-			req.range.phys = fnmm_priv(ctx) && buf ?
-					 buf->blocks[0].phys : 0;
-			if (buf)
-				fnmm_buf_put(buf);
-		}
+		ret = fnmm_ctx_reserve_buf(ctx, &req, false, &fresh);
+		if (!ret && !fnmm_priv(ctx))
+			req.range.phys = 0;
 		break;
 	case _IOC_NR(FNMM_IOC_MAP_CONTIGUOUS):
-		ret = ioc_map(file, &req, false, &fresh, &maddr, &mlen);
+		ret = ioc_map(file, &req, false, &fresh, &mapped, &maddr);
 		break;
 	case _IOC_NR(FNMM_IOC_MAP_SPARSE):
-		ret = ioc_map(file, &req, true, &fresh, &maddr, &mlen);
+		ret = ioc_map(file, &req, true, &fresh, &mapped, &maddr);
 		break;
 	case _IOC_NR(FNMM_IOC_UNMAP):
 		if (!PAGE_ALIGNED(req.range.virt) || !PAGE_ALIGNED(req.range.size))
@@ -319,15 +339,18 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 	default:
 		return -ENOTTY;
 	}
-	if (ret)
-		return ret;
-	ret = vmctl_out(&req, arg);
-	if (ret) {
-		/* The caller never learns of them: take them back. */
-		if (mlen)
-			vm_munmap(maddr, mlen);
-		if (fresh)
-			fnmm_ctx_release(ctx, req.handle);
+	if (!ret)
+		ret = vmctl_out(&req, arg);
+	/* The caller never learns of them: take them back. */
+	if (mapped) {
+		if (ret && maps_buf_at(file, mapped, maddr))
+			vm_munmap(maddr, mapped->map_size);
+		fnmm_buf_put(mapped);
+	}
+	if (fresh) {
+		if (ret)
+			fnmm_ctx_release_buf(ctx, fresh);
+		fnmm_buf_put(fresh);
 	}
 	return ret;
 }
