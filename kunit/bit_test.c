@@ -101,22 +101,26 @@ static void bit_runs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 }
 
-/* The search resumes after the last allocation and wraps at the end. */
-static void bit_next_fit_hint(struct kunit *test)
+/* First fit from the lowest free chunk: a freed low chunk is reused. */
+static void bit_first_fit_hint(struct kunit *test)
 {
 	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 8, PAGE_SIZE);
 	u64 x = bit_alloc(test, a, PAGE_SIZE, 0);
 	u64 y = bit_alloc(test, a, PAGE_SIZE, 0);
-	u64 z;
+	u64 z = bit_alloc(test, a, 2 * PAGE_SIZE, 0);
 
+	KUNIT_EXPECT_EQ(test, y, x + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, z, y + PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
-	z = bit_alloc(test, a, PAGE_SIZE, 0);
-	KUNIT_EXPECT_EQ(test, z, y + PAGE_SIZE);	/* not x again */
-	/* Fill the tail (5 chunks), then the search wraps to x. */
-	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, 5 * PAGE_SIZE, 0),
-			z + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	/* Two chunks do not fit at x: they go after z, x stays free. */
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, 2 * PAGE_SIZE, 0),
+			z + 2 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, PAGE_SIZE, 0), x);
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, 2 * PAGE_SIZE, 0),
+			z + 4 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_available(a), 0ULL);
+	KUNIT_EXPECT_EQ(test, bit_try(a, PAGE_SIZE, 0), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 }
 
@@ -228,7 +232,7 @@ static void bit_carve_sections(struct kunit *test)
 static struct kunit_case bit_cases[] = {
 	KUNIT_CASE(bit_initial_state),
 	KUNIT_CASE_PARAM(bit_runs, run_gen_params),
-	KUNIT_CASE(bit_next_fit_hint),
+	KUNIT_CASE(bit_first_fit_hint),
 	KUNIT_CASE_PARAM(bit_alignment, bit_align_gen_params),
 	KUNIT_CASE(bit_fragmented_fit),
 	KUNIT_CASE(bit_release_interior),

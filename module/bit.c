@@ -7,9 +7,11 @@
  * run of contiguous free chunks at the requested alignment.  A second
  * bitmap marks the first chunk of every live allocation, so release needs
  * only the address and a release of anything but a live start is caught.
- * Searches start at a hint just past the previous allocation (next fit),
- * so a sequence of allocations does not rescan the full start of the
- * range; the free count is kept, so available() is O(1).
+ * The search is first fit, as the kernel's genalloc does (it keeps the
+ * free space at the top in one piece), but it starts at a hint, the
+ * lowest chunk that may be free: every chunk below it is used, so a
+ * sequence of allocations does not rescan the full start of the range.
+ * The free count is kept, so available() is O(1).
  */
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
@@ -29,7 +31,7 @@ struct fnmm_bit {
 	unsigned long *start;	/* 1 = chunk starts a live allocation */
 	unsigned long nchunks;
 	unsigned long nfree;
-	unsigned long hint;	/* where the next search begins */
+	unsigned long hint;	/* every chunk below it is used */
 	unsigned long nallocs;
 	unsigned int shift;	/* log2(chunk size) */
 };
@@ -57,17 +59,14 @@ static int bit_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 		goto nomem;
 	i = bitmap_find_next_zero_area_off(b->used, b->nchunks, b->hint, n,
 					   mask, off);
-	if (i >= b->nchunks && b->hint) {
-		i = bitmap_find_next_zero_area_off(b->used, b->nchunks, 0, n,
-						   mask, off);
-	}
 	if (i >= b->nchunks)
 		goto nomem;
 	bitmap_set(b->used, i, n);
 	__set_bit(i, b->start);
 	b->nfree -= n;
 	b->nallocs++;
-	b->hint = i + n < b->nchunks ? i + n : 0;
+	if (i == b->hint)
+		b->hint = find_next_zero_bit(b->used, b->nchunks, i + n);
 	spin_unlock(&b->lock);
 
 	range->address = a->base + ((u64)i << b->shift);
@@ -114,6 +113,8 @@ static int bit_release(struct fnmm_allocator *a, u64 addr)
 	bitmap_clear(b->used, i, n);
 	b->nfree += n;
 	b->nallocs--;
+	if (i < b->hint)
+		b->hint = i;
 	spin_unlock(&b->lock);
 	return 0;
 }
@@ -191,7 +192,8 @@ static int bit_check(struct fnmm_allocator *a)
 	used = bitmap_weight(b->used, b->nchunks);
 	starts = bitmap_weight(b->start, b->nchunks);
 	if (used + b->nfree != b->nchunks || starts != b->nallocs ||
-	    !bitmap_subset(b->start, b->used, b->nchunks))
+	    !bitmap_subset(b->start, b->used, b->nchunks) ||
+	    find_first_zero_bit(b->used, b->nchunks) < min(b->hint, b->nchunks))
 		ret = -EUCLEAN;
 	/* Every run of used chunks begins with an allocation start. */
 	for (i = 0; !ret && i < b->nchunks; i++) {
