@@ -271,6 +271,17 @@ int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 		kfree(buf);
 		return ret;
 	}
+	/*
+	 * Freed memory was zeroed through the cache: before it is mapped
+	 * uncached, the zeroes (not older data) must be in memory.
+	 */
+	if (buf->access & (FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE)) {
+		unsigned int i;
+
+		for (i = 0; i < buf->nblocks; i++)
+			fnmm_region_cache(&ctx->dev->region, buf->blocks[i].phys,
+					  buf->blocks[i].size, FNMM_CACHE_FLUSH);
+	}
 	buf->size = buf_held(buf);
 	buf->page_off = buf->blocks[0].phys & ~PAGE_MASK;
 	buf->map_size = PAGE_ALIGN(buf->page_off + buf->size);

@@ -51,18 +51,15 @@ static bool region_inside(struct fnmm_region *r, u64 phys, u64 size)
 	       phys - r->base <= r->size - size;
 }
 
-static void region_flush(void *va, u64 size)
-{
-#ifdef CONFIG_X86
-	clflush_cache_range(va, size);
-#endif
-}
-
 /**
- * fnmm_region_scrub() - zero part of the region and push it to memory
+ * fnmm_region_scrub() - zero part of the region
  * @r: the region
  * @phys: physical start
  * @size: bytes
+ *
+ * The zeroes are written through the cache and may stay there: memory
+ * handed out for an uncached mapping is flushed then (see
+ * fnmm_ctx_reserve_buf()), so write-back memory is not flushed twice.
  *
  * Return: 0, -EINVAL if the range is not inside @r, -ENOMEM if it cannot
  * be mapped.
@@ -81,7 +78,6 @@ int fnmm_region_scrub(struct fnmm_region *r, u64 phys, u64 size)
 		if (!va)
 			return -ENOMEM;
 		memset(va, 0, len);
-		region_flush(va, len);
 		region_unmap(r, va);
 		done += len;
 		cond_resched();
