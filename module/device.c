@@ -395,15 +395,17 @@ static long fnmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
  * space.  remap_pfn_range() over a whole VMA reserves its type for the
  * range; over part of a VMA it only looks the type up, page by page, and
  * takes what it finds (uncached where nothing is reserved).  A mapping of
- * an allocation in several pieces is built from several such partial
- * calls, so while it is mapped each piece gets a kernel mapping in the
- * allocation's cache type, which reserves that type.  VMAs are never
+ * an allocation in several pieces, or with a released tail, is built from
+ * such partial calls, so while it is mapped each piece gets a kernel
+ * mapping in the allocation's cache type, which reserves that type.  VMAs are never
  * split (fnmm_vm_may_split()), so each reservation is freed whole.
  */
 static bool buf_needs_memtype(struct fnmm_buf *buf)
 {
+	/* One block covering the whole allocation maps in one call. */
 	return IS_ENABLED(CONFIG_X86) && !buf->ctx->dev->region.kaddr &&
-	       (buf->nblocks > 1 || (buf->nblocks && buf->blocks[0].off));
+	       buf->nblocks && !(buf->nblocks == 1 && !buf->blocks[0].off &&
+				 buf->blocks[0].size == buf->size);
 }
 
 static void buf_memtype_put(struct fnmm_buf *buf)
