@@ -155,6 +155,13 @@ int fnmm_ctx_release(struct fnmm_ctx *ctx, u64 handle);
 int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 			      u64 size);
 struct fnmm_buf *fnmm_ctx_get(struct fnmm_ctx *ctx, u64 handle);
+
+/* Access flags that map memory uncached (Device) or write-combined. */
+static inline bool fnmm_access_uncached(u32 access)
+{
+	return access & (FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE);
+}
+
 void fnmm_buf_put(struct fnmm_buf *buf);
 int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len);
 void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info, bool priv);

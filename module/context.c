@@ -247,8 +247,7 @@ int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 		 * Objects share pages, and one page cannot be mapped with two
 		 * cache types: Pool memory is always cached.
 		 */
-		if (sparse || req->range.access & (FNMM_ACCESS_UNCACHED |
-						   FNMM_ACCESS_DEVICE))
+		if (sparse || fnmm_access_uncached(req->range.access))
 			return -EINVAL;
 		a = ctx_pool(ctx);
 		if (IS_ERR(a))
@@ -275,7 +274,7 @@ int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	 * Freed memory was zeroed through the cache: before it is mapped
 	 * uncached, the zeroes (not older data) must be in memory.
 	 */
-	if (buf->access & (FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE)) {
+	if (fnmm_access_uncached(buf->access)) {
 		unsigned int i;
 
 		for (i = 0; i < buf->nblocks; i++)

@@ -116,18 +116,13 @@ static u32 vma_access(struct vm_area_struct *vma, struct fnmm_buf *buf)
 	return acc;
 }
 
-static bool buf_uncached(struct fnmm_buf *buf)
-{
-	return buf->access & (FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE);
-}
-
 static int cache_piece(struct fnmm_ctx *ctx, struct fnmm_buf *buf, u64 off,
 		       u64 len, void *arg)
 {
 	enum fnmm_cache_op op = *(enum fnmm_cache_op *)arg;
 
 	/* Uncached and write-combined memory has no lines to maintain. */
-	if (buf_uncached(buf)) {
+	if (fnmm_access_uncached(buf->access)) {
 		/* Only drain write-combining buffers, so a device sees the data. */
 		wmb();
 		return 0;
@@ -148,18 +143,20 @@ static int cache_piece(struct fnmm_ctx *ctx, struct fnmm_buf *buf, u64 off,
 	return 0;
 }
 
-/* Whether this process maps @buf through @file at @addr. */
-static bool maps_buf_at(struct file *file, struct fnmm_buf *buf,
-			unsigned long addr)
+/*
+ * The allocation this process maps through @file at @addr, or NULL; for
+ * comparison only (no reference is taken).
+ */
+static struct fnmm_buf *buf_mapped_at(struct file *file, unsigned long addr)
 {
 	struct vm_area_struct *vma;
-	bool ret;
+	struct fnmm_buf *buf;
 
 	mmap_read_lock(current->mm);
 	vma = ctx_vma(file, addr);
-	ret = vma && vma->vm_private_data == buf;
+	buf = vma ? vma->vm_private_data : NULL;
 	mmap_read_unlock(current->mm);
-	return ret;
+	return buf;
 }
 
 /*
@@ -174,7 +171,7 @@ static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse,
 	struct fnmm_ctx *ctx = file_ctx(file);
 	u64 virt = req->range.virt, handle = req->handle, phys;
 	unsigned long prot = 0, addr;
-	struct fnmm_buf *buf;
+	struct fnmm_buf *buf, *at;
 	int ret = 0;
 	u32 acc;
 
@@ -219,8 +216,9 @@ static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse,
 	 * it and its number went to a new allocation meanwhile, that is
 	 * what got mapped.  Take such a mapping back.
 	 */
-	if (!maps_buf_at(file, buf, addr)) {
-		if (ctx_vma(file, addr))
+	at = buf_mapped_at(file, addr);
+	if (at != buf) {
+		if (at)
 			vm_munmap(addr, buf->map_size);
 		ret = -ENOENT;
 		goto undo;
@@ -343,7 +341,7 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 		ret = vmctl_out(&req, arg);
 	/* The caller never learns of them: take them back. */
 	if (mapped) {
-		if (ret && maps_buf_at(file, mapped, maddr))
+		if (ret && buf_mapped_at(file, maddr) == mapped)
 			vm_munmap(maddr, mapped->map_size);
 		fnmm_buf_put(mapped);
 	}
