@@ -42,11 +42,10 @@ static int check_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(check);
 
-static void region_alloc(struct seq_file *m, const char *name,
-			 struct fnmm_allocator *a)
+static void region_alloc(struct seq_file *m, struct fnmm_allocator *a)
 {
 	seq_printf(m, "%-6s base %#llx size %llu free %llu largest %llu granule %llu\n",
-		   name, a->base, a->size, fnmm_available(a), fnmm_largest(a),
+		   a->ops->name, a->base, a->size, fnmm_available(a), fnmm_largest(a),
 		   a->granule);
 }
 
@@ -57,8 +56,8 @@ static int region_show(struct seq_file *m, void *unused)
 	seq_printf(m, "region base %#llx size %llu %s\n", dev->region.base,
 		   dev->region.size, dev->region.res ? "boot-reserved" :
 		   "taken at load");
-	region_alloc(m, "split", dev->split);
-	region_alloc(m, "bit", dev->bit);
+	region_alloc(m, dev->split);
+	region_alloc(m, dev->bit);
 	seq_printf(m, "split max order %u\n", fnmm_split_max_order(dev->split));
 	return 0;
 }

@@ -88,6 +88,12 @@ static inline struct fnmm_split *to_split(struct fnmm_allocator *a)
 	return container_of(a, struct fnmm_split, a);
 }
 
+/* Pages from the head @p to the next head: its allocation or block. */
+static u32 split_head_len(const struct split_page *p)
+{
+	return p->state == SPLIT_ALLOC ? p->npages : 1U << p->order;
+}
+
 static void split_add_free(struct fnmm_split *s, u32 i, unsigned int order)
 {
 	struct split_page *p = &s->pages[i];
@@ -178,6 +184,14 @@ static u32 split_pick(struct fnmm_split *s, unsigned int order)
 	return best;
 }
 
+/* The smallest order >= @order with a free block, or U32_MAX. */
+static u32 split_free_order(struct fnmm_split *s, unsigned int order)
+{
+	if (order > s->max_order)
+		return U32_MAX;
+	return find_next_bit(&s->nonempty, s->max_order + 1, order);
+}
+
 /* Give every cached block back to the buddy lists, coalescing. */
 static void split_drain(struct fnmm_split *s)
 {
@@ -205,7 +219,7 @@ static u32 split_find_run(struct fnmm_split *s, u64 n, u32 align,
 
 	while (i < s->npages) {
 		struct split_page *p = &s->pages[i];
-		u32 len = p->state == SPLIT_ALLOC ? p->npages : 1U << p->order;
+		u32 len = split_head_len(p);
 
 		if (p->state == SPLIT_ALLOC) {
 			run = 0;
@@ -284,8 +298,7 @@ static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 		goto done;
 	}
 	order = max(order, ao);
-	k = order <= s->max_order ?
-	    find_next_bit(&s->nonempty, s->max_order + 1, order) : U32_MAX;
+	k = split_free_order(s, order);
 	if (k > s->max_order) {
 		/*
 		 * No block of that order: any long enough run will do.  Cached
@@ -297,9 +310,7 @@ static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 			return -ENOMEM;
 		}
 		split_drain(s);
-		k = order <= s->max_order ?
-		    find_next_bit(&s->nonempty, s->max_order + 1, order) :
-		    U32_MAX;
+		k = split_free_order(s, order);
 	}
 	if (k > s->max_order) {
 		i = split_find_run(s, npages, 1U << ao, &start);
@@ -338,6 +349,7 @@ static int split_release(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_split *s = to_split(a);
 	long i = split_index(s, addr);
+	unsigned int order;
 	u32 n;
 
 	if (i < 0)
@@ -348,13 +360,14 @@ static int split_release(struct fnmm_allocator *a, u64 addr)
 		return -ENOENT;
 	}
 	n = s->pages[i].npages;
-	if (is_power_of_2(n) && ilog2(n) < SPLIT_CACHE_ORDERS &&
-	    ilog2(n) <= s->max_order && !(i & (n - 1)) &&
-	    s->ncache[ilog2(n)] < SPLIT_CACHE_DEPTH) {
+	order = ilog2(n);
+	if (is_power_of_2(n) && order < SPLIT_CACHE_ORDERS &&
+	    order <= s->max_order && !(i & (n - 1)) &&
+	    s->ncache[order] < SPLIT_CACHE_DEPTH) {
 		/* Kept whole for the next request of its size. */
 		s->pages[i].state = SPLIT_CACHED;
-		s->pages[i].order = ilog2(n);
-		s->cache[ilog2(n)][s->ncache[ilog2(n)]++] = i;
+		s->pages[i].order = order;
+		s->cache[order][s->ncache[order]++] = i;
 	} else {
 		s->pages[i].state = SPLIT_NONE;
 		split_free_range(s, i, n);
@@ -505,10 +518,10 @@ static int split_check(struct fnmm_allocator *a)
 	for (i = s->first; i < s->npages; i += len) {
 		struct split_page *p = &s->pages[i];
 
+		len = split_head_len(p);
 		if (p->state == SPLIT_FREE) {
-			u32 b = i ^ (1U << p->order);
+			u32 b = i ^ len;
 
-			len = 1U << p->order;
 			if (p->order > s->max_order || i & (len - 1))
 				goto out;
 			/* A free buddy of the same order should have merged. */
@@ -518,10 +531,8 @@ static int split_check(struct fnmm_allocator *a)
 				goto out;
 			free += len;
 		} else if (p->state == SPLIT_ALLOC) {
-			len = p->npages;
 			allocs++;
 		} else if (p->state == SPLIT_CACHED) {
-			len = 1U << p->order;
 			if (p->order >= SPLIT_CACHE_ORDERS ||
 			    p->order > s->max_order || i & (len - 1))
 				goto out;
@@ -571,16 +582,9 @@ static void split_occupancy(struct fnmm_allocator *a, unsigned long *map)
 	u32 i;
 
 	spin_lock(&s->lock);
-	for (i = s->first; i < s->npages; i++) {
-		struct split_page *p = &s->pages[i];
-
-		if (p->state == SPLIT_FREE || p->state == SPLIT_CACHED) {
-			i += (1U << p->order) - 1;
-		} else if (p->state == SPLIT_ALLOC) {
-			bitmap_set(map, i - s->first, p->npages);
-			i += p->npages - 1;
-		}
-	}
+	for (i = s->first; i < s->npages; i += split_head_len(&s->pages[i]))
+		if (s->pages[i].state == SPLIT_ALLOC)
+			bitmap_set(map, i - s->first, s->pages[i].npages);
 	spin_unlock(&s->lock);
 }
 
