@@ -292,33 +292,22 @@ static void base_req(u64 size, u64 align, struct req *r)
 		r->err = -E2BIG;
 		return;
 	}
-	if (S.btype == B_SPLIT) {
-		u64 npages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
-
-		if (align > PAGE_SIZE) {
-			unsigned int ao = log2u(align) - PAGE_SHIFT;
-
-			if (ao > S.mo) {
-				r->err = -EINVAL;
-				return;
-			}
-			r->mask = (1ULL << ao) - 1;
-			r->off = (S.bbase / PAGE_SIZE) & r->mask;
+	/*
+	 * Split (granule a page) and Bit both serve any run of free units;
+	 * they differ only in which alignments they can ever honour.
+	 */
+	r->n = (size + S.gran - 1) / S.gran;
+	if (align > S.gran) {
+		if (S.btype == B_SPLIT ?
+		    (unsigned int)log2u(align) - PAGE_SHIFT > S.mo :
+		    align > S.bsize) {
+			r->err = -EINVAL;
+			return;
 		}
-		r->n = npages;
-		r->held = npages * PAGE_SIZE;
-	} else {
-		r->n = (size + S.gran - 1) / S.gran;
-		if (align > S.gran) {
-			if (align > S.bsize) {
-				r->err = -EINVAL;
-				return;
-			}
-			r->mask = align / S.gran - 1;
-			r->off = (S.bbase / S.gran) & r->mask;
-		}
-		r->held = r->n * S.gran;
+		r->mask = align / S.gran - 1;
+		r->off = (S.bbase / S.gran) & r->mask;
 	}
+	r->held = r->n * S.gran;
 }
 
 static bool base_fits(const struct req *r)
