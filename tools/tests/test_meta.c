@@ -3,10 +3,10 @@
  * freenos-mm kernel metadata per open file and per handle: what a user
  * costs the kernel must grow with what it holds, never with the region.
  *
- * Opens NFILES files, each holding one 8-byte Pool object (its context,
- * its Pool with one slab, two handles) and one Split page, and reads the
- * kernel's slab and vmalloc use (/proc/meminfo) before and after; then
- * NHANDLES Pool objects in one file.  Prints the bytes per file and per
+ * Makes NHANDLES Pool objects in one file, then opens NFILES files, each
+ * holding one 8-byte Pool object (its context, its Pool with one slab,
+ * two handles) and one Split page, and reads the kernel's slab and
+ * vmalloc use (/proc/meminfo) before and after each.  Prints the bytes per file and per
  * handle as "# " lines and fails when a file costs a page or more (each
  * file's Pool had a table of 8 bytes per region page: 128 KiB on a 64 MiB
  * region, 8 MiB on 4 GiB) or a handle 512 bytes or more.
@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include "common.h"
 
-#define NFILES		256
+#define NFILES		256	/* at most; argv[1] may ask for fewer */
 #define NHANDLES	4096
 
 /* Slab + VmallocUsed from /proc/meminfo, in bytes. */
@@ -40,38 +40,25 @@ static long long kernel_bytes(void)
 	return sum;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static int fds[NFILES];
 	struct fnmm_info start, now;
 	struct fnmm_vmctl r;
 	long long before, after, per;
 	char diff[512];
-	int i, fd, ok = 1;
+	int i, fd, ok = 1, nfiles = NFILES;
+
+	if (argc > 1 && atoi(argv[1]) > 0 && atoi(argv[1]) < NFILES)
+		nfiles = atoi(argv[1]);
 
 	fd = open_or_bail();
 	if (info_or_fail(fd, &start, "INFO"))
 		return tap_done();
 	tap_diag("region %llu bytes", (unsigned long long)start.region_size);
 
+	/* Handles first: objects freed by the files' close would be reused. */
 	sync();
-	before = kernel_bytes();
-	for (i = 0; i < NFILES && ok; i++) {
-		fds[i] = open(FNMM_DEVICE_PATH, O_RDWR);
-		ok = fds[i] >= 0 &&
-		     !fnmm_reserve(fds[i], 8, 0, FNMM_ALLOC_POOL, 0, &r) &&
-		     !fnmm_reserve(fds[i], 4096, 0, FNMM_ALLOC_SPLIT, 0, &r);
-	}
-	after = kernel_bytes();
-	tap(ok && before > 0 && after > 0, strerror(errno),
-	    "%d files, each with a Pool object and a Split page", NFILES);
-	per = (after - before) / NFILES;
-	tap_diag("kernel memory per file: %lld bytes (slab + vmalloc, %d files)",
-		 per, NFILES);
-	tap(per < 4096, NULL, "a file costs less than a page of kernel memory");
-	while (i--)
-		close(fds[i]);
-
 	before = kernel_bytes();
 	for (i = 0; i < NHANDLES && ok; i++)
 		ok = !fnmm_reserve(fd, 8, 0, FNMM_ALLOC_POOL, 0, &r);
@@ -81,6 +68,23 @@ int main(void)
 	tap_diag("kernel memory per handle: %lld bytes (%d handles)", per,
 		 NHANDLES);
 	tap(per < 512, NULL, "a handle costs less than 512 bytes");
+
+	before = kernel_bytes();
+	for (i = 0; i < nfiles && ok; i++) {
+		fds[i] = open(FNMM_DEVICE_PATH, O_RDWR);
+		ok = fds[i] >= 0 &&
+		     !fnmm_reserve(fds[i], 8, 0, FNMM_ALLOC_POOL, 0, &r) &&
+		     !fnmm_reserve(fds[i], 4096, 0, FNMM_ALLOC_SPLIT, 0, &r);
+	}
+	after = kernel_bytes();
+	tap(ok && before > 0 && after > 0, strerror(errno),
+	    "%d files, each with a Pool object and a Split page", nfiles);
+	per = (after - before) / nfiles;
+	tap_diag("kernel memory per file: %lld bytes (slab + vmalloc, %d files)",
+		 per, nfiles);
+	tap(per < 4096, NULL, "a file costs less than a page of kernel memory");
+	while (i--)
+		close(fds[i]);
 	close(fd);
 
 	fd = open_or_bail();
