@@ -7,9 +7,10 @@
  * holding one 8-byte Pool object (its context, its Pool with one slab,
  * two handles) and one Split page, and reads the kernel's slab and
  * vmalloc use (/proc/meminfo) before and after each.  Prints the bytes per file and per
- * handle as "# " lines and fails when a file costs 8 KiB or more (about 3 KiB now) (each
- * file's Pool had a table of 8 bytes per region page: 128 KiB on a 64 MiB
- * region, 8 MiB on 4 GiB) or a handle 512 bytes or more.
+ * handle as "# " lines and fails when a file costs 8 KiB or more (about
+ * 3 KiB now; each file's Pool had a table of 8 bytes per region page:
+ * 128 KiB on a 64 MiB region, 8 MiB on 4 GiB) or a handle 512 bytes or
+ * more.
  */
 #define _GNU_SOURCE
 #include <errno.h>
