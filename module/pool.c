@@ -21,7 +21,11 @@
  * PAGE_SIZE / 8), else one parent allocation and an xarray insert made
  * with the lock dropped; release O(log n) in the slabs held (xarray
  * lookup), plus one parent release when a page goes back; largest()
- * O(classes); check() O(slabs held).
+ * O(classes); check() O(slabs held).  The price of giving an idle pool's
+ * last page back: an alloc/free pair on an otherwise empty pool takes
+ * and returns a page (and its descriptor and xarray slot) every time,
+ * about 4x a pair with an object live (83 vs 25 ns in the user-space
+ * build).
  */
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
