@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * freenos-mm privilege tests, run as root: physical addresses and the
- * device node are privileged.  A forked child drops to uid/gid 65534
- * (which clears every capability) and checks, through a descriptor it
- * inherited and through its own open(), what it may see:
+ * device node are privileged.  Who may see physical addresses is decided
+ * by the credentials of whoever OPENED the file (CAP_SYS_ADMIN then), or
+ * the module's expose_phys parameter: never by the caller of each ioctl.
+ * A forked child drops to uid/gid 65534 (which clears every capability)
+ * and checks:
  *
  *  - the device node's mode decides whether it may open it (0600 by
  *    default: EACCES);
- *  - without CAP_SYS_ADMIN, and unless the module's expose_phys
- *    parameter is set, every physical address in a reply is 0 and
- *    LookupVirtual fails with EPERM;
- *  - everything else (ReserveMem, Map, Access, Info) still works.
+ *  - on a descriptor root opened and it inherited, it sees physical
+ *    addresses, as root would;
+ *  - on a descriptor it opened itself (a 0666 node), unless expose_phys
+ *    is set, every physical address in a reply is 0 and LookupVirtual
+ *    fails with EPERM; and root, handed that descriptor (SCM_RIGHTS),
+ *    gets no more than its opener did;
+ *  - everything else (ReserveMem, Map, Access, Info) works either way.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,11 +47,101 @@ static int exposed(void)
 	return c == 'Y' || c == '1';
 }
 
-/* What the unprivileged child checks; @fd came from root. */
-static void unprivileged(int fd, __u64 virt, int open_ok, int expose)
+/*
+ * Phys visibility through @fd, whoever calls: @priv says whether its
+ * opener may see physical addresses.  @virt: a mapping of @fd made by
+ * another process (0: none), looked up from here.
+ */
+static void phys_checks(int fd, int priv, __u64 virt, const char *who)
 {
+	const char *seen = priv ? "shown" : "is 0";
 	struct fnmm_vmctl r, m;
 	struct fnmm_info info;
+	int ret;
+
+	if (!info_or_fail(fd, &info, who))
+		tap(priv ? info.region_base != 0 : info.region_base == 0,
+		    NULL, "%s: INFO region_base %s", who, seen);
+
+	ret = fnmm_reserve(fd, 8192, 0, FNMM_ALLOC_SPLIT, 0, &r);
+	if (tap_ret(ret, 0, "%s: ReserveMem", who)) {
+		tap(priv ? r.range.phys != 0 : r.range.phys == 0, NULL,
+		    "%s: ReserveMem reply phys %s", who, seen);
+		ret = fnmm_map_contiguous(fd, r.handle, 0, 0, 0, 0, 0, &m);
+		if (tap_ret(ret, 0, "%s: MapContiguous", who)) {
+			tap(priv ? m.range.phys != 0 : m.range.phys == 0,
+			    NULL, "%s: MapContiguous reply phys %s", who, seen);
+			ret = fnmm_lookup(fd, m.range.virt, &m);
+			tap_ret(ret, priv ? 0 : -EPERM,
+				"%s: LookupVirtual of its own mapping", who);
+			tap_ret(fnmm_unmap(fd, m.range.virt, 8192), 0,
+				"%s: UnMap", who);
+		}
+		tap_ret(fnmm_release(fd, r.handle), 0, "%s: Release", who);
+	}
+	ret = fnmm_map_contiguous(fd, 0, 0, 4096, 0, FNMM_ALLOC_BIT, 0, &m);
+	if (tap_ret(ret, 0, "%s: MapContiguous with handle 0", who)) {
+		tap(priv ? m.range.phys != 0 : m.range.phys == 0, NULL,
+		    "%s: new allocation's phys %s", who, seen);
+		fnmm_unmap(fd, m.range.virt, 4096);
+		fnmm_release(fd, m.handle);
+	}
+	if (!virt)
+		return;
+	memset(&m, 0, sizeof(m));
+	ret = fnmm_lookup(fd, virt, &m);
+	tap_ret(ret, priv ? 0 : -EPERM,
+		"%s: LookupVirtual of the parent's inherited mapping", who);
+	tap(priv ? m.range.phys != 0 : m.range.phys == 0, NULL,
+	    "%s: ... phys %s", who, seen);
+	ret = fnmm_access(fd, virt, &m);
+	tap_ret(ret, 0, "%s: Access of the inherited mapping", who);
+}
+
+/* Send @fd over the socket @sock. */
+static int send_fd(int sock, int fd)
+{
+	char c = 'F', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+}
+
+/* A descriptor from the socket, or -errno. */
+static int recv_fd(int sock)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -errno ?: -EIO;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -EBADMSG;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* What the unprivileged child checks; @fd came from root. */
+static void unprivileged(int fd, __u64 virt, int open_ok, int expose,
+			 int sock)
+{
 	int f, ret;
 
 	f = open(FNMM_DEVICE_PATH, O_RDWR);
@@ -54,56 +150,22 @@ static void unprivileged(int fd, __u64 virt, int open_ok, int expose)
 	else
 		tap(f < 0 && errno == EACCES, f < 0 ? strerror(errno) : "opened",
 		    "nobody: open of the 0600 node is refused with EACCES");
-	if (f >= 0)
+
+	/* Root opened it: root's view, whoever asks. */
+	phys_checks(fd, 1, virt, "nobody on root's file");
+	if (f >= 0) {
+		phys_checks(f, expose, 0, "nobody on its own file");
+		ret = send_fd(sock, f);
+		tap_ret(ret, 0, "nobody: hand its file to root");
 		close(f);
-
-	if (!info_or_fail(fd, &info, "nobody: INFO"))
-		tap(expose ? info.region_base != 0 : info.region_base == 0,
-		    NULL, "nobody: INFO region_base %s", expose ?
-		    "shown (expose_phys)" : "hidden");
-
-	ret = fnmm_reserve(fd, 8192, 0, FNMM_ALLOC_SPLIT, 0, &r);
-	if (tap_ret(ret, 0, "nobody: ReserveMem on the inherited fd")) {
-		tap(expose ? r.range.phys != 0 : r.range.phys == 0, NULL,
-		    "nobody: ReserveMem reply phys %s",
-		    expose ? "shown" : "is 0");
-		ret = fnmm_map_contiguous(fd, r.handle, 0, 0, 0, 0, 0, &m);
-		if (tap_ret(ret, 0, "nobody: MapContiguous")) {
-			tap(expose ? m.range.phys != 0 : m.range.phys == 0,
-			    NULL, "nobody: MapContiguous reply phys %s",
-			    expose ? "shown" : "is 0");
-			ret = fnmm_lookup(fd, m.range.virt, &m);
-			tap_ret(ret, expose ? 0 : -EPERM,
-				"nobody: LookupVirtual of its own mapping");
-			tap_ret(fnmm_unmap(fd, m.range.virt, 8192), 0,
-				"nobody: UnMap");
-		}
-		tap_ret(fnmm_release(fd, r.handle), 0, "nobody: Release");
 	}
-	ret = fnmm_map_contiguous(fd, 0, 0, 4096, 0, FNMM_ALLOC_BIT, 0, &m);
-	if (tap_ret(ret, 0, "nobody: MapContiguous with handle 0")) {
-		tap(expose ? m.range.phys != 0 : m.range.phys == 0, NULL,
-		    "nobody: new allocation's phys %s",
-		    expose ? "shown" : "is 0");
-		fnmm_unmap(fd, m.range.virt, 4096);
-		fnmm_release(fd, m.handle);
-	}
-
-	memset(&m, 0, sizeof(m));
-	ret = fnmm_lookup(fd, virt, &m);
-	tap_ret(ret, expose ? 0 : -EPERM,
-		"nobody: LookupVirtual of root's inherited mapping");
-	tap(expose || m.range.phys == 0, NULL,
-	    "nobody: a refused lookup leaves phys 0");
-	ret = fnmm_access(fd, virt, &m);
-	tap_ret(ret, 0, "nobody: Access of the inherited mapping");
 }
 
 int main(void)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	struct fnmm_info start, now;
-	int fd, open_ok, expose, status;
+	int fd, open_ok, expose, status, sv[2], nf;
 	struct fnmm_vmctl r;
 	struct stat st;
 	char diff[512];
@@ -129,21 +191,36 @@ int main(void)
 		return tap_done();
 	tap(r.range.phys != 0, NULL, "root: the reply shows phys");
 
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+		tap(0, strerror(errno), "socketpair");
+		return tap_done();
+	}
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
+		close(sv[0]);
 		if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY)) {
 			tap(0, strerror(errno), "drop to uid/gid %d", NOBODY);
 			_exit(1);
 		}
 		tap(getuid() == NOBODY, NULL, "child runs as nobody");
-		unprivileged(fd, r.range.virt, open_ok, expose);
+		unprivileged(fd, r.range.virt, open_ok, expose, sv[1]);
 		fflush(stdout);
 		_exit(0);
 	}
+	close(sv[1]);
 	tap(pid > 0 && waitpid(pid, &status, 0) == pid &&
 	    WIFEXITED(status) && !WEXITSTATUS(status), NULL,
 	    "unprivileged child finished");
+	if (open_ok) {
+		/* Root on nobody's file: only what its opener could see. */
+		nf = recv_fd(sv[0]);
+		if (tap(nf >= 0, errname(nf), "root: receive nobody's file")) {
+			phys_checks(nf, expose, 0, "root on nobody's file");
+			close(nf);
+		}
+	}
+	close(sv[0]);
 
 	tap_ret(fnmm_unmap(fd, r.range.virt, 2 * pg), 0, "root: UnMap");
 	tap_ret(fnmm_release(fd, r.handle), 0, "root: Release");
