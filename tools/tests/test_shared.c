@@ -438,13 +438,19 @@ static void part_leak(void)
 
 /* ---- quarantine: a failed scrub keeps the block out of use ---- */
 
-enum qcase { Q_RELEASE_SPLIT, Q_RELEASE_BIT, Q_CLOSE, Q_RELSEC, NR_Q };
+enum qcase { Q_RELEASE_SPLIT, Q_RELEASE_BIT, Q_CLOSE, Q_RELSEC, Q_POOL, NR_Q };
 
 static const char *const q_name[NR_Q] = {
 	[Q_RELEASE_SPLIT]	= "Release of Split 64 KiB",
 	[Q_RELEASE_BIT]		= "Release of Bit 16 KiB",
 	[Q_CLOSE]		= "close holding Split 32 KiB",
 	[Q_RELSEC]		= "ReleaseSections of 1 page of Split 16 KiB",
+	/*
+	 * Two scrubs: the object's, then its page's on the way back to
+	 * Split (a failed object scrub leaves its bytes in the context's
+	 * own page); the page must be quarantined.
+	 */
+	[Q_POOL]		= "Release of the last Pool object (page filled), 2 scrubs fail",
 };
 
 static int free_at_least(const struct fnmm_info *i, const void *arg)
@@ -458,8 +464,9 @@ static void quarantine_case(enum qcase q)
 {
 	unsigned int kind = q == Q_RELEASE_BIT ? BIT : SPLIT;
 	__u64 size = q == Q_RELEASE_SPLIT ? 64 << 10 : q == Q_CLOSE ? 32 << 10 :
-		     16 << 10;
+		     q == Q_POOL ? pg : 16 << 10;
 	__u64 qsize = q == Q_RELSEC ? pg : size, qphys, qb = 0, qbytes = 0;
+	const char *fails = q == Q_POOL ? "2" : "1";
 	struct fnmm_info start, before, after, now;
 	const char *what = q_name[q];
 	struct fnmm_vmctl r;
@@ -472,7 +479,8 @@ static void quarantine_case(enum qcase q)
 	if (info_or_fail(mon, &start, what))
 		return;
 	f = fnmm_open();
-	ret = f < 0 ? f : fnmm_reserve(f, size, RWU, kind, 0, &r);
+	ret = f < 0 ? f : fnmm_reserve(f, q == Q_POOL ? 8 : size, RWU,
+				       q == Q_POOL ? POOL : kind, 0, &r);
 	if (!tap_ret(ret, 0, "quarantine: %s: reserve", what))
 		goto out;
 	p = fnmm_mmap(f, r.handle, size, RW);
@@ -480,10 +488,10 @@ static void quarantine_case(enum qcase q)
 		memset(p, FILL, size);
 		munmap(p, size);
 	}
-	qphys = r.range.phys + (q == Q_RELSEC ? pg : 0);
+	qphys = r.range.phys - r.offset + (q == Q_RELSEC ? pg : 0);
 	info_or_fail(mon, &before, what);
-	ret = write_file(DBG "fail_scrub", "1");
-	tap_ret(ret, 0, "quarantine: %s: echo 1 > fail_scrub", what);
+	ret = write_file(DBG "fail_scrub", fails);
+	tap_ret(ret, 0, "quarantine: %s: echo %s > fail_scrub", what, fails);
 	switch (q) {
 	case Q_RELSEC:
 		ret = fnmm_release_sections(f, r.handle, pg, pg);
@@ -497,6 +505,7 @@ static void quarantine_case(enum qcase q)
 		break;
 	}
 	tap_ret(ret, 0, "quarantine: %s: the release itself succeeds", what);
+	write_file(DBG "fail_scrub", "0");	/* none left for later scrubs */
 	info_or_fail(mon, &after, what);
 	tap_eq(QUARANTINED(&after) - QUARANTINED(&before), qsize,
 	       "quarantine: %s: Info.quarantined grows by %llu", what,
@@ -545,6 +554,17 @@ static void quarantine_case(enum qcase q)
 	       "quarantine: %s: the block is free again", what);
 	tap(debugfs_ok(d, sizeof(d)), d,
 	    "quarantine: %s: debugfs check ok after the retry", what);
+
+	/* Handed out again now, and scrubbed: all of it reads zero. */
+	g = fnmm_open();
+	if (g >= 0) {
+		take_all(g, kind, &t, qphys, qsize);
+		took_detail(&t, d, sizeof(d));
+		tap(t.overlap && t.bad_alloc < 0, t.overlap ? d : "not handed out",
+		    "quarantine: %s: after the retry it is handed out again, zeroed",
+		    what);
+		close(g);
+	}
 out:
 	write_file(DBG "fail_scrub", "0");
 	if (f >= 0)
