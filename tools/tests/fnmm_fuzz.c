@@ -1040,19 +1040,23 @@ static int reply_new(struct mctx *c, const struct fnmm_vmctl *req,
  * with a zero or a non-zero tail, a NULL/unmapped/kernel pointer, or a
  * read-only argument (the reply cannot be written).
  */
-enum mut { MU_NONE, MU_SMALL, MU_BIG0, MU_BIGX, MU_NULL, MU_BADPTR, MU_RO };
+enum mut { MU_NONE, MU_SMALL, MU_BIG0, MU_BIGX, MU_NULL, MU_BADPTR, MU_RO,
+	   MU_HUGE };
 
 static const char * const mut_names[] = {
 	"", " [argsz small]", " [argsz big, zero tail]",
 	" [argsz big, non-zero tail]", " [NULL arg]", " [bad pointer]",
-	" [read-only arg]",
+	" [read-only arg]", " [argsz over a page, zero tail]",
 };
+
+/* The largest argsz the kernel reads (above it: E2BIG, nothing read). */
+#define ARGSZ_MAX	4096
 
 static enum mut rnd_mut(void)
 {
 	if (!chance(12))
 		return MU_NONE;
-	return 1 + rnd(6);
+	return 1 + rnd(7);
 }
 
 /* What a mutation does to the results an operation may have. */
@@ -1062,6 +1066,7 @@ static uint64_t mut_want(enum mut mu, uint64_t want, int replies)
 	case MU_SMALL:
 		return R(EINVAL);
 	case MU_BIGX:
+	case MU_HUGE:
 		return R(E2BIG);
 	case MU_NULL:
 	case MU_BADPTR:
@@ -1096,9 +1101,17 @@ static int issue(int fd, unsigned long cmd, void *arg, size_t size,
 	case MU_SMALL:
 		*(__u32 *)arg = rnd(size);
 		return fnmm_ioctl_raw(fd, cmd, arg);
+	case MU_HUGE:
+		memset(bigbuf, 0, sizeof(bigbuf));
+		memcpy(bigbuf, arg, size);
+		*(__u32 *)bigbuf = ARGSZ_MAX + 1 + rnd(sizeof(bigbuf) - ARGSZ_MAX);
+		ret = fnmm_ioctl_raw(fd, cmd, bigbuf);
+		reply_ok(!memcmp(bigbuf + 4, (char *)arg + 4, size - 4),
+			 "a refused argsz over a page wrote a reply");
+		return ret;
 	case MU_BIG0:
 	case MU_BIGX:
-		extra = 1 + rnd(sizeof(bigbuf) - size);
+		extra = 1 + rnd(ARGSZ_MAX - size);
 		memset(bigbuf, 0, sizeof(bigbuf));
 		memcpy(bigbuf, arg, size);
 		*(__u32 *)bigbuf = size + extra;
@@ -1754,6 +1767,10 @@ static void op_lookup(int phys)
 		want = R(EFAULT);
 	else if (phys && b->kind != POOL &&
 		 b->unit[(virt - v->base) / pg] == U_GONE)
+		want = R(EFAULT);
+	/* Only an object's own bytes have an offset in it. */
+	else if (phys && (virt - v->base < b->off ||
+			  virt - v->base - b->off >= b->size))
 		want = R(EFAULT);
 	else
 		want = RES_OK;

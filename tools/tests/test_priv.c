@@ -1,21 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * freenos-mm privilege tests, run as root: physical addresses and the
- * device node are privileged.  Who may see physical addresses is decided
- * by the credentials of whoever OPENED the file (CAP_SYS_ADMIN then), or
- * the module's expose_phys parameter: never by the caller of each ioctl.
- * A forked child drops to uid/gid 65534 (which clears every capability)
- * and checks:
+ * device node are privileged.  A forked child drops to uid/gid 65534
+ * (which clears every capability) and checks, through a descriptor it
+ * inherited and through its own open(), what it may see:
  *
  *  - the device node's mode decides whether it may open it (0600 by
  *    default: EACCES);
- *  - on a descriptor root opened and it inherited, it sees physical
- *    addresses, as root would;
- *  - on a descriptor it opened itself (a 0666 node), unless expose_phys
- *    is set, every physical address in a reply is 0 and LookupVirtual
- *    fails with EPERM; and root, handed that descriptor (SCM_RIGHTS),
- *    gets no more than its opener did;
- *  - everything else (ReserveMem, Map, Access, Info) works either way.
+ *  - whether a file shows physical addresses is decided at open with the
+ *    opener's credentials (as /proc/PID/pagemap): through a file nobody
+ *    opened itself, unless the module's expose_phys parameter is set,
+ *    every physical address in a reply is 0 and LookupVirtual fails with
+ *    EPERM; the descriptor root opened and passed on keeps root's view,
+ *    and the one nobody opened and handed to root (SCM_RIGHTS) keeps
+ *    nobody's: no capable() on each call;
+ *  - everything else (ReserveMem, Map, Access, Info) still works.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,55 +46,43 @@ static int exposed(void)
 	return c == 'Y' || c == '1';
 }
 
-/*
- * Phys visibility through @fd, whoever calls: @priv says whether its
- * opener may see physical addresses.  @virt: a mapping of @fd made by
- * another process (0: none), looked up from here.
- */
-static void phys_checks(int fd, int priv, __u64 virt, const char *who)
+/* Replies through @fd show physical addresses, or all are 0 (@shown). */
+static void phys_checks(int fd, int shown, const char *who)
 {
-	const char *seen = priv ? "shown" : "is 0";
+	const char *how = shown ? "shown" : "is 0";
 	struct fnmm_vmctl r, m;
 	struct fnmm_info info;
 	int ret;
 
-	if (!info_or_fail(fd, &info, who))
-		tap(priv ? info.region_base != 0 : info.region_base == 0,
-		    NULL, "%s: INFO region_base %s", who, seen);
-
+	if (!info_or_fail(fd, &info, "nobody: INFO"))
+		tap(shown ? info.region_base != 0 : info.region_base == 0,
+		    NULL, "%s: INFO region_base %s", who, how);
 	ret = fnmm_reserve(fd, 8192, 0, FNMM_ALLOC_SPLIT, 0, &r);
 	if (tap_ret(ret, 0, "%s: ReserveMem", who)) {
-		tap(priv ? r.range.phys != 0 : r.range.phys == 0, NULL,
-		    "%s: ReserveMem reply phys %s", who, seen);
+		tap(shown ? r.range.phys != 0 : r.range.phys == 0, NULL,
+		    "%s: ReserveMem reply phys %s", who, how);
 		ret = fnmm_map_contiguous(fd, r.handle, 0, 0, 0, 0, 0, &m);
 		if (tap_ret(ret, 0, "%s: MapContiguous", who)) {
-			tap(priv ? m.range.phys != 0 : m.range.phys == 0,
-			    NULL, "%s: MapContiguous reply phys %s", who, seen);
+			tap(shown ? m.range.phys != 0 : m.range.phys == 0,
+			    NULL, "%s: MapContiguous reply phys %s",
+			    who, how);
 			ret = fnmm_lookup(fd, m.range.virt, &m);
-			tap_ret(ret, priv ? 0 : -EPERM,
-				"%s: LookupVirtual of its own mapping", who);
+			tap_ret(ret, shown ? 0 : -EPERM,
+				"%s: LookupVirtual of its own mapping",
+				who);
 			tap_ret(fnmm_unmap(fd, m.range.virt, 8192), 0,
 				"%s: UnMap", who);
 		}
-		tap_ret(fnmm_release(fd, r.handle), 0, "%s: Release", who);
+		tap_ret(fnmm_release(fd, r.handle), 0, "%s: Release",
+			who);
 	}
 	ret = fnmm_map_contiguous(fd, 0, 0, 4096, 0, FNMM_ALLOC_BIT, 0, &m);
 	if (tap_ret(ret, 0, "%s: MapContiguous with handle 0", who)) {
-		tap(priv ? m.range.phys != 0 : m.range.phys == 0, NULL,
-		    "%s: new allocation's phys %s", who, seen);
+		tap(shown ? m.range.phys != 0 : m.range.phys == 0, NULL,
+		    "%s: new allocation's phys %s", who, how);
 		fnmm_unmap(fd, m.range.virt, 4096);
 		fnmm_release(fd, m.handle);
 	}
-	if (!virt)
-		return;
-	memset(&m, 0, sizeof(m));
-	ret = fnmm_lookup(fd, virt, &m);
-	tap_ret(ret, priv ? 0 : -EPERM,
-		"%s: LookupVirtual of the parent's inherited mapping", who);
-	tap(priv ? m.range.phys != 0 : m.range.phys == 0, NULL,
-	    "%s: ... phys %s", who, seen);
-	ret = fnmm_access(fd, virt, &m);
-	tap_ret(ret, 0, "%s: Access of the inherited mapping", who);
 }
 
 /* Send @fd over the socket @sock. */
@@ -142,6 +129,7 @@ static int recv_fd(int sock)
 static void unprivileged(int fd, __u64 virt, int open_ok, int expose,
 			 int sock)
 {
+	struct fnmm_vmctl m;
 	int f, ret;
 
 	f = open(FNMM_DEVICE_PATH, O_RDWR);
@@ -150,15 +138,26 @@ static void unprivileged(int fd, __u64 virt, int open_ok, int expose,
 	else
 		tap(f < 0 && errno == EACCES, f < 0 ? strerror(errno) : "opened",
 		    "nobody: open of the 0600 node is refused with EACCES");
-
-	/* Root opened it: root's view, whoever asks. */
-	phys_checks(fd, 1, virt, "nobody on root's file");
 	if (f >= 0) {
-		phys_checks(f, expose, 0, "nobody on its own file");
-		ret = send_fd(sock, f);
-		tap_ret(ret, 0, "nobody: hand its file to root");
+		phys_checks(f, expose, "nobody, its own file");
+		memset(&m, 0, sizeof(m));
+		ret = fnmm_lookup(f, virt, &m);
+		tap_ret(ret, expose ? -EFAULT : -EPERM,
+			"nobody, its own file: LookupVirtual of root's mapping");
+		tap(m.range.phys == 0, NULL,
+		    "nobody: a refused lookup leaves phys 0");
+		tap_ret(send_fd(sock, f), 0, "nobody: hand its own file to root");
 		close(f);
 	}
+
+	/* Root's file, inherited: root's view, as pagemap. */
+	phys_checks(fd, 1, "nobody, root's file");
+	memset(&m, 0, sizeof(m));
+	ret = fnmm_lookup(fd, virt, &m);
+	tap_ret(ret, 0, "nobody: LookupVirtual of root's inherited mapping");
+	tap(m.range.phys != 0, NULL, "nobody: root's file shows its phys");
+	ret = fnmm_access(fd, virt, &m);
+	tap_ret(ret, 0, "nobody: Access of the inherited mapping");
 }
 
 int main(void)
@@ -216,7 +215,7 @@ int main(void)
 		/* Root on nobody's file: only what its opener could see. */
 		nf = recv_fd(sv[0]);
 		if (tap(nf >= 0, errname(nf), "root: receive nobody's file")) {
-			phys_checks(nf, expose, 0, "root on nobody's file");
+			phys_checks(nf, expose, "root, nobody's file");
 			close(nf);
 		}
 	}
