@@ -1316,6 +1316,76 @@ out:
 	free(after);
 }
 
+/*
+ * An Uncached/Device allocation whose scrub fails is quarantined; the
+ * retry frees it, and its pages, handed out again (Split's LIFO cache)
+ * as write-back and mapped, draw no x86/PAT complaint: the direct map is
+ * write-back again.
+ */
+static void take_quarantine(const char *name, __u32 access)
+{
+	int n0 = 0, n1 = 0, f = fnmm_open(), ret;
+	char *before = pat_lines(&n0), *after;
+	struct fnmm_info b, a;
+	struct fnmm_vmctl r, r2;
+	__u64 len = 4 * pg, phys;
+	size_t bad = 0;
+	void *p;
+
+	if (!tap(f >= 0, errname(f), "take: quarantine %s: open", name))
+		goto out;
+	ret = fnmm_reserve(f, len, access, SPLIT, 0, &r);
+	if (!tap_ret(ret, 0, "take: quarantine %s: ReserveMem 4 pages", name))
+		goto out;
+	phys = r.range.phys;
+	p = fnmm_mmap(f, r.handle, len, RW);
+	if (p != MAP_FAILED) {
+		memset(p, FILL, len);
+		munmap(p, len);
+	}
+	info_or_fail(mon, &b, name);
+	tap_ret(write_file(DBG "fail_scrub", "1"), 0,
+		"take: quarantine %s: echo 1 > fail_scrub", name);
+	tap_ret(fnmm_release(f, r.handle), 0, "take: quarantine %s: Release",
+		name);
+	write_file(DBG "fail_scrub", "0");
+	info_or_fail(mon, &a, name);
+	tap_eq(QUARANTINED(&a) - QUARANTINED(&b), len,
+	       "take: quarantine %s: quarantined", name);
+	tap_ret(write_file(DBG "quarantine", "retry"), 0,
+		"take: quarantine %s: echo retry > quarantine", name);
+	info_or_fail(mon, &a, name);
+	tap_eq(QUARANTINED(&a), QUARANTINED(&b),
+	       "take: quarantine %s: the retry freed it", name);
+	ret = fnmm_reserve(f, len, RWU, SPLIT, 0, &r2);
+	tap(!ret && r2.range.phys == phys, errname(ret),
+	    "take: quarantine %s: the same pages come back, write-back", name);
+	p = ret ? MAP_FAILED : fnmm_mmap(f, r2.handle, len, RW);
+	if (tap(p != MAP_FAILED, strerror(errno),
+		"take: quarantine %s: ... mapped", name)) {
+		tap(first_nonzero(p, len) < 0, NULL,
+		    "take: quarantine %s: ... and zeroed", name);
+		ret = pattern_fill(p, len, 15);
+		if (!ret)
+			ret = pattern_check(p, len, 15, &bad);
+		tap(!ret, pattern_str(ret, bad),
+		    "take: quarantine %s: ... write and read back", name);
+		munmap(p, len);
+	}
+out:
+	write_file(DBG "fail_scrub", "0");
+	if (f >= 0)
+		close(f);
+	after = pat_lines(&n1);
+	tap(before && after && n1 == n0, "the new lines follow",
+	    "take: quarantine %s: no new x86/PAT line in the kernel log (%d before, %d after)",
+	    name, n0, n1);
+	if (after && n1 > n0)
+		print_last_lines(after, n1 - n0);
+	free(before);
+	free(after);
+}
+
 static void part_take(void)
 {
 	static const struct take_case cases[] = {
@@ -1338,6 +1408,8 @@ static void part_take(void)
 		return;
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		take_case(&cases[i]);
+	take_quarantine("Uncached", RWU | FNMM_ACCESS_UNCACHED);
+	take_quarantine("Device", RWU | FNMM_ACCESS_DEVICE);
 	tap(!info_wait(mon, &start, WAIT_MS, d, sizeof(d)), d,
 	    "take: every counter back");
 }
