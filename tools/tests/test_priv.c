@@ -11,7 +11,9 @@
  *    opener's credentials (as /proc/PID/pagemap): through a file nobody
  *    opened itself, unless the module's expose_phys parameter is set,
  *    every physical address in a reply is 0 and LookupVirtual fails with
- *    EPERM; the descriptor root opened and passed on keeps root's view;
+ *    EPERM; the descriptor root opened and passed on keeps root's view,
+ *    and the one nobody opened and handed to root (SCM_RIGHTS) keeps
+ *    nobody's: no capable() on each call;
  *  - everything else (ReserveMem, Map, Access, Info) still works.
  */
 #define _GNU_SOURCE
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,37 +56,78 @@ static void phys_checks(int fd, int shown, const char *who)
 
 	if (!info_or_fail(fd, &info, "nobody: INFO"))
 		tap(shown ? info.region_base != 0 : info.region_base == 0,
-		    NULL, "nobody, %s: INFO region_base %s", who, how);
+		    NULL, "%s: INFO region_base %s", who, how);
 	ret = fnmm_reserve(fd, 8192, 0, FNMM_ALLOC_SPLIT, 0, &r);
-	if (tap_ret(ret, 0, "nobody, %s: ReserveMem", who)) {
+	if (tap_ret(ret, 0, "%s: ReserveMem", who)) {
 		tap(shown ? r.range.phys != 0 : r.range.phys == 0, NULL,
-		    "nobody, %s: ReserveMem reply phys %s", who, how);
+		    "%s: ReserveMem reply phys %s", who, how);
 		ret = fnmm_map_contiguous(fd, r.handle, 0, 0, 0, 0, 0, &m);
-		if (tap_ret(ret, 0, "nobody, %s: MapContiguous", who)) {
+		if (tap_ret(ret, 0, "%s: MapContiguous", who)) {
 			tap(shown ? m.range.phys != 0 : m.range.phys == 0,
-			    NULL, "nobody, %s: MapContiguous reply phys %s",
+			    NULL, "%s: MapContiguous reply phys %s",
 			    who, how);
 			ret = fnmm_lookup(fd, m.range.virt, &m);
 			tap_ret(ret, shown ? 0 : -EPERM,
-				"nobody, %s: LookupVirtual of its own mapping",
+				"%s: LookupVirtual of its own mapping",
 				who);
 			tap_ret(fnmm_unmap(fd, m.range.virt, 8192), 0,
-				"nobody, %s: UnMap", who);
+				"%s: UnMap", who);
 		}
-		tap_ret(fnmm_release(fd, r.handle), 0, "nobody, %s: Release",
+		tap_ret(fnmm_release(fd, r.handle), 0, "%s: Release",
 			who);
 	}
 	ret = fnmm_map_contiguous(fd, 0, 0, 4096, 0, FNMM_ALLOC_BIT, 0, &m);
-	if (tap_ret(ret, 0, "nobody, %s: MapContiguous with handle 0", who)) {
+	if (tap_ret(ret, 0, "%s: MapContiguous with handle 0", who)) {
 		tap(shown ? m.range.phys != 0 : m.range.phys == 0, NULL,
-		    "nobody, %s: new allocation's phys %s", who, how);
+		    "%s: new allocation's phys %s", who, how);
 		fnmm_unmap(fd, m.range.virt, 4096);
 		fnmm_release(fd, m.handle);
 	}
 }
 
+/* Send @fd over the socket @sock. */
+static int send_fd(int sock, int fd)
+{
+	char c = 'F', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -errno;
+}
+
+/* A descriptor from the socket, or -errno. */
+static int recv_fd(int sock)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -errno ?: -EIO;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -EBADMSG;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
 /* What the unprivileged child checks; @fd came from root. */
-static void unprivileged(int fd, __u64 virt, int open_ok, int expose)
+static void unprivileged(int fd, __u64 virt, int open_ok, int expose,
+			 int sock)
 {
 	struct fnmm_vmctl m;
 	int f, ret;
@@ -95,18 +139,19 @@ static void unprivileged(int fd, __u64 virt, int open_ok, int expose)
 		tap(f < 0 && errno == EACCES, f < 0 ? strerror(errno) : "opened",
 		    "nobody: open of the 0600 node is refused with EACCES");
 	if (f >= 0) {
-		phys_checks(f, expose, "its own file");
+		phys_checks(f, expose, "nobody, its own file");
 		memset(&m, 0, sizeof(m));
 		ret = fnmm_lookup(f, virt, &m);
 		tap_ret(ret, expose ? -EFAULT : -EPERM,
 			"nobody, its own file: LookupVirtual of root's mapping");
 		tap(m.range.phys == 0, NULL,
 		    "nobody: a refused lookup leaves phys 0");
+		tap_ret(send_fd(sock, f), 0, "nobody: hand its own file to root");
 		close(f);
 	}
 
 	/* Root's file, inherited: root's view, as pagemap. */
-	phys_checks(fd, 1, "root's file");
+	phys_checks(fd, 1, "nobody, root's file");
 	memset(&m, 0, sizeof(m));
 	ret = fnmm_lookup(fd, virt, &m);
 	tap_ret(ret, 0, "nobody: LookupVirtual of root's inherited mapping");
@@ -119,7 +164,7 @@ int main(void)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	struct fnmm_info start, now;
-	int fd, open_ok, expose, status;
+	int fd, open_ok, expose, status, sv[2], nf;
 	struct fnmm_vmctl r;
 	struct stat st;
 	char diff[512];
@@ -145,21 +190,36 @@ int main(void)
 		return tap_done();
 	tap(r.range.phys != 0, NULL, "root: the reply shows phys");
 
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+		tap(0, strerror(errno), "socketpair");
+		return tap_done();
+	}
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
+		close(sv[0]);
 		if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY)) {
 			tap(0, strerror(errno), "drop to uid/gid %d", NOBODY);
 			_exit(1);
 		}
 		tap(getuid() == NOBODY, NULL, "child runs as nobody");
-		unprivileged(fd, r.range.virt, open_ok, expose);
+		unprivileged(fd, r.range.virt, open_ok, expose, sv[1]);
 		fflush(stdout);
 		_exit(0);
 	}
+	close(sv[1]);
 	tap(pid > 0 && waitpid(pid, &status, 0) == pid &&
 	    WIFEXITED(status) && !WEXITSTATUS(status), NULL,
 	    "unprivileged child finished");
+	if (open_ok) {
+		/* Root on nobody's file: only what its opener could see. */
+		nf = recv_fd(sv[0]);
+		if (tap(nf >= 0, errname(nf), "root: receive nobody's file")) {
+			phys_checks(nf, expose, "root, nobody's file");
+			close(nf);
+		}
+	}
+	close(sv[0]);
 
 	tap_ret(fnmm_unmap(fd, r.range.virt, 2 * pg), 0, "root: UnMap");
 	tap_ret(fnmm_release(fd, r.handle), 0, "root: Release");

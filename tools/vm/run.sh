@@ -13,8 +13,9 @@
 #
 # The run fails on a failed or missing test, a non-zero script status, a
 # guest that does not finish in time, a kernel warning/BUG/oops/KASAN/
-# lockdep/refcount report, or any taint other than O and E (out-of-tree,
-# unsigned).  Prints "vm: N passed, M failed".
+# lockdep/refcount report, any x86/PAT line not on the allow-list below
+# (the module asked for a memory type it did not get), or any taint other
+# than O and E (out-of-tree, unsigned).  Prints "vm: N passed, M failed".
 #
 # FNMM_VM_ACCEL=kvm uses KVM where it works (TCG by default: a nested KVM
 # guest hangs at boot on some hosts); FNMM_VM_MEM, FNMM_VM_SMP size it.
@@ -154,6 +155,26 @@ reports='WARNING:|BUG:|Oops|x86/PAT: .*(invalid|conflicting|failed)|general prot
 if grep -En "$reports" "$log" > "$work/$name.reports"; then
 	echo "vm: FAIL: kernel reports in the guest log:"
 	head -n 20 "$work/$name.reports"
+	bad=1
+fi
+# Every kernel line about x86 PAT fails the run unless it is on this
+# allow-list: a mapping that asks for a memory type it does not get (say
+# write-combining over write-back RAM) is only ever reported there.  Each
+# entry is an extended regex for a line proven not to come from the module.
+pat_allow=(
+	# arch/x86/mm/pat/memtype.c __init_cache_modes(): the PAT layout
+	# ("x86/PAT: Configuration [0-7]: WB  WC  UC- UC  WB  WP  UC- WT"),
+	# printed once while the kernel boots (about 0.01 s), before init
+	# runs and so before the module can be loaded.
+	'^\[ *[0-9]+\.[0-9]+\] x86/PAT: Configuration \[0-7\]: '
+)
+pat=$(grep -E '^\[ *[0-9]+\.[0-9]+\] .*x86/PAT' "$log" || true)
+for re in "${pat_allow[@]}"; do
+	pat=$(printf '%s\n' "$pat" | grep -Ev -- "$re" || true)
+done
+if [ -n "$pat" ]; then
+	echo "vm: FAIL: x86/PAT lines in the guest log (not on run.sh's allow-list):"
+	printf '%s\n' "$pat" | head -n 20
 	bad=1
 fi
 [ $bad -eq 0 ] || failed=$((failed + 1))
