@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/xarray.h>
 #include "fnmm_alloc.h"
 #include "uapi/linux/freenos-mm.h"
@@ -33,10 +34,36 @@ int fnmm_region_claim(struct fnmm_region *r, u64 base, u64 size);
 int fnmm_region_take(struct fnmm_region *r, u64 size);
 void fnmm_region_put(struct fnmm_region *r);
 int fnmm_region_scrub(struct fnmm_region *r, u64 phys, u64 size);
+int fnmm_region_set_type(struct fnmm_region *r, u64 phys, u64 size,
+			 u32 access);
 
 enum fnmm_cache_op { FNMM_CACHE_CLEAN, FNMM_CACHE_INVAL, FNMM_CACHE_FLUSH };
 int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
 		      enum fnmm_cache_op op);
+
+/* user_struct.locked_vm exists with these (include/linux/sched/user.h). */
+#if defined(CONFIG_NET) || defined(CONFIG_IO_URING) || \
+	defined(CONFIG_VFIO_PCI_ZDEV_KVM) || IS_ENABLED(CONFIG_IOMMUFD) || \
+	defined(CONFIG_SECRETMEM)
+#define FNMM_HAVE_LOCKED_VM	1
+#endif
+
+/* Live handles per file: at most this many less one (handle ids). */
+#define FNMM_MAX_HANDLES	BIT(20)
+
+/**
+ * struct fnmm_qblock - a block whose scrub failed: never handed out
+ * @node: on fnmm_dev.quarantine
+ * @kind: FNMM_ALLOC_SPLIT or FNMM_ALLOC_BIT: the allocator holding it
+ * @phys: physical address (a live allocation of that allocator)
+ * @size: bytes
+ */
+struct fnmm_qblock {
+	struct list_head node;
+	u8 kind;
+	u64 phys;
+	u64 size;
+};
 
 /**
  * struct fnmm_dev - the device: region, shared allocators, contexts
@@ -49,7 +76,14 @@ int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
  * @ncontexts: entries on @contexts
  * @nallocs: live allocations per allocator (FNMM_ALLOC_*)
  * @mappings: live mappings (VMAs) of all contexts
+ * @qlock: protects @quarantine
+ * @quarantine: blocks whose scrub failed (struct fnmm_qblock)
+ * @quarantined: bytes in quarantine per allocator (FNMM_ALLOC_*), also
+ *	those whose record could not be allocated
+ * @fail_scrub: fault injection: this many scrubs fail next (debugfs)
  * @expose_phys: physical addresses may be shown to unprivileged callers
+ * @account: charge region bytes to the opener's RLIMIT_MEMLOCK
+ * @max_handles: live handles per file at most
  * @misc: the character device /dev/freenos-mm
  * @debugfs: /sys/kernel/debug/freenos-mm, or an error pointer
  */
@@ -63,13 +97,20 @@ struct fnmm_dev {
 	unsigned long ncontexts;
 	atomic64_t nallocs[FNMM_NR_ALLOCATORS];
 	atomic64_t mappings;
+	spinlock_t qlock;	/* protects quarantine */
+	struct list_head quarantine;
+	atomic64_t quarantined[FNMM_NR_ALLOCATORS];
+	atomic_t fail_scrub;
 	bool expose_phys;
+	bool account;
+	u32 max_handles;
 	struct miscdevice misc;
 	struct dentry *debugfs;
 };
 
 int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size);
 void fnmm_dev_fini(struct fnmm_dev *dev);
+u64 fnmm_dev_quarantine_retry(struct fnmm_dev *dev);
 
 /**
  * struct fnmm_block - one physically contiguous piece of an allocation
@@ -124,7 +165,12 @@ struct fnmm_buf {
  * @bufs: handle id -> struct fnmm_buf; the xarray's lock guards the map
  * @lock: serialises changes to allocations' blocks and the creation of
  *	@pool
- * @pool: this context's Pool (over @dev->split), created on first use
+ * @pool: this context's Pool (over @pages), created on first use
+ * @pages: the Pool's parent: Split's pages, charged to @user and
+ *	scrubbed when they go back
+ * @user: whose locked memory (RLIMIT_MEMLOCK) pays for the region bytes
+ *	held, or NULL: not limited
+ * @priv: may see physical addresses (decided at open)
  * @bytes: bytes held by live allocations
  * @held: bytes of @bytes per allocator (FNMM_ALLOC_*), for the audit
  * @nbufs: live handles
@@ -137,6 +183,9 @@ struct fnmm_ctx {
 	struct xarray bufs;
 	struct mutex lock;	/* serialises block changes, pool creation */
 	struct fnmm_allocator *pool;
+	struct fnmm_allocator pages;
+	struct user_struct *user;
+	bool priv;
 	atomic64_t bytes;
 	atomic64_t held[FNMM_NR_ALLOCATORS];
 	atomic64_t nbufs;
@@ -144,7 +193,10 @@ struct fnmm_ctx {
 	pid_t pid;
 };
 
-struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev);
+struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev,
+				 struct user_struct *user, bool priv);
+int fnmm_ctx_charge(struct fnmm_ctx *ctx, u64 bytes);
+void fnmm_ctx_uncharge(struct fnmm_ctx *ctx, u64 bytes);
 void fnmm_ctx_destroy(struct fnmm_ctx *ctx);
 int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 		     bool sparse);
@@ -164,7 +216,7 @@ static inline bool fnmm_access_uncached(u32 access)
 
 void fnmm_buf_put(struct fnmm_buf *buf);
 int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len);
-void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info, bool priv);
+void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info);
 int fnmm_check_vmctl(const struct fnmm_vmctl *req);
 int fnmm_dev_check(struct fnmm_dev *dev);
 int fnmm_dev_audit(struct fnmm_dev *dev, char *why, size_t len);

@@ -6,6 +6,8 @@
  */
 #include <kunit/test.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include "fnmm_dev.h"
 
 #define REGION_PAGES	256
@@ -21,7 +23,7 @@ struct ctx_fixture {
 static void info_of(struct fnmm_ctx *ctx, struct fnmm_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	fnmm_ctx_info(ctx, info, true);
+	fnmm_ctx_info(ctx, info);
 }
 
 static int ctx_test_init(struct kunit *test)
@@ -32,8 +34,8 @@ static int ctx_test_init(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, fnmm_region_take(&f->dev.region,
 					       REGION_PAGES * PAGE_SIZE), 0);
 	KUNIT_ASSERT_EQ(test, fnmm_dev_init(&f->dev, BIT_PAGES * PAGE_SIZE), 0);
-	f->a = fnmm_ctx_create(&f->dev);
-	f->b = fnmm_ctx_create(&f->dev);
+	f->a = fnmm_ctx_create(&f->dev, NULL, true);
+	f->b = fnmm_ctx_create(&f->dev, NULL, true);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(f->a));
 	KUNIT_ASSERT_FALSE(test, IS_ERR(f->b));
 	info_of(f->a, &f->start);
@@ -492,6 +494,206 @@ static void ctx_audit(struct kunit *test)
 	expect_consistent(test, &f->dev);
 }
 
+/* The kernel address of a byte of the (taken) region. */
+static u8 *region_va(struct ctx_fixture *f, u64 phys)
+{
+	return f->dev.region.kaddr + (phys - f->dev.region.base);
+}
+
+static bool all_zero(const u8 *va, size_t len)
+{
+	return !memchr_inv(va, 0, len);
+}
+
+/*
+ * A Pool object maps its whole page: what the context wrote anywhere in
+ * it must not reach the next owner of the page (issue: the page went back
+ * to Split unscrubbed, and Split's LIFO cache gave it to the next
+ * one-page request of another context).
+ */
+static void ctx_pool_page_scrubbed(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl p = vmctl(8, FNMM_ALLOC_POOL);
+	struct fnmm_vmctl s = vmctl(PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	u64 page;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &p, false), 0);
+	page = p.range.phys & PAGE_MASK;
+	memset(region_va(f, page), 0xa5, PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_release(f->a, p.handle), 0);
+	/* Releasing everything gave the page back while the file is open. */
+	expect_info_unchanged(test, f->a, &f->start);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->b, &s, false), 0);
+	KUNIT_EXPECT_EQ_MSG(test, s.range.phys, page,
+			    "Split's LIFO cache hands the page on");
+	KUNIT_EXPECT_TRUE_MSG(test, all_zero(region_va(f, s.range.phys),
+					     PAGE_SIZE),
+			      "another context's bytes in a fresh page");
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->b, s.handle), 0);
+	expect_info_unchanged(test, f->a, &f->start);
+}
+
+/* Quarantine: memory whose scrub failed is never handed out again. */
+static void ctx_scrub_failure_quarantines(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl r = vmctl(2 * PAGE_SIZE, 0), q;
+	struct fnmm_info info;
+	u64 bad;
+	int k, n = 0;
+
+	for (k = FNMM_ALLOC_SPLIT; k <= FNMM_ALLOC_BIT; k++) {
+		r = vmctl(2 * PAGE_SIZE, k);
+		KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &r, false), 0);
+		bad = r.range.phys;
+		memset(region_va(f, bad), 0x5a, 2 * PAGE_SIZE);
+		atomic_set(&f->dev.fail_scrub, 1);
+		KUNIT_ASSERT_EQ(test, fnmm_ctx_release(f->a, r.handle), 0);
+		info_of(f->a, &info);
+		KUNIT_EXPECT_EQ(test, info.quarantined, 2 * PAGE_SIZE);
+		KUNIT_EXPECT_EQ(test, info.alloc[k].free,
+				f->start.alloc[k].free - 2 * PAGE_SIZE);
+		KUNIT_EXPECT_EQ(test, info.ctx_bytes, 0ULL);
+		expect_consistent(test, &f->dev);
+		/* Take everything else: never the quarantined pages. */
+		for (n = 0; ; n++) {
+			q = vmctl(PAGE_SIZE, k);
+			if (fnmm_ctx_reserve(f->b, &q, false))
+				break;
+			KUNIT_EXPECT_TRUE(test, q.range.phys < bad ||
+					  q.range.phys >= bad + 2 * PAGE_SIZE);
+			KUNIT_EXPECT_TRUE(test, all_zero(region_va(f, q.range.phys),
+							 PAGE_SIZE));
+		}
+		KUNIT_EXPECT_GT(test, n, 0);
+		fnmm_ctx_destroy(f->b);
+		f->b = fnmm_ctx_create(&f->dev, NULL, true);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(f->b));
+		/* The retry scrubs and frees it. */
+		KUNIT_EXPECT_EQ(test, fnmm_dev_quarantine_retry(&f->dev), 0ULL);
+		KUNIT_EXPECT_TRUE(test, all_zero(region_va(f, bad), 2 * PAGE_SIZE));
+		expect_info_unchanged(test, f->a, &f->start);
+	}
+	/*
+	 * A Pool page: its object's scrub failing keeps the bytes in the
+	 * context; the page's own failing quarantines it.
+	 */
+	r = vmctl(64, FNMM_ALLOC_POOL);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &r, false), 0);
+	atomic_set(&f->dev.fail_scrub, 2);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_release(f->a, r.handle), 0);
+	info_of(f->a, &info);
+	KUNIT_EXPECT_EQ(test, info.quarantined, (u64)PAGE_SIZE);
+	expect_consistent(test, &f->dev);
+	KUNIT_EXPECT_EQ(test, fnmm_dev_quarantine_retry(&f->dev), 0ULL);
+	expect_info_unchanged(test, f->a, &f->start);
+}
+
+/* Region bytes are charged to the opener's RLIMIT_MEMLOCK. */
+#ifdef FNMM_HAVE_LOCKED_VM
+static void ctx_memlock_limit(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct rlimit *rl = &current->signal->rlim[RLIMIT_MEMLOCK];
+	struct rlimit saved = *rl;
+	struct fnmm_vmctl r1 = vmctl(10 * PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	struct fnmm_vmctl r2 = vmctl(7 * PAGE_SIZE, FNMM_ALLOC_BIT);
+	struct fnmm_vmctl p = vmctl(64, FNMM_ALLOC_POOL);
+	struct fnmm_info before, info;
+	struct fnmm_ctx *c;
+	u64 used0;
+
+	info_of(f->a, &info);
+	KUNIT_EXPECT_EQ(test, info.memlock_limit, U64_MAX);
+	KUNIT_EXPECT_EQ(test, info.memlock_used, 0ULL);
+	c = fnmm_ctx_create(&f->dev, current_user(), false);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(c));
+	info_of(c, &info);
+	used0 = info.memlock_used;
+	task_lock(current->group_leader);
+	rl->rlim_cur = used0 + 16 * PAGE_SIZE;
+	task_unlock(current->group_leader);
+	info_of(c, &before);
+	KUNIT_EXPECT_EQ(test, before.memlock_limit, used0 + 16 * PAGE_SIZE);
+
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &r1, false), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &r2, false), -ENOMEM);
+	r2 = vmctl(7 * PAGE_SIZE, FNMM_ALLOC_BIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &r2, true), -ENOMEM);
+	info_of(c, &info);
+	KUNIT_EXPECT_EQ(test, info.memlock_used, used0 + 10 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_BIT].free,
+			before.alloc[FNMM_ALLOC_BIT].free);
+	r2 = vmctl(6 * PAGE_SIZE, FNMM_ALLOC_BIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &r2, false), 0);
+	/* At the limit: a Pool object needs a page it may not have. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &p, false), -ENOMEM);
+	/* Another context of the same user shares the charge. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(c, r2.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &p, false), 0);
+	info_of(c, &info);
+	KUNIT_EXPECT_EQ(test, info.memlock_used, used0 + 11 * PAGE_SIZE);
+	/* Unlimited contexts are not charged. */
+	r2 = vmctl(8 * PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->a, &r2, false), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, r2.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(c, r1.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(c, p.handle), 0);
+	info_of(c, &info);
+	KUNIT_EXPECT_EQ(test, info.memlock_used, used0);
+	/* Closing gives back what is still held. */
+	r1 = vmctl(16 * PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &r1, false), 0);
+	fnmm_ctx_destroy(c);
+	info_of(f->a, &info);
+	KUNIT_EXPECT_EQ(test, (u64)atomic_long_read(&current_user()->locked_vm)
+			<< PAGE_SHIFT, used0);
+	task_lock(current->group_leader);
+	*rl = saved;
+	task_unlock(current->group_leader);
+	expect_info_unchanged(test, f->a, &f->start);
+}
+#else
+static void ctx_memlock_limit(struct kunit *test)
+{
+	kunit_skip(test, "no user_struct.locked_vm in this kernel");
+}
+#endif
+
+/* max_handles live handles per file; the next is -ENOSPC. */
+static void ctx_max_handles(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl r;
+	struct fnmm_info before;
+	u64 h[4];
+	int i;
+
+	f->dev.max_handles = 4;
+	for (i = 0; i < 4; i++) {
+		r = i & 1 ? vmctl(PAGE_SIZE, FNMM_ALLOC_BIT) :
+			    vmctl(64, FNMM_ALLOC_POOL);
+		KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &r, false), 0);
+		h[i] = r.handle;
+	}
+	info_of(f->a, &before);
+	r = vmctl(PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->a, &r, false), -ENOSPC);
+	r = vmctl(PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->a, &r, true), -ENOSPC);
+	expect_info_unchanged(test, f->a, &before);
+	/* Another file has its own. */
+	r = vmctl(PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->b, &r, false), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->b, r.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, h[2]), 0);
+	r = vmctl(PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->a, &r, false), 0);
+	KUNIT_EXPECT_EQ(test, r.handle, h[2]);
+	f->dev.max_handles = FNMM_MAX_HANDLES - 1;
+}
+
 static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_reserve_release),
 	KUNIT_CASE(ctx_reserve_rejects),
@@ -504,6 +706,10 @@ static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_scrub_on_free),
 	KUNIT_CASE(ctx_handles_unique),
 	KUNIT_CASE(ctx_audit),
+	KUNIT_CASE(ctx_pool_page_scrubbed),
+	KUNIT_CASE(ctx_scrub_failure_quarantines),
+	KUNIT_CASE(ctx_memlock_limit),
+	KUNIT_CASE(ctx_max_handles),
 	{}
 };
 

@@ -100,17 +100,66 @@ static void pool_class_fill(struct kunit *test)
 	/* The lone object's page empties and is kept as the spare. */
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, addr), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
-	for (i = 0; i < per; i++)
+	for (i = 0; i < per - 1; i++)
 		KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool,
 						   (first & PAGE_MASK) + i * obj),
 				0);
-	/* A second empty page of the class goes straight back. */
-	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), (u64)PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - PAGE_SIZE);
-	fnmm_pool_trim(ctx->pool);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
+	/* The last object: its page and the spare go back. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, (first & PAGE_MASK) +
+					   (per - 1) * obj), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree);
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+}
+
+/*
+ * One spare page per pool, of no class: an empty page is kept only while
+ * objects live, any class takes it without asking the parent, and the
+ * last release gives every page back.
+ */
+static void pool_one_spare(struct kunit *test)
+{
+	struct pool_ctx *ctx = mk_pool(test, false, 16);
+	u64 pfree = fnmm_available(ctx->parent);
+	u64 keep = pool_alloc(test, ctx->pool, 8, 0);
+	u64 a = pool_alloc(test, ctx->pool, 64, 0);
+	u64 b = pool_alloc(test, ctx->pool, 128, 0);
+	u64 c;
+
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - 3 * PAGE_SIZE);
+	/* a's page empties: kept as the spare; b's then goes back. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, a), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, b), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	/* Another class takes the spare: the parent is not asked. */
+	c = pool_alloc(test, ctx->pool, 1024, 0);
+	KUNIT_EXPECT_EQ(test, c & PAGE_MASK, a & PAGE_MASK);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, c), 1024ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	/* A spare is no object: releasing into it is refused. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, c), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, c), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, c), 0ULL);
+	/* Trim gives the spare back at once. */
+	fnmm_pool_trim(ctx->pool);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), (u64)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	a = pool_alloc(test, ctx->pool, 64, 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, a), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
+	/* The last object: nothing is held any more. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, keep), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(ctx->parent), pfree);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->parent), 0);
 }
 
 /* Sizes round up to the next class; alignment can raise the class. */
@@ -158,7 +207,7 @@ static void pool_rejects(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_carve(ctx->pool, x, 8), -EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), -ENOENT);
-	/* x's page stays as the 64-byte spare; 8-byte page holds one. */
+	/* x's page stays as the pool's spare; 8-byte page holds one. */
 	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), held + PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->pool),
 			avail + 64 + PAGE_SIZE - 8);
@@ -227,6 +276,7 @@ static void pool_shares_parent(struct kunit *test)
 static struct kunit_case pool_cases[] = {
 	KUNIT_CASE_PARAM(pool_class_fill, shift_gen_params),
 	KUNIT_CASE(pool_size_rounding),
+	KUNIT_CASE(pool_one_spare),
 	KUNIT_CASE(pool_rejects),
 	KUNIT_CASE(pool_parent_exhaustion),
 	KUNIT_CASE(pool_destroy_returns_pages),

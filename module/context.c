@@ -10,6 +10,28 @@
  * (scrubbed) when the last mapping is gone.  Mappings hold the file, so
  * a context is torn down only after all of its mappings.
  *
+ * Every byte a context can read was written by that context or was zero
+ * when it was handed to it.  Memory goes back to Split or Bit only
+ * scrubbed (and, in take= mode, with its direct map back to write-back);
+ * a block whose scrub fails is never freed but quarantined (counted in
+ * Info and debugfs, retried from debugfs and at unload).  A context's
+ * Pool takes its pages through ctx->pages, which charges them and
+ * scrubs them on their way back, so a Pool page, which the context maps
+ * whole, never carries one context's bytes to another.
+ *
+ * Region bytes a context holds (Split/Bit allocations, its Pool's pages)
+ * are charged to the opener's user as locked memory against
+ * RLIMIT_MEMLOCK, as io_uring does (user_struct.locked_vm); an opener
+ * with CAP_IPC_LOCK, or the account=0 parameter, is exempt.
+ *
+ * Cost: ReserveMem is one allocator call (a sparse one, one per block),
+ * an xarray insert and O(1) accounting; Release and the last unmap
+ * scrub the memory (O(bytes), in 2 MiB steps with cond_resched()).
+ * Kernel memory per context: the context, one buf (~140 bytes) and its
+ * block array per live handle (at most max_handles), and the Pool's
+ * slab descriptors and xarray, all charged to the caller's memory
+ * cgroup; nothing proportional to the region.
+ *
  * Nothing here touches user memory: the ioctl layer copies requests in
  * and out, which lets KUnit drive this file directly.
  */
@@ -17,24 +39,228 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include "fnmm_dev.h"
 #define CREATE_TRACE_POINTS
 #include "fnmm_trace.h"
 
-#define FNMM_MAX_HANDLES	BIT(20)
+static struct fnmm_allocator *dev_alloc(struct fnmm_dev *dev, u8 kind)
+{
+	return kind == FNMM_ALLOC_BIT ? dev->bit : dev->split;
+}
 
 static struct fnmm_allocator *ctx_alloc(struct fnmm_ctx *ctx, u8 kind)
 {
-	switch (kind) {
-	case FNMM_ALLOC_BIT:
-		return ctx->dev->bit;
-	case FNMM_ALLOC_POOL:
-		return ctx->pool;
-	default:
-		return ctx->dev->split;
-	}
+	return kind == FNMM_ALLOC_POOL ? ctx->pool : dev_alloc(ctx->dev, kind);
 }
+
+/**
+ * fnmm_ctx_charge() - charge region bytes to a context's user
+ * @ctx: the context
+ * @bytes: bytes, a multiple of the page size
+ *
+ * As io_uring's account_mem: the user's locked_vm may not pass the
+ * RLIMIT_MEMLOCK of the task asking.  Contexts without a user (opened
+ * with CAP_IPC_LOCK, or accounting off) are not charged.
+ *
+ * Return: 0 or -ENOMEM (over the limit; nothing charged).
+ */
+int fnmm_ctx_charge(struct fnmm_ctx *ctx, u64 bytes)
+{
+#ifdef FNMM_HAVE_LOCKED_VM
+	unsigned long limit, cur, new, pages = bytes >> PAGE_SHIFT;
+
+	if (!ctx->user || !pages)
+		return 0;
+	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	cur = atomic_long_read(&ctx->user->locked_vm);
+	do {
+		new = cur + pages;
+		if (new < cur || new > limit)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&ctx->user->locked_vm, &cur, new));
+#endif
+	return 0;
+}
+
+/**
+ * fnmm_ctx_uncharge() - give back what fnmm_ctx_charge() charged
+ * @ctx: the context
+ * @bytes: bytes, a multiple of the page size
+ */
+void fnmm_ctx_uncharge(struct fnmm_ctx *ctx, u64 bytes)
+{
+#ifdef FNMM_HAVE_LOCKED_VM
+	if (ctx->user)
+		atomic_long_sub(bytes >> PAGE_SHIFT, &ctx->user->locked_vm);
+#endif
+}
+
+/* Bytes charged to @user now, all charges of locked_vm included. */
+static u64 user_locked(struct user_struct *user)
+{
+#ifdef FNMM_HAVE_LOCKED_VM
+	if (user)
+		return (u64)atomic_long_read(&user->locked_vm) << PAGE_SHIFT;
+#endif
+	return 0;
+}
+
+/*
+ * Zero [phys, phys + size) of the region.  dev->fail_scrub, set from
+ * debugfs, makes that many scrubs fail first (fault injection).
+ */
+static int dev_scrub(struct fnmm_dev *dev, u64 phys, u64 size)
+{
+	if (atomic_add_unless(&dev->fail_scrub, -1, 0))
+		return -ENOMEM;
+	return fnmm_region_scrub(&dev->region, phys, size);
+}
+
+/* Keep a block that cannot be handed out again safely out of use. */
+static void dev_quarantine(struct fnmm_dev *dev, u8 kind, u64 phys, u64 size)
+{
+	struct fnmm_qblock *q = kmalloc(sizeof(*q), GFP_KERNEL);
+
+	atomic64_add(size, &dev->quarantined[kind]);
+	/* Without a record it stays out of use until unload. */
+	if (!q)
+		return;
+	*q = (struct fnmm_qblock){ .kind = kind, .phys = phys, .size = size };
+	spin_lock(&dev->qlock);
+	list_add_tail(&q->node, &dev->quarantine);
+	spin_unlock(&dev->qlock);
+}
+
+/*
+ * A block of Split or Bit goes back to its allocator: its memory type
+ * back to write-back (take= mode), scrubbed, freed; or quarantined if
+ * either step fails.
+ */
+static void dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access,
+			  u64 phys, u64 size)
+{
+	struct fnmm_allocator *a = dev_alloc(dev, kind);
+	int ret = 0;
+
+	if (fnmm_access_uncached(access))
+		ret = fnmm_region_set_type(&dev->region, phys, size, 0);
+	if (!ret)
+		ret = dev_scrub(dev, phys, size);
+	if (ret) {
+		dev_quarantine(dev, kind, phys, size);
+		return;
+	}
+	ret = fnmm_release(a, phys);
+	trace_fnmm_release(a, phys, size, ret);
+}
+
+/**
+ * fnmm_dev_quarantine_retry() - scrub quarantined blocks again
+ * @dev: the device
+ *
+ * Every block whose scrub now succeeds goes back to its allocator.
+ *
+ * Return: bytes still in quarantine.
+ */
+u64 fnmm_dev_quarantine_retry(struct fnmm_dev *dev)
+{
+	struct fnmm_qblock *q, *n;
+	LIST_HEAD(todo);
+	LIST_HEAD(left);
+
+	spin_lock(&dev->qlock);
+	list_splice_init(&dev->quarantine, &todo);
+	spin_unlock(&dev->qlock);
+	list_for_each_entry_safe(q, n, &todo, node) {
+		if (dev_scrub(dev, q->phys, q->size)) {
+			list_move_tail(&q->node, &left);
+			continue;
+		}
+		list_del(&q->node);
+		fnmm_release(dev_alloc(dev, q->kind), q->phys);
+		atomic64_sub(q->size, &dev->quarantined[q->kind]);
+		kfree(q);
+	}
+	spin_lock(&dev->qlock);
+	list_splice(&left, &dev->quarantine);
+	spin_unlock(&dev->qlock);
+	return atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]) +
+	       atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]);
+}
+
+/*
+ * ctx->pages: the parent of the context's Pool.  Split's pages, charged
+ * to the context's user on the way out and scrubbed on the way back.
+ */
+static struct fnmm_ctx *pages_ctx(struct fnmm_allocator *a)
+{
+	return container_of(a, struct fnmm_ctx, pages);
+}
+
+static int pages_allocate(struct fnmm_allocator *a, struct fnmm_range *r)
+{
+	struct fnmm_ctx *ctx = pages_ctx(a);
+	u64 bytes = PAGE_ALIGN(r->size);
+	int ret = fnmm_ctx_charge(ctx, bytes);
+
+	if (ret)
+		return ret;
+	ret = fnmm_allocate(ctx->dev->split, r);
+	if (ret)
+		fnmm_ctx_uncharge(ctx, bytes);
+	return ret;
+}
+
+static int pages_release(struct fnmm_allocator *a, u64 addr)
+{
+	struct fnmm_ctx *ctx = pages_ctx(a);
+	u64 size = fnmm_alloc_size(ctx->dev->split, addr);
+
+	if (!size)
+		return -ENOENT;
+	fnmm_ctx_uncharge(ctx, size);
+	dev_give_back(ctx->dev, FNMM_ALLOC_SPLIT, 0, addr, size);
+	return 0;
+}
+
+static u64 pages_available(struct fnmm_allocator *a)
+{
+	return fnmm_available(pages_ctx(a)->dev->split);
+}
+
+static u64 pages_largest(struct fnmm_allocator *a)
+{
+	return fnmm_largest(pages_ctx(a)->dev->split);
+}
+
+static u64 pages_alloc_size(struct fnmm_allocator *a, u64 addr)
+{
+	return fnmm_alloc_size(pages_ctx(a)->dev->split, addr);
+}
+
+static int pages_check(struct fnmm_allocator *a)
+{
+	return 0;	/* Split is checked on its own */
+}
+
+static void pages_destroy(struct fnmm_allocator *a)
+{
+	/* Part of the context. */
+}
+
+static const struct fnmm_alloc_ops pages_ops = {
+	.name		= "pages",
+	.allocate	= pages_allocate,
+	.release	= pages_release,
+	.available	= pages_available,
+	.largest	= pages_largest,
+	.alloc_size	= pages_alloc_size,
+	.check		= pages_check,
+	.destroy	= pages_destroy,
+};
 
 /**
  * fnmm_check_vmctl() - checks every VMCtl request passes
@@ -81,19 +307,27 @@ static int ctx_free(struct fnmm_allocator *a, u64 addr, u64 size)
 	return ret;
 }
 
-/* Give every block of @buf back, scrubbed; the buf is unreachable. */
+/*
+ * Give every block of @buf back; the buf is unreachable.  A Pool
+ * object's bytes are zeroed for the next object, but its page stays the
+ * context's (ctx->pages scrubs it when it leaves), so a failed scrub
+ * there hands nothing to anyone else.
+ */
 static void buf_free_blocks(struct fnmm_buf *buf)
 {
 	struct fnmm_ctx *ctx = buf->ctx;
-	struct fnmm_allocator *a = ctx_alloc(ctx, buf->kind);
 	unsigned int i;
 
 	for (i = 0; i < buf->nblocks; i++) {
 		struct fnmm_block *b = &buf->blocks[i];
 
-		WARN_ON_ONCE(fnmm_region_scrub(&ctx->dev->region, b->phys,
-					       b->size));
-		WARN_ON_ONCE(ctx_free(a, b->phys, b->size));
+		if (buf->kind != FNMM_ALLOC_POOL) {
+			dev_give_back(ctx->dev, buf->kind, buf->access,
+				      b->phys, b->size);
+			continue;
+		}
+		dev_scrub(ctx->dev, b->phys, b->size);
+		ctx_free(ctx->pool, b->phys, b->size);
 	}
 	buf->nblocks = 0;
 }
@@ -108,6 +342,12 @@ static u64 buf_held(struct fnmm_buf *buf)
 	return held;
 }
 
+/* The region bytes @buf holds that are charged (a Pool's are its pages). */
+static u64 buf_charged(struct fnmm_buf *buf)
+{
+	return buf->kind == FNMM_ALLOC_POOL ? 0 : buf_held(buf);
+}
+
 static void buf_release(struct kref *ref)
 {
 	struct fnmm_buf *buf = container_of(ref, struct fnmm_buf, ref);
@@ -115,6 +355,7 @@ static void buf_release(struct kref *ref)
 
 	atomic64_sub(buf_held(buf), &ctx->held[buf->kind]);
 	atomic64_sub(buf_held(buf), &ctx->bytes);
+	fnmm_ctx_uncharge(ctx, buf_charged(buf));
 	buf_free_blocks(buf);
 	atomic64_dec(&ctx->dev->nallocs[buf->kind]);
 	kvfree(buf->blocks);
@@ -152,6 +393,16 @@ struct fnmm_buf *fnmm_ctx_get(struct fnmm_ctx *ctx, u64 handle)
 	return buf;
 }
 
+/* Give back blocks never handed out (still zero): no scrub needed. */
+static void buf_unfill(struct fnmm_buf *buf, struct fnmm_allocator *a)
+{
+	while (buf->nblocks) {
+		struct fnmm_block *b = &buf->blocks[--buf->nblocks];
+
+		ctx_free(a, b->phys, b->size);
+	}
+}
+
 /* Allocate @size bytes as blocks: one, or as few as fit when sparse. */
 static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
 		    u64 size, u64 align, bool sparse)
@@ -164,7 +415,7 @@ static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
 	if (!ret || !sparse || ret != -ENOMEM) {
 		if (ret)
 			return ret;
-		buf->blocks = kvmalloc(sizeof(*buf->blocks), GFP_KERNEL);
+		buf->blocks = kvmalloc(sizeof(*buf->blocks), GFP_KERNEL_ACCOUNT);
 		if (!buf->blocks) {
 			ctx_free(a, r.address, fnmm_alloc_size(a, r.address));
 			return -ENOMEM;
@@ -177,7 +428,8 @@ static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
 	}
 	/* Sparse: the largest power-of-two blocks that are free. */
 	cap = size >> PAGE_SHIFT;
-	buf->blocks = kvmalloc_array(cap, sizeof(*buf->blocks), GFP_KERNEL);
+	buf->blocks = kvmalloc_array(cap, sizeof(*buf->blocks),
+				     GFP_KERNEL_ACCOUNT);
 	if (!buf->blocks)
 		return -ENOMEM;
 	while (left) {
@@ -186,7 +438,7 @@ static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
 
 		r = (struct fnmm_range){ .size = want };
 		if (!want || ctx_allocate(a, &r)) {
-			buf_free_blocks(buf);
+			buf_unfill(buf, a);
 			return -ENOMEM;
 		}
 		buf->blocks[buf->nblocks++] = (struct fnmm_block){
@@ -203,7 +455,7 @@ static struct fnmm_allocator *ctx_pool(struct fnmm_ctx *ctx)
 
 	mutex_lock(&ctx->lock);
 	if (!ctx->pool) {
-		pool = fnmm_pool_create(ctx->dev->split, FNMM_POOL_MIN_SHIFT,
+		pool = fnmm_pool_create(&ctx->pages, FNMM_POOL_MIN_SHIFT,
 					PAGE_SHIFT - 1);
 		if (!IS_ERR(pool))
 			ctx->pool = pool;
@@ -211,6 +463,40 @@ static struct fnmm_allocator *ctx_pool(struct fnmm_ctx *ctx)
 	pool = ctx->pool;
 	mutex_unlock(&ctx->lock);
 	return pool ? pool : ERR_PTR(-ENOMEM);
+}
+
+/*
+ * Make a new allocation's memory of its type: in take= mode the direct
+ * map of Uncached/Device memory is switched for the allocation's life
+ * (dev_give_back() switches it back); boot-reserved memory gets its type
+ * from the mappings, and only the zeroes left in the cache by the last
+ * scrub must reach memory first.
+ */
+static int buf_set_type(struct fnmm_buf *buf)
+{
+	struct fnmm_region *r = &buf->ctx->dev->region;
+	unsigned int i;
+	int ret = 0;
+
+	if (!fnmm_access_uncached(buf->access))
+		return 0;
+	for (i = 0; i < buf->nblocks; i++) {
+		struct fnmm_block *b = &buf->blocks[i];
+
+		if (!r->kaddr) {
+			fnmm_region_cache(r, b->phys, b->size, FNMM_CACHE_FLUSH);
+			continue;
+		}
+		ret = fnmm_region_set_type(r, b->phys, b->size, buf->access);
+		if (ret)
+			break;
+	}
+	/* Undo the blocks done: they were never handed out. */
+	if (ret)
+		while (i--)
+			fnmm_region_set_type(r, buf->blocks[i].phys,
+					     buf->blocks[i].size, 0);
+	return ret;
 }
 
 /**
@@ -223,13 +509,18 @@ static struct fnmm_allocator *ctx_pool(struct fnmm_ctx *ctx)
  * @out: if not NULL, the new allocation, with a reference for the caller
  *	(its handle may be released by another thread at any time)
  *
- * Return: 0, -EINVAL, -E2BIG, -ENOMEM or -ENOSPC (too many handles).
+ * The handle is published only once the allocation is complete.
+ *
+ * Return: 0, -EINVAL (also: Uncached/Device where the region cannot be
+ * made so), -E2BIG, -ENOMEM (no space, or over the user's
+ * RLIMIT_MEMLOCK) or -ENOSPC (max_handles live handles already).
  */
 int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 			 bool sparse, struct fnmm_buf **out)
 {
 	u8 kind = req->flags & FNMM_VMCTL_ALLOC_MASK;
-	u64 size = req->range.size;
+	u64 size = req->range.size, charged = 0;
+	struct fnmm_dev *dev = ctx->dev;
 	struct fnmm_allocator *a;
 	struct fnmm_buf *buf;
 	u32 id;
@@ -240,7 +531,7 @@ int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 		return ret;
 	if (!size || (req->align && !is_power_of_2(req->align)))
 		return -EINVAL;
-	if (size > ctx->dev->region.size)
+	if (size > dev->region.size)
 		return -E2BIG;
 	if (kind == FNMM_ALLOC_POOL) {
 		/*
@@ -255,62 +546,64 @@ int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	} else {
 		a = ctx_alloc(ctx, kind);
 		size = PAGE_ALIGN(size);
+		charged = size;
 	}
 
-	buf = kzalloc(sizeof(*buf), GFP_KERNEL);
+	buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 	kref_init(&buf->ref);
 	buf->ctx = ctx;
 	buf->kind = kind;
 	buf->access = req->range.access ?: FNMM_ACCESS_DEFAULT;
-	ret = buf_fill(buf, a, size, req->align, sparse);
+	/* A number first (an empty slot: lookups find nothing there). */
+	ret = xa_alloc(&ctx->bufs, &id, NULL, XA_LIMIT(1, dev->max_handles),
+		       GFP_KERNEL_ACCOUNT);
 	if (ret) {
-		kvfree(buf->blocks);
-		kfree(buf);
-		return ret;
+		ret = ret == -EBUSY ? -ENOSPC : ret;
+		goto err_buf;
 	}
-	/*
-	 * Freed memory was zeroed through the cache: before it is mapped
-	 * uncached, the zeroes (not older data) must be in memory.
-	 */
-	if (fnmm_access_uncached(buf->access)) {
-		unsigned int i;
-
-		for (i = 0; i < buf->nblocks; i++)
-			fnmm_region_cache(&ctx->dev->region, buf->blocks[i].phys,
-					  buf->blocks[i].size, FNMM_CACHE_FLUSH);
-	}
+	buf->id = id;
+	ret = fnmm_ctx_charge(ctx, charged);
+	if (ret)
+		goto err_id;
+	ret = buf_fill(buf, a, size, req->align, sparse);
+	if (ret)
+		goto err_charge;
+	ret = buf_set_type(buf);
+	if (ret)
+		goto err_fill;
 	buf->size = buf_held(buf);
 	buf->page_off = buf->blocks[0].phys & ~PAGE_MASK;
 	buf->map_size = PAGE_ALIGN(buf->page_off + buf->size);
 	/* Read now: once published, ReleaseSections may change the blocks. */
 	req->range.phys = buf->blocks[0].phys;
+	atomic64_add(buf->size, &ctx->held[kind]);
+	atomic64_add(buf->size, &ctx->bytes);
+	atomic64_inc(&ctx->nbufs);
+	atomic64_inc(&dev->nallocs[kind]);
 	if (out) {
 		kref_get(&buf->ref);
 		*out = buf;
 	}
-	ret = xa_alloc(&ctx->bufs, &id, buf, XA_LIMIT(1, FNMM_MAX_HANDLES - 1),
-		       GFP_KERNEL);
-	if (ret) {
-		if (out)
-			*out = NULL;
-		buf_free_blocks(buf);
-		kvfree(buf->blocks);
-		kfree(buf);
-		return ret == -EBUSY ? -ENOSPC : ret;
-	}
-	buf->id = id;
-	atomic64_add(buf->size, &ctx->held[kind]);
-	atomic64_add(buf->size, &ctx->bytes);
-	atomic64_inc(&ctx->nbufs);
-	atomic64_inc(&ctx->dev->nallocs[kind]);
+	/* The slot exists: storing allocates nothing and cannot fail. */
+	xa_store(&ctx->bufs, id, buf, GFP_KERNEL_ACCOUNT);
 
 	req->handle = (u64)id << PAGE_SHIFT;
 	req->range.size = buf->size;
 	req->range.access = buf->access;
 	req->offset = buf->page_off;
 	return 0;
+err_fill:
+	buf_unfill(buf, a);
+err_charge:
+	fnmm_ctx_uncharge(ctx, charged);
+err_id:
+	xa_release(&ctx->bufs, id);
+err_buf:
+	kvfree(buf->blocks);
+	kfree(buf);
+	return ret;
 }
 
 /**
@@ -400,8 +693,8 @@ static int buf_cut(struct fnmm_buf *buf, unsigned int i, u64 off, u64 size)
 		if (WARN_ON_ONCE(ret))
 			return ret;
 	}
-	WARN_ON_ONCE(fnmm_region_scrub(&buf->ctx->dev->region, phys, size));
-	WARN_ON_ONCE(ctx_free(a, phys, size));
+	dev_give_back(buf->ctx->dev, buf->kind, buf->access, phys, size);
+	fnmm_ctx_uncharge(buf->ctx, size);
 	atomic64_sub(size, &buf->ctx->held[buf->kind]);
 	atomic64_sub(size, &buf->ctx->bytes);
 
@@ -470,7 +763,7 @@ int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 		ret = -EINVAL;	/* part of it was released already */
 		goto unlock;
 	}
-	nb = kvmalloc_array(buf->nblocks + 1, sizeof(*nb), GFP_KERNEL);
+	nb = kvmalloc_array(buf->nblocks + 1, sizeof(*nb), GFP_KERNEL_ACCOUNT);
 	if (!nb) {
 		ret = -ENOMEM;
 		goto unlock;
@@ -549,16 +842,26 @@ int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len)
 /**
  * fnmm_ctx_create() - a new, empty memory context
  * @dev: the device
+ * @user: the user whose locked memory pays for the context's region
+ *	bytes (a reference is taken), or NULL for a context that is not
+ *	limited
+ * @priv: the context may see physical addresses
  *
  * Return: the context or ERR_PTR(-ENOMEM).
  */
-struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev)
+struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev,
+				 struct user_struct *user, bool priv)
 {
-	struct fnmm_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	struct fnmm_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
 	ctx->dev = dev;
+	ctx->user = user ? get_uid(user) : NULL;
+	ctx->priv = priv;
+	ctx->pages = (struct fnmm_allocator){ .ops = &pages_ops,
+		.base = dev->split->base, .size = dev->split->size,
+		.granule = dev->split->granule };
 	ctx->pid = task_tgid_nr(current);
 	xa_init_flags(&ctx->bufs, XA_FLAGS_ALLOC1);
 	mutex_init(&ctx->lock);
@@ -591,6 +894,7 @@ void fnmm_ctx_destroy(struct fnmm_ctx *ctx)
 	dev->ncontexts--;
 	mutex_unlock(&dev->lock);
 	fnmm_destroy(ctx->pool);
+	free_uid(ctx->user);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 }
@@ -606,10 +910,10 @@ static void stats_of(struct fnmm_allocator *a, struct fnmm_alloc_stats *s)
 /**
  * fnmm_ctx_info() - Info/Stats for a context
  * @ctx: the caller's context
- * @info: filled in (argsz is left alone)
- * @priv: the caller may see physical addresses
+ * @info: filled in (argsz is left alone); physical addresses only if
+ *	the context may see them
  */
-void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info, bool priv)
+void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info)
 {
 	struct fnmm_dev *dev = ctx->dev;
 	struct fnmm_alloc_stats *ps = &info->alloc[FNMM_ALLOC_POOL];
@@ -617,7 +921,7 @@ void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info, bool priv)
 	int k;
 
 	info->version = FNMM_ABI_VERSION;
-	info->region_base = priv ? dev->region.base : 0;
+	info->region_base = ctx->priv ? dev->region.base : 0;
 	info->region_size = dev->region.size;
 	info->page_size = PAGE_SIZE;
 	stats_of(dev->split, &info->alloc[FNMM_ALLOC_SPLIT]);
@@ -644,6 +948,11 @@ void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info, bool priv)
 	info->ctx_allocations = atomic64_read(&ctx->nbufs);
 	info->ctx_bytes = atomic64_read(&ctx->bytes);
 	info->ctx_mappings = atomic64_read(&ctx->maps);
+	info->quarantined = atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]) +
+			    atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]);
+	info->memlock_used = user_locked(ctx->user);
+	info->memlock_limit = ctx->user && rlimit(RLIMIT_MEMLOCK) != RLIM_INFINITY ?
+			      rlimit(RLIMIT_MEMLOCK) : U64_MAX;
 }
 
 /**
@@ -675,9 +984,10 @@ int fnmm_dev_check(struct fnmm_dev *dev)
  * @len: bytes at @why
  *
  * Split's used bytes must be the Bit part, the contexts' Split
- * allocations and their pools' pages; Bit's used bytes the contexts' Bit
- * allocations; each pool's used bytes its context's Pool allocations;
- * the device's mappings the contexts' mappings.  Counters move outside
+ * allocations, their pools' pages and Split's quarantine; Bit's used
+ * bytes the contexts' Bit allocations and Bit's quarantine; each
+ * pool's used bytes its context's Pool allocations; the device's
+ * mappings the contexts' mappings.  Counters move outside
  * the allocators' locks, so the audit is exact only when no operation is
  * in flight.
  *
@@ -687,7 +997,10 @@ int fnmm_dev_audit(struct fnmm_dev *dev, char *why, size_t len)
 {
 	u64 split_used = fnmm_size(dev->split) - fnmm_available(dev->split);
 	u64 bit_used = fnmm_size(dev->bit) - fnmm_available(dev->bit);
-	u64 split_held = fnmm_size(dev->bit), bit_held = 0, maps = 0;
+	u64 split_held = fnmm_size(dev->bit) +
+			 atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]);
+	u64 bit_held = atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]);
+	u64 maps = 0;
 	struct fnmm_ctx *c;
 	int ret = 0;
 
@@ -735,6 +1048,9 @@ int fnmm_dev_audit(struct fnmm_dev *dev, char *why, size_t len)
  * @bit_size: bytes of the region given to the Bit allocator (page-rounded;
  *	0: an eighth of the region)
  *
+ * @dev->account and @dev->max_handles (0: the most, 2^20 - 1) are the
+ * caller's to set before.
+ *
  * Return: 0 or a negative errno.
  */
 int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size)
@@ -744,8 +1060,15 @@ int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size)
 
 	mutex_init(&dev->lock);
 	INIT_LIST_HEAD(&dev->contexts);
-	for (k = 0; k < FNMM_NR_ALLOCATORS; k++)
+	spin_lock_init(&dev->qlock);
+	INIT_LIST_HEAD(&dev->quarantine);
+	atomic_set(&dev->fail_scrub, 0);
+	if (!dev->max_handles || dev->max_handles > FNMM_MAX_HANDLES - 1)
+		dev->max_handles = FNMM_MAX_HANDLES - 1;
+	for (k = 0; k < FNMM_NR_ALLOCATORS; k++) {
 		atomic64_set(&dev->nallocs[k], 0);
+		atomic64_set(&dev->quarantined[k], 0);
+	}
 	atomic64_set(&dev->mappings, 0);
 	dev->split = fnmm_split_create(dev->region.base, dev->region.size, 0);
 	if (IS_ERR(dev->split))
@@ -776,7 +1099,14 @@ err_split:
  */
 void fnmm_dev_fini(struct fnmm_dev *dev)
 {
+	struct fnmm_qblock *q, *n;
+
 	WARN_ON_ONCE(!list_empty(&dev->contexts));
+	/* A last try; what still fails is dropped with the allocators. */
+	atomic_set(&dev->fail_scrub, 0);
+	fnmm_dev_quarantine_retry(dev);
+	list_for_each_entry_safe(q, n, &dev->quarantine, node)
+		kfree(q);
 	fnmm_destroy(dev->bit);
 	fnmm_release(dev->split, dev->bit_base);
 	fnmm_destroy(dev->split);

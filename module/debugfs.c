@@ -13,11 +13,17 @@
  *             OFFSET GRANULE COUNT" (offset from the region's base) and a
  *             line of hex digits, 4 granules each, least significant bit
  *             first, 1 = in use ("fnmm map" draws it)
+ *   quarantine  blocks whose scrub failed: "blocks N bytes B", then one
+ *             line per block "ALLOCATOR OFFSET SIZE"; writing "retry"
+ *             scrubs them again and frees those that succeed
+ *   fail_scrub  fault injection: the next N scrubs fail (write N)
  */
 #include <linux/bitmap.h>
 #include <linux/debugfs.h>
 #include <linux/kernel.h>
 #include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 #include "fnmm_dev.h"
 
 static int check_show(struct seq_file *m, void *unused)
@@ -129,6 +135,57 @@ static int map_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(map);
 
+static int quarantine_show(struct seq_file *m, void *unused)
+{
+	struct fnmm_dev *dev = m->private;
+	struct fnmm_qblock *q;
+	u64 blocks = 0;
+
+	spin_lock(&dev->qlock);
+	list_for_each_entry(q, &dev->quarantine, node)
+		blocks++;
+	spin_unlock(&dev->qlock);
+	seq_printf(m, "blocks %llu bytes %lld\n", blocks,
+		   atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]) +
+		   atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]));
+	/* The list may change between the count and the lines: both hints. */
+	spin_lock(&dev->qlock);
+	list_for_each_entry(q, &dev->quarantine, node)
+		seq_printf(m, "%s %llu %llu\n",
+			   q->kind == FNMM_ALLOC_BIT ? "bit" : "split",
+			   q->phys - dev->region.base, q->size);
+	spin_unlock(&dev->qlock);
+	return 0;
+}
+
+static int quarantine_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, quarantine_show, inode->i_private);
+}
+
+static ssize_t quarantine_write(struct file *file, const char __user *ubuf,
+				size_t len, loff_t *ppos)
+{
+	struct fnmm_dev *dev = file_inode(file)->i_private;
+	char cmd[8] = "";
+
+	if (len >= sizeof(cmd) || copy_from_user(cmd, ubuf, len))
+		return -EINVAL;
+	if (strcmp(strim(cmd), "retry"))
+		return -EINVAL;
+	fnmm_dev_quarantine_retry(dev);
+	return len;
+}
+
+static const struct file_operations quarantine_fops = {
+	.owner		= THIS_MODULE,
+	.open		= quarantine_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+	.write		= quarantine_write,
+};
+
 /**
  * fnmm_debugfs_init() - create /sys/kernel/debug/freenos-mm/
  * @dev: the device, with its allocators built
@@ -145,6 +202,8 @@ void fnmm_debugfs_init(struct fnmm_dev *dev)
 	debugfs_create_file("orders", 0400, d, dev, &orders_fops);
 	debugfs_create_file("contexts", 0400, d, dev, &contexts_fops);
 	debugfs_create_file("map", 0400, d, dev, &map_fops);
+	debugfs_create_file("quarantine", 0600, d, dev, &quarantine_fops);
+	debugfs_create_atomic_t("fail_scrub", 0600, d, &dev->fail_scrub);
 }
 
 /**

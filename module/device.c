@@ -5,9 +5,18 @@
  * Each open file is a memory context.  Requests are copied in with
  * copy_struct_from_user() (so the ABI can grow), checked, and handed to
  * the context layer; operations on virtual addresses only ever look at
- * VMAs that map this very file.
+ * VMAs that map this very file.  Whether a file may see physical
+ * addresses, and whose locked memory pays for it, is decided once at
+ * open from the opener's credentials (as /proc/PID/pagemap does), never
+ * by capable() on each call.
+ *
+ * Cost: every ioctl copies at most a page in (argsz is capped); the
+ * lookups walk the caller's VMAs under mmap_lock (O(log VMAs)); an
+ * mmap() installs the allocation's pages, O(pages) with a memory-type
+ * reservation per block of an allocation in pieces.
  */
 #include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/miscdevice.h>
@@ -31,9 +40,20 @@ static struct fnmm_ctx *file_ctx(struct file *file)
 	return file->private_data;
 }
 
-static bool fnmm_priv(struct fnmm_ctx *ctx)
+/*
+ * argsz, read from user space: -EINVAL below @min, -E2BIG above a page
+ * (copy_struct_from_user() checks that the tail past what this kernel
+ * knows is zero: a bound keeps that scan short).
+ */
+static int argsz_in(void __user *arg, u32 min, u32 *argsz)
 {
-	return READ_ONCE(ctx->dev->expose_phys) || capable(CAP_SYS_ADMIN);
+	if (get_user(*argsz, (u32 __user *)arg))
+		return -EFAULT;
+	if (*argsz < min)
+		return -EINVAL;
+	if (*argsz > PAGE_SIZE)
+		return -E2BIG;
+	return 0;
 }
 
 /* Copy a request in: argsz first, then the struct as the caller knows it. */
@@ -42,10 +62,9 @@ static int vmctl_in(struct fnmm_vmctl *req, void __user *arg)
 	u32 argsz;
 	int ret;
 
-	if (get_user(argsz, (u32 __user *)arg))
-		return -EFAULT;
-	if (argsz < VMCTL_SIZE_V1)
-		return -EINVAL;
+	ret = argsz_in(arg, VMCTL_SIZE_V1, &argsz);
+	if (ret)
+		return ret;
 	ret = copy_struct_from_user(req, sizeof(*req), arg, argsz);
 	if (ret)
 		return ret;
@@ -225,7 +244,7 @@ static int ioc_map(struct file *file, struct fnmm_vmctl *req, bool sparse,
 	}
 	req->range.size = buf->size;
 	req->range.access = acc;
-	req->range.phys = fnmm_priv(ctx) ? phys : 0;
+	req->range.phys = ctx->priv ? phys : 0;
 	req->offset = buf->page_off;
 	req->range.virt = addr + req->offset;
 	req->handle = handle;
@@ -252,7 +271,7 @@ static int ioc_lookup(struct file *file, struct fnmm_vmctl *req, bool phys)
 	u64 off, pa = 0, len = 0;
 	int ret = 0;
 
-	if (phys && !fnmm_priv(ctx))
+	if (phys && !ctx->priv)
 		return -EPERM;
 	if (virt >= TASK_SIZE)
 		return -EFAULT;
@@ -264,7 +283,12 @@ static int ioc_lookup(struct file *file, struct fnmm_vmctl *req, bool phys)
 	}
 	buf = vma->vm_private_data;
 	off = virt - vma->vm_start;
-	if (phys && fnmm_buf_phys(buf, off, &pa, &len)) {
+	/*
+	 * A Pool object's mapping is its whole page: only the object's own
+	 * bytes have an offset in the allocation.
+	 */
+	if (phys && (off < buf->page_off || off - buf->page_off >= buf->size ||
+		     fnmm_buf_phys(buf, off, &pa, &len))) {
 		ret = -EFAULT;
 		goto out;
 	}
@@ -297,7 +321,7 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 	switch (nr) {
 	case _IOC_NR(FNMM_IOC_RESERVE_MEM):
 		ret = fnmm_ctx_reserve_buf(ctx, &req, false, &fresh);
-		if (!ret && !fnmm_priv(ctx))
+		if (!ret && !ctx->priv)
 			req.range.phys = 0;
 		break;
 	case _IOC_NR(FNMM_IOC_MAP_CONTIGUOUS):
@@ -360,17 +384,18 @@ static long fnmm_info_ioctl(struct file *file, void __user *arg)
 	u32 argsz;
 	int ret;
 
-	if (get_user(argsz, (u32 __user *)arg))
-		return -EFAULT;
-	if (argsz < INFO_SIZE_V1)
-		return -EINVAL;
+	ret = argsz_in(arg, INFO_SIZE_V1, &argsz);
+	if (ret)
+		return ret;
 	ret = copy_struct_from_user(&info, sizeof(info), arg, argsz);
 	if (ret)
 		return ret;
 	memset(&info, 0, sizeof(info));
 	info.argsz = sizeof(info);
-	fnmm_ctx_info(ctx, &info, fnmm_priv(ctx));
-	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
+	fnmm_ctx_info(ctx, &info);
+	/* What the caller knows of; the rest of a larger struct is its own. */
+	return copy_to_user(arg, &info, min_t(u32, argsz, sizeof(info))) ?
+	       -EFAULT : 0;
 }
 
 static long fnmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -420,7 +445,7 @@ static void buf_memtype_put(struct fnmm_buf *buf)
 		else
 			memunmap(buf->memtype[i]);
 	}
-	kfree(buf->memtype);
+	kvfree(buf->memtype);
 	buf->memtype = NULL;
 }
 
@@ -431,7 +456,8 @@ static int buf_memtype_get(struct fnmm_buf *buf)
 
 	if (!buf_needs_memtype(buf))
 		return 0;
-	buf->memtype = kcalloc(buf->nblocks, sizeof(void *), GFP_KERNEL);
+	buf->memtype = kvcalloc(buf->nblocks, sizeof(void *),
+				GFP_KERNEL_ACCOUNT);
 	if (!buf->memtype)
 		return -ENOMEM;
 	for (i = 0; i < buf->nblocks; i++) {
@@ -524,7 +550,8 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 	struct fnmm_buf *buf;
 	int ret = -EINVAL;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/* A shared mapping of a read-only file has VM_MAYSHARE only. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	buf = fnmm_ctx_get(ctx, (u64)vma->vm_pgoff << PAGE_SHIFT);
 	if (!buf)
@@ -582,6 +609,9 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 	trace_fnmm_map(buf->id, buf->kind, vma->vm_start, len, 0);
 	return 0;
 err_put:
+	/* Nothing of it may stay mapped once the lock is dropped. */
+	if (off)
+		zap_vma_ptes(vma, vma->vm_start, off);
 	if (!atomic_read(&buf->maps))
 		buf_memtype_put(buf);
 err_unlock:
@@ -596,8 +626,16 @@ static int fnmm_open(struct inode *inode, struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
 	struct fnmm_dev *dev = container_of(misc, struct fnmm_dev, misc);
-	struct fnmm_ctx *ctx = fnmm_ctx_create(dev);
+	struct user_struct *user = NULL;
+	struct fnmm_ctx *ctx;
+	bool priv;
 
+	/* Decided once, with the opener's credentials, as pagemap does. */
+	priv = dev->expose_phys ||
+	       file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
+	if (dev->account && !file_ns_capable(file, &init_user_ns, CAP_IPC_LOCK))
+		user = file->f_cred->user;
+	ctx = fnmm_ctx_create(dev, user, priv);
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
 	file->private_data = ctx;

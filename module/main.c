@@ -32,6 +32,14 @@ static bool expose_phys;
 module_param(expose_phys, bool, 0444);
 MODULE_PARM_DESC(expose_phys, "Show physical addresses to callers without CAP_SYS_ADMIN (default: no)");
 
+static bool account = true;
+module_param(account, bool, 0444);
+MODULE_PARM_DESC(account, "Charge region bytes to the opener's RLIMIT_MEMLOCK, as io_uring does; CAP_IPC_LOCK exempts (default: yes)");
+
+static uint max_handles = 65536;
+module_param(max_handles, uint, 0444);
+MODULE_PARM_DESC(max_handles, "Live allocations per open file at most, up to 1048575 (default 65536)");
+
 static ushort mode = 0600;
 module_param(mode, ushort, 0444);
 MODULE_PARM_DESC(mode, "Mode of /dev/freenos-mm (default 0600)");
@@ -89,6 +97,8 @@ static int __init fnmm_init(void)
 		       base, size, take, ret);
 		return ret;
 	}
+	fnmm.account = account;
+	fnmm.max_handles = max_handles;
 	ret = fnmm_dev_init(&fnmm, bit_size);
 	if (ret)
 		goto err_region;

@@ -5,13 +5,23 @@
  * As FreeNOS's PoolAllocator: objects of power-of-two size classes are
  * carved out of pages obtained from a parent allocator (Split or Bit).
  * Each pool page ("slab") holds objects of one class and a bitmap of
- * them, 1 = used, kept outside the managed memory.  A table indexed by
- * the parent's page number finds the slab of an address, so release is
- * O(1); allocation takes the first slab on the class's partial list and
- * the first free bit in it (at most PAGE_SIZE / 8 bits), also O(1).
- * A slab that becomes empty goes back to the parent, except one per class
- * kept as a spare so that an alloc/free pair does not bounce a page
- * through the parent each time; fnmm_pool_trim() returns the spares.
+ * them, 1 = used, kept outside the managed memory.  An xarray indexed by
+ * the parent's page number finds the slab of an address, so metadata
+ * grows with the slabs held, not with the parent's size.
+ *
+ * A slab that becomes empty goes back to the parent at once, except one
+ * page per pool kept as a spare (of no class: any class takes it) so that
+ * an alloc/free pair does not bounce a page through the parent each time.
+ * The spare is kept only while the pool has live objects: releasing the
+ * last object gives every page back, so an idle pool holds nothing.
+ * fnmm_pool_trim() returns the spare at any time.
+ *
+ * Cost: allocate O(1) when its class has room or there is a spare (first
+ * slab on the class's partial list, first free bit among at most
+ * PAGE_SIZE / 8), else one parent allocation and an xarray insert made
+ * with the lock dropped; release O(log n) in the slabs held (xarray
+ * lookup), plus one parent release when a page goes back; largest()
+ * O(classes); check() O(slabs held).
  */
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
@@ -23,6 +33,7 @@
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/xarray.h>
 #include "fnmm_alloc.h"
 
 #define POOL_NR_CLASSES	(PAGE_SHIFT - FNMM_POOL_MIN_SHIFT)
@@ -32,23 +43,24 @@ struct pool_slab {
 	u64 addr;		/* the parent page it carves up */
 	unsigned int inuse;
 	unsigned int cls;
-	unsigned long map[];	/* 1 = object in use */
+	/* 1 = object in use; sized for the smallest class */
+	unsigned long map[];
 };
 
 struct pool_class {
 	struct list_head partial;	/* slabs with used and free objects */
 	struct list_head full;		/* slabs with no free object */
-	struct pool_slab *spare;	/* one empty slab kept back, or NULL */
 	unsigned int shift;		/* log2(object size) */
 	unsigned int nobj;		/* objects per slab */
 };
 
 struct fnmm_pool {
 	struct fnmm_allocator a;
-	/* protects cls[], slabs[], free_bytes, held, nallocs */
+	/* protects cls[], spare, the entries of slabs, free_bytes, held, nallocs */
 	spinlock_t lock;
 	struct fnmm_allocator *parent;
-	struct pool_slab **slabs;	/* by parent page index, or NULL */
+	struct xarray slabs;		/* parent page index -> its slab */
+	struct pool_slab *spare;	/* one empty slab of no class, or NULL */
 	unsigned int min_shift;
 	unsigned int max_shift;
 	u64 free_bytes;			/* free object bytes in held slabs */
@@ -67,45 +79,65 @@ static inline unsigned long pool_pidx(struct fnmm_pool *p, u64 addr)
 	return (addr - p->parent->base) >> PAGE_SHIFT;
 }
 
-/* Get a page from the parent and a descriptor for it; no lock held. */
-static struct pool_slab *pool_new_slab(struct fnmm_pool *p, unsigned int c)
+/*
+ * Get a page from the parent, a descriptor for it and its xarray slot;
+ * no lock held.  Return: the slab, or an ERR_PTR.
+ */
+static struct pool_slab *pool_new_slab(struct fnmm_pool *p)
 {
 	struct fnmm_range r = { .size = PAGE_SIZE, .alignment = PAGE_SIZE };
+	unsigned int nobj = PAGE_SIZE >> p->min_shift;
 	struct pool_slab *slab;
-	unsigned int nobj = p->cls[c].nobj;
+	int ret;
 
 	slab = kzalloc(struct_size(slab, map, BITS_TO_LONGS(nobj)),
-		       GFP_KERNEL);
+		       GFP_KERNEL_ACCOUNT);
 	if (!slab)
-		return NULL;
-	if (fnmm_allocate(p->parent, &r)) {
-		kfree(slab);
-		return NULL;
+		return ERR_PTR(-ENOMEM);
+	ret = fnmm_allocate(p->parent, &r);
+	if (ret)
+		goto err;
+	ret = xa_reserve(&p->slabs, pool_pidx(p, r.address),
+			 GFP_KERNEL_ACCOUNT);
+	if (ret) {
+		fnmm_release(p->parent, r.address);
+		goto err;
 	}
 	slab->addr = r.address;
-	slab->cls = c;
 	return slab;
+err:
+	kfree(slab);
+	return ERR_PTR(ret);
 }
 
-/* Return an empty slab's page to the parent; no lock held. */
+/* Return an empty, unlinked slab's page to the parent; no lock held. */
 static void pool_free_slab(struct fnmm_pool *p, struct pool_slab *slab)
 {
 	WARN_ON_ONCE(fnmm_release(p->parent, slab->addr));
 	kfree(slab);
 }
 
-/* Install a fresh slab as the class's spare, or drop it; lock held. */
+/* Install a fresh slab as the spare, or hand it back; lock held. */
 static struct pool_slab *pool_install(struct fnmm_pool *p,
 				      struct pool_class *pc,
 				      struct pool_slab *slab)
 {
-	if (pc->spare || !list_empty(&pc->partial))
+	if (p->spare || !list_empty(&pc->partial))
 		return slab;	/* raced: someone else refilled the class */
-	p->slabs[pool_pidx(p, slab->addr)] = slab;
+	/* The slot was reserved: storing allocates nothing. */
+	xa_store(&p->slabs, pool_pidx(p, slab->addr), slab, GFP_NOWAIT);
 	p->held += PAGE_SIZE;
 	p->free_bytes += PAGE_SIZE;
-	pc->spare = slab;
+	p->spare = slab;
 	return NULL;
+}
+
+/* Take an empty slab out of the pool; lock held, page freed by caller. */
+static void pool_unlink(struct fnmm_pool *p, struct pool_slab *slab)
+{
+	xa_erase(&p->slabs, pool_pidx(p, slab->addr));
+	p->held -= PAGE_SIZE;
+	p->free_bytes -= PAGE_SIZE;
 }
 
 static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
@@ -126,22 +158,25 @@ static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 	pc = &p->cls[shift - p->min_shift];
 
 	spin_lock(&p->lock);
-	while (list_empty(&pc->partial) && !pc->spare) {
+	while (list_empty(&pc->partial) && !p->spare) {
 		spin_unlock(&p->lock);
-		fresh = pool_new_slab(p, shift - p->min_shift);
-		if (!fresh)
-			return -ENOMEM;
+		fresh = pool_new_slab(p);
+		if (IS_ERR(fresh))
+			return PTR_ERR(fresh);
 		spin_lock(&p->lock);
 		fresh = pool_install(p, pc, fresh);
 		if (fresh) {
 			spin_unlock(&p->lock);
+			xa_release(&p->slabs, pool_pidx(p, fresh->addr));
 			pool_free_slab(p, fresh);
 			spin_lock(&p->lock);
 		}
 	}
 	if (list_empty(&pc->partial)) {
-		list_add(&pc->spare->node, &pc->partial);
-		pc->spare = NULL;
+		slab = p->spare;
+		p->spare = NULL;
+		slab->cls = shift - p->min_shift;
+		list_add(&slab->node, &pc->partial);
 	}
 	slab = list_first_entry(&pc->partial, struct pool_slab, node);
 	obj = find_first_zero_bit(slab->map, pc->nobj);
@@ -167,8 +202,8 @@ static int pool_find(struct fnmm_pool *p, u64 addr, struct pool_slab **slabp,
 
 	if (addr < pa->base || addr - pa->base >= pa->size)
 		return -EINVAL;
-	slab = p->slabs[pool_pidx(p, addr)];
-	if (!slab)
+	slab = xa_load(&p->slabs, pool_pidx(p, addr));
+	if (!slab || slab == p->spare)
 		return -ENOENT;
 	shift = p->cls[slab->cls].shift;
 	off = addr - slab->addr;
@@ -184,7 +219,7 @@ static int pool_find(struct fnmm_pool *p, u64 addr, struct pool_slab **slabp,
 static int pool_release(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_pool *p = to_pool(a);
-	struct pool_slab *slab;
+	struct pool_slab *slab, *spare;
 	struct pool_class *pc;
 	unsigned int obj;
 	int ret;
@@ -201,16 +236,23 @@ static int pool_release(struct fnmm_allocator *a, u64 addr)
 	p->nallocs--;
 	if (slab->inuse)
 		goto out;
+	/* Empty: keep it as the spare while the pool is in use. */
 	list_del(&slab->node);
-	if (!pc->spare) {
-		pc->spare = slab;
+	if (p->nallocs && !p->spare) {
+		p->spare = slab;
 		goto out;
 	}
-	p->slabs[pool_pidx(p, slab->addr)] = NULL;
-	p->held -= PAGE_SIZE;
-	p->free_bytes -= PAGE_SIZE;
+	pool_unlink(p, slab);
+	/* The last object: the spare goes back too. */
+	spare = p->nallocs ? NULL : p->spare;
+	if (spare) {
+		p->spare = NULL;
+		pool_unlink(p, spare);
+	}
 	spin_unlock(&p->lock);
 	pool_free_slab(p, slab);
+	if (spare)
+		pool_free_slab(p, spare);
 	return 0;
 out:
 	spin_unlock(&p->lock);
@@ -231,8 +273,10 @@ static u64 pool_largest(struct fnmm_allocator *a)
 	if (fnmm_largest(p->parent) >= PAGE_SIZE)
 		return 1ULL << p->max_shift;
 	spin_lock(&p->lock);
+	if (p->spare)
+		ret = 1ULL << p->max_shift;
 	for (c = p->max_shift - p->min_shift; c >= 0 && !ret; c--)
-		if (p->cls[c].spare || !list_empty(&p->cls[c].partial))
+		if (!list_empty(&p->cls[c].partial))
 			ret = 1ULL << p->cls[c].shift;
 	spin_unlock(&p->lock);
 	return ret;
@@ -263,7 +307,7 @@ static long pool_check_list(struct fnmm_pool *p, struct list_head *list,
 	list_for_each_entry(slab, list, node) {
 		if (slab->cls != c || !slab->inuse ||
 		    (slab->inuse == pc->nobj) != full ||
-		    p->slabs[pool_pidx(p, slab->addr)] != slab)
+		    xa_load(&p->slabs, pool_pidx(p, slab->addr)) != slab)
 			return -1;
 		n++;
 	}
@@ -273,38 +317,38 @@ static long pool_check_list(struct fnmm_pool *p, struct list_head *list,
 static int pool_check(struct fnmm_allocator *a)
 {
 	struct fnmm_pool *p = to_pool(a);
-	unsigned long i, npages = p->parent->size >> PAGE_SHIFT;
 	u64 slabs = 0, listed = 0, free = 0, objs = 0;
+	struct pool_slab *slab, *sp;
 	int ret = -EUCLEAN;
+	unsigned long i;
 	unsigned int c;
 
 	spin_lock(&p->lock);
-	for (i = 0; i < npages; i++) {
-		struct pool_slab *slab = p->slabs[i];
-
-		if (!slab)
-			continue;
+	xa_for_each(&p->slabs, i, slab) {
 		if (slab->cls >= POOL_NR_CLASSES || pool_pidx(p, slab->addr) != i ||
 		    slab->inuse != bitmap_weight(slab->map, p->cls[slab->cls].nobj) ||
 		    fnmm_alloc_size(p->parent, slab->addr) != PAGE_SIZE)
 			goto out;
 		slabs++;
 		objs += slab->inuse;
-		free += (u64)(p->cls[slab->cls].nobj - slab->inuse) <<
+		free += slab == p->spare ? PAGE_SIZE :
+			(u64)(p->cls[slab->cls].nobj - slab->inuse) <<
 			p->cls[slab->cls].shift;
 	}
 	for (c = 0; c <= p->max_shift - p->min_shift; c++) {
 		long np = pool_check_list(p, &p->cls[c].partial, c, false);
 		long nf = pool_check_list(p, &p->cls[c].full, c, true);
-		struct pool_slab *sp = p->cls[c].spare;
 
 		if (np < 0 || nf < 0)
 			goto out;
-		if (sp && (sp->inuse || sp->cls != c ||
-			   p->slabs[pool_pidx(p, sp->addr)] != sp))
-			goto out;
-		listed += np + nf + !!sp;
+		listed += np + nf;
 	}
+	/* The spare only while objects live, and empty. */
+	sp = p->spare;
+	if (sp && (sp->inuse || !p->nallocs ||
+		   xa_load(&p->slabs, pool_pidx(p, sp->addr)) != sp))
+		goto out;
+	listed += !!sp;
 	if (listed == slabs && slabs * PAGE_SIZE == p->held &&
 	    free == p->free_bytes && objs == p->nallocs)
 		ret = 0;
@@ -314,29 +358,23 @@ out:
 }
 
 /**
- * fnmm_pool_trim() - give the spare empty pages back to the parent
+ * fnmm_pool_trim() - give the spare empty page back to the parent
  * @a: a Pool allocator
  */
 void fnmm_pool_trim(struct fnmm_allocator *a)
 {
 	struct fnmm_pool *p = to_pool(a);
-	unsigned int c;
+	struct pool_slab *slab;
 
-	for (c = 0; c < POOL_NR_CLASSES; c++) {
-		struct pool_slab *slab;
-
-		spin_lock(&p->lock);
-		slab = p->cls[c].spare;
-		if (slab) {
-			p->cls[c].spare = NULL;
-			p->slabs[pool_pidx(p, slab->addr)] = NULL;
-			p->held -= PAGE_SIZE;
-			p->free_bytes -= PAGE_SIZE;
-		}
-		spin_unlock(&p->lock);
-		if (slab)
-			pool_free_slab(p, slab);
+	spin_lock(&p->lock);
+	slab = p->spare;
+	if (slab) {
+		p->spare = NULL;
+		pool_unlink(p, slab);
 	}
+	spin_unlock(&p->lock);
+	if (slab)
+		pool_free_slab(p, slab);
 }
 
 /**
@@ -351,12 +389,12 @@ u64 fnmm_pool_held(struct fnmm_allocator *a)
 static void pool_destroy(struct fnmm_allocator *a)
 {
 	struct fnmm_pool *p = to_pool(a);
-	unsigned long i, npages = p->parent->size >> PAGE_SHIFT;
+	struct pool_slab *slab;
+	unsigned long i;
 
-	for (i = 0; i < npages; i++)
-		if (p->slabs[i])
-			pool_free_slab(p, p->slabs[i]);
-	kvfree(p->slabs);
+	xa_for_each(&p->slabs, i, slab)
+		pool_free_slab(p, slab);
+	xa_destroy(&p->slabs);
 	kfree(p);
 }
 
@@ -380,7 +418,8 @@ static const struct fnmm_alloc_ops pool_ops = {
  * @max_shift: log2 of the largest object, below PAGE_SHIFT
  *
  * Objects are naturally aligned to their class size.  Destroying the pool
- * returns every page it holds to @parent, which must outlive it.
+ * returns every page it holds to @parent, which must outlive it.  The
+ * pool's metadata is charged to the caller's memory cgroup.
  *
  * Return: the allocator, or ERR_PTR(-EINVAL) for bad arguments,
  * ERR_PTR(-ENOMEM).
@@ -398,15 +437,10 @@ struct fnmm_allocator *fnmm_pool_create(struct fnmm_allocator *parent,
 	    parent->granule != PAGE_SIZE)
 		return ERR_PTR(-EINVAL);
 
-	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
 	if (!p)
 		return ERR_PTR(-ENOMEM);
-	p->slabs = kvcalloc(parent->size >> PAGE_SHIFT, sizeof(*p->slabs),
-			    GFP_KERNEL);
-	if (!p->slabs) {
-		kfree(p);
-		return ERR_PTR(-ENOMEM);
-	}
+	xa_init(&p->slabs);
 	p->a.ops = &pool_ops;
 	p->a.base = parent->base;
 	p->a.size = parent->size;

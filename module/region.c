@@ -20,6 +20,7 @@
 
 #ifdef CONFIG_X86
 #include <asm/cacheflush.h>
+#include <asm/set_memory.h>
 #include <linux/libnvdimm.h>
 #endif
 
@@ -121,6 +122,49 @@ int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
 #endif
 }
 
+/**
+ * fnmm_region_set_type() - the memory type of part of a taken region
+ * @r: the region
+ * @phys: physical start, page-aligned
+ * @size: bytes, page-aligned
+ * @access: FNMM_ACCESS_DEVICE (uncached), FNMM_ACCESS_UNCACHED
+ *	(write-combining), or neither (back to write-back)
+ *
+ * A region taken at load time is System RAM, mapped write-back in the
+ * kernel's direct map, and x86 PAT gives user mappings of RAM the type
+ * of its direct map.  So the direct map of an Uncached or Device
+ * allocation is switched for its life (set_memory_wc/uc, which also
+ * flush the caches) and switched back before the memory is reused.  A
+ * boot-reserved region has no direct map: its mappings carry the type.
+ *
+ * Return: 0; -EINVAL where a taken region cannot be made uncached (not
+ * x86) or the range is not in @r; or set_memory_*()'s error.
+ */
+int fnmm_region_set_type(struct fnmm_region *r, u64 phys, u64 size,
+			 u32 access)
+{
+	bool uncached = access & (FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE);
+
+	if (!r->kaddr)
+		return 0;
+	if (!region_inside(r, phys, size))
+		return -EINVAL;
+#ifdef CONFIG_X86
+	{
+		unsigned long va = (unsigned long)r->kaddr + (phys - r->base);
+		int n = size >> PAGE_SHIFT;
+
+		if (access & FNMM_ACCESS_DEVICE)
+			return set_memory_uc(va, n);
+		if (uncached)
+			return set_memory_wc(va, n);
+		return set_memory_wb(va, n);
+	}
+#else
+	return uncached ? -EINVAL : 0;
+#endif
+}
+
 #ifdef CONFIG_HAS_IOMEM
 /* walk_iomem_res_desc() callback: sum the bytes of reserved pieces. */
 static int region_reserved_piece(struct resource *res, void *arg)
@@ -195,6 +239,21 @@ int fnmm_region_claim(struct fnmm_region *r, u64 base, u64 size)
 }
 
 #ifdef CONFIG_CONTIG_ALLOC
+/* Every page of [pfn, pfn + nr) exists and is in @zone. */
+static bool region_pfns_ok(struct zone *zone, unsigned long pfn,
+			   unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = pfn; i < pfn + nr; i++) {
+		if (!pfn_valid(i) || page_zone(pfn_to_page(i)) != zone)
+			return false;
+		if (!(i & 1023))
+			cond_resched();
+	}
+	return true;
+}
+
 /* Find and take @nr contiguous pages, as alloc_contig_pages() does. */
 static struct page *region_take_contig(unsigned long nr)
 {
@@ -212,16 +271,17 @@ static struct page *region_take_contig(unsigned long nr)
 	__free_page(probe);
 	if (end < start + nr)
 		return NULL;
+	/* From the top down; pfn >= start >= 0 stops before it could wrap. */
 	for (pfn = ALIGN_DOWN(end - nr, step); pfn >= start &&
-	     tries < REGION_CONTIG_TRIES; pfn -= step, tries++) {
-		if (!pfn_valid(pfn) || !pfn_valid(pfn + nr - 1))
-			continue;
-		if (!alloc_contig_range(pfn, pfn + nr, MIGRATE_MOVABLE,
+	     tries < REGION_CONTIG_TRIES; tries++) {
+		if (region_pfns_ok(zone, pfn, nr) &&
+		    !alloc_contig_range(pfn, pfn + nr, MIGRATE_MOVABLE,
 					GFP_KERNEL | __GFP_NOWARN))
 			return pfn_to_page(pfn);
 		cond_resched();
-		if (pfn < step)
+		if (pfn < start + step)
 			break;
+		pfn -= step;
 	}
 	return NULL;
 }

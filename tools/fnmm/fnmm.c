@@ -127,7 +127,7 @@ static const char * const alloc_desc[FNMM_NR_ALLOCATORS] = {
 
 static void print_stats(const struct fnmm_info *info)
 {
-	char b[64], g[SZ];
+	char b[64], l[64], g[SZ];
 	unsigned int k;
 
 	for (k = 0; k < FNMM_NR_ALLOCATORS; k++) {
@@ -150,6 +150,14 @@ static void print_stats(const struct fnmm_info *info)
 	       (unsigned long long)info->ctx_allocations,
 	       human(info->ctx_bytes, b, sizeof(b)),
 	       (unsigned long long)info->ctx_mappings);
+	printf("quarantine:    %s (scrub failed, kept out of use)\n",
+	       human(info->quarantined, b, sizeof(b)));
+	if (info->memlock_limit == ~0ULL)
+		printf("locked memory: not limited\n");
+	else
+		printf("locked memory: %s of RLIMIT_MEMLOCK %s (this user)\n",
+		       human(info->memlock_used, b, sizeof(b)),
+		       human(info->memlock_limit, l, sizeof(l)));
 }
 
 static int cmd_stat(void)

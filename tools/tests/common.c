@@ -218,8 +218,8 @@ static const struct info_field info_fields[] = {
 	FALLOC(FNMM_ALLOC_SPLIT, "split"), FALLOC(FNMM_ALLOC_BIT, "bit"),
 	FALLOC(FNMM_ALLOC_POOL, "pool"),
 	F64(mappings), F64(contexts), F64(ctx_allocations), F64(ctx_bytes),
-	F64(ctx_mappings), F64(reserved[0]), F64(reserved[1]),
-	F64(reserved[2]), F64(reserved[3]),
+	F64(ctx_mappings), F64(quarantined), F64(memlock_used),
+	F64(memlock_limit), F64(reserved[0]),
 };
 
 static unsigned long long field_val(const struct fnmm_info *i,

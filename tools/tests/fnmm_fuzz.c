@@ -2423,8 +2423,10 @@ static void op_info(void)
 		 (unsigned long long)in.alloc[BIT].size,
 		 (unsigned long long)in.alloc[POOL].free,
 		 (unsigned long long)in.alloc[POOL].size);
-	reply_ok(!in.reserved[0] && !in.reserved[1] && !in.reserved[2] &&
-		 !in.reserved[3], "Info: reserved fields not zero");
+	reply_ok(!in.reserved[0], "Info: reserved fields not zero");
+	/* Run as root: nothing quarantined, not limited. */
+	reply_ok(!in.quarantined && in.memlock_limit == ~0ULL,
+		 "Info: quarantine or a memlock limit for root");
 }
 
 static void op_raw(void)

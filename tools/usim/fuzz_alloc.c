@@ -366,21 +366,34 @@ static bool pool_class_has_room(unsigned int shift)
 	return false;
 }
 
-static bool pool_class_has_spare(unsigned int shift, u32 except)
+/* The Pool's spare page (an empty page of no class), or -1. */
+#define POOL_SPARE	0xff
+
+static int pool_spare(void)
 {
 	u32 i;
 
 	for (i = 0; i < S.npg; i++)
-		if (i != except && S.pg[i].shift == shift && !S.pg[i].count)
-			return true;
-	return false;
+		if (S.pg[i].shift == POOL_SPARE)
+			return i;
+	return -1;
+}
+
+/* Live Pool objects. */
+static int pool_objects(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < S.nlive; i++)
+		n += !S.live[i].direct;
+	return n;
 }
 
 static u64 pool_model_largest(void)
 {
 	unsigned int s;
 
-	if (parent_page_fits())
+	if (parent_page_fits() || pool_spare() >= 0)
 		return 1ULL << S.max_shift;
 	for (s = S.max_shift; s >= S.min_shift; s--)
 		if (pool_class_has_room(s))
@@ -642,13 +655,15 @@ static void op_pool_alloc(u64 size, u64 align, bool inject)
 	unsigned long fail_at = 0;
 	struct snap sn;
 	struct req q;
-	int want, ret;
+	int want, ret, spare;
 	u32 pi;
 
 	pool_req(size, align, &q);
 	if (!q.err)
 		room = pool_class_has_room(q.shift);
-	want = q.err ? q.err : room || parent_page_fits() ? 0 : -ENOMEM;
+	spare = q.err || room ? -1 : pool_spare();
+	want = q.err ? q.err : room || spare >= 0 || parent_page_fits() ? 0 :
+	       -ENOMEM;
 	take_snap(&sn);
 	if (inject)
 		usim_kmalloc_fail_at = fail_at = usim_kmalloc_calls + 1;
@@ -659,8 +674,8 @@ static void op_pool_alloc(u64 size, u64 align, bool inject)
 		injected = usim_kmalloc_calls >= fail_at;
 		usim_kmalloc_fail_at = 0;
 		/* Only a new slab allocates; a failed one is -ENOMEM. */
-		if (injected && room)
-			fail("pool allocate kmalloc'd with a slab of room");
+		if (injected && (room || spare >= 0))
+			fail("pool allocate kmalloc'd with a slab of room or a spare");
 		if (injected && !want)
 			want = -ENOMEM;
 	}
@@ -684,6 +699,11 @@ static void op_pool_alloc(u64 size, u64 align, bool inject)
 		    S.pg[pi].count >= (PAGE_SIZE >> q.shift))
 			fail("object %#llx of class %#llx not from a slab of "
 			     "its class with room", r.address, q.held);
+	} else if (spare >= 0) {
+		if (pi != (u32)spare)
+			fail("object %#llx: a class with no room, but not from "
+			     "the spare page", r.address);
+		S.pg[pi].shift = q.shift;
 	} else {
 		u64 page = S.bbase + (u64)pi * PAGE_SIZE;
 		u32 u = unit_of(page), j;
@@ -780,7 +800,8 @@ static void op_pool_release(u64 addr)
 	struct snap sn;
 	int want, ret;
 	u32 pi;
-	bool spare;
+	bool keep;
+	int spare;
 
 	if (avoid_tail_page && in_tail_page(addr))
 		return;
@@ -788,7 +809,7 @@ static void op_pool_release(u64 addr)
 		want = -EINVAL;
 	} else {
 		pi = (addr - S.bbase) / PAGE_SIZE;
-		if (!S.pg[pi].shift)
+		if (!S.pg[pi].shift || S.pg[pi].shift == POOL_SPARE)
 			want = -ENOENT;
 		else if ((addr - S.bbase) & ((1ULL << S.pg[pi].shift) - 1))
 			want = -EINVAL;
@@ -811,16 +832,28 @@ static void op_pool_release(u64 addr)
 	pi = (addr - S.bbase) / PAGE_SIZE;
 	if (--S.pg[pi].count)
 		return;
-	/* An empty slab stays as its class's spare if it has none. */
-	spare = pool_class_has_spare(S.pg[pi].shift, pi);
+	/*
+	 * An empty slab stays as the pool's one spare if it has none and
+	 * objects remain; after the last object every page goes back.
+	 */
+	keep = pool_objects() && pool_spare() < 0;
 	if (API(fnmm_alloc_size(S.base, S.bbase + (u64)pi * PAGE_SIZE)) !=
-	    (spare ? 0 : PAGE_SIZE))
+	    (keep ? PAGE_SIZE : 0))
 		fail("empty slab %#llx %s", S.bbase + (u64)pi * PAGE_SIZE,
-		     spare ? "kept, but its class had a spare" :
-			     "returned, but its class had no spare");
-	if (spare) {
-		S.pg[pi].shift = 0;
-		umap_set(S.bbase + (u64)pi * PAGE_SIZE, PAGE_SIZE, 0);
+		     keep ? "returned, but the pool had no spare" :
+			    "kept, but the pool had a spare or no object");
+	if (keep) {
+		S.pg[pi].shift = POOL_SPARE;
+		return;
+	}
+	S.pg[pi].shift = 0;
+	umap_set(S.bbase + (u64)pi * PAGE_SIZE, PAGE_SIZE, 0);
+	if (!pool_objects() && (spare = pool_spare()) >= 0) {
+		if (API(fnmm_alloc_size(S.base, S.bbase + (u64)spare * PAGE_SIZE)))
+			fail("spare %#llx kept after the last object went",
+			     S.bbase + (u64)spare * PAGE_SIZE);
+		S.pg[spare].shift = 0;
+		umap_set(S.bbase + (u64)spare * PAGE_SIZE, PAGE_SIZE, 0);
 	}
 }
 
@@ -831,7 +864,7 @@ static void op_pool_trim(void)
 	API((fnmm_pool_trim(S.pool), 0));
 	trace("pool trim");
 	for (i = 0; i < S.npg; i++) {
-		if (S.pg[i].shift && !S.pg[i].count) {
+		if (S.pg[i].shift == POOL_SPARE) {
 			S.pg[i].shift = 0;
 			umap_set(S.bbase + (u64)i * PAGE_SIZE, PAGE_SIZE, 0);
 		}

@@ -17,6 +17,7 @@
 #include <linux/find.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/xarray.h>
 
 /* ---- bug.h ---- */
 
@@ -306,3 +307,156 @@ void usim_spin_unlock(spinlock_t *l, const char *file, int line)
 	usim_locks_held--;
 }
 #endif
+
+/* ---------------------------------------------------------------- */
+/* xarray.h: a sorted array of (index, entry) under a mutex.          */
+
+void xa_init(struct xarray *xa)
+{
+	pthread_mutex_init(&xa->lock, NULL);
+	xa->slots = NULL;
+	xa->n = 0;
+	xa->cap = 0;
+}
+
+/* Position of @index, or where it would be inserted; lock held. */
+static size_t xa_pos(struct xarray *xa, unsigned long index)
+{
+	size_t lo = 0, hi = xa->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (xa->slots[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool xa_here(struct xarray *xa, size_t i, unsigned long index)
+{
+	return i < xa->n && xa->slots[i].index == index;
+}
+
+void *xa_load(struct xarray *xa, unsigned long index)
+{
+	void *e = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&xa->lock);
+	i = xa_pos(xa, index);
+	if (xa_here(xa, i, index) && xa->slots[i].entry != XA_ZERO_ENTRY)
+		e = xa->slots[i].entry;
+	pthread_mutex_unlock(&xa->lock);
+	return e;
+}
+
+/* Put @entry (non-NULL) at @index; the old entry or NULL; lock held. */
+static void *xa_put(struct xarray *xa, unsigned long index, void *entry)
+{
+	size_t i = xa_pos(xa, index);
+	void *old;
+
+	if (xa_here(xa, i, index)) {
+		old = xa->slots[i].entry;
+		xa->slots[i].entry = entry;
+		return old == XA_ZERO_ENTRY ? NULL : old;
+	}
+	if (xa->n == xa->cap) {
+		size_t cap = xa->cap ? 2 * xa->cap : 16;
+		struct usim_xa_slot *s = realloc(xa->slots, cap * sizeof(*s));
+
+		if (!s)
+			usim_bug(__FILE__, __LINE__, "xarray realloc failed");
+		xa->slots = s;
+		xa->cap = cap;
+	}
+	memmove(&xa->slots[i + 1], &xa->slots[i],
+		(xa->n - i) * sizeof(*xa->slots));
+	xa->slots[i] = (struct usim_xa_slot){ index, entry };
+	xa->n++;
+	return NULL;
+}
+
+/* Remove @index; the old entry (XA_ZERO_ENTRY if reserved) or NULL. */
+static void *xa_take(struct xarray *xa, unsigned long index)
+{
+	size_t i = xa_pos(xa, index);
+	void *old;
+
+	if (!xa_here(xa, i, index))
+		return NULL;
+	old = xa->slots[i].entry;
+	memmove(&xa->slots[i], &xa->slots[i + 1],
+		(xa->n - i - 1) * sizeof(*xa->slots));
+	xa->n--;
+	return old;
+}
+
+void *xa_store(struct xarray *xa, unsigned long index, void *entry,
+	       gfp_t gfp)
+{
+	void *old;
+
+	pthread_mutex_lock(&xa->lock);
+	old = entry ? xa_put(xa, index, entry) : xa_take(xa, index);
+	pthread_mutex_unlock(&xa->lock);
+	return old == XA_ZERO_ENTRY ? NULL : old;
+}
+
+void *xa_erase(struct xarray *xa, unsigned long index)
+{
+	return xa_store(xa, index, NULL, 0);
+}
+
+int xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp)
+{
+	size_t i;
+
+	pthread_mutex_lock(&xa->lock);
+	i = xa_pos(xa, index);
+	if (!xa_here(xa, i, index))
+		xa_put(xa, index, XA_ZERO_ENTRY);
+	pthread_mutex_unlock(&xa->lock);
+	return 0;
+}
+
+void xa_release(struct xarray *xa, unsigned long index)
+{
+	size_t i;
+
+	pthread_mutex_lock(&xa->lock);
+	i = xa_pos(xa, index);
+	if (xa_here(xa, i, index) && xa->slots[i].entry == XA_ZERO_ENTRY)
+		xa_take(xa, index);
+	pthread_mutex_unlock(&xa->lock);
+}
+
+void xa_destroy(struct xarray *xa)
+{
+	pthread_mutex_lock(&xa->lock);
+	free(xa->slots);
+	xa->slots = NULL;
+	xa->n = 0;
+	xa->cap = 0;
+	pthread_mutex_unlock(&xa->lock);
+}
+
+void *usim_xa_find(struct xarray *xa, unsigned long *index)
+{
+	void *e = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&xa->lock);
+	for (i = xa_pos(xa, *index); i < xa->n; i++) {
+		if (xa->slots[i].entry != XA_ZERO_ENTRY) {
+			*index = xa->slots[i].index;
+			e = xa->slots[i].entry;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&xa->lock);
+	return e;
+}

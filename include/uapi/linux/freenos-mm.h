@@ -115,6 +115,13 @@ struct fnmm_alloc_stats {
  * @ctx_allocations: live allocations of the caller's context
  * @ctx_bytes: bytes held by the caller's context
  * @ctx_mappings: live mappings of the caller's context
+ * @quarantined: bytes whose scrub failed: kept out of use, never handed
+ *	out again until a scrub succeeds
+ * @memlock_used: bytes of locked memory charged to the user who opened
+ *	the caller's file (freenos-mm and other users of the per-user
+ *	count, such as io_uring); 0 when the file is not charged
+ * @memlock_limit: the caller's RLIMIT_MEMLOCK in bytes, or ~0 when the
+ *	file is not limited (opened with CAP_IPC_LOCK, or account=0)
  * @reserved: zero
  */
 struct fnmm_info {
@@ -129,7 +136,10 @@ struct fnmm_info {
 	__u64 ctx_allocations;
 	__u64 ctx_bytes;
 	__u64 ctx_mappings;
-	__u64 reserved[4];
+	__u64 quarantined;
+	__u64 memlock_used;
+	__u64 memlock_limit;
+	__u64 reserved[1];
 };
 
 /* The first published sizes: the smallest @argsz the kernel accepts. */

@@ -20,6 +20,9 @@
 #define GFP_KERNEL	0x0cc0u
 #define __GFP_NOWARN	0x2000u
 #define __GFP_ZERO	0x100u
+#define __GFP_ACCOUNT	0x400000u
+#define GFP_KERNEL_ACCOUNT	(GFP_KERNEL | __GFP_ACCOUNT)
+#define GFP_NOWAIT	0x800u
 
 #define ZERO_SIZE_PTR		((void *)16)
 #define ZERO_OR_NULL_PTR(x)	((unsigned long)(x) <= (unsigned long)ZERO_SIZE_PTR)

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * usim: user-space stand-in for <linux/xarray.h> (see usim_kernel.h).
+ *
+ * Only what module/pool.c uses: a sorted array of (index, entry) pairs
+ * with binary search, behind its own mutex as the kernel's xarray has its
+ * own lock.  A reserved slot (xa_reserve) holds a zero entry: xa_load()
+ * returns NULL for it and xa_for_each() skips it, as in the kernel.
+ * Storing into a reserved slot never allocates; growth uses realloc and
+ * aborts if that fails (the shim's own memory is not under test).
+ */
+#ifndef _USIM_LINUX_XARRAY_H
+#define _USIM_LINUX_XARRAY_H
+
+#include "../usim_kernel.h"
+#include <pthread.h>
+#include <linux/slab.h>
+
+#define XA_ZERO_ENTRY	((void *)0x406UL)
+
+struct usim_xa_slot {
+	unsigned long index;
+	void *entry;
+};
+
+struct xarray {
+	pthread_mutex_t lock;
+	struct usim_xa_slot *slots;
+	size_t n, cap;
+};
+
+void xa_init(struct xarray *xa);
+void *xa_load(struct xarray *xa, unsigned long index);
+void *xa_store(struct xarray *xa, unsigned long index, void *entry,
+	       gfp_t gfp);
+void *xa_erase(struct xarray *xa, unsigned long index);
+int xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp);
+void xa_release(struct xarray *xa, unsigned long index);
+void xa_destroy(struct xarray *xa);
+/* The first present entry at an index >= *@index, or NULL. */
+void *usim_xa_find(struct xarray *xa, unsigned long *index);
+
+#define xa_for_each(xa, index, entry)					\
+	for (index = 0, entry = usim_xa_find(xa, &(index)); entry;	\
+	     entry = ++(index) ? usim_xa_find(xa, &(index)) : NULL)
+
+#endif
