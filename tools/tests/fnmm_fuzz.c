@@ -17,7 +17,7 @@
  * files; fork of a child that uses the inherited mappings and exits.
  *
  * Each process keeps a model of its contexts: allocations, their pages
- * (zero, written with a per-allocation pattern, released), and every
+ * (zero, written with the allocation's words, released), and every
  * mapping (VMA) of them.  From the model each call gets the set of
  * results it may have: the exact one where the ABI leaves no choice
  * (include/uapi/linux/freenos-mm.h), a set (e.g. success or -ENOMEM)
@@ -25,9 +25,12 @@
  * an errno outside the operation's documented ones.  Replies are checked
  * (sizes, offsets, access, addresses, physical addresses when shown),
  * INFO's per-context counters must equal the model after every
- * operation, data read back must be the words written (or zero for
- * memory never written: nobody else's data), released sections must
- * fault with SIGBUS and non-readable mappings with SIGSEGV.
+ * operation, and its limits hold (nothing quarantined; a file opened
+ * with CAP_IPC_LOCK, as by root, neither limited nor charged; else
+ * limited by RLIMIT_MEMLOCK, or not at all); data read back must be the
+ * words written (or zero for memory never written: nobody else's data),
+ * released sections must fault with SIGBUS and non-readable mappings
+ * with SIGSEGV.
  *
  * The words written name their writer.  Every 8-byte word the fuzzer
  * stores is
@@ -90,6 +93,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -198,6 +202,8 @@ static uint64_t rng;
 static __u64 pg;
 static struct fnmm_info info0;
 static int priv, noexec, trace, xfail_relsec, no_partial, no_uncached;
+static int ipc_lock;		/* CAP_IPC_LOCK: the files are not limited */
+static __u64 memlock_rlimit;	/* RLIMIT_MEMLOCK in bytes, ~0: none */
 static uint64_t deadline_ms, max_iters;
 
 /* The model. */
@@ -499,7 +505,7 @@ static int page_judge(word_rule rule, const void *arg, unsigned int n,
 	if (want == PP_OWN)
 		snprintf(b, sizeof(b), "0 or a word of this context");
 	else
-		snprintf(b, sizeof(b), "%s%#llx", oz ? "0 or " : "",
+		snprintf(b, sizeof(b), "%s%#llx", oz && want ? "0 or " : "",
 			 (unsigned long long)want);
 	report("%s: %u of %u words differ; byte %#x reads %#llx, want %s: %s",
 	       what, nbad, n, first * 8, (unsigned long long)pagebuf[first],
@@ -1230,9 +1236,25 @@ static void range_verify(__u64 lo, __u64 hi, const char *when)
 			vma_verify(&vmas[i], lo, hi, CHECK_UNITS, when);
 }
 
+/*
+ * The limits in an INFO reply: nothing is quarantined (no scrub fails
+ * here); a file opened with CAP_IPC_LOCK (root) is neither limited
+ * (~0) nor charged (0 used); another is limited by the caller's
+ * RLIMIT_MEMLOCK, or not at all (~0: no limit, or account=0).
+ */
+static int info_limits_ok(const struct fnmm_info *in)
+{
+	if (in->quarantined)
+		return 0;
+	if (ipc_lock)
+		return in->memlock_limit == ~0ULL && !in->memlock_used;
+	return in->memlock_limit == ~0ULL || in->memlock_limit == memlock_rlimit;
+}
+
 /* INFO of every open file must agree with the model. */
 static void acct_check(const char *when)
 {
+	static int limits_told;
 	unsigned int s, i;
 
 	for (s = 0; s < 2; s++) {
@@ -1257,6 +1279,14 @@ static void acct_check(const char *when)
 			st->unexpected++;
 			report("%s: INFO: %s", when, errname(ret));
 			continue;
+		}
+		if (!info_limits_ok(&in) && !limits_told++) {
+			st->unexpected++;
+			report("after %s: INFO of ctx %d: quarantined %llu, memlock used %llu limit %#llx (CAP_IPC_LOCK %d, RLIMIT_MEMLOCK %#llx)",
+			       when, c->id, (unsigned long long)in.quarantined,
+			       (unsigned long long)in.memlock_used,
+			       (unsigned long long)in.memlock_limit, ipc_lock,
+			       (unsigned long long)memlock_rlimit);
 		}
 		if (in.ctx_allocations == allocs && in.ctx_bytes == bytes &&
 		    in.ctx_mappings == maps)
@@ -1534,22 +1564,24 @@ static int reply_new(struct mctx *c, const struct fnmm_vmctl *req,
 
 /*
  * Issuing VMCtl requests, as they are or mutated: argsz too small, larger
- * with a zero or a non-zero tail, a NULL/unmapped/kernel pointer, or a
+ * (up to a page) with a zero or a non-zero tail, larger than a page
+ * (E2BIG whatever the tail), a NULL/unmapped/kernel pointer, or a
  * read-only argument (the reply cannot be written).
  */
-enum mut { MU_NONE, MU_SMALL, MU_BIG0, MU_BIGX, MU_NULL, MU_BADPTR, MU_RO };
+enum mut { MU_NONE, MU_SMALL, MU_BIG0, MU_BIGX, MU_NULL, MU_BADPTR, MU_RO,
+	   MU_HUGE };
 
 static const char * const mut_names[] = {
 	"", " [argsz small]", " [argsz big, zero tail]",
 	" [argsz big, non-zero tail]", " [NULL arg]", " [bad pointer]",
-	" [read-only arg]",
+	" [read-only arg]", " [argsz above a page]",
 };
 
 static enum mut rnd_mut(void)
 {
 	if (!chance(12))
 		return MU_NONE;
-	return 1 + rnd(6);
+	return 1 + rnd(7);
 }
 
 /* What a mutation does to the results an operation may have. */
@@ -1559,6 +1591,7 @@ static uint64_t mut_want(enum mut mu, uint64_t want, int replies)
 	case MU_SMALL:
 		return R(EINVAL);
 	case MU_BIGX:
+	case MU_HUGE:
 		return R(E2BIG);
 	case MU_NULL:
 	case MU_BADPTR:
@@ -1595,7 +1628,11 @@ static int issue(int fd, unsigned long cmd, void *arg, size_t size,
 		return fnmm_ioctl_raw(fd, cmd, arg);
 	case MU_BIG0:
 	case MU_BIGX:
-		extra = 1 + rnd(sizeof(bigbuf) - size);
+	case MU_HUGE:
+		/* argsz up to a page; above one, E2BIG before anything. */
+		extra = mu == MU_HUGE ?
+			pg - size + 1 + rnd(sizeof(bigbuf) - pg) :
+			1 + rnd(pg - size);
 		memset(bigbuf, 0, sizeof(bigbuf));
 		memcpy(bigbuf, arg, size);
 		*(__u32 *)bigbuf = size + extra;
@@ -2284,6 +2321,10 @@ static void op_lookup(int phys)
 	else if (phys && b->kind != POOL &&
 		 b->unit[(virt - v->base) / pg] == U_GONE)
 		want = R(EFAULT);
+	/* A Pool object's page outside the object: no physical address. */
+	else if (phys && b->kind == POOL &&
+		 (virt - v->base < b->off || virt - v->base >= b->off + b->size))
+		want = R(EFAULT);
 	else
 		want = RES_OK;
 	want = mut_want(mu, want, 1);
@@ -2424,9 +2465,13 @@ static void op_info(void)
 		 (unsigned long long)in.alloc[POOL].free,
 		 (unsigned long long)in.alloc[POOL].size);
 	reply_ok(!in.reserved[0], "Info: reserved fields not zero");
-	/* Run as root: nothing quarantined, not limited. */
-	reply_ok(!in.quarantined && in.memlock_limit == ~0ULL,
-		 "Info: quarantine or a memlock limit for root");
+	/* As root: nothing quarantined, not limited, not charged. */
+	reply_ok(info_limits_ok(&in),
+		 "Info: quarantined %llu, memlock used %llu limit %#llx (CAP_IPC_LOCK %d, RLIMIT_MEMLOCK %#llx)",
+		 (unsigned long long)in.quarantined,
+		 (unsigned long long)in.memlock_used,
+		 (unsigned long long)in.memlock_limit, ipc_lock,
+		 (unsigned long long)memlock_rlimit);
 }
 
 static void op_raw(void)
@@ -3024,6 +3069,22 @@ static int worker(int idx, uint64_t seed)
 	return 0;
 }
 
+/* Whether this process has capability @cap in effect. */
+static int has_cap(unsigned int cap)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff >> cap) & 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fnmm_fuzz [--seed N] [--seconds S] [--iterations N] [--procs P]\n"
@@ -3048,6 +3109,7 @@ int main(int argc, char **argv)
 	pid_t pids[MAX_PROCS];
 	uint64_t t0, grace;
 	struct statvfs sv;
+	struct rlimit rl;
 	char d[1024];
 	unsigned int p, k, e;
 
@@ -3117,6 +3179,11 @@ int main(int argc, char **argv)
 	if (info_or_fail(mon, &info0, "start"))
 		return tap_done();
 	priv = info0.region_base != 0;
+	ipc_lock = has_cap(14);		/* CAP_IPC_LOCK */
+	if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		memlock_rlimit = rl.rlim_cur;
+	else
+		memlock_rlimit = ~0ULL;
 	noexec = !statvfs(FNMM_DEVICE_PATH, &sv) && (sv.f_flag & ST_NOEXEC);
 	tap_diag("region %llu KiB, split %llu KiB free, bit %llu KiB free, physical addresses %s, /dev %s",
 		 (unsigned long long)info0.region_size >> 10,
