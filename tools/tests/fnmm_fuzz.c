@@ -1487,8 +1487,12 @@ static uint64_t exp_reserve(const struct fnmm_vmctl *a, int sparse)
 		return RES_OK | R(ENOMEM);
 	}
 	if (kind == BIT) {
+		/*
+		 * A limited file is charged before Bit is asked: over its
+		 * RLIMIT_MEMLOCK that is ENOMEM, never satisfiable or not.
+		 */
 		if (size > info0.alloc[BIT].size)
-			return R(E2BIG);
+			return R(E2BIG) | (ipc_lock ? 0 : R(ENOMEM));
 		if (al > info0.alloc[BIT].size)
 			return R(EINVAL) | R(E2BIG) | R(ENOMEM);
 		return RES_OK | R(ENOMEM);
