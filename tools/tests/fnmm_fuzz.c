@@ -1302,6 +1302,41 @@ static void acct_check(const char *when)
 	}
 }
 
+/*
+ * Make room in the table of contexts: a closed file's context lives as
+ * long as its mappings do, and few random munmaps take a whole mapping.
+ * Unmap every mapping of one closed context (checking each first), so
+ * that it goes.  Returns whether a context went.
+ */
+static int ctx_reap(void)
+{
+	struct mctx *c = NULL;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < MAX_CTX && !c; i++)
+		if (ctxs[i].used && ctxs[i].fd < 0)
+			c = &ctxs[i];
+	if (!c)
+		return 0;
+	for (i = 0; i < MAX_VMA; i++) {
+		struct mvma v = vmas[i];
+
+		if (!v.used || v.buf->ctx != c)
+			continue;
+		vma_verify(&v, 0, ~0ULL, CHECK_UNITS, "before reaping");
+		ret = munmap(fnmm_ptr(v.start), v.end - v.start) ? -errno : 0;
+		note("munmap [%#llx +%#llx) to reap closed ctx %d -> %s",
+		     (unsigned long long)v.start,
+		     (unsigned long long)(v.end - v.start), c->id,
+		     errname(ret));
+		if (!expect(F_MUNMAP, ret, RES_OK, "munmap of a closed context's mapping"))
+			return 0;
+		vma_cut(v.start, v.end);
+	}
+	return !c->used;
+}
+
 /* Opening and closing files. */
 static struct mctx *slot_open(int s)
 {
@@ -1313,6 +1348,8 @@ static struct mctx *slot_open(int s)
 		return NULL;
 	}
 	slot[s] = ctx_new(fd);
+	if (!slot[s] && ctx_reap())
+		slot[s] = ctx_new(fd);
 	if (!slot[s]) {
 		close(fd);
 		return NULL;
