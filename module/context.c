@@ -161,7 +161,8 @@ static void dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access,
  * fnmm_dev_quarantine_retry() - scrub quarantined blocks again
  * @dev: the device
  *
- * Every block whose scrub now succeeds goes back to its allocator.
+ * Every block whose memory type (take= mode) and scrub now succeed goes
+ * back to its allocator.  Sleeps; O(bytes in quarantine).
  *
  * Return: bytes still in quarantine.
  */
@@ -175,7 +176,9 @@ u64 fnmm_dev_quarantine_retry(struct fnmm_dev *dev)
 	list_splice_init(&dev->quarantine, &todo);
 	spin_unlock(&dev->qlock);
 	list_for_each_entry_safe(q, n, &todo, node) {
-		if (dev_scrub(dev, q->phys, q->size)) {
+		/* Write-back first: the type may be what failed to change. */
+		if (fnmm_region_set_type(&dev->region, q->phys, q->size, 0) ||
+		    dev_scrub(dev, q->phys, q->size)) {
 			list_move_tail(&q->node, &left);
 			continue;
 		}

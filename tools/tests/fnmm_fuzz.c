@@ -1615,8 +1615,11 @@ enum mut { MU_NONE, MU_SMALL, MU_BIG0, MU_BIGX, MU_NULL, MU_BADPTR, MU_RO,
 static const char * const mut_names[] = {
 	"", " [argsz small]", " [argsz big, zero tail]",
 	" [argsz big, non-zero tail]", " [NULL arg]", " [bad pointer]",
-	" [read-only arg]", " [argsz above a page]",
+	" [read-only arg]", " [argsz over a page, zero tail]",
 };
+
+/* The largest argsz the kernel reads (above it: E2BIG, nothing read). */
+#define ARGSZ_MAX	4096
 
 static enum mut rnd_mut(void)
 {
@@ -1667,13 +1670,17 @@ static int issue(int fd, unsigned long cmd, void *arg, size_t size,
 	case MU_SMALL:
 		*(__u32 *)arg = rnd(size);
 		return fnmm_ioctl_raw(fd, cmd, arg);
+	case MU_HUGE:
+		memset(bigbuf, 0, sizeof(bigbuf));
+		memcpy(bigbuf, arg, size);
+		*(__u32 *)bigbuf = ARGSZ_MAX + 1 + rnd(sizeof(bigbuf) - ARGSZ_MAX);
+		ret = fnmm_ioctl_raw(fd, cmd, bigbuf);
+		reply_ok(!memcmp(bigbuf + 4, (char *)arg + 4, size - 4),
+			 "a refused argsz over a page wrote a reply");
+		return ret;
 	case MU_BIG0:
 	case MU_BIGX:
-	case MU_HUGE:
-		/* argsz up to a page; above one, E2BIG before anything. */
-		extra = mu == MU_HUGE ?
-			pg - size + 1 + rnd(sizeof(bigbuf) - pg) :
-			1 + rnd(pg - size);
+		extra = 1 + rnd(ARGSZ_MAX - size);
 		memset(bigbuf, 0, sizeof(bigbuf));
 		memcpy(bigbuf, arg, size);
 		*(__u32 *)bigbuf = size + extra;
@@ -2362,9 +2369,9 @@ static void op_lookup(int phys)
 	else if (phys && b->kind != POOL &&
 		 b->unit[(virt - v->base) / pg] == U_GONE)
 		want = R(EFAULT);
-	/* A Pool object's page outside the object: no physical address. */
-	else if (phys && b->kind == POOL &&
-		 (virt - v->base < b->off || virt - v->base >= b->off + b->size))
+	/* Only an object's own bytes have an offset in it. */
+	else if (phys && (virt - v->base < b->off ||
+			  virt - v->base - b->off >= b->size))
 		want = R(EFAULT);
 	else
 		want = RES_OK;

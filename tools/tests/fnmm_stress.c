@@ -569,14 +569,14 @@ static void op_lookup_own(struct thr *t)
 	fd = use_fd(t, o->shared, &gen);
 	cur = o->shared ? o->gen == gen : o->gen == t->pgen;
 	phys = rnd(t, 2);
-	/* A Pool object's page outside the object has no physical address. */
+	/* LookupVirtual: only the object's own bytes have an offset. */
 	outside = phys && (v < o->obj || v - o->obj >= o->objlen);
 	ret = phys ? fnmm_lookup(fd, v, &l) : fnmm_access(fd, v, &l);
 	done_fd(o->shared);
 	/* Through a reopened file the mapping is another file's. */
 	if (!allowed(ret, (cur && !outside ? A_OK : A(EFAULT)) |
-		     (phys ? A(EPERM) : 0),
-		     "Lookup/Access of own mapping") || ret)
+		     (phys ? A(EPERM) : 0), "Lookup/Access of own mapping") ||
+	    ret)
 		return;
 	if (l.handle != o->handle || l.offset != v - o->obj ||
 	    l.range.size != o->addr + o->len - v) {

@@ -7,9 +7,11 @@
  *
  *  - the device node's mode decides whether it may open it (0600 by
  *    default: EACCES);
- *  - without CAP_SYS_ADMIN, and unless the module's expose_phys
- *    parameter is set, every physical address in a reply is 0 and
- *    LookupVirtual fails with EPERM;
+ *  - whether a file shows physical addresses is decided at open with the
+ *    opener's credentials (as /proc/PID/pagemap): through a file nobody
+ *    opened itself, unless the module's expose_phys parameter is set,
+ *    every physical address in a reply is 0 and LookupVirtual fails with
+ *    EPERM; the descriptor root opened and passed on keeps root's view;
  *  - everything else (ReserveMem, Map, Access, Info) still works.
  */
 #define _GNU_SOURCE
@@ -41,11 +43,49 @@ static int exposed(void)
 	return c == 'Y' || c == '1';
 }
 
+/* Replies through @fd show physical addresses, or all are 0 (@shown). */
+static void phys_checks(int fd, int shown, const char *who)
+{
+	const char *how = shown ? "shown" : "is 0";
+	struct fnmm_vmctl r, m;
+	struct fnmm_info info;
+	int ret;
+
+	if (!info_or_fail(fd, &info, "nobody: INFO"))
+		tap(shown ? info.region_base != 0 : info.region_base == 0,
+		    NULL, "nobody, %s: INFO region_base %s", who, how);
+	ret = fnmm_reserve(fd, 8192, 0, FNMM_ALLOC_SPLIT, 0, &r);
+	if (tap_ret(ret, 0, "nobody, %s: ReserveMem", who)) {
+		tap(shown ? r.range.phys != 0 : r.range.phys == 0, NULL,
+		    "nobody, %s: ReserveMem reply phys %s", who, how);
+		ret = fnmm_map_contiguous(fd, r.handle, 0, 0, 0, 0, 0, &m);
+		if (tap_ret(ret, 0, "nobody, %s: MapContiguous", who)) {
+			tap(shown ? m.range.phys != 0 : m.range.phys == 0,
+			    NULL, "nobody, %s: MapContiguous reply phys %s",
+			    who, how);
+			ret = fnmm_lookup(fd, m.range.virt, &m);
+			tap_ret(ret, shown ? 0 : -EPERM,
+				"nobody, %s: LookupVirtual of its own mapping",
+				who);
+			tap_ret(fnmm_unmap(fd, m.range.virt, 8192), 0,
+				"nobody, %s: UnMap", who);
+		}
+		tap_ret(fnmm_release(fd, r.handle), 0, "nobody, %s: Release",
+			who);
+	}
+	ret = fnmm_map_contiguous(fd, 0, 0, 4096, 0, FNMM_ALLOC_BIT, 0, &m);
+	if (tap_ret(ret, 0, "nobody, %s: MapContiguous with handle 0", who)) {
+		tap(shown ? m.range.phys != 0 : m.range.phys == 0, NULL,
+		    "nobody, %s: new allocation's phys %s", who, how);
+		fnmm_unmap(fd, m.range.virt, 4096);
+		fnmm_release(fd, m.handle);
+	}
+}
+
 /* What the unprivileged child checks; @fd came from root. */
 static void unprivileged(int fd, __u64 virt, int open_ok, int expose)
 {
-	struct fnmm_vmctl r, m;
-	struct fnmm_info info;
+	struct fnmm_vmctl m;
 	int f, ret;
 
 	f = open(FNMM_DEVICE_PATH, O_RDWR);
@@ -54,47 +94,23 @@ static void unprivileged(int fd, __u64 virt, int open_ok, int expose)
 	else
 		tap(f < 0 && errno == EACCES, f < 0 ? strerror(errno) : "opened",
 		    "nobody: open of the 0600 node is refused with EACCES");
-	if (f >= 0)
+	if (f >= 0) {
+		phys_checks(f, expose, "its own file");
+		memset(&m, 0, sizeof(m));
+		ret = fnmm_lookup(f, virt, &m);
+		tap_ret(ret, expose ? -EFAULT : -EPERM,
+			"nobody, its own file: LookupVirtual of root's mapping");
+		tap(m.range.phys == 0, NULL,
+		    "nobody: a refused lookup leaves phys 0");
 		close(f);
-
-	if (!info_or_fail(fd, &info, "nobody: INFO"))
-		tap(expose ? info.region_base != 0 : info.region_base == 0,
-		    NULL, "nobody: INFO region_base %s", expose ?
-		    "shown (expose_phys)" : "hidden");
-
-	ret = fnmm_reserve(fd, 8192, 0, FNMM_ALLOC_SPLIT, 0, &r);
-	if (tap_ret(ret, 0, "nobody: ReserveMem on the inherited fd")) {
-		tap(expose ? r.range.phys != 0 : r.range.phys == 0, NULL,
-		    "nobody: ReserveMem reply phys %s",
-		    expose ? "shown" : "is 0");
-		ret = fnmm_map_contiguous(fd, r.handle, 0, 0, 0, 0, 0, &m);
-		if (tap_ret(ret, 0, "nobody: MapContiguous")) {
-			tap(expose ? m.range.phys != 0 : m.range.phys == 0,
-			    NULL, "nobody: MapContiguous reply phys %s",
-			    expose ? "shown" : "is 0");
-			ret = fnmm_lookup(fd, m.range.virt, &m);
-			tap_ret(ret, expose ? 0 : -EPERM,
-				"nobody: LookupVirtual of its own mapping");
-			tap_ret(fnmm_unmap(fd, m.range.virt, 8192), 0,
-				"nobody: UnMap");
-		}
-		tap_ret(fnmm_release(fd, r.handle), 0, "nobody: Release");
-	}
-	ret = fnmm_map_contiguous(fd, 0, 0, 4096, 0, FNMM_ALLOC_BIT, 0, &m);
-	if (tap_ret(ret, 0, "nobody: MapContiguous with handle 0")) {
-		tap(expose ? m.range.phys != 0 : m.range.phys == 0, NULL,
-		    "nobody: new allocation's phys %s",
-		    expose ? "shown" : "is 0");
-		fnmm_unmap(fd, m.range.virt, 4096);
-		fnmm_release(fd, m.handle);
 	}
 
+	/* Root's file, inherited: root's view, as pagemap. */
+	phys_checks(fd, 1, "root's file");
 	memset(&m, 0, sizeof(m));
 	ret = fnmm_lookup(fd, virt, &m);
-	tap_ret(ret, expose ? 0 : -EPERM,
-		"nobody: LookupVirtual of root's inherited mapping");
-	tap(expose || m.range.phys == 0, NULL,
-	    "nobody: a refused lookup leaves phys 0");
+	tap_ret(ret, 0, "nobody: LookupVirtual of root's inherited mapping");
+	tap(m.range.phys != 0, NULL, "nobody: root's file shows its phys");
 	ret = fnmm_access(fd, virt, &m);
 	tap_ret(ret, 0, "nobody: Access of the inherited mapping");
 }

@@ -34,6 +34,7 @@ run_tap test_vmctl test_vmctl
 run_tap test_badinput test_badinput
 run_tap test_lifetime test_lifetime
 run_tap test_priv test_priv
+run_tap test_meta test_meta
 check "fnmm demo" fnmm demo
 
 D=/sys/kernel/debug/freenos-mm
