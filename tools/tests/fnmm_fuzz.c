@@ -17,7 +17,7 @@
  * files; fork of a child that uses the inherited mappings and exits.
  *
  * Each process keeps a model of its contexts: allocations, their pages
- * (zero, written with a per-allocation pattern, released), and every
+ * (zero, written with the allocation's words, released), and every
  * mapping (VMA) of them.  From the model each call gets the set of
  * results it may have: the exact one where the ABI leaves no choice
  * (include/uapi/linux/freenos-mm.h), a set (e.g. success or -ENOMEM)
@@ -25,9 +25,45 @@
  * an errno outside the operation's documented ones.  Replies are checked
  * (sizes, offsets, access, addresses, physical addresses when shown),
  * INFO's per-context counters must equal the model after every
- * operation, data read back must be the pattern written (or zero for
- * memory never written: nobody else's data), released sections must
- * fault with SIGBUS and non-readable mappings with SIGSEGV.
+ * operation, and its limits hold (nothing quarantined; a file opened
+ * with CAP_IPC_LOCK, as by root, neither limited nor charged; else
+ * limited by RLIMIT_MEMLOCK, or not at all); data read back must be the
+ * words written (or zero for memory never written: nobody else's data),
+ * released sections must fault with SIGBUS and non-readable mappings
+ * with SIGSEGV.
+ *
+ * The words written name their writer.  Every 8-byte word the fuzzer
+ * stores is
+ *
+ *   bits 63..56  0xf5, the mark of a word of this fuzzer
+ *   bits 55..52  the process index P (a forked child writes its
+ *                parent's words, for its parent's model)
+ *   bits 51..40  the context id: which open of P's (each open of the
+ *                device is a new one; modulo 4096)
+ *   bits 39..24  the allocation id: which allocation of P's (each one
+ *                made, by ReserveMem or a Map with handle 0; modulo 65536)
+ *   bits 23..0   the word's byte offset: in the allocation's mapping
+ *                (Split/Bit), in the page (Pool)
+ *
+ * so 0xf5_2_007_0013_001ff8 is process 2's, its context 7, allocation
+ * 19, byte 0x1ff8.  Writes go wherever a mapping lets the process write:
+ * every page of a Split/Bit allocation, and for a Pool object its whole
+ * page (other objects of the same context share it), not only the
+ * object.  Every page a new mapping shows (mmap, MapContiguous,
+ * MapSparse, a Map with handle 0, the temporary mapping made to check
+ * an allocation before it goes) is checked in full: a fresh Split/Bit
+ * allocation must read all zero, an existing one what the model says.
+ * Pool pages are modelled per page, by physical address (shown to the
+ * fuzzer as root): each word is known exactly, or, where the kernel may
+ * have scrubbed it unseen (the page may have gone back to Split while
+ * no object of ours was in it, or an allocation was made and undone by
+ * a failed call), the model's word or zero: a Pool page reads zero or
+ * what this same context wrote into it.  Without physical addresses
+ * writes stay inside the object, which must read exactly its words, and
+ * the rest of the page must be zero or words of the same context.  A
+ * word that differs is reported with its writer decoded, and a word of
+ * another process or another context is a leak ("LEAK" in the report,
+ * counted on its own TAP line).
  *
  * At the end each process unmaps and releases everything (checking the
  * data first); the parent then wants INFO's counters back to where they
@@ -57,6 +93,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,6 +187,8 @@ struct pstat {
 	uint64_t xfail;		/* known deviations, with --xfail-relsec */
 	uint64_t units;		/* units of data checked */
 	uint64_t corrupt;	/* data checks that failed */
+	uint64_t leaks;		/* words of another process or context seen */
+	uint64_t pages;		/* pages of new mappings checked in full */
 	uint64_t acct;		/* INFO comparisons with the model */
 	uint64_t acct_bad;
 	uint64_t reports;
@@ -163,6 +202,8 @@ static uint64_t rng;
 static __u64 pg;
 static struct fnmm_info info0;
 static int priv, noexec, trace, xfail_relsec, no_partial, no_uncached;
+static int ipc_lock;		/* CAP_IPC_LOCK: the files are not limited */
+static __u64 memlock_rlimit;	/* RLIMIT_MEMLOCK in bytes, ~0: none */
 static uint64_t deadline_ms, max_iters;
 
 /* The model. */
@@ -173,6 +214,7 @@ struct mctx {
 	int fd;			/* -1 once closed (alive while mapped) */
 	int id;
 	int tainted;		/* counters disagreed once: not compared */
+	int forgot;		/* a Pool page of it left the page model */
 	__u64 dead[DEAD_HANDLES];
 	unsigned int ndead;
 };
@@ -187,10 +229,58 @@ struct mbuf {
 	__u64 size, off, map_size;
 	int contig;		/* 1, 0, or -1 not known (MapSparse) */
 	__u64 phys;		/* of its first byte, when shown and contiguous */
-	uint64_t seed;
+	unsigned int gid;	/* the allocation id in the words written */
+	int dropped;		/* its handle was released (not closed) */
+	struct ppage *pp;	/* Pool, physical addresses shown: its page */
 	unsigned int nunits;
 	unsigned char *unit;
 	int nvma;
+};
+
+/*
+ * The words the fuzzer writes (see the top of the file): the word at
+ * byte @off written for allocation @gid of context @ctx of process @proc.
+ */
+#define W_MARK		0xf5ULL
+#define W_OFF_MASK	0xffffffULL
+
+static uint64_t wenc(unsigned int proc, int ctx, unsigned int gid, __u64 off)
+{
+	return W_MARK << 56 | (uint64_t)(proc & 0xf) << 52 |
+	       (uint64_t)(ctx & 0xfff) << 40 | (uint64_t)(gid & 0xffff) << 24 |
+	       (off & W_OFF_MASK);
+}
+
+/* Whether @w is a word of this fuzzer, and whose. */
+static int wdec(uint64_t w, unsigned int *proc, unsigned int *ctx,
+		unsigned int *gid, unsigned int *off)
+{
+	if (w >> 56 != W_MARK)
+		return 0;
+	*proc = (w >> 52) & 0xf;
+	*ctx = (w >> 40) & 0xfff;
+	*gid = (w >> 24) & 0xffff;
+	*off = w & W_OFF_MASK;
+	return 1;
+}
+
+/*
+ * The Pool page model: one entry per page of a context's pool whose
+ * physical address an object of ours showed.  w[] holds each word as
+ * it must read (or PP_OWN / PP_ANY); a word with mz[] set may read zero
+ * instead (the kernel may have scrubbed it without our knowing).  A word
+ * read and found as allowed is known exactly from then on.
+ */
+#define PP_MAX		256
+#define PP_OWN		1ULL	/* zero or any word of the entry's context */
+#define PP_ANY		2ULL	/* not known (a write that failed) */
+
+struct ppage {
+	struct mctx *ctx;	/* NULL: a free entry */
+	__u64 phys;		/* of the page */
+	unsigned int nobj;	/* model allocations in it */
+	uint64_t *w;
+	unsigned char *mz;
 };
 
 struct mvma {
@@ -206,6 +296,9 @@ static struct mbuf bufs[MAX_BUF];
 static struct mvma vmas[MAX_VMA];
 static struct mctx *slot[2];	/* the open files */
 static int next_ctx_id;
+static unsigned int next_gid;
+static struct ppage ppages[PP_MAX];
+static uint64_t pagebuf[65536 / 8];	/* a page read back */
 
 /* Reporting. */
 static char ring[RING][160];
@@ -334,6 +427,240 @@ static int chance(unsigned int pct)
 	return hd_chance(&rng, pct);
 }
 
+/* Whether @w is zero or a word of context @c of this process. */
+static int own_or_zero(uint64_t w, const struct mctx *c)
+{
+	unsigned int p, cx, g, o;
+
+	return !w || (wdec(w, &p, &cx, &g, &o) && p == (unsigned int)me &&
+		      cx == ((unsigned int)c->id & 0xfff));
+}
+
+/*
+ * Who wrote @w, seen from context @c, in @buf; *@leak is set for a word
+ * of another process or context, or one that is not the fuzzer's.
+ */
+static const char *whose(uint64_t w, const struct mctx *c, int *leak,
+			 char *buf, size_t len)
+{
+	unsigned int p, cx, g, o;
+
+	*leak = 0;
+	if (!w) {
+		snprintf(buf, len, "zero");
+	} else if (!wdec(w, &p, &cx, &g, &o)) {
+		*leak = 1;
+		snprintf(buf, len, "LEAK: not a word of this fuzzer (someone else's data)");
+	} else {
+		*leak = p != (unsigned int)me || cx != ((unsigned int)c->id & 0xfff);
+		snprintf(buf, len, "%swritten by proc %u ctx %u alloc %u at byte %#x%s",
+			 *leak ? "LEAK: " : "", p, cx, g, o,
+			 p != (unsigned int)me ? " (another process)" :
+			 *leak ? " (another context of this process)" :
+			 " (this context)");
+	}
+	return buf;
+}
+
+/*
+ * A rule for the words of a page read back into pagebuf: whether word
+ * @i may read @got; *@want is what it should read (for the report) and
+ * *@or_zero whether zero would do as well.
+ */
+typedef int (*word_rule)(const void *arg, unsigned int i, uint64_t got,
+			 uint64_t *want, int *or_zero);
+
+/*
+ * Judge pagebuf (@n words) by @rule.  On a difference, report the first
+ * word that differs and the first foreign word (which may be the same)
+ * with their writers, after @what; count a leak.  Returns 1 if intact.
+ */
+static int page_judge(word_rule rule, const void *arg, unsigned int n,
+		      const struct mctx *c, const char *what)
+{
+	unsigned int i, first = n, foreign = n, nbad = 0;
+	uint64_t want = 0, w;
+	char a[160], b[160];
+	int oz = 0, z, leak;
+
+	for (i = 0; i < n; i++) {
+		if (rule(arg, i, pagebuf[i], &w, &z))
+			continue;
+		nbad++;
+		if (first == n) {
+			first = i;
+			want = w;
+			oz = z;
+		}
+		whose(pagebuf[i], c, &leak, a, sizeof(a));
+		if (leak && foreign == n)
+			foreign = i;
+	}
+	if (first == n)
+		return 1;
+	st->corrupt++;
+	if (foreign < n)
+		st->leaks++;
+	whose(pagebuf[first], c, &leak, a, sizeof(a));
+	if (want == PP_OWN)
+		snprintf(b, sizeof(b), "0 or a word of this context");
+	else
+		snprintf(b, sizeof(b), "%s%#llx", oz && want ? "0 or " : "",
+			 (unsigned long long)want);
+	report("%s: %u of %u words differ; byte %#x reads %#llx, want %s: %s",
+	       what, nbad, n, first * 8, (unsigned long long)pagebuf[first],
+	       b, a);
+	if (foreign < n && foreign != first) {
+		whose(pagebuf[foreign], c, &leak, a, sizeof(a));
+		report("%s: the first foreign word, at byte %#x, reads %#llx: %s",
+		       what, foreign * 8, (unsigned long long)pagebuf[foreign],
+		       a);
+	}
+	return 0;
+}
+
+/* The rule of a Split/Bit page: all zero, or first, first + step, ... */
+struct seq { uint64_t first, step; };
+
+static int seq_rule(const void *arg, unsigned int i, uint64_t got,
+		    uint64_t *want, int *or_zero)
+{
+	const struct seq *q = arg;
+
+	*want = q->first + i * q->step;
+	*or_zero = 0;
+	return got == *want;
+}
+
+/* The Pool page model. */
+static struct ppage *pp_find(__u64 phys)
+{
+	unsigned int i;
+
+	for (i = 0; i < PP_MAX; i++)
+		if (ppages[i].ctx && ppages[i].phys == phys)
+			return &ppages[i];
+	return NULL;
+}
+
+/* Set words [@off, +@len) of @e to @first, @first + @step, ... */
+static void pp_set(struct ppage *e, __u64 off, __u64 len, uint64_t first,
+		   uint64_t step)
+{
+	unsigned int i;
+
+	for (i = 0; i < len / 8; i++) {
+		e->w[off / 8 + i] = first + i * step;
+		e->mz[off / 8 + i] = 0;
+	}
+}
+
+/* The rule of a modelled Pool page. */
+static int pp_rule(const void *arg, unsigned int i, uint64_t got,
+		   uint64_t *want, int *or_zero)
+{
+	const struct ppage *e = arg;
+	uint64_t w = e->w[i];
+
+	*want = w;
+	*or_zero = e->mz[i] || w == PP_OWN;
+	if (w == PP_ANY)
+		return 1;
+	if (w == PP_OWN)
+		return own_or_zero(got, e->ctx);
+	return got == w || (!got && e->mz[i]);
+}
+
+/* Context @c is gone, its pool with it. */
+static void pp_ctx_gone(struct mctx *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < PP_MAX; i++)
+		if (ppages[i].ctx == c)
+			ppages[i].ctx = NULL;
+}
+
+/*
+ * A Pool allocation of @c the model does not know may have been made and
+ * undone (scrubbed): any word of @c's pages may read zero now.
+ */
+static void pp_may_zero(struct mctx *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < PP_MAX; i++)
+		if (ppages[i].ctx == c)
+			memset(ppages[i].mz, 1, pg / 8);
+}
+
+/*
+ * A new entry for page @phys of @c's pool: a page fresh from Split reads
+ * zero; if the model forgot a page of @c, it may be that one: zero or
+ * @c's words.  When the table is full an entry without objects goes.
+ */
+static struct ppage *pp_new(struct mctx *c, __u64 phys)
+{
+	unsigned int i, n = pg / 8;
+	int own = c->forgot;
+	struct ppage *e = NULL;
+
+	for (i = 0; i < PP_MAX && !e; i++)
+		if (!ppages[i].ctx)
+			e = &ppages[i];
+	for (i = 0; i < PP_MAX && !e; i++) {
+		if (!ppages[i].nobj) {
+			e = &ppages[i];
+			e->ctx->forgot = 1;
+		}
+	}
+	if (!e)
+		return NULL;
+	if (!e->w) {
+		e->w = malloc(n * sizeof(*e->w));
+		e->mz = malloc(n);
+		if (!e->w || !e->mz) {
+			free(e->w);
+			free(e->mz);
+			e->w = NULL;
+			e->mz = NULL;
+			e->ctx = NULL;
+			return NULL;
+		}
+	}
+	e->ctx = c;
+	e->phys = phys;
+	e->nobj = 0;
+	for (i = 0; i < n; i++)
+		e->w[i] = own ? PP_OWN : 0;
+	memset(e->mz, 0, n);
+	return e;
+}
+
+/* Split or Bit gave [@phys, +@size): no Pool page of ours is in it. */
+static void pp_taken(__u64 phys, __u64 size, __u64 handle)
+{
+	unsigned int i;
+
+	for (i = 0; i < PP_MAX; i++) {
+		struct ppage *e = &ppages[i];
+
+		if (!e->ctx || e->phys < phys || e->phys - phys >= size)
+			continue;
+		if (e->nobj) {
+			st->unexpected++;
+			report("new allocation handle %#llx at phys %#llx +%llu holds the Pool page %#llx of ctx %d with %u live objects",
+			       (unsigned long long)handle,
+			       (unsigned long long)phys,
+			       (unsigned long long)size,
+			       (unsigned long long)e->phys, e->ctx->id,
+			       e->nobj);
+			continue;
+		}
+		e->ctx = NULL;	/* it left the pool */
+	}
+}
+
 /* The model: contexts, allocations, mappings. */
 static int ctx_alive(struct mctx *c)
 {
@@ -349,8 +676,10 @@ static int ctx_alive(struct mctx *c)
 
 static void ctx_maybe_free(struct mctx *c)
 {
-	if (c->used && !ctx_alive(c))
+	if (c->used && !ctx_alive(c)) {
 		c->used = 0;
+		pp_ctx_gone(c);
+	}
 }
 
 static struct mctx *ctx_new(int fd)
@@ -375,6 +704,16 @@ static void buf_maybe_free(struct mbuf *b)
 
 	if (!b->used || b->live || b->nvma)
 		return;
+	if (b->pp) {
+		/*
+		 * Released, the object is scrubbed now; closed, when the
+		 * context goes (and its pages with it).
+		 */
+		if (b->dropped)
+			pp_set(b->pp, b->off, b->size, 0, 0);
+		b->pp->nobj--;
+		b->pp = NULL;
+	}
 	free(b->unit);
 	b->used = 0;
 	ctx_maybe_free(c);
@@ -431,6 +770,42 @@ static struct mbuf *buf_find(struct mctx *c, __u64 handle)
 	return NULL;
 }
 
+/*
+ * A new Pool object @b showed its page: find the page's entry, or make
+ * one.  An entry of another context must have left that context's pool
+ * (no object of it there); an entry of ours with no object in it may
+ * have been through Split and back: any word may read zero now.
+ */
+static void pp_attach(struct mbuf *b)
+{
+	__u64 page = b->phys & ~(pg - 1);
+	struct ppage *e = pp_find(page);
+
+	if (e && e->ctx != b->ctx) {
+		if (e->nobj) {
+			st->unexpected++;
+			report("new Pool object handle %#llx of ctx %d at phys %#llx: the page holds %u live objects of ctx %d",
+			       (unsigned long long)b->handle, b->ctx->id,
+			       (unsigned long long)b->phys, e->nobj,
+			       e->ctx->id);
+			b->ctx->forgot = 1;
+			return;
+		}
+		e->ctx = NULL;
+		e = NULL;
+	}
+	if (!e)
+		e = pp_new(b->ctx, page);
+	else if (!e->nobj)
+		memset(e->mz, 1, pg / 8);
+	if (!e) {
+		b->ctx->forgot = 1;	/* its writes stay in the object */
+		return;
+	}
+	e->nobj++;
+	b->pp = e;
+}
+
 static struct mbuf *buf_new(struct mctx *c, const struct fnmm_vmctl *r,
 			    int kind, int contig)
 {
@@ -455,13 +830,17 @@ static struct mbuf *buf_new(struct mctx *c, const struct fnmm_vmctl *r,
 	b->map_size = (b->off + b->size + pg - 1) & ~(pg - 1);
 	b->contig = contig;
 	b->phys = contig == 1 || kind == POOL ? r->range.phys : 0;
-	b->seed = hd_next(&rng);
+	b->gid = ++next_gid;
 	b->nunits = kind == POOL ? 1 : b->size / pg;
 	b->unit = calloc(b->nunits ? b->nunits : 1, 1);
 	if (!b->unit) {
 		b->used = 0;
 		return NULL;
 	}
+	if (kind == POOL && b->phys)
+		pp_attach(b);
+	else if (b->phys)
+		pp_taken(b->phys, b->size, b->handle);
 	return b;
 }
 
@@ -474,6 +853,7 @@ static void ctx_bury(struct mctx *c, __u64 handle)
 static void buf_unlive(struct mbuf *b)
 {
 	b->live = 0;
+	b->dropped = 1;
 	ctx_bury(b->ctx, b->handle);
 	buf_maybe_free(b);
 }
@@ -612,23 +992,106 @@ static int unit_in(const struct mvma *v, unsigned int u)
 	return a >= v->start && a < v->end;
 }
 
-static uint64_t unit_seed(const struct mbuf *b, unsigned int u)
+/* The first word a write of unit @u of @b stores (the rest follow by 8). */
+static uint64_t unit_word0(const struct mbuf *b, unsigned int u)
 {
-	return b->seed + (uint64_t)u * 0xd1b54a32d192ed03ULL;
+	return wenc(me, b->ctx->id, b->gid,
+		    b->kind == POOL ? b->off : (__u64)u * pg);
 }
 
 /*
- * Check unit @u of @v's allocation through @v against the model: the
- * pattern, zeros, SIGBUS for a released section, SIGSEGV when @v is
- * not readable.  Returns 1 if it is as expected.
+ * Write unit @u of @v's allocation through @v: a page of a Split/Bit
+ * allocation; a Pool object, or with @whole its whole page.  0 or
+ * -signal.  unit_written() tells the model.
+ */
+static int unit_fill(const struct mvma *v, unsigned int u, int whole)
+{
+	const struct mbuf *b = v->buf;
+
+	if (b->kind == POOL && whole)
+		return hd_fill_seq(fnmm_ptr(v->base), pg,
+				   wenc(me, b->ctx->id, b->gid, 0), 8);
+	return hd_fill_seq(fnmm_ptr(unit_addr(v, u)), unit_len(b),
+			   unit_word0(b, u), 8);
+}
+
+static void unit_written(struct mbuf *b, unsigned int u, int whole, int ok)
+{
+	__u64 off = whole ? 0 : b->off, len = whole ? pg : b->size;
+
+	if (b->kind != POOL || !b->pp) {
+		b->unit[u] = ok ? U_PAT : U_UNKNOWN;
+		return;
+	}
+	b->unit[u] = U_PAT;
+	if (ok)
+		pp_set(b->pp, off, len, wenc(me, b->ctx->id, b->gid, off), 8);
+	else
+		pp_set(b->pp, off, len, PP_ANY, 0);
+}
+
+/* The low byte of unit @u's first word as the model has it. */
+static unsigned char unit_byte0(const struct mbuf *b, unsigned int u)
+{
+	uint64_t w;
+
+	if (b->pp) {
+		w = b->pp->w[b->off / 8];
+		return w == PP_ANY || w == PP_OWN ? 0 : (unsigned char)w;
+	}
+	return b->unit[u] == U_PAT ? (unsigned char)unit_word0(b, u) : 0;
+}
+
+/*
+ * The rule of a Pool page without a page model (physical addresses
+ * hidden): the object exactly as written (or zero), the rest of the page
+ * zero or words of the same context (other objects of it).
+ */
+static int obj_rule(const void *arg, unsigned int i, uint64_t got,
+		    uint64_t *want, int *or_zero)
+{
+	const struct mbuf *b = arg;
+
+	if (i < b->off / 8 || i >= (b->off + b->size) / 8) {
+		*want = PP_OWN;
+		*or_zero = 1;
+		return own_or_zero(got, b->ctx);
+	}
+	*want = b->unit[0] == U_PAT ? wenc(me, b->ctx->id, b->gid, i * 8) : 0;
+	*or_zero = 0;
+	return got == *want;
+}
+
+/* What a data check failure says about the unit's state in the model. */
+static const char *unit_state(const struct mbuf *b, unsigned int u)
+{
+	if (b->pp)
+		return "its page as modelled";
+	switch (b->unit[u]) {
+	case U_PAT:
+		return "written";
+	case U_ZERO:
+		return "never written (zero)";
+	case U_GONE:
+		return "released section";
+	default:
+		return "unknown";
+	}
+}
+
+/*
+ * Check unit @u of @v's allocation through @v against the model: every
+ * word of the page (for Pool, of the object's page, by the page model or
+ * obj_rule()), SIGBUS for a released section, SIGSEGV when @v is not
+ * readable.  Returns 1 if it is as expected.
  */
 static int unit_verify(const struct mvma *v, unsigned int u, const char *when)
 {
 	struct mbuf *b = v->buf;
 	void *p = fnmm_ptr(unit_addr(v, u));
-	size_t bad = 0;
-	char s[48];
+	char s[48], what[224];
 	int ret, want = 0;
+	struct seq q;
 
 	if (b->unit[u] == U_UNKNOWN)
 		return 1;
@@ -642,21 +1105,60 @@ static int unit_verify(const struct mvma *v, unsigned int u, const char *when)
 		ret = hd_probe(p, 0);
 		want = -SIGBUS;
 	} else {
-		ret = hd_check(p, unit_len(b), unit_seed(b, u),
-			       b->unit[u] == U_ZERO, &bad);
+		/* A Pool object's mapping is its page: read all of it. */
+		if (b->kind == POOL)
+			p = fnmm_ptr(v->base);
+		if (b->kind != POOL) {
+			/* The common case, in one pass; a difference is judged. */
+			q.first = b->unit[u] == U_PAT ? unit_word0(b, u) : 0;
+			q.step = q.first ? 8 : 0;
+			ret = hd_cmp_seq(p, pg, q.first, q.step, NULL);
+			if (!ret) {
+				st->pages++;
+				return 1;
+			}
+		}
+		ret = hd_copy_in(pagebuf, p, pg);
+		if (!ret) {
+			st->pages++;
+			snprintf(what, sizeof(what),
+				 "%s: handle %#llx (%s, ctx %d, alloc %u) %s %u at %p, %s",
+				 when, (unsigned long long)b->handle,
+				 fnmm_alloc_name(b->kind), b->ctx->id, b->gid,
+				 b->kind == POOL ? "object's page" : "page",
+				 b->kind == POOL ? 0 : u, p, unit_state(b, u));
+			if (b->pp) {
+				ret = page_judge(pp_rule, b->pp, pg / 8,
+						 b->ctx, what);
+				/* Known from now on, as read. */
+				pp_set(b->pp, 0, pg, 0, 0);
+				memcpy(b->pp->w, pagebuf, pg);
+				return ret;
+			}
+			if (b->kind == POOL)
+				ret = page_judge(obj_rule, b, pg / 8, b->ctx,
+						 what);
+			else
+				ret = page_judge(seq_rule, &q, pg / 8, b->ctx,
+						 what);
+			if (!ret)
+				b->unit[u] = U_UNKNOWN;
+			return ret;
+		}
 	}
 	if (ret == want)
 		return 1;
 	st->corrupt++;
 	report("%s: handle %#llx (%s, ctx %d) unit %u at %p, %s: got %s, want %s",
 	       when, (unsigned long long)b->handle, fnmm_alloc_name(b->kind),
-	       b->ctx->id, u, p,
-	       b->unit[u] == U_PAT ? "pattern" : b->unit[u] == U_ZERO ?
-	       "never written (zero)" : "released section",
-	       hd_str(ret, bad, s, sizeof(s)),
+	       b->ctx->id, u, p, unit_state(b, u),
+	       hd_str(ret, 0, s, sizeof(s)),
 	       want == -SIGSEGV ? "SIGSEGV" : want == -SIGBUS ? "SIGBUS" :
 	       "intact");
-	b->unit[u] = U_UNKNOWN;
+	if (b->pp)
+		pp_set(b->pp, 0, pg, PP_ANY, 0);
+	else
+		b->unit[u] = U_UNKNOWN;
 	return 0;
 }
 
@@ -719,7 +1221,8 @@ static void buf_verify(struct mbuf *b, const char *when)
 	}
 	tmp = (struct mvma){ 1, b, fnmm_addr(p), fnmm_addr(p) + b->map_size,
 			     fnmm_addr(p), PROT_READ };
-	vma_verify(&tmp, 0, ~0ULL, CHECK_UNITS, when);
+	/* A new mapping: every page of it. */
+	vma_verify(&tmp, 0, ~0ULL, 0, when);
 	munmap(p, b->map_size);
 }
 
@@ -733,9 +1236,25 @@ static void range_verify(__u64 lo, __u64 hi, const char *when)
 			vma_verify(&vmas[i], lo, hi, CHECK_UNITS, when);
 }
 
+/*
+ * The limits in an INFO reply: nothing is quarantined (no scrub fails
+ * here); a file opened with CAP_IPC_LOCK (root) is neither limited
+ * (~0) nor charged (0 used); another is limited by the caller's
+ * RLIMIT_MEMLOCK, or not at all (~0: no limit, or account=0).
+ */
+static int info_limits_ok(const struct fnmm_info *in)
+{
+	if (in->quarantined)
+		return 0;
+	if (ipc_lock)
+		return in->memlock_limit == ~0ULL && !in->memlock_used;
+	return in->memlock_limit == ~0ULL || in->memlock_limit == memlock_rlimit;
+}
+
 /* INFO of every open file must agree with the model. */
 static void acct_check(const char *when)
 {
+	static int limits_told;
 	unsigned int s, i;
 
 	for (s = 0; s < 2; s++) {
@@ -761,6 +1280,14 @@ static void acct_check(const char *when)
 			report("%s: INFO: %s", when, errname(ret));
 			continue;
 		}
+		if (!info_limits_ok(&in) && !limits_told++) {
+			st->unexpected++;
+			report("after %s: INFO of ctx %d: quarantined %llu, memlock used %llu limit %#llx (CAP_IPC_LOCK %d, RLIMIT_MEMLOCK %#llx)",
+			       when, c->id, (unsigned long long)in.quarantined,
+			       (unsigned long long)in.memlock_used,
+			       (unsigned long long)in.memlock_limit, ipc_lock,
+			       (unsigned long long)memlock_rlimit);
+		}
 		if (in.ctx_allocations == allocs && in.ctx_bytes == bytes &&
 		    in.ctx_mappings == maps)
 			continue;
@@ -775,6 +1302,41 @@ static void acct_check(const char *when)
 	}
 }
 
+/*
+ * Make room in the table of contexts: a closed file's context lives as
+ * long as its mappings do, and few random munmaps take a whole mapping.
+ * Unmap every mapping of one closed context (checking each first), so
+ * that it goes.  Returns whether a context went.
+ */
+static int ctx_reap(void)
+{
+	struct mctx *c = NULL;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < MAX_CTX && !c; i++)
+		if (ctxs[i].used && ctxs[i].fd < 0)
+			c = &ctxs[i];
+	if (!c)
+		return 0;
+	for (i = 0; i < MAX_VMA; i++) {
+		struct mvma v = vmas[i];
+
+		if (!v.used || v.buf->ctx != c)
+			continue;
+		vma_verify(&v, 0, ~0ULL, CHECK_UNITS, "before reaping");
+		ret = munmap(fnmm_ptr(v.start), v.end - v.start) ? -errno : 0;
+		note("munmap [%#llx +%#llx) to reap closed ctx %d -> %s",
+		     (unsigned long long)v.start,
+		     (unsigned long long)(v.end - v.start), c->id,
+		     errname(ret));
+		if (!expect(F_MUNMAP, ret, RES_OK, "munmap of a closed context's mapping"))
+			return 0;
+		vma_cut(v.start, v.end);
+	}
+	return !c->used;
+}
+
 /* Opening and closing files. */
 static struct mctx *slot_open(int s)
 {
@@ -786,6 +1348,8 @@ static struct mctx *slot_open(int s)
 		return NULL;
 	}
 	slot[s] = ctx_new(fd);
+	if (!slot[s] && ctx_reap())
+		slot[s] = ctx_new(fd);
 	if (!slot[s]) {
 		close(fd);
 		return NULL;
@@ -960,8 +1524,12 @@ static uint64_t exp_reserve(const struct fnmm_vmctl *a, int sparse)
 		return RES_OK | R(ENOMEM);
 	}
 	if (kind == BIT) {
+		/*
+		 * A limited file is charged before Bit is asked: over its
+		 * RLIMIT_MEMLOCK that is ENOMEM, never satisfiable or not.
+		 */
 		if (size > info0.alloc[BIT].size)
-			return R(E2BIG);
+			return R(E2BIG) | (ipc_lock ? 0 : R(ENOMEM));
 		if (al > info0.alloc[BIT].size)
 			return R(EINVAL) | R(E2BIG) | R(ENOMEM);
 		return RES_OK | R(ENOMEM);
@@ -1037,7 +1605,8 @@ static int reply_new(struct mctx *c, const struct fnmm_vmctl *req,
 
 /*
  * Issuing VMCtl requests, as they are or mutated: argsz too small, larger
- * with a zero or a non-zero tail, a NULL/unmapped/kernel pointer, or a
+ * (up to a page) with a zero or a non-zero tail, larger than a page
+ * (E2BIG whatever the tail), a NULL/unmapped/kernel pointer, or a
  * read-only argument (the reply cannot be written).
  */
 enum mut { MU_NONE, MU_SMALL, MU_BIG0, MU_BIGX, MU_NULL, MU_BADPTR, MU_RO,
@@ -1263,8 +1832,9 @@ static void after_new_map(struct mbuf *b, __u64 addr, __u64 len, int prot)
 {
 	struct mvma *v = vma_add(b, addr, addr + len, addr, prot);
 
+	/* Every page a new mapping shows is checked in full. */
 	if (v)
-		vma_verify(v, 0, ~0ULL, 2, "fresh mapping");
+		vma_verify(v, 0, ~0ULL, 0, "new mapping");
 }
 
 static int too_full(void)
@@ -1275,6 +1845,28 @@ static int too_full(void)
 
 static void op_release(void);
 static void op_unmap(void);
+
+/*
+ * Whether a ReserveMem or Map with handle 0 that gave @ret under @mu may
+ * have made an allocation and undone it (and so scrubbed a Pool object
+ * the model never saw): errors that come after the allocation.
+ */
+static int maybe_undone(int ret, enum mut mu)
+{
+	switch (-ret) {
+	case EFAULT:
+		return mu == MU_RO;	/* the reply could not be written */
+	case EEXIST:
+	case ENOMEM:
+	case EPERM:
+	case ENOENT:
+	case EACCES:
+	case ENOSPC:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 static void op_reserve(void)
 {
@@ -1308,13 +1900,18 @@ static void op_reserve(void)
 	     c->id, kname(req.flags & 3), (unsigned long long)req.range.size,
 	     req.range.access, (unsigned long long)req.align, mut_names[mu],
 	     errname(ret), (unsigned long long)a.handle);
+	if (kind == POOL && maybe_undone(ret, mu))
+		pp_may_zero(c);
 	if (!expect(F_RESERVE, ret, want, "ReserveMem") || ret ||
 	    !mut_effects(mu, 1))
 		return;
 	reply_new(c, &req, &a, kind);
 	b = buf_new(c, &a, kind, 1);
-	if (!b)
+	if (!b) {
 		fnmm_release(c->fd, a.handle);
+		if (kind == POOL)
+			pp_may_zero(c);
+	}
 }
 
 static uint64_t exp_map_virt(enum vkind vk, __u64 virt, __u64 len)
@@ -1427,6 +2024,8 @@ static void op_map(int sparse)
 	     (unsigned long long)req.align,
 	     (unsigned long long)req.range.virt, mut_names[mu], errname(ret),
 	     (unsigned long long)a.handle, (unsigned long long)a.range.virt);
+	if (!h && kind == POOL && maybe_undone(ret, mu))
+		pp_may_zero(c);
 	if (!expect(op, ret, want, fops[op].name))
 		goto learn;
 	if (ret || !mut_effects(mu, 1))
@@ -1444,6 +2043,8 @@ static void op_map(int sparse)
 		if (!b) {
 			munmap(fnmm_ptr(a.range.virt & ~(pg - 1)), len);
 			fnmm_release(c->fd, a.handle);
+			if (kind == POOL)
+				pp_may_zero(c);
 			return;
 		}
 	} else {
@@ -1912,9 +2513,13 @@ static void op_info(void)
 		 (unsigned long long)in.alloc[POOL].free,
 		 (unsigned long long)in.alloc[POOL].size);
 	reply_ok(!in.reserved[0], "Info: reserved fields not zero");
-	/* Run as root: nothing quarantined, not limited. */
-	reply_ok(!in.quarantined && in.memlock_limit == ~0ULL,
-		 "Info: quarantine or a memlock limit for root");
+	/* As root: nothing quarantined, not limited, not charged. */
+	reply_ok(info_limits_ok(&in),
+		 "Info: quarantined %llu, memlock used %llu limit %#llx (CAP_IPC_LOCK %d, RLIMIT_MEMLOCK %#llx)",
+		 (unsigned long long)in.quarantined,
+		 (unsigned long long)in.memlock_used,
+		 (unsigned long long)in.memlock_limit, ipc_lock,
+		 (unsigned long long)memlock_rlimit);
 }
 
 static void op_raw(void)
@@ -2166,14 +2771,17 @@ static void op_mremap(void)
 	}
 }
 
-/* Write the pattern through a mapping; writes that must fault, fault. */
+/*
+ * Write the words through a mapping, everywhere it lets us (for a Pool
+ * object mostly its whole page); writes that must fault, fault.
+ */
 static void op_write(void)
 {
 	struct mvma *v = pick_vma(0);
 	struct mbuf *b;
 	unsigned int u, n = 0, first;
+	int ret, whole = 0;
 	char s[48];
-	int ret;
 
 	if (!v) {
 		op_map(0);
@@ -2192,15 +2800,15 @@ static void op_write(void)
 		if (!(v->prot & PROT_WRITE)) {
 			/* A store of what is there already: it must fault. */
 			want = -SIGSEGV;
-			ret = hd_store(p, b->unit[k] == U_PAT ?
-				       (unsigned char)hd_word(unit_seed(b, k), 0) : 0);
+			ret = hd_store(p, unit_byte0(b, k));
 		} else if (b->unit[k] == U_GONE) {
 			want = -SIGBUS;
 			ret = hd_store(p, 0);
 		} else {
-			ret = hd_fill(p, unit_len(b), unit_seed(b, k));
+			whole = b->pp && chance(70);
+			ret = unit_fill(v, k, whole);
 			if (!ret)
-				b->unit[k] = U_PAT;
+				unit_written(b, k, whole, 1);
 		}
 		st->calls[F_WRITE][ret == want ? 0 : HD_NR_ERRS - 1]++;
 		if (ret == want)
@@ -2211,11 +2819,12 @@ static void op_write(void)
 		       b->unit[k] == U_GONE ? "released section" : "backed",
 		       hd_str(ret, 0, s, sizeof(s)),
 		       want ? (want == -SIGBUS ? "SIGBUS" : "SIGSEGV") : "ok");
-		b->unit[k] = U_UNKNOWN;
+		unit_written(b, k, whole, 0);
 	}
-	note("write %u units of handle %#llx via [%#llx, %#llx)", n,
-	     (unsigned long long)b->handle, (unsigned long long)v->start,
-	     (unsigned long long)v->end);
+	note("write %u units of handle %#llx (alloc %u%s) via [%#llx, %#llx)",
+	     n, (unsigned long long)b->handle, b->gid,
+	     whole ? ", the whole Pool page" : "",
+	     (unsigned long long)v->start, (unsigned long long)v->end);
 }
 
 static void op_read(void)
@@ -2257,11 +2866,12 @@ static void op_fork(void)
 {
 	struct mvma *r = pick_vma(PROT_READ), *w = pick_vma(PROT_WRITE);
 	unsigned int wu[CHECK_UNITS], nw = 0, u, first;
-	int own = chance(40), die = chance(20), status, fails;
+	int own = chance(40), die = chance(20), status, fails, whole = 0;
 	uint64_t corrupt0 = st->corrupt, unexp0 = st->unexpected;
 	pid_t pid;
 
 	if (w) {
+		whole = w->buf->pp && chance(70);
 		first = rnd(w->buf->nunits);
 		for (u = 0; u < w->buf->nunits && nw < 4; u++) {
 			unsigned int k = (first + u) % w->buf->nunits;
@@ -2293,9 +2903,7 @@ static void op_fork(void)
 					 (unsigned long long)a.range.size);
 		}
 		for (u = 0; u < nw; u++) {
-			ret = hd_fill(fnmm_ptr(unit_addr(w, wu[u])),
-				      unit_len(w->buf),
-				      unit_seed(w->buf, wu[u]));
+			ret = unit_fill(w, wu[u], whole);
 			if (ret) {
 				st->corrupt++;
 				report("child: write through an inherited mapping: signal %d",
@@ -2331,7 +2939,7 @@ static void op_fork(void)
 		report("forked child: status %#x", status);
 	}
 	for (u = 0; u < nw; u++)
-		w->buf->unit[wu[u]] = fails ? U_UNKNOWN : U_PAT;
+		unit_written(w->buf, wu[u], whole, !fails);
 }
 
 static enum fop pick_op(void)
@@ -2509,6 +3117,22 @@ static int worker(int idx, uint64_t seed)
 	return 0;
 }
 
+/* Whether this process has capability @cap in effect. */
+static int has_cap(unsigned int cap)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff >> cap) & 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: fnmm_fuzz [--seed N] [--seconds S] [--iterations N] [--procs P]\n"
@@ -2533,6 +3157,7 @@ int main(int argc, char **argv)
 	pid_t pids[MAX_PROCS];
 	uint64_t t0, grace;
 	struct statvfs sv;
+	struct rlimit rl;
 	char d[1024];
 	unsigned int p, k, e;
 
@@ -2602,6 +3227,11 @@ int main(int argc, char **argv)
 	if (info_or_fail(mon, &info0, "start"))
 		return tap_done();
 	priv = info0.region_base != 0;
+	ipc_lock = has_cap(14);		/* CAP_IPC_LOCK */
+	if (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur != RLIM_INFINITY)
+		memlock_rlimit = rl.rlim_cur;
+	else
+		memlock_rlimit = ~0ULL;
 	noexec = !statvfs(FNMM_DEVICE_PATH, &sv) && (sv.f_flag & ST_NOEXEC);
 	tap_diag("region %llu KiB, split %llu KiB free, bit %llu KiB free, physical addresses %s, /dev %s",
 		 (unsigned long long)info0.region_size >> 10,
@@ -2687,9 +3317,10 @@ int main(int argc, char **argv)
 
 		if (!pids[p])
 			continue;
-		tap_diag("proc %u: %llu iterations, %llu units checked, %llu INFO comparisons, %llu xfail",
+		tap_diag("proc %u: %llu iterations, %llu units checked (%llu pages read in full), %llu INFO comparisons, %llu xfail",
 			 p, (unsigned long long)s->iters,
 			 (unsigned long long)s->units,
+			 (unsigned long long)s->pages,
 			 (unsigned long long)s->acct,
 			 (unsigned long long)s->xfail);
 		snprintf(d, sizeof(d), "%llu unexpected results%s",
@@ -2702,6 +3333,9 @@ int main(int argc, char **argv)
 			 (unsigned long long)s->corrupt,
 			 (unsigned long long)s->units);
 		tap(!s->corrupt && s->units, d, "proc %u: data intact", p);
+		snprintf(d, sizeof(d), "%llu pages held words of another process or context, or not the fuzzer's",
+			 (unsigned long long)s->leaks);
+		tap(!s->leaks, d, "proc %u: no data of another process or context", p);
 		snprintf(d, sizeof(d), "%llu of %llu comparisons differed",
 			 (unsigned long long)s->acct_bad,
 			 (unsigned long long)s->acct);

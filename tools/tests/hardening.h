@@ -150,6 +150,72 @@ static inline int hd_check(const void *p, size_t len, uint64_t seed, int zero,
 	return 0;
 }
 
+/*
+ * Write @len bytes (a multiple of 8) as the words @first, @first + @step,
+ * @first + 2 * @step, ...: 0 or -signal.
+ */
+static inline int hd_fill_seq(void *p, size_t len, uint64_t first,
+			      uint64_t step)
+{
+	volatile uint64_t *w = p;
+	size_t i;
+	int sig;
+
+	sig = sigsetjmp(hd_jmp, 1);
+	if (sig)
+		return -sig;
+	hd_armed = 1;
+	for (i = 0; i < len / 8; i++)
+		w[i] = first + i * step;
+	hd_armed = 0;
+	return 0;
+}
+
+/*
+ * Compare @len bytes (a multiple of 8) at @p with the words @first,
+ * @first + @step, ...: 0 if equal, 1 on a difference (the byte offset of
+ * the first word that differs in *@bad), or -signal.
+ */
+static inline int hd_cmp_seq(const void *p, size_t len, uint64_t first,
+			     uint64_t step, size_t *bad)
+{
+	const volatile uint64_t *w = p;
+	volatile size_t i;
+	int sig;
+
+	sig = sigsetjmp(hd_jmp, 1);
+	if (sig)
+		return -sig;
+	hd_armed = 1;
+	for (i = 0; i < len / 8; i++) {
+		if (w[i] != first + i * step) {
+			hd_armed = 0;
+			if (bad)
+				*bad = i * 8;
+			return 1;
+		}
+	}
+	hd_armed = 0;
+	return 0;
+}
+
+/* Copy @len bytes (a multiple of 8) out of @p, word by word: 0 or -signal. */
+static inline int hd_copy_in(uint64_t *dst, const void *p, size_t len)
+{
+	const volatile uint64_t *w = p;
+	size_t i;
+	int sig;
+
+	sig = sigsetjmp(hd_jmp, 1);
+	if (sig)
+		return -sig;
+	hd_armed = 1;
+	for (i = 0; i < len / 8; i++)
+		dst[i] = w[i];
+	hd_armed = 0;
+	return 0;
+}
+
 /* Touch one byte (read, or read and write it back): 0 or -signal. */
 static inline int hd_probe(void *p, int write)
 {
