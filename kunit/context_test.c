@@ -617,6 +617,10 @@ static void ctx_memlock_limit(struct kunit *test)
 	info_of(c, &before);
 	KUNIT_EXPECT_EQ(test, before.memlock_limit, used0 + 16 * PAGE_SIZE);
 
+	/* Never satisfiable is E2BIG, whatever the limit. */
+	r2 = vmctl((BIT_PAGES + 1) * PAGE_SIZE, FNMM_ALLOC_BIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &r2, false), -E2BIG);
+	r2 = vmctl(7 * PAGE_SIZE, FNMM_ALLOC_BIT);
 	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &r1, false), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(c, &r2, false), -ENOMEM);
 	r2 = vmctl(7 * PAGE_SIZE, FNMM_ALLOC_BIT);

@@ -549,6 +549,9 @@ int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	} else {
 		a = ctx_alloc(ctx, kind);
 		size = PAGE_ALIGN(size);
+		/* Never satisfiable wins over the caller's limit. */
+		if (size > fnmm_size(a))
+			return -E2BIG;
 		charged = size;
 	}
 

@@ -9,9 +9,16 @@
  *
  * Every ioctl takes a struct whose first member is @argsz, the size of
  * the struct the caller was built with.  The kernel accepts any @argsz
- * from the first published size upwards; bytes beyond what the kernel
- * knows must be zero (else -E2BIG).  Replies are written back up to
- * @argsz bytes.  Unknown flag bits, unknown access bits and non-zero
+ * from the first published size up to a page (4096; larger: -E2BIG);
+ * bytes beyond what the kernel knows must be zero (else -E2BIG).
+ * Replies are written back up to @argsz bytes.
+ *
+ * Region bytes a file holds are locked memory of the user who opened it,
+ * limited by RLIMIT_MEMLOCK (an opener with CAP_IPC_LOCK is not, nor is
+ * anyone when the module's account parameter is 0): over the limit a
+ * request that would allocate fails with -ENOMEM.  Physical addresses
+ * are shown to a file opened with CAP_SYS_ADMIN (or with the module's
+ * expose_phys parameter): decided at open, not per call.  Unknown flag bits, unknown access bits and non-zero
  * reserved fields are rejected with -EINVAL.
  */
 #ifndef _UAPI_LINUX_FREENOS_MM_H
@@ -165,7 +172,11 @@ struct fnmm_info {
  *	cached (Uncached or Device access with Pool: -EINVAL, since
  *	objects share pages).  Out: handle,
  *	range.size, range.access, range.phys, offset.  -EINVAL size 0, bad
- *	align or flags 3, -E2BIG never satisfiable, -ENOMEM no space now.
+ *	align or flags 3, -E2BIG never satisfiable (before any limit),
+ *	-ENOMEM no space now or over RLIMIT_MEMLOCK, -ENOSPC the file has
+ *	the module's max_handles live handles.  Memory handed out reads
+ *	zero, except a Pool object's page, which may hold bytes the same
+ *	file wrote there before.
  * MAP_CONTIGUOUS: map allocation @handle (physically contiguous) at
  *	range.virt (0: the kernel picks, as FreeNOS findFree).  With
  *	handle 0 a contiguous allocation of range.size is reserved first
@@ -193,9 +204,11 @@ struct fnmm_info {
  *	of the section must still be held (else -EINVAL, nothing
  *	released).  Releasing the last held pages releases the allocation
  *	(its handle is gone, as after RELEASE).
- * LOOKUP_VIRTUAL: range.virt -> range.phys (needs CAP_SYS_ADMIN or the
- *	expose_phys module parameter, else -EPERM), handle, offset,
- *	range.access.  -EFAULT not mapped by this file.
+ * LOOKUP_VIRTUAL: range.virt -> range.phys (needs a file opened with
+ *	CAP_SYS_ADMIN or the expose_phys module parameter, else -EPERM),
+ *	handle, offset, range.access.  -EFAULT not mapped by this file, or
+ *	outside the allocation (the bytes of a Pool object's page around
+ *	the object).
  * ACCESS: range.virt -> range.access of the mapping and range.size left
  *	in it from range.virt.  -EFAULT not mapped by this file.
  * CACHE_CLEAN / CACHE_INVALIDATE / CACHE_CLEAN_INVALIDATE: cache
@@ -209,7 +222,8 @@ struct fnmm_info {
  * mmap(): mmap(addr, len, prot, MAP_SHARED, fd, handle) maps allocation
  *	@handle of this file from its start; len must not exceed the
  *	allocation's page-rounded size (-EINVAL), MAP_PRIVATE is refused
- *	(-EINVAL), PROT_WRITE/PROT_EXEC need Writable/Executable access
+ *	(-EINVAL; a read-only file maps MAP_SHARED read-only),
+ *	PROT_WRITE/PROT_EXEC need Writable/Executable access
  *	(-EACCES), an unknown handle gives -EINVAL.  A Pool object maps the
  *	page holding it: the object is at the mapping + offset.  Mappings
  *	cannot grow (mremap -EFAULT, no pages behind the old end), cannot
