@@ -9,9 +9,12 @@
  */
 #include <kunit/test.h>
 #include <linux/bitmap.h>
+#include <linux/log2.h>
 #include <linux/prandom.h>
+#include <linux/slab.h>
 #include <linux/sort.h>
 #include "fnmm_alloc.h"
+#include "model.h"
 
 #define TEST_BASE	0x40000000ULL
 #define TEST_PAGES	256
@@ -262,18 +265,66 @@ struct shadow {
 	u64 size;	/* bytes held, from fnmm_alloc_size() */
 };
 
+/*
+ * A refused request of @size bytes at @align: for Split and Bit, no
+ * aligned run of free pages in the shadow may hold it; for Pool, the
+ * parent has no free page and every slab of the class is full, so the
+ * objects of that size live are a whole number of slabs.
+ */
+static void expect_refusal_right(struct kunit *test, struct alloc_ctx *ctx,
+				 const struct shadow *live, unsigned int n,
+				 u64 size, u64 align, u32 seed,
+				 unsigned int op)
+{
+	struct fnmm_allocator *a = ctx->a;
+	unsigned long nbits = fnmm_size(a) / PAGE_SIZE, *used;
+	unsigned int i, objs = 0;
+	u64 obj;
+
+	if (ctx->parent) {
+		obj = 1ULL << max_t(unsigned int, FNMM_POOL_MIN_SHIFT,
+				    order_base_2(size));
+		if (align > obj)
+			obj = align;
+		for (i = 0; i < n; i++)
+			objs += live[i].size == obj;
+		KUNIT_ASSERT_EQ_MSG(test, fnmm_available(ctx->parent), 0ULL,
+				    "seed %u op %u: -ENOMEM with free pages in the parent",
+				    seed, op);
+		KUNIT_ASSERT_EQ_MSG(test, objs % (PAGE_SIZE / obj), 0ULL,
+				    "seed %u op %u: -ENOMEM for %llu-byte objects with a slab not full",
+				    seed, op, obj);
+		return;
+	}
+	used = kcalloc(BITS_TO_LONGS(nbits), sizeof(long), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, used);
+	for (i = 0; i < n; i++)
+		bitmap_set(used, (live[i].addr - a->base) / PAGE_SIZE,
+			   live[i].size / PAGE_SIZE);
+	KUNIT_EXPECT_FALSE_MSG(test, fnmm_model_fits(used, nbits, a->base,
+						     PAGE_SIZE,
+						     DIV_ROUND_UP(size, PAGE_SIZE),
+						     align),
+			       "seed %u op %u: -ENOMEM for %llu bytes aligned to %llu, but the shadow has room",
+			       seed, op, size, align);
+	kfree(used);
+}
+
 static void random_vs_shadow(struct kunit *test)
 {
+	const struct kind_param *p = test->param_value;
 	struct alloc_ctx *ctx = test->priv;
 	u64 base = fnmm_base(ctx->a), end = base + fnmm_size(ctx->a);
 	struct shadow *live = kunit_kcalloc(test, SHADOW_MAX, sizeof(*live),
 					    GFP_KERNEL);
 	u64 free0 = total_free(ctx), held = 0, unit = ctx->unit;
 	unsigned int n = 0, op, i, j, fails = 0;
+	u32 seed = fnmm_test_seed();
 	struct rnd_state rnd;
 
 	KUNIT_ASSERT_NOT_NULL(test, live);
-	prandom_seed_state(&rnd, 0x5eed0001);
+	kunit_info(test, "seed %u\n", seed);
+	prandom_seed_state(&rnd, ((u64)p->kind << 32) | seed);
 	for (op = 0; op < SHADOW_OPS; op++) {
 		u32 r = prandom_u32_state(&rnd);
 
@@ -284,34 +335,51 @@ static void random_vs_shadow(struct kunit *test)
 			int ret = do_alloc(ctx->a, size, align, &addr);
 
 			if (ret) {
-				KUNIT_ASSERT_EQ(test, ret, -ENOMEM);
+				KUNIT_ASSERT_EQ_MSG(test, ret, -ENOMEM,
+						    "seed %u op %u", seed, op);
+				expect_refusal_right(test, ctx, live, n, size,
+						     align, seed, op);
 				fails++;
 				continue;
 			}
 			live[n].addr = addr;
 			live[n].size = fnmm_alloc_size(ctx->a, addr);
-			KUNIT_ASSERT_GE(test, live[n].size, size);
-			KUNIT_ASSERT_GE(test, addr, base);
-			KUNIT_ASSERT_LE(test, addr + live[n].size, end);
+			KUNIT_ASSERT_GE_MSG(test, live[n].size, size,
+					    "seed %u op %u", seed, op);
+			KUNIT_ASSERT_GE_MSG(test, addr, base, "seed %u op %u",
+					    seed, op);
+			KUNIT_ASSERT_LE_MSG(test, addr + live[n].size, end,
+					    "seed %u op %u", seed, op);
 			if (align)
-				KUNIT_ASSERT_EQ(test, addr & (align - 1), 0ULL);
+				KUNIT_ASSERT_EQ_MSG(test, addr & (align - 1),
+						    0ULL, "seed %u op %u",
+						    seed, op);
 			for (i = 0; i < n; i++)
-				KUNIT_ASSERT_TRUE(test,
+				KUNIT_ASSERT_TRUE_MSG(test,
 					addr + live[n].size <= live[i].addr ||
-					live[i].addr + live[i].size <= addr);
+					live[i].addr + live[i].size <= addr,
+					"seed %u op %u: overlaps a live allocation",
+					seed, op);
 			held += live[n++].size;
 		} else {
 			i = r % n;
-			KUNIT_ASSERT_EQ(test, fnmm_release(ctx->a, live[i].addr), 0);
+			KUNIT_ASSERT_EQ_MSG(test,
+					    fnmm_release(ctx->a, live[i].addr),
+					    0, "seed %u op %u", seed, op);
 			held -= live[i].size;
 			live[i] = live[--n];
 		}
 		/* Counts agree with the model (Pool: free space inside pages
 		 * it holds plus its parent's is what nobody holds).
 		 */
-		KUNIT_ASSERT_EQ(test, total_free(ctx) + held, free0);
-		if (op % 1000 == 0)
-			KUNIT_ASSERT_EQ(test, fnmm_check(ctx->a), 0);
+		KUNIT_ASSERT_EQ_MSG(test, total_free(ctx) + held, free0,
+				    "seed %u op %u", seed, op);
+		KUNIT_ASSERT_EQ_MSG(test, fnmm_check(ctx->a), 0,
+				    "seed %u op %u", seed, op);
+		if (ctx->parent)
+			KUNIT_ASSERT_EQ_MSG(test, fnmm_check(ctx->parent), 0,
+					    "seed %u op %u: the parent",
+					    seed, op);
 	}
 	kunit_info(test, "%u ops, %u live at end, %u -ENOMEM\n", op, n, fails);
 	for (j = 0; j < n; j++)
@@ -443,6 +511,7 @@ static struct kunit_case alloc_cases[] = {
 
 static struct kunit_suite alloc_suite = {
 	.name = "fnmm_alloc",
+	.suite_init = fnmm_test_suite_seed,
 	.init = alloc_test_init,
 	.exit = alloc_test_exit,
 	.test_cases = alloc_cases,

@@ -4,6 +4,7 @@
  */
 #include <kunit/test.h>
 #include "fnmm_alloc.h"
+#include "model.h"
 
 #define TEST_BASE	0x40000000ULL
 
@@ -229,6 +230,40 @@ static void bit_carve_sections(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_available(a), 16 * PAGE_SIZE);
 }
 
+struct bit_rand_param {
+	u64 chunk;
+	unsigned int offset;	/* chunks from TEST_BASE to the base */
+	unsigned int chunks;
+};
+
+static const struct bit_rand_param bit_rands[] = {
+	{ PAGE_SIZE, 0, 256 }, { PAGE_SIZE, 3, 300 }, { 64, 3, 1024 },
+	{ 512, 5, 500 },
+};
+
+static void bit_rand_desc(const struct bit_rand_param *p, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%u chunks of %llu at base+%u",
+		 p->chunks, p->chunk, p->offset);
+}
+
+KUNIT_ARRAY_PARAM(bit_rand, bit_rands, bit_rand_desc);
+
+/*
+ * Seeded random allocations, releases and carves against the reference
+ * model: fnmm_check() after every operation, and a refused request only
+ * when no aligned run of free chunks could hold it (first fit).
+ */
+static void bit_random(struct kunit *test)
+{
+	const struct bit_rand_param *p = test->param_value;
+	struct fnmm_allocator *a = mk_bit(test,
+					  TEST_BASE + p->offset * p->chunk,
+					  p->chunks, p->chunk);
+
+	fnmm_model_random(test, a, p - bit_rands, 3000, p->chunks / 4, 64);
+}
+
 static struct kunit_case bit_cases[] = {
 	KUNIT_CASE(bit_initial_state),
 	KUNIT_CASE_PARAM(bit_runs, run_gen_params),
@@ -238,11 +273,13 @@ static struct kunit_case bit_cases[] = {
 	KUNIT_CASE(bit_release_interior),
 	KUNIT_CASE(bit_tail_chunk),
 	KUNIT_CASE(bit_carve_sections),
+	KUNIT_CASE_PARAM(bit_random, bit_rand_gen_params),
 	{}
 };
 
 static struct kunit_suite bit_suite = {
 	.name = "fnmm_bit",
+	.suite_init = fnmm_test_suite_seed,
 	.exit = bit_test_exit,
 	.test_cases = bit_cases,
 };

@@ -5,6 +5,7 @@
 #include <kunit/test.h>
 #include <linux/sizes.h>
 #include "fnmm_alloc.h"
+#include "model.h"
 
 #define TEST_BASE	0x40000000ULL
 
@@ -371,6 +372,43 @@ static void split_cache_max_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 }
 
+struct split_rand_param {
+	unsigned int offset;	/* pages from TEST_BASE to the base */
+	unsigned int pages;
+	unsigned int max_order;	/* 0: the largest that fits */
+};
+
+static const struct split_rand_param split_rands[] = {
+	{ 0, 256, 0 }, { 3, 300, 0 }, { 0, 256, 3 }, { 5, 64, 1 },
+};
+
+static void split_rand_desc(const struct split_rand_param *p, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE,
+		 "%u pages at base+%u, max order %u", p->pages, p->offset,
+		 p->max_order);
+}
+
+KUNIT_ARRAY_PARAM(split_rand, split_rands, split_rand_desc);
+
+/*
+ * Seeded random allocations, releases and carves against the reference
+ * model: fnmm_check() after every operation, and a refused request only
+ * when no aligned run of free pages could hold it (Split serves any run
+ * of adjacent free blocks when no power-of-two block fits).
+ */
+static void split_random(struct kunit *test)
+{
+	const struct split_rand_param *p = test->param_value;
+	struct fnmm_allocator *a = mk_split(test,
+					    TEST_BASE + p->offset * PAGE_SIZE,
+					    p->pages, p->max_order);
+	unsigned long max_align = 1UL << min(fnmm_split_max_order(a), 6U);
+
+	fnmm_model_random(test, a, p - split_rands, 3000, p->pages / 4,
+			  max_align);
+}
+
 static struct kunit_case split_cases[] = {
 	KUNIT_CASE(split_initial_state),
 	KUNIT_CASE_PARAM(split_alloc_order, order_gen_params),
@@ -385,11 +423,13 @@ static struct kunit_case split_cases[] = {
 	KUNIT_CASE(split_run_fallback),
 	KUNIT_CASE(split_small_cache),
 	KUNIT_CASE(split_cache_max_order),
+	KUNIT_CASE_PARAM(split_random, split_rand_gen_params),
 	{}
 };
 
 static struct kunit_suite split_suite = {
 	.name = "fnmm_split",
+	.suite_init = fnmm_test_suite_seed,
 	.exit = split_test_exit,
 	.test_cases = split_cases,
 };

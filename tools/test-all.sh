@@ -2,8 +2,9 @@
 # Every freenos-mm test: the host-side unit tests of the user library, the
 # test VM (module + user tests in Debian's kernel under QEMU), the
 # hardening VM (fuzzer, stress test with kills, rmmod while busy), and the
-# KUnit suites in UML, plain and with KASAN/UBSAN/lockdep.  Installs what
-# is missing.  The last line is "N passed, M failed" over all of them.
+# KUnit suites in UML, plain and with KASAN/UBSAN/lockdep, and in x86_64
+# under QEMU with 2 CPUs, KCSAN, lockdep and kmemleak.  Installs what is
+# missing.  The last line is "N passed, M failed" over all of them.
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,7 +57,7 @@ step units units
 step vm tools/vm/run.sh tools/vm/guest/test.sh
 step hardening tools/vm/run.sh tools/vm/guest/hardening.sh
 step bpftrace tools/bpftrace/test.sh
-step kunit tools/kunit/run.sh plain sanitizers
+step kunit tools/kunit/run.sh plain sanitizers x86
 step checks tools/checks.sh
 step usim-fuzz tools/usim/run-fuzz.sh --seconds 60
 step usim-selftest tools/usim/run-fuzz.sh --self-test --seconds 60

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Run the freenos-mm KUnit suites in UML, from Debian's linux-source-6.1.
+# Run the freenos-mm KUnit suites from Debian's linux-source-6.1.
 #
-#   tools/kunit/run.sh [plain|sanitizers]...   (default: both)
+#   tools/kunit/run.sh [plain|sanitizers|x86]...   (default: all three)
 #
+# plain and sanitizers (KASAN + UBSAN + lockdep) run in UML; x86 runs an
+# x86_64 kernel in qemu-system-x86_64 (TCG, 2 CPUs) with KCSAN, lockdep,
+# atomic-sleep checks and kmemleak, whose last suite scans for leaks.
 # Installs what is missing, unpacks the kernel source into a cache outside
 # the repo ($FNMM_CACHE, default ~/.cache/freenos-mm), links this checkout
 # in as drivers/misc/freenos-mm, and runs kunit.py with one build dir per
 # configuration.  A run fails on any failed or crashed case and, because
-# KASAN (outside a test), UBSAN and lockdep only print, also on any such
-# report in the kernel log.  Prints "kunit: N passed, M failed".
+# KASAN (outside a test), UBSAN, KCSAN, kmemleak and lockdep only print,
+# also on any such report in the kernel log.  The random cases print their
+# seed; FNMM_SEED=N repeats a run's.  Prints "kunit: N passed, M failed".
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,10 +20,13 @@ cache=${FNMM_CACHE:-$HOME/.cache/freenos-mm}
 src=$cache/linux-source-6.1
 jobs=${FNMM_JOBS:-$(nproc)}
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(plain sanitizers)
+[ ${#configs[@]} -gt 0 ] || configs=(plain sanitizers x86)
 
+pkgs=(linux-source-6.1 flex bison bc make gcc python3 libc6-dev)
+# x86_64 in QEMU: objtool needs libelf; qboot comes with qemu-system-data.
+[[ " ${configs[*]} " == *" x86 "* ]] && pkgs+=(qemu-system-x86 libelf-dev)
 need=()
-for p in linux-source-6.1 flex bison bc make gcc python3 libc6-dev; do
+for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -42,9 +49,41 @@ grep -q freenos-mm "$src/drivers/misc/Makefile" ||
 	echo 'obj-$(CONFIG_FREENOS_MM) += freenos-mm/' >> "$src/drivers/misc/Makefile"
 
 # Reports that only print: a log with any of them fails the run.
-reports='BUG: KASAN|UBSAN:|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|BUG: sleeping function|WARNING:|BUG:|Oops|general protection|refcount_t:|list_(add|del) corruption'
+reports='BUG: KASAN|UBSAN:|BUG: KCSAN:|unreferenced object|suspected memory leaks|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|BUG: sleeping function|WARNING:|BUG:|Oops|general protection|refcount_t:|list_(add|del) corruption'
 
+# UML's PCI-over-virtio warns at boot when no device is attached.
 benign='arch/um/drivers/virt-pci.c'
+
+# KCSAN also reports races in the kernel itself.  A whole report is
+# dropped (and named in the output) when one of its lines matches; only
+# these, each a true and benign race outside freenos-mm:
+#  - native_stop_other_cpus: at the reboot after the last suite
+#    (kunit_shutdown=reboot), CPU 0 polls cpus_stop_mask with plain reads
+#    while the other CPU clears its bit in stop_this_cpu()
+#    (arch/x86/kernel/smp.c, process.c); reported as "race at unknown
+#    origin" in _find_first_bit.  Seen in 2 of 10 runs.
+kcsan_allow='native_stop_other_cpus'
+
+# The kernel log without the allowed KCSAN reports.
+kcsan_filter() {
+	awk -v allow="$kcsan_allow" '
+	function flush() {
+		if (blk ~ allow)
+			print "kunit: allowed: " head > "/dev/stderr"
+		else
+			printf "%s", blk
+		blk = ""; st = 0
+	}
+	st == 2 { blk = blk $0 "\n"; if ($0 ~ /^=+$/) flush(); next }
+	st == 1 && /BUG: KCSAN:/ { blk = hold "\n" $0 "\n"; head = $0; st = 2; next }
+	st == 1 { print hold; st = 0 }
+	/^=+$/ { hold = $0; st = 1; next }
+	{ print }
+	END { if (st == 1) print hold; if (st == 2) printf "%s", blk }' "$1"
+}
+
+kargs=()
+[ -n "${FNMM_SEED:-}" ] && kargs+=("--kernel_args=fnmm_kunit.seed=$FNMM_SEED")
 
 passed=0 failed=0 rc=0
 for cfg in "${configs[@]}"; do
@@ -53,20 +92,28 @@ for cfg in "${configs[@]}"; do
 	json=$bdir/results.json
 	[ -f "$kcfg" ] || { echo "kunit: no $kcfg" >&2; exit 2; }
 	mkdir -p "$bdir"
+	case $cfg in
+	x86)	# TCG (KVM is not required); multi-threaded, one host thread
+		# per CPU.
+		arch=(--arch=x86_64 --timeout=900
+		      "--qemu_args=-smp 2 -accel tcg,thread=multi") ;;
+	*)	arch=(--arch=um --timeout=600) ;;
+	esac
 	echo "kunit: [$cfg] building and running (build dir $bdir)"
 	start=$(date +%s)
 	set +e
-	(cd "$src" && python3 tools/testing/kunit/kunit.py run --arch=um \
+	(cd "$src" && python3 tools/testing/kunit/kunit.py run "${arch[@]}" \
 		--kunitconfig="$kcfg" --build_dir="$bdir" --jobs="$jobs" \
-		--timeout=600 --json="$json" 'fnmm*') > "$bdir/kunit.out" 2>&1
+		${kargs[@]+"${kargs[@]}"} --json="$json" 'fnmm*') \
+		> "$bdir/kunit.out" 2>&1
 	krc=$?
 	set -e
 	grep -E '^\[..:..:..\] ' "$bdir/kunit.out" | tail -n 120 || true
 	echo "kunit: [$cfg] kunit.py exit $krc after $(( $(date +%s) - start )) s"
 	[ $krc -eq 0 ] || { rc=1; tail -n 40 "$bdir/kunit.out"; }
-	# UML's PCI-over-virtio warns at boot when no device is attached.
 	if [ -f "$bdir/test.log" ] &&
-	   grep -En "$reports" "$bdir/test.log" | grep -v "$benign" > "$bdir/reports.txt"; then
+	   kcsan_filter "$bdir/test.log" | grep -En "$reports" |
+	   grep -v "$benign" > "$bdir/reports.txt"; then
 		echo "kunit: [$cfg] kernel log has sanitizer/lockdep/warning reports:"
 		head -n 20 "$bdir/reports.txt"
 		rc=1
