@@ -5,6 +5,8 @@
  * taken from the page allocator.
  */
 #include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
@@ -698,6 +700,75 @@ static void ctx_max_handles(struct kunit *test)
 	f->dev.max_handles = FNMM_MAX_HANDLES - 1;
 }
 
+struct publish_race {
+	struct ctx_fixture *f;
+	atomic_t stop;
+	unsigned long made;
+	int err;
+	struct completion done;
+};
+
+/* Make and release allocations as fast as it can. */
+static int publish_maker(void *arg)
+{
+	struct publish_race *pr = arg;
+	struct fnmm_vmctl r;
+
+	while (!atomic_read(&pr->stop) && !pr->err) {
+		r = vmctl(pr->made & 1 ? 64 : PAGE_SIZE,
+			  pr->made & 1 ? FNMM_ALLOC_POOL : FNMM_ALLOC_SPLIT);
+		pr->err = fnmm_ctx_reserve(pr->f->a, &r, false) ?:
+			  fnmm_ctx_release(pr->f->a, r.handle);
+		pr->made++;
+		cond_resched();
+	}
+	complete(&pr->done);
+	return 0;
+}
+
+/*
+ * A handle is found only once its allocation is complete: whatever a
+ * lookup by number finds has its own number, its size and its blocks
+ * (the number was stored after the handle was published, where another
+ * thread could see a buf with id 0).
+ */
+static void ctx_handle_published_whole(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct publish_race *pr = kunit_kzalloc(test, sizeof(*pr), GFP_KERNEL);
+	struct task_struct *t;
+	unsigned long seen = 0, i;
+	u64 h;
+
+	KUNIT_ASSERT_NOT_NULL(test, pr);
+	pr->f = f;
+	init_completion(&pr->done);
+	t = kthread_run(publish_maker, pr, "fnmm-publish");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	for (i = 0; i < 200000 && !pr->err; i++) {
+		struct fnmm_buf *buf;
+
+		h = (1 + (i & 3)) << PAGE_SHIFT;
+		buf = fnmm_ctx_get(f->a, h);
+		if (!buf) {
+			if (!(i & 255))
+				cond_resched();
+			continue;
+		}
+		seen++;
+		KUNIT_EXPECT_EQ(test, (u64)buf->id << PAGE_SHIFT, h);
+		KUNIT_EXPECT_NE(test, buf->size, 0ULL);
+		KUNIT_EXPECT_NE(test, buf->nblocks, 0U);
+		fnmm_buf_put(buf);
+	}
+	atomic_set(&pr->stop, 1);
+	wait_for_completion(&pr->done);
+	KUNIT_EXPECT_EQ(test, pr->err, 0);
+	kunit_info(test, "%lu allocations made, %lu found by number", pr->made,
+		   seen);
+	expect_info_unchanged(test, f->a, &f->start);
+}
+
 static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_reserve_release),
 	KUNIT_CASE(ctx_reserve_rejects),
@@ -714,6 +785,7 @@ static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_scrub_failure_quarantines),
 	KUNIT_CASE(ctx_memlock_limit),
 	KUNIT_CASE(ctx_max_handles),
+	KUNIT_CASE(ctx_handle_published_whole),
 	{}
 };
 
