@@ -81,6 +81,8 @@ struct fnmm_qblock {
  * @quarantined: bytes in quarantine per allocator (FNMM_ALLOC_*), also
  *	those whose record could not be allocated
  * @fail_scrub: fault injection: this many scrubs fail next (debugfs)
+ * @fail_type: fault injection: this many restores of write-back (take=
+ *	mode) fail next (debugfs)
  * @expose_phys: physical addresses may be shown to unprivileged callers
  * @account: charge region bytes to the opener's RLIMIT_MEMLOCK
  * @max_handles: live handles per file at most
@@ -101,6 +103,7 @@ struct fnmm_dev {
 	struct list_head quarantine;
 	atomic64_t quarantined[FNMM_NR_ALLOCATORS];
 	atomic_t fail_scrub;
+	atomic_t fail_type;
 	bool expose_phys;
 	bool account;
 	u32 max_handles;

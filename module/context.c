@@ -146,7 +146,8 @@ static void dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access,
 	int ret = 0;
 
 	if (fnmm_access_uncached(access))
-		ret = fnmm_region_set_type(&dev->region, phys, size, 0);
+		ret = atomic_add_unless(&dev->fail_type, -1, 0) ? -ENOMEM :
+		      fnmm_region_set_type(&dev->region, phys, size, 0);
 	if (!ret)
 		ret = dev_scrub(dev, phys, size);
 	if (ret) {
@@ -1069,6 +1070,7 @@ int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size)
 	spin_lock_init(&dev->qlock);
 	INIT_LIST_HEAD(&dev->quarantine);
 	atomic_set(&dev->fail_scrub, 0);
+	atomic_set(&dev->fail_type, 0);
 	if (!dev->max_handles || dev->max_handles > FNMM_MAX_HANDLES - 1)
 		dev->max_handles = FNMM_MAX_HANDLES - 1;
 	for (k = 0; k < FNMM_NR_ALLOCATORS; k++) {
@@ -1110,6 +1112,7 @@ void fnmm_dev_fini(struct fnmm_dev *dev)
 	WARN_ON_ONCE(!list_empty(&dev->contexts));
 	/* A last try; what still fails is dropped with the allocators. */
 	atomic_set(&dev->fail_scrub, 0);
+	atomic_set(&dev->fail_type, 0);
 	fnmm_dev_quarantine_retry(dev);
 	list_for_each_entry_safe(q, n, &dev->quarantine, node)
 		kfree(q);

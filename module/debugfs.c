@@ -17,6 +17,8 @@
  *             line per block "ALLOCATOR OFFSET SIZE"; writing "retry"
  *             scrubs them again and frees those that succeed
  *   fail_scrub  fault injection: the next N scrubs fail (write N)
+ *   fail_type   fault injection: the next N restores of write-back to an
+ *             Uncached/Device allocation's direct map (take= mode) fail
  */
 #include <linux/bitmap.h>
 #include <linux/debugfs.h>
@@ -204,6 +206,7 @@ void fnmm_debugfs_init(struct fnmm_dev *dev)
 	debugfs_create_file("map", 0400, d, dev, &map_fops);
 	debugfs_create_file("quarantine", 0600, d, dev, &quarantine_fops);
 	debugfs_create_atomic_t("fail_scrub", 0600, d, &dev->fail_scrub);
+	debugfs_create_atomic_t("fail_type", 0600, d, &dev->fail_type);
 }
 
 /**

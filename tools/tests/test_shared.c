@@ -1317,18 +1317,20 @@ out:
 }
 
 /*
- * An Uncached/Device allocation whose scrub fails is quarantined; the
+ * An Uncached/Device allocation whose scrub fails, or whose direct map
+ * cannot be made write-back again (debugfs @knob), is quarantined; the
  * retry frees it, and its pages, handed out again (Split's LIFO cache)
  * as write-back and mapped, draw no x86/PAT complaint: the direct map is
  * write-back again.
  */
-static void take_quarantine(const char *name, __u32 access)
+static void take_quarantine(const char *name, __u32 access, const char *knob)
 {
 	int n0 = 0, n1 = 0, f = fnmm_open(), ret;
 	char *before = pat_lines(&n0), *after;
 	struct fnmm_info b, a;
 	struct fnmm_vmctl r, r2;
 	__u64 len = 4 * pg, phys;
+	char path[128];
 	size_t bad = 0;
 	void *p;
 
@@ -1344,11 +1346,12 @@ static void take_quarantine(const char *name, __u32 access)
 		munmap(p, len);
 	}
 	info_or_fail(mon, &b, name);
-	tap_ret(write_file(DBG "fail_scrub", "1"), 0,
-		"take: quarantine %s: echo 1 > fail_scrub", name);
+	snprintf(path, sizeof(path), DBG "%s", knob);
+	tap_ret(write_file(path, "1"), 0,
+		"take: quarantine %s: echo 1 > %s", name, knob);
 	tap_ret(fnmm_release(f, r.handle), 0, "take: quarantine %s: Release",
 		name);
-	write_file(DBG "fail_scrub", "0");
+	write_file(path, "0");
 	info_or_fail(mon, &a, name);
 	tap_eq(QUARANTINED(&a) - QUARANTINED(&b), len,
 	       "take: quarantine %s: quarantined", name);
@@ -1374,6 +1377,7 @@ static void take_quarantine(const char *name, __u32 access)
 	}
 out:
 	write_file(DBG "fail_scrub", "0");
+	write_file(DBG "fail_type", "0");
 	if (f >= 0)
 		close(f);
 	after = pat_lines(&n1);
@@ -1408,8 +1412,12 @@ static void part_take(void)
 		return;
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		take_case(&cases[i]);
-	take_quarantine("Uncached", RWU | FNMM_ACCESS_UNCACHED);
-	take_quarantine("Device", RWU | FNMM_ACCESS_DEVICE);
+	take_quarantine("Uncached", RWU | FNMM_ACCESS_UNCACHED, "fail_scrub");
+	take_quarantine("Device", RWU | FNMM_ACCESS_DEVICE, "fail_scrub");
+	/* Write-back could not be restored: the retry must restore it. */
+	take_quarantine("Uncached, type", RWU | FNMM_ACCESS_UNCACHED,
+			"fail_type");
+	take_quarantine("Device, type", RWU | FNMM_ACCESS_DEVICE, "fail_type");
 	tap(!info_wait(mon, &start, WAIT_MS, d, sizeof(d)), d,
 	    "take: every counter back");
 }
