@@ -8,6 +8,12 @@
  * time when nothing was reserved.  Every byte of the region that is free
  * is zero: it is zeroed when claimed and again whenever an allocation is
  * given back (scrub on free), so no caller ever sees another's data.
+ *
+ * Cost: a scrub is O(bytes), in 2 MiB steps with cond_resched() between
+ * (each step a memremap() of a boot-reserved region); cache maintenance
+ * O(bytes); switching a taken region's memory type O(pages) plus a TLB
+ * flush (set_memory_*()); claiming O(region) (the first scrub); taking
+ * at load checks every page of each candidate range (at most 64 tries).
  */
 #include <linux/gfp.h>
 #include <linux/io.h>
