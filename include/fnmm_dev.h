@@ -203,6 +203,8 @@ void fnmm_ctx_uncharge(struct fnmm_ctx *ctx, u64 bytes);
 void fnmm_ctx_destroy(struct fnmm_ctx *ctx);
 int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 		     bool sparse);
+int fnmm_ctx_reserve_anon(struct fnmm_ctx *ctx, u64 size, u32 access,
+			  struct fnmm_buf **out);
 int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 			 bool sparse, struct fnmm_buf **out);
 int fnmm_ctx_release_buf(struct fnmm_ctx *ctx, struct fnmm_buf *buf);

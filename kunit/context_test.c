@@ -769,6 +769,38 @@ static void ctx_handle_published_whole(struct kunit *test)
 	expect_info_unchanged(test, f->a, &f->start);
 }
 
+/* An allocation without a handle: counted while held, gone with it. */
+static void ctx_reserve_anon(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_buf *buf = NULL;
+	struct fnmm_info info;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve_anon(f->a, 3 * PAGE_SIZE - 1,
+						    FNMM_ACCESS_DEFAULT, &buf), 0);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_EXPECT_EQ(test, buf->id, 0U);
+	KUNIT_EXPECT_EQ(test, buf->size, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, buf->map_size, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, all_zero(region_va(f, buf->blocks[0].phys),
+					 buf->blocks[0].size));
+	info_of(f->a, &info);
+	KUNIT_EXPECT_EQ(test, info.ctx_allocations, 0ULL);
+	KUNIT_EXPECT_EQ(test, info.ctx_bytes, 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_SPLIT].allocations, 1ULL);
+	expect_consistent(test, &f->dev);
+	/* No handle names it. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, PAGE_SIZE), -ENOENT);
+	memset(region_va(f, buf->blocks[0].phys), 0x77, buf->blocks[0].size);
+	fnmm_buf_put(buf);
+	expect_info_unchanged(test, f->a, &f->start);
+	/* Larger than Split: E2BIG, nothing changes. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve_anon(f->a, REGION_PAGES * PAGE_SIZE,
+						    FNMM_ACCESS_DEFAULT, &buf),
+			-E2BIG);
+	expect_info_unchanged(test, f->a, &f->start);
+}
+
 static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_reserve_release),
 	KUNIT_CASE(ctx_reserve_rejects),
@@ -786,6 +818,7 @@ static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_memlock_limit),
 	KUNIT_CASE(ctx_max_handles),
 	KUNIT_CASE(ctx_handle_published_whole),
+	KUNIT_CASE(ctx_reserve_anon),
 	{}
 };
 

@@ -503,24 +503,13 @@ static int buf_set_type(struct fnmm_buf *buf)
 	return ret;
 }
 
-/**
- * fnmm_ctx_reserve_buf() - ReserveMem: make a new allocation in a context
- * @ctx: the context
- * @req: in: range.size, range.access (0: default), flags, align;
- *	out: handle, range.size, range.phys (of the first byte: the caller
- *	decides whether to show it), offset
- * @sparse: the pages need not be physically contiguous (Split/Bit only)
- * @out: if not NULL, the new allocation, with a reference for the caller
- *	(its handle may be released by another thread at any time)
- *
- * The handle is published only once the allocation is complete.
- *
- * Return: 0, -EINVAL (also: Uncached/Device where the region cannot be
- * made so), -E2BIG, -ENOMEM (no space, or over the user's
- * RLIMIT_MEMLOCK) or -ENOSPC (max_handles live handles already).
+/*
+ * Make an allocation; with @publish give it a handle (the reference the
+ * handle holds stays, *@out gets another), else none (*@out gets the only
+ * reference: the allocation lives as long as its holder's).
  */
-int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
-			 bool sparse, struct fnmm_buf **out)
+static int ctx_make(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+		    bool sparse, bool publish, struct fnmm_buf **out)
 {
 	u8 kind = req->flags & FNMM_VMCTL_ALLOC_MASK;
 	u64 size = req->range.size, charged = 0;
@@ -564,8 +553,10 @@ int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	buf->kind = kind;
 	buf->access = req->range.access ?: FNMM_ACCESS_DEFAULT;
 	/* A number first (an empty slot: lookups find nothing there). */
-	ret = xa_alloc(&ctx->bufs, &id, NULL, XA_LIMIT(1, dev->max_handles),
-		       GFP_KERNEL_ACCOUNT);
+	id = 0;
+	ret = publish ? xa_alloc(&ctx->bufs, &id, NULL,
+				 XA_LIMIT(1, dev->max_handles),
+				 GFP_KERNEL_ACCOUNT) : 0;
 	if (ret) {
 		ret = ret == -EBUSY ? -ENOSPC : ret;
 		goto err_buf;
@@ -587,8 +578,12 @@ int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	req->range.phys = buf->blocks[0].phys;
 	atomic64_add(buf->size, &ctx->held[kind]);
 	atomic64_add(buf->size, &ctx->bytes);
-	atomic64_inc(&ctx->nbufs);
 	atomic64_inc(&dev->nallocs[kind]);
+	if (!publish) {
+		*out = buf;
+		return 0;
+	}
+	atomic64_inc(&ctx->nbufs);
 	if (out) {
 		kref_get(&buf->ref);
 		*out = buf;
@@ -606,11 +601,57 @@ err_fill:
 err_charge:
 	fnmm_ctx_uncharge(ctx, charged);
 err_id:
-	xa_release(&ctx->bufs, id);
+	if (publish)
+		xa_release(&ctx->bufs, id);
 err_buf:
 	kvfree(buf->blocks);
 	kfree(buf);
 	return ret;
+}
+
+/**
+ * fnmm_ctx_reserve_buf() - ReserveMem: make a new allocation in a context
+ * @ctx: the context
+ * @req: in: range.size, range.access (0: default), flags, align;
+ *	out: handle, range.size, range.phys (of the first byte: the caller
+ *	decides whether to show it), offset
+ * @sparse: the pages need not be physically contiguous (Split/Bit only)
+ * @out: if not NULL, the new allocation, with a reference for the caller
+ *	(its handle may be released by another thread at any time)
+ *
+ * The handle is published only once the allocation is complete.
+ *
+ * Return: 0, -EINVAL (also: Uncached/Device where the region cannot be
+ * made so), -E2BIG, -ENOMEM (no space, or over the user's
+ * RLIMIT_MEMLOCK) or -ENOSPC (max_handles live handles already).
+ */
+int fnmm_ctx_reserve_buf(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+			 bool sparse, struct fnmm_buf **out)
+{
+	return ctx_make(ctx, req, sparse, true, out);
+}
+
+/**
+ * fnmm_ctx_reserve_anon() - an allocation without a handle, for a mapping
+ * @ctx: the context
+ * @size: bytes (rounded up to pages)
+ * @access: FNMM_ACCESS_* of the allocation
+ * @out: the allocation, with the only reference: it lives as long as the
+ *	holder of that reference (mmap() at offset 0: the mapping)
+ *
+ * From Split, physically contiguous if a run is free, else in pieces.
+ *
+ * Return: 0, -EINVAL, -E2BIG (larger than Split) or -ENOMEM (no space,
+ * or over the user's RLIMIT_MEMLOCK).
+ */
+int fnmm_ctx_reserve_anon(struct fnmm_ctx *ctx, u64 size, u32 access,
+			  struct fnmm_buf **out)
+{
+	struct fnmm_vmctl req = { .argsz = sizeof(req),
+				  .flags = FNMM_ALLOC_SPLIT,
+				  .range = { .size = size, .access = access } };
+
+	return ctx_make(ctx, &req, true, false, out);
 }
 
 /**

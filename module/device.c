@@ -553,7 +553,16 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 	/* A shared mapping of a read-only file has VM_MAYSHARE only. */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
-	buf = fnmm_ctx_get(ctx, (u64)vma->vm_pgoff << PAGE_SHIFT);
+	if (!vma->vm_pgoff) {
+		/* One step: a new allocation that lives with the mapping. */
+		ret = fnmm_ctx_reserve_anon(ctx, len, FNMM_ACCESS_DEFAULT |
+					    (vma->vm_flags & VM_EXEC ?
+					     FNMM_ACCESS_EXECUTABLE : 0), &buf);
+		if (ret)
+			return ret == -E2BIG ? -ENOMEM : ret;
+	} else {
+		buf = fnmm_ctx_get(ctx, (u64)vma->vm_pgoff << PAGE_SHIFT);
+	}
 	if (!buf)
 		return -EINVAL;
 	if (len > buf->map_size)

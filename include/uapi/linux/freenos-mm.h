@@ -219,7 +219,15 @@ struct fnmm_info {
  *	ignored.  @contexts counts open files and closed files whose
  *	mappings are still alive.
  *
- * mmap(): mmap(addr, len, prot, MAP_SHARED, fd, handle) maps allocation
+ * mmap(): mmap(addr, len, prot, MAP_SHARED, fd, 0) reserves len bytes
+ *	(page-rounded) from Split, physically contiguous if a run is free,
+ *	else in pieces, and maps them: an allocation without a handle
+ *	(LookupVirtual and Access give handle 0) that lives exactly as long
+ *	as its mappings (fork shares it), reads zero when made, cached,
+ *	Readable | Writable | User (and Executable with PROT_EXEC); -ENOMEM
+ *	no space or over RLIMIT_MEMLOCK.  So any program that maps a file
+ *	by path can use the region without the ioctls.
+ *	mmap(addr, len, prot, MAP_SHARED, fd, handle) maps allocation
  *	@handle of this file from its start; len must not exceed the
  *	allocation's page-rounded size (-EINVAL), MAP_PRIVATE is refused
  *	(-EINVAL; a read-only file maps MAP_SHARED read-only),
