@@ -795,7 +795,7 @@ static void ctx_reserve_anon(struct kunit *test)
 	fnmm_buf_put(buf);
 	expect_info_unchanged(test, f->a, &f->start);
 	/* Larger than Split: E2BIG, nothing changes. */
-	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve_anon(f->a, REGION_PAGES * PAGE_SIZE,
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve_anon(f->a, REGION_PAGES * PAGE_SIZE + 1,
 						    FNMM_ACCESS_DEFAULT, &buf),
 			-E2BIG);
 	expect_info_unchanged(test, f->a, &f->start);
