@@ -41,7 +41,8 @@
  *   bits 51..40  the context id: which open of P's (each open of the
  *                device is a new one; modulo 4096)
  *   bits 39..24  the allocation id: which allocation of P's (each one
- *                made, by ReserveMem or a Map with handle 0; modulo 65536)
+ *                made, by ReserveMem, a Map with handle 0 or an mmap
+ *                at offset 0; modulo 65536)
  *   bits 23..0   the word's byte offset: in the allocation's mapping
  *                (Split/Bit), in the page (Pool)
  *
@@ -50,7 +51,8 @@
  * every page of a Split/Bit allocation, and for a Pool object its whole
  * page (other objects of the same context share it), not only the
  * object.  Every page a new mapping shows (mmap, MapContiguous,
- * MapSparse, a Map with handle 0, the temporary mapping made to check
+ * MapSparse, a Map with handle 0, an mmap at offset 0 (made readable
+ * for the check if it is not), the temporary mapping made to check
  * an allocation before it goes) is checked in full: a fresh Split/Bit
  * allocation must read all zero, an existing one what the model says.
  * Pool pages are modelled per page, by physical address (shown to the
@@ -71,6 +73,14 @@
  * give the seeds, the calls per operation and result, and the figures.
  * A run is reproducible with its seed (--only I replays process I alone,
  * --trace prints every operation).
+ *
+ * An mmap at offset 0 makes an allocation without a handle (Split, of
+ * unknown contiguity, access Readable|Writable|User, Executable too with
+ * PROT_EXEC) that lives as long as its mappings: the model keeps it as
+ * it keeps a released allocation still mapped, with handle 0, counted in
+ * ctx_bytes but not in ctx_allocations.  Such mmaps are made on purpose
+ * now and then, and LookupVirtual/Access of each must give handle 0 and
+ * the byte offset in it.
  *
  * --no-partial never maps part of an allocation, nor unmaps or
  * mprotects part of a mapping (no VMA is ever split), to tell such bugs
@@ -2334,6 +2344,9 @@ static void op_relsec(void)
 		  (unsigned long long)h, errname(ret));
 }
 
+static void lookup_reply(int phys, __u64 virt, const struct mvma *v,
+			 const struct fnmm_vmctl *ap);
+
 static void op_lookup(int phys)
 {
 	enum fop op = phys ? F_LOOKUP : F_ACCESS;
@@ -2344,8 +2357,7 @@ static void op_lookup(int phys)
 	struct mbuf *b;
 	struct mctx *c;
 	uint64_t want;
-	__u64 virt, off;
-	__u32 acc;
+	__u64 virt;
 
 	if (s < 0)
 		return;
@@ -2382,6 +2394,19 @@ static void op_lookup(int phys)
 	     (unsigned long long)virt, mut_names[mu], errname(ret));
 	if (!expect(op, ret, want, fops[op].name) || ret || !mut_effects(mu, 1))
 		return;
+	lookup_reply(phys, virt, v, &a);
+}
+
+/* Check a LookupVirtual (@phys) or Access reply for @virt in mapping @v. */
+static void lookup_reply(int phys, __u64 virt, const struct mvma *v,
+			 const struct fnmm_vmctl *ap)
+{
+	enum fop op = phys ? F_LOOKUP : F_ACCESS;
+	const struct fnmm_vmctl a = *ap;
+	const struct mbuf *b = v->buf;
+	__u64 off;
+	__u32 acc;
+
 	off = virt - v->base;
 	acc = FNMM_ACCESS_USER | (b->access & ACC_CACHE_BITS) |
 	      (v->prot & PROT_READ ? ACC_R : 0) |
@@ -2584,13 +2609,89 @@ static uint64_t prot_want(int prot, __u32 access)
 	return RES_OK;
 }
 
+/* The results of an mmap at offset 0 (a new allocation) of @alen bytes. */
+static uint64_t exp_onestep(__u64 alen)
+{
+	/* From Split, whose Bit part is never free: more never fits. */
+	if (alen > info0.region_size ||
+	    alen > info0.alloc[SPLIT].size - info0.alloc[BIT].size)
+		return R(ENOMEM);
+	return RES_OK | R(ENOMEM);
+}
+
+/*
+ * A new mapping of a new allocation without a handle (mmap at offset 0)
+ * at @p: model it as an allocation whose handle is gone but that is
+ * mapped, check every page of it (zero; made readable for that if it is
+ * not), and ask LookupVirtual/Access about it.
+ */
+static void after_onestep(struct mctx *c, void *p, __u64 alen, int prot)
+{
+	struct fnmm_vmctl r, a;
+	struct mvma *v;
+	struct mbuf *b;
+	__u64 virt;
+	int ret, phys;
+
+	memset(&r, 0, sizeof(r));
+	r.range.size = alen;
+	r.range.access = RWU | (prot & PROT_EXEC ? ACC_X : 0);
+	b = buf_new(c, &r, SPLIT, -1);
+	v = b ? vma_add(b, fnmm_addr(p), fnmm_addr(p) + alen, fnmm_addr(p),
+			prot) : NULL;
+	if (b) {
+		b->live = 0;	/* no handle, never had one */
+		b->dropped = 1;
+	}
+	if (!v) {
+		/* No room in the model: it goes with its mapping. */
+		munmap(p, alen);
+		if (b)
+			buf_maybe_free(b);
+		return;
+	}
+	if (prot & PROT_READ) {
+		vma_verify(v, 0, ~0ULL, 0, "new mapping at offset 0");
+	} else {
+		/* Every new page is read: through the mapping made readable. */
+		ret = mprotect(p, alen, PROT_READ) ? -errno : 0;
+		note("mprotect [%#llx +%#llx) prot %d to check it -> %s",
+		     (unsigned long long)v->start, (unsigned long long)alen,
+		     PROT_READ, errname(ret));
+		if (expect(F_MPROTECT, ret, RES_OK,
+			   "mprotect PROT_READ of a new mapping at offset 0")) {
+			v->prot = PROT_READ;
+			vma_verify(v, 0, ~0ULL, 0, "new mapping at offset 0");
+			ret = mprotect(p, alen, prot) ? -errno : 0;
+			note("mprotect [%#llx +%#llx) prot %d back -> %s",
+			     (unsigned long long)v->start,
+			     (unsigned long long)alen, prot, errname(ret));
+			if (expect(F_MPROTECT, ret, RES_OK,
+				   "mprotect of a new mapping at offset 0 back"))
+				v->prot = prot;
+		}
+	}
+	/* Handle 0, and the byte offset in the allocation. */
+	phys = priv && chance(50);
+	virt = v->start + rnd(alen);
+	ret = phys ? fnmm_lookup(c->fd, virt, &a) : fnmm_access(c->fd, virt, &a);
+	note("%s ctx %d virt %#llx (offset 0 mapping) -> %s handle %#llx offset %#llx",
+	     fops[phys ? F_LOOKUP : F_ACCESS].name, c->id,
+	     (unsigned long long)virt, errname(ret),
+	     (unsigned long long)a.handle, (unsigned long long)a.offset);
+	if (expect(phys ? F_LOOKUP : F_ACCESS, ret, RES_OK,
+		   "the mapping at offset 0"))
+		lookup_reply(phys, virt, v, &a);
+}
+
 static void op_mmap(void)
 {
 	int s = pick_slot(), prot = rnd_prot(), flags = MAP_SHARED, ret;
-	struct mbuf *b;
+	struct mbuf *b = NULL;
 	struct mctx *c;
 	uint64_t want;
 	__u64 h, len, alen;
+	int onestep;
 	void *p;
 
 	if (s < 0)
@@ -2600,9 +2701,13 @@ static void op_mmap(void)
 		return;
 	}
 	c = slot[s];
-	h = rnd_handle(c, &b);
+	/* Now and then on purpose a new allocation: offset 0. */
+	onestep = chance(30);
+	h = onestep ? 0 : rnd_handle(c, &b);
 	len = b ? b->map_size : pg;
-	switch (rnd(10)) {
+	if (onestep)
+		len = rnd_size(SPLIT);
+	else switch (rnd(10)) {
 	case 0:
 		len += pg;
 		break;
@@ -2627,7 +2732,12 @@ static void op_mmap(void)
 		want = R(EPERM);
 	else if (h & (pg - 1))
 		want = R(EINVAL);
-	else if (flags == MAP_PRIVATE || !b || alen > b->map_size)
+	else if (flags == MAP_PRIVATE)
+		/* A large private writable one may be refused first. */
+		want = R(EINVAL) | (alen > info0.region_size ? R(ENOMEM) : 0);
+	else if (!h)
+		want = exp_onestep(alen);	/* a new allocation */
+	else if (!b || alen > b->map_size)
 		want = R(EINVAL);
 	else
 		want = prot_want(prot, b->access);
@@ -2641,8 +2751,10 @@ static void op_mmap(void)
 			munmap(p, alen);
 		return;
 	}
+	if (!ret && !h)
+		after_onestep(c, p, alen, prot);
 	/* A partial mapping covers only the first pages. */
-	if (!ret)
+	else if (!ret)
 		after_new_map(b, fnmm_addr(p), alen, prot);
 }
 

@@ -807,8 +807,9 @@ static int run_reserve_handle(const void *p)
 
 /* mmap, mprotect, mremap. */
 enum mcase {
-	MM_PAST, MM_UNKNOWN, MM_OTHER, MM_DEAD, MM_ZERO, MM_PRIVATE,
-	MM_WRITE_RO, MM_EXEC, MM_MPROTECT_W, MM_MPROTECT_X, MM_MREMAP, NR_MM
+	MM_PAST, MM_UNKNOWN, MM_OTHER, MM_DEAD, MM_ZERO_PRIVATE, MM_ZERO_BIG,
+	MM_PRIVATE, MM_WRITE_RO, MM_EXEC, MM_MPROTECT_W, MM_MPROTECT_X,
+	MM_MREMAP, MM_ZERO_MPROTECT_X, MM_ZERO_SPLIT, NR_MM
 };
 
 static const struct {
@@ -819,7 +820,10 @@ static const struct {
 	[MM_UNKNOWN]	= { "mmap: unknown offset", W(EINVAL) },
 	[MM_OTHER]	= { "mmap: another file's handle", W(EINVAL) },
 	[MM_DEAD]	= { "mmap: released handle", W(EINVAL) },
-	[MM_ZERO]	= { "mmap: offset 0 (no handle 0)", W(EINVAL) },
+	/* Offset 0 makes a new allocation (one step): bad only so. */
+	[MM_ZERO_PRIVATE] = { "mmap: offset 0, MAP_PRIVATE", W(EINVAL) },
+	[MM_ZERO_BIG]	= { "mmap: offset 0, larger than the region",
+			    W(ENOMEM) },
 	[MM_PRIVATE]	= { "mmap: MAP_PRIVATE", W(EINVAL) },
 	[MM_WRITE_RO]	= { "mmap: PROT_WRITE, allocation read-only", W(EACCES) },
 	[MM_EXEC]	= { "mmap: PROT_EXEC, allocation not Executable",
@@ -829,6 +833,10 @@ static const struct {
 	[MM_MPROTECT_X]	= { "mprotect: PROT_EXEC, allocation not Executable",
 			    W(EACCES) },
 	[MM_MREMAP]	= { "mremap: grow a mapping", W3(EFAULT, EINVAL, ENOMEM) },
+	[MM_ZERO_MPROTECT_X] = { "mprotect: PROT_EXEC on a mapping made at offset 0 without it",
+			    W(EACCES) },
+	[MM_ZERO_SPLIT]	= { "mprotect: part of a mapping made at offset 0",
+			    W(EINVAL) },
 };
 
 static int mm_try(__u64 handle, size_t len, int prot, int flags)
@@ -849,6 +857,7 @@ static int run_mm(const void *p)
 	void *m, *n;
 	int ret, prot = rw;
 	__u64 h = fx.spare_h;
+	size_t len;
 
 	switch (c) {
 	case MM_PAST:
@@ -859,8 +868,10 @@ static int run_mm(const void *p)
 		return mm_try(fx.other_h, pg, rw, MAP_SHARED);
 	case MM_DEAD:
 		return mm_try(fx.dead_h, pg, rw, MAP_SHARED);
-	case MM_ZERO:
-		return mm_try(0, pg, rw, MAP_SHARED);
+	case MM_ZERO_PRIVATE:
+		return mm_try(0, pg, rw, MAP_PRIVATE);
+	case MM_ZERO_BIG:
+		return mm_try(0, info0.region_size + pg, rw, MAP_SHARED);
 	case MM_PRIVATE:
 		return mm_try(fx.spare_h, pg, rw, MAP_PRIVATE);
 	case MM_WRITE_RO:
@@ -871,11 +882,16 @@ static int run_mm(const void *p)
 	case MM_MPROTECT_W:
 	case MM_MPROTECT_X:
 	case MM_MREMAP:
+	case MM_ZERO_MPROTECT_X:
+	case MM_ZERO_SPLIT:
+		if (c == MM_ZERO_MPROTECT_X || c == MM_ZERO_SPLIT)
+			h = 0;	/* a new allocation, of the mapping's life */
 		if (c == MM_MPROTECT_W) {
 			h = fx.ro_h;
 			prot = PROT_READ;
 		}
-		m = fnmm_mmap(fd, h, pg, prot);
+		len = c == MM_ZERO_SPLIT ? 2 * pg : pg;
+		m = fnmm_mmap(fd, h, len, prot);
 		if (m == MAP_FAILED) {
 			snprintf(detail, sizeof(detail), "setup mmap: %s",
 				 errname(errno));
@@ -890,12 +906,15 @@ static int run_mm(const void *p)
 				munmap(n, 2 * pg);
 				return 0;
 			}
+		} else if (c == MM_ZERO_SPLIT) {
+			ret = mprotect(m, pg, PROT_READ) ? -errno : 0;
+			case_end();
 		} else {
 			ret = mprotect(m, pg, c == MM_MPROTECT_W ? rw :
 				       PROT_READ | PROT_EXEC) ? -errno : 0;
 			case_end();
 		}
-		munmap(m, pg);
+		munmap(m, len);
 		return ret;
 	default:
 		return -EBADE;
@@ -931,7 +950,8 @@ int main(void)
 
 	noexec = !statvfs(FNMM_DEVICE_PATH, &sv) && (sv.f_flag & ST_NOEXEC);
 	for (mc = 0; mc < NR_MM; mc++) {
-		if (noexec && (mc == MM_EXEC || mc == MM_MPROTECT_X)) {
+		if (noexec && (mc == MM_EXEC || mc == MM_MPROTECT_X ||
+			       mc == MM_ZERO_MPROTECT_X)) {
 			tap_skip("/dev is mounted noexec", "%s", mm_cases[mc].name);
 			continue;
 		}

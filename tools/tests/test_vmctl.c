@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "common.h"
 
@@ -700,6 +701,182 @@ static void test_release_sections(void)
 	tap_info_same(fd, &b, "ReleaseSections while mapped: stats back");
 }
 
+/* Whether @len bytes at @p read zero (without faulting). */
+static int all_zero(const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += pg)
+		if (probe_read(p + i))
+			return 0;
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* LookupVirtual (root) and Access of @p + @off in a mapping at offset 0. */
+static void onestep_lookup(unsigned char *p, __u64 len, __u64 off,
+			   __u32 access, const char *what)
+{
+	struct fnmm_vmctl r;
+	int ret;
+
+	ret = fnmm_access(fd, fnmm_addr(p + off), &r);
+	if (tap_ret(ret, 0, "%s: Access at +%#llx", what,
+		    (unsigned long long)off)) {
+		tap_eq(r.handle, 0, "%s: Access gives handle 0", what);
+		tap_eq(r.offset, off, "%s: Access gives the offset in it",
+		       what);
+		tap_eq(r.range.size, len - off,
+		       "%s: Access gives the bytes left", what);
+		tap_eq(r.range.access, access, "%s: Access gives the access",
+		       what);
+	}
+	if (!priv) {
+		tap_skip("phys hidden: not privileged", "%s: LookupVirtual",
+			 what);
+		return;
+	}
+	ret = fnmm_lookup(fd, fnmm_addr(p + off), &r);
+	if (!tap_ret(ret, 0, "%s: LookupVirtual at +%#llx", what,
+		     (unsigned long long)off))
+		return;
+	tap_eq(r.handle, 0, "%s: LookupVirtual gives handle 0", what);
+	tap_eq(r.offset, off, "%s: LookupVirtual gives the offset in it",
+	       what);
+	check_in_region(r.range.phys, 1, what);
+	tap_eq(r.range.phys & (pg - 1), off & (pg - 1),
+	       "%s: LookupVirtual: phys has the offset in the page", what);
+}
+
+/*
+ * mmap at offset 0: a new Split allocation without a handle, made zero,
+ * that lives as long as its mappings (fork shares it).
+ */
+static void test_onestep(void)
+{
+	const int rw = PROT_READ | PROT_WRITE;
+	const size_t len = 3 * pg;
+	struct fnmm_info b, a;
+	unsigned char *map;
+	struct statvfs sv;
+	size_t bad = 0;
+	int ret, status, pfd[2];
+	char c = 0;
+	pid_t pid;
+
+	if (get(fd, &b))
+		return;
+	map = mmap(NULL, len, rw, MAP_SHARED, fd, 0);
+	if (!tap(map != MAP_FAILED, strerror(errno),
+		 "offset 0: mmap of 3 pages"))
+		return;
+	tap(all_zero(map, len), "", "offset 0: reads zero");
+	if (!get(fd, &a)) {
+		tap_eq(a.ctx_bytes, b.ctx_bytes + len,
+		       "offset 0: ctx_bytes counts its 3 pages");
+		tap_eq(a.ctx_allocations, b.ctx_allocations,
+		       "offset 0: ctx_allocations unchanged (no handle)");
+		tap_eq(a.alloc[SPLIT].allocations,
+		       b.alloc[SPLIT].allocations + 1,
+		       "offset 0: one more Split allocation");
+		tap_eq(b.alloc[SPLIT].free - a.alloc[SPLIT].free, len,
+		       "offset 0: Split has 3 pages less free");
+		tap_eq(a.ctx_mappings, b.ctx_mappings + 1,
+		       "offset 0: one more mapping");
+	}
+	check_pattern(map, len, 61, "offset 0");
+	onestep_lookup(map, len, 0, RWU, "offset 0");
+	onestep_lookup(map, len, 2 * pg + 24, RWU, "offset 0");
+	tap_ret(mprotect(map, pg, PROT_READ) ? -errno : 0, -EINVAL,
+		"offset 0: mprotect of part is EINVAL");
+	tap(!munmap(map, len), strerror(errno), "offset 0: munmap");
+	tap_info_same(fd, &b, "offset 0: munmap returns everything");
+
+	/* Fork shares it: it stays until the last mapping goes. */
+	map = mmap(NULL, len, rw, MAP_SHARED, fd, 0);
+	if (!tap(map != MAP_FAILED, strerror(errno), "fork: mmap at offset 0"))
+		return;
+	if (!tap(!pipe(pfd), strerror(errno), "fork: pipe")) {
+		munmap(map, len);
+		return;
+	}
+	ret = pattern_fill(map, len, 62);
+	tap(!ret, pattern_str(ret, 0), "fork: the parent writes");
+	tap_share();
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		close(pfd[1]);
+		/* The parent has unmapped its mapping when this returns. */
+		if (read(pfd[0], &c, 1) != 1)
+			_exit(2);
+		ret = pattern_check(map, len, 62, &bad);
+		tap(!ret, pattern_str(ret, bad),
+		    "fork child: the parent's bytes, after the parent unmapped");
+		if (!get(fd, &a))
+			tap_eq(a.ctx_bytes, b.ctx_bytes + len,
+			       "fork child: the 3 pages are still held");
+		check_pattern(map, len, 63, "fork child");
+		tap(!munmap(map, len), strerror(errno), "fork child: munmap");
+		fflush(stdout);
+		_exit(0);
+	}
+	close(pfd[0]);
+	if (!tap(pid > 0, strerror(errno), "fork")) {
+		close(pfd[1]);
+		munmap(map, len);
+		return;
+	}
+	tap(!munmap(map, len), strerror(errno), "fork: the parent unmaps first");
+	if (write(pfd[1], &c, 1) != 1)
+		tap_diag("fork: write to the pipe: %s", strerror(errno));
+	close(pfd[1]);
+	tap(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    !WEXITSTATUS(status), "", "fork child exited 0");
+	tap_info_same(fd, &b, "fork: both unmapped, everything returned");
+
+	/* PROT_EXEC: Executable too, so mprotect may ask for it again. */
+	if (!statvfs(FNMM_DEVICE_PATH, &sv) && (sv.f_flag & ST_NOEXEC)) {
+		tap_skip("/dev is mounted noexec", "offset 0: PROT_EXEC");
+	} else {
+		map = mmap(NULL, pg, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+		if (tap(map != MAP_FAILED, strerror(errno),
+			"offset 0: mmap PROT_READ|PROT_EXEC")) {
+			tap(all_zero(map, pg), "", "offset 0, exec: reads zero");
+			onestep_lookup(map, pg, 8, RU | FNMM_ACCESS_EXECUTABLE,
+				       "offset 0, exec");
+			tap_ret(mprotect(map, pg, rw | PROT_EXEC) ? -errno : 0,
+				0, "offset 0, exec: mprotect RWX allowed");
+			check_pattern(map, pg, 64, "offset 0, exec");
+			munmap(map, pg);
+		}
+		map = mmap(NULL, pg, rw, MAP_SHARED, fd, 0);
+		if (tap(map != MAP_FAILED, strerror(errno),
+			"offset 0: mmap without PROT_EXEC")) {
+			tap_ret(mprotect(map, pg, PROT_READ | PROT_EXEC) ?
+				-errno : 0, -EACCES,
+				"offset 0, no exec: mprotect PROT_EXEC is EACCES");
+			munmap(map, pg);
+		}
+		tap_info_same(fd, &b, "offset 0, exec: everything returned");
+	}
+
+	/* Bad inputs of the form. */
+	map = mmap(NULL, pg, rw, MAP_PRIVATE, fd, 0);
+	tap_ret(map == MAP_FAILED ? -errno : 0, -EINVAL,
+		"offset 0: MAP_PRIVATE is EINVAL");
+	if (map != MAP_FAILED)
+		munmap(map, pg);
+	map = mmap(NULL, info0.region_size + pg, rw, MAP_SHARED, fd, 0);
+	tap_ret(map == MAP_FAILED ? -errno : 0, -ENOMEM,
+		"offset 0: larger than the region is ENOMEM");
+	if (map != MAP_FAILED)
+		munmap(map, info0.region_size + pg);
+	tap_info_same(fd, &b, "offset 0: bad inputs change nothing");
+}
+
 int main(void)
 {
 	pg = fnmm_page_size();
@@ -718,6 +895,7 @@ int main(void)
 	test_align();
 	test_release_while_mapped();
 	test_release_sections();
+	test_onestep();
 
 	tap_info_same(fd, &info0, "all free counts equal those at the start");
 	close(fd);
