@@ -201,6 +201,7 @@ struct pstat {
 	uint64_t pages;		/* pages of new mappings checked in full */
 	uint64_t acct;		/* INFO comparisons with the model */
 	uint64_t acct_bad;
+	uint64_t onestep;	/* allocations made by mmap at offset 0 */
 	uint64_t reports;
 	int finished;		/* cleaned up and checked at the end */
 };
@@ -2633,6 +2634,7 @@ static void after_onestep(struct mctx *c, void *p, __u64 alen, int prot)
 	__u64 virt;
 	int ret, phys;
 
+	st->onestep++;
 	memset(&r, 0, sizeof(r));
 	r.range.size = alen;
 	r.range.access = RWU | (prot & PROT_EXEC ? ACC_X : 0);
@@ -3429,11 +3431,12 @@ int main(int argc, char **argv)
 
 		if (!pids[p])
 			continue;
-		tap_diag("proc %u: %llu iterations, %llu units checked (%llu pages read in full), %llu INFO comparisons, %llu xfail",
+		tap_diag("proc %u: %llu iterations, %llu units checked (%llu pages read in full), %llu INFO comparisons, %llu mmaps at offset 0 made, %llu xfail",
 			 p, (unsigned long long)s->iters,
 			 (unsigned long long)s->units,
 			 (unsigned long long)s->pages,
 			 (unsigned long long)s->acct,
+			 (unsigned long long)s->onestep,
 			 (unsigned long long)s->xfail);
 		snprintf(d, sizeof(d), "%llu unexpected results%s",
 			 (unsigned long long)s->unexpected,
