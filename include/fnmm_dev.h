@@ -113,6 +113,7 @@ struct fnmm_dev {
 
 int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size);
 void fnmm_dev_fini(struct fnmm_dev *dev);
+u64 fnmm_dev_quarantined(struct fnmm_dev *dev);
 u64 fnmm_dev_quarantine_retry(struct fnmm_dev *dev);
 
 /**

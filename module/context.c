@@ -119,6 +119,32 @@ static int dev_scrub(struct fnmm_dev *dev, u64 phys, u64 size)
 	return fnmm_region_scrub(&dev->region, phys, size);
 }
 
+/* fnmm_allocate() for a context: traced, with its latency. */
+static int ctx_allocate(struct fnmm_allocator *a, struct fnmm_range *r)
+{
+	u64 t0 = 0, ns;
+	int ret;
+
+	if (trace_fnmm_alloc_enabled())
+		t0 = ktime_get_ns();
+	ret = fnmm_allocate(a, r);
+	if (trace_fnmm_alloc_enabled()) {
+		ns = ktime_get_ns() - t0;
+		trace_fnmm_alloc(a, r->size, ret ? 0 : fnmm_alloc_size(a, r->address),
+				 r->alignment, r->address, ret, ns);
+	}
+	return ret;
+}
+
+/* fnmm_release() of a context's block of @size bytes: traced. */
+static int ctx_free(struct fnmm_allocator *a, u64 addr, u64 size)
+{
+	int ret = fnmm_release(a, addr);
+
+	trace_fnmm_release(a, addr, size, ret);
+	return ret;
+}
+
 /* Keep a block that cannot be handed out again safely out of use. */
 static void dev_quarantine(struct fnmm_dev *dev, u8 kind, u64 phys, u64 size)
 {
@@ -142,7 +168,6 @@ static void dev_quarantine(struct fnmm_dev *dev, u8 kind, u64 phys, u64 size)
 static void dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access,
 			  u64 phys, u64 size)
 {
-	struct fnmm_allocator *a = dev_alloc(dev, kind);
 	int ret = 0;
 
 	if (fnmm_access_uncached(access))
@@ -154,8 +179,17 @@ static void dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access,
 		dev_quarantine(dev, kind, phys, size);
 		return;
 	}
-	ret = fnmm_release(a, phys);
-	trace_fnmm_release(a, phys, size, ret);
+	ctx_free(dev_alloc(dev, kind), phys, size);
+}
+
+/**
+ * fnmm_dev_quarantined() - bytes in quarantine, all allocators
+ * @dev: the device
+ */
+u64 fnmm_dev_quarantined(struct fnmm_dev *dev)
+{
+	return atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]) +
+	       atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]);
 }
 
 /**
@@ -191,8 +225,7 @@ u64 fnmm_dev_quarantine_retry(struct fnmm_dev *dev)
 	spin_lock(&dev->qlock);
 	list_splice(&left, &dev->quarantine);
 	spin_unlock(&dev->qlock);
-	return atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]) +
-	       atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]);
+	return fnmm_dev_quarantined(dev);
 }
 
 /*
@@ -285,32 +318,6 @@ int fnmm_check_vmctl(const struct fnmm_vmctl *req)
 	return 0;
 }
 
-/* fnmm_allocate() for a context: traced, with its latency. */
-static int ctx_allocate(struct fnmm_allocator *a, struct fnmm_range *r)
-{
-	u64 t0 = 0, ns;
-	int ret;
-
-	if (trace_fnmm_alloc_enabled())
-		t0 = ktime_get_ns();
-	ret = fnmm_allocate(a, r);
-	if (trace_fnmm_alloc_enabled()) {
-		ns = ktime_get_ns() - t0;
-		trace_fnmm_alloc(a, r->size, ret ? 0 : fnmm_alloc_size(a, r->address),
-				 r->alignment, r->address, ret, ns);
-	}
-	return ret;
-}
-
-/* fnmm_release() of a context's block of @size bytes: traced. */
-static int ctx_free(struct fnmm_allocator *a, u64 addr, u64 size)
-{
-	int ret = fnmm_release(a, addr);
-
-	trace_fnmm_release(a, addr, size, ret);
-	return ret;
-}
-
 /*
  * Give every block of @buf back; the buf is unreachable.  A Pool
  * object's bytes are zeroed for the next object, but its page stays the
@@ -346,20 +353,17 @@ static u64 buf_held(struct fnmm_buf *buf)
 	return held;
 }
 
-/* The region bytes @buf holds that are charged (a Pool's are its pages). */
-static u64 buf_charged(struct fnmm_buf *buf)
-{
-	return buf->kind == FNMM_ALLOC_POOL ? 0 : buf_held(buf);
-}
-
 static void buf_release(struct kref *ref)
 {
 	struct fnmm_buf *buf = container_of(ref, struct fnmm_buf, ref);
 	struct fnmm_ctx *ctx = buf->ctx;
+	u64 held = buf_held(buf);
 
-	atomic64_sub(buf_held(buf), &ctx->held[buf->kind]);
-	atomic64_sub(buf_held(buf), &ctx->bytes);
-	fnmm_ctx_uncharge(ctx, buf_charged(buf));
+	atomic64_sub(held, &ctx->held[buf->kind]);
+	atomic64_sub(held, &ctx->bytes);
+	/* What a Pool holds is charged as its pages (ctx->pages). */
+	if (buf->kind != FNMM_ALLOC_POOL)
+		fnmm_ctx_uncharge(ctx, held);
 	buf_free_blocks(buf);
 	atomic64_dec(&ctx->dev->nallocs[buf->kind]);
 	kvfree(buf->blocks);
@@ -996,8 +1000,7 @@ void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info)
 	info->ctx_allocations = atomic64_read(&ctx->nbufs);
 	info->ctx_bytes = atomic64_read(&ctx->bytes);
 	info->ctx_mappings = atomic64_read(&ctx->maps);
-	info->quarantined = atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]) +
-			    atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]);
+	info->quarantined = fnmm_dev_quarantined(dev);
 	info->memlock_used = user_locked(ctx->user);
 	info->memlock_limit = ctx->user && rlimit(RLIMIT_MEMLOCK) != RLIM_INFINITY ?
 			      rlimit(RLIMIT_MEMLOCK) : U64_MAX;

@@ -147,9 +147,8 @@ static int quarantine_show(struct seq_file *m, void *unused)
 	list_for_each_entry(q, &dev->quarantine, node)
 		blocks++;
 	spin_unlock(&dev->qlock);
-	seq_printf(m, "blocks %llu bytes %lld\n", blocks,
-		   atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]) +
-		   atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]));
+	seq_printf(m, "blocks %llu bytes %llu\n", blocks,
+		   fnmm_dev_quarantined(dev));
 	/* The list may change between the count and the lines: both hints. */
 	spin_lock(&dev->qlock);
 	list_for_each_entry(q, &dev->quarantine, node)

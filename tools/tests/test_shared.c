@@ -940,6 +940,19 @@ static int pool_classes(int f, int all_first)
 	return ret;
 }
 
+/* Split's free and largest are @sw's again, and no Pool holds a page. */
+static void split_back(struct split_want *sw, const char *what)
+{
+	struct fnmm_info now;
+	char d[512];
+
+	wait_info(split_is, sw, &now, 0);
+	snprintf(d, sizeof(d), "split free %llu largest %llu, want %llu %llu; pool holds %llu",
+		 ull(now.alloc[SPLIT].free), ull(now.alloc[SPLIT].largest),
+		 ull(sw->free), ull(sw->largest), ull(now.alloc[POOL].size));
+	tap(split_is(&now, sw) && !now.alloc[POOL].size, d, "%s", what);
+}
+
 #define NFILES	1000
 
 static void part_pool(void)
@@ -961,20 +974,10 @@ static void part_pool(void)
 		return;
 	tap_ret(pool_classes(f, 0), 0,
 		"pool: reserve and release one object of each class, 8..2048 B");
-	wait_info(split_is, &sw, &now, 0);
-	snprintf(d, sizeof(d), "split free %llu largest %llu, want %llu %llu; pool holds %llu",
-		 ull(now.alloc[SPLIT].free), ull(now.alloc[SPLIT].largest),
-		 ull(sw.free), ull(sw.largest), ull(now.alloc[POOL].size));
-	tap(split_is(&now, &sw) && !now.alloc[POOL].size, d,
-	    "pool: file open: Split's free and largest back where they started");
+	split_back(&sw, "pool: file open: Split's free and largest back where they started");
 	tap_ret(pool_classes(f, 1), 0,
 		"pool: one object of each class live at once, then release them");
-	wait_info(split_is, &sw, &now, 0);
-	snprintf(d, sizeof(d), "split free %llu largest %llu, want %llu %llu; pool holds %llu",
-		 ull(now.alloc[SPLIT].free), ull(now.alloc[SPLIT].largest),
-		 ull(sw.free), ull(sw.largest), ull(now.alloc[POOL].size));
-	tap(split_is(&now, &sw) && !now.alloc[POOL].size, d,
-	    "pool: ... Split's free and largest back again");
+	split_back(&sw, "pool: ... Split's free and largest back again");
 	close(f);
 
 	if (setrlimit(RLIMIT_NOFILE, &rl))
