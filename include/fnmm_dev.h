@@ -10,7 +10,9 @@
 #include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
+#include <linux/memremap.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include "fnmm_alloc.h"
 #include "uapi/linux/freenos-mm.h"
@@ -20,14 +22,27 @@
  * @base: physical base, page-aligned
  * @size: bytes
  * @kaddr: kernel address of @base when the region is in the direct map
- *	(taken at load time), else NULL (boot-reserved: memremap on use)
+ *	(taken at load time, or given pages), else NULL (memremap on use)
  * @res: the claimed resource of a boot-reserved region, else NULL
+ * @taken: taken from the page allocator at load time (System RAM)
+ * @pages: every page of the region has a struct page that mappings use
+ *	(taken, or boot-reserved with ZONE_DEVICE pages): get_user_pages()
+ *	works on them, and an idle page has refcount 1
+ * @pgmap: the ZONE_DEVICE pages of a boot-reserved region (type 0 if none)
+ * @mnt: the module's pseudo file system, for @inode
+ * @inode: owner of the address_space every page's ->mapping points to
+ *	(futex keys), or NULL
  */
 struct fnmm_region {
 	u64 base;
 	u64 size;
 	void *kaddr;
 	struct resource *res;
+	bool taken;
+	bool pages;
+	struct dev_pagemap pgmap;
+	struct vfsmount *mnt;
+	struct inode *inode;
 };
 
 int fnmm_region_claim(struct fnmm_region *r, u64 base, u64 size);
@@ -36,6 +51,9 @@ void fnmm_region_put(struct fnmm_region *r);
 int fnmm_region_scrub(struct fnmm_region *r, u64 phys, u64 size);
 int fnmm_region_set_type(struct fnmm_region *r, u64 phys, u64 size,
 			 u32 access);
+u64 fnmm_region_idle(struct fnmm_region *r, u64 phys, u64 size);
+int fnmm_pages_init(struct fnmm_region *r, bool zone_device);
+void fnmm_pages_fini(struct fnmm_region *r);
 
 enum fnmm_cache_op { FNMM_CACHE_CLEAN, FNMM_CACHE_INVAL, FNMM_CACHE_FLUSH };
 int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
@@ -52,17 +70,24 @@ int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
 #define FNMM_MAX_HANDLES	BIT(20)
 
 /**
- * struct fnmm_qblock - a block whose scrub failed: never handed out
- * @node: on fnmm_dev.quarantine
+ * struct fnmm_qblock - a block kept out of use: its scrub failed, or a
+ *	page of it is still referenced (get_user_pages)
+ * @node: on fnmm_dev.quarantine or fnmm_dev.pinned
  * @kind: FNMM_ALLOC_SPLIT or FNMM_ALLOC_BIT: the allocator holding it
+ * @access: access flags it was used with (pinned: its memory type)
  * @phys: physical address (a live allocation of that allocator)
  * @size: bytes
+ * @next: pinned: the first page not yet seen unreferenced
+ * @user: pinned: whose RLIMIT_MEMLOCK it stays charged to, or NULL
  */
 struct fnmm_qblock {
 	struct list_head node;
 	u8 kind;
+	u32 access;
 	u64 phys;
 	u64 size;
+	u64 next;
+	struct user_struct *user;
 };
 
 /**
@@ -76,10 +101,16 @@ struct fnmm_qblock {
  * @ncontexts: entries on @contexts
  * @nallocs: live allocations per allocator (FNMM_ALLOC_*)
  * @mappings: live mappings (VMAs) of all contexts
- * @qlock: protects @quarantine
+ * @qlock: protects @quarantine, @pinned and @pin_module
  * @quarantine: blocks whose scrub failed (struct fnmm_qblock)
  * @quarantined: bytes in quarantine per allocator (FNMM_ALLOC_*), also
  *	those whose record could not be allocated
+ * @pinned: blocks unmapped and released while a page of them is still
+ *	referenced (struct fnmm_qblock), waiting
+ * @pinned_bytes: bytes on @pinned per allocator
+ * @pin_lock: serialises rechecks of @pinned (only they take blocks off)
+ * @pin_work: rechecks @pinned while it is not empty
+ * @pin_module: the module holds a reference on itself for @pinned
  * @fail_scrub: fault injection: this many scrubs fail next (debugfs)
  * @fail_type: fault injection: this many restores of write-back (take=
  *	mode) fail next (debugfs)
@@ -99,9 +130,14 @@ struct fnmm_dev {
 	unsigned long ncontexts;
 	atomic64_t nallocs[FNMM_NR_ALLOCATORS];
 	atomic64_t mappings;
-	spinlock_t qlock;	/* protects quarantine */
+	spinlock_t qlock;	/* protects quarantine, pinned, pin_module */
 	struct list_head quarantine;
 	atomic64_t quarantined[FNMM_NR_ALLOCATORS];
+	struct list_head pinned;
+	atomic64_t pinned_bytes[FNMM_NR_ALLOCATORS];
+	struct mutex pin_lock;	/* serialises rechecks of pinned */
+	struct delayed_work pin_work;
+	bool pin_module;
 	atomic_t fail_scrub;
 	atomic_t fail_type;
 	bool expose_phys;
@@ -113,8 +149,15 @@ struct fnmm_dev {
 
 int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size);
 void fnmm_dev_fini(struct fnmm_dev *dev);
+void fnmm_dev_quarantine_init(struct fnmm_dev *dev);
+void fnmm_dev_quarantine_fini(struct fnmm_dev *dev);
+int fnmm_dev_scrub(struct fnmm_dev *dev, u64 phys, u64 size);
+void fnmm_dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access, u64 phys,
+			u64 size, struct user_struct *user);
 u64 fnmm_dev_quarantined(struct fnmm_dev *dev);
 u64 fnmm_dev_quarantine_retry(struct fnmm_dev *dev);
+u64 fnmm_dev_pinned(struct fnmm_dev *dev);
+u64 fnmm_dev_pins_recheck(struct fnmm_dev *dev);
 
 /**
  * struct fnmm_block - one physically contiguous piece of an allocation

@@ -12,9 +12,9 @@
  *
  * Every byte a context can read was written by that context or was zero
  * when it was handed to it.  Memory goes back to Split or Bit only
- * scrubbed (and, in take= mode, with its direct map back to write-back);
- * a block whose scrub fails is never freed but quarantined (counted in
- * Info and debugfs, retried from debugfs and at unload).  A context's
+ * through fnmm_dev_give_back() (quarantine.c): once no page of it is
+ * referenced any more (get_user_pages), with its direct map back to
+ * write-back (take= mode), scrubbed; or it is quarantined.  A context's
  * Pool takes its pages through ctx->pages, which charges them and
  * scrubs them on their way back, so a Pool page, which the context maps
  * whole, never carries one context's bytes to another.
@@ -108,17 +108,6 @@ static u64 user_locked(struct user_struct *user)
 	return 0;
 }
 
-/*
- * Zero [phys, phys + size) of the region.  dev->fail_scrub, set from
- * debugfs, makes that many scrubs fail first (fault injection).
- */
-static int dev_scrub(struct fnmm_dev *dev, u64 phys, u64 size)
-{
-	if (atomic_add_unless(&dev->fail_scrub, -1, 0))
-		return -ENOMEM;
-	return fnmm_region_scrub(&dev->region, phys, size);
-}
-
 /* fnmm_allocate() for a context: traced, with its latency. */
 static int ctx_allocate(struct fnmm_allocator *a, struct fnmm_range *r)
 {
@@ -143,89 +132,6 @@ static int ctx_free(struct fnmm_allocator *a, u64 addr, u64 size)
 
 	trace_fnmm_release(a, addr, size, ret);
 	return ret;
-}
-
-/* Keep a block that cannot be handed out again safely out of use. */
-static void dev_quarantine(struct fnmm_dev *dev, u8 kind, u64 phys, u64 size)
-{
-	struct fnmm_qblock *q = kmalloc(sizeof(*q), GFP_KERNEL);
-
-	atomic64_add(size, &dev->quarantined[kind]);
-	/* Without a record it stays out of use until unload. */
-	if (!q)
-		return;
-	*q = (struct fnmm_qblock){ .kind = kind, .phys = phys, .size = size };
-	spin_lock(&dev->qlock);
-	list_add_tail(&q->node, &dev->quarantine);
-	spin_unlock(&dev->qlock);
-}
-
-/*
- * A block of Split or Bit goes back to its allocator: its memory type
- * back to write-back (take= mode), scrubbed, freed; or quarantined if
- * either step fails.
- */
-static void dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access,
-			  u64 phys, u64 size)
-{
-	int ret = 0;
-
-	if (fnmm_access_uncached(access))
-		ret = atomic_add_unless(&dev->fail_type, -1, 0) ? -ENOMEM :
-		      fnmm_region_set_type(&dev->region, phys, size, 0);
-	if (!ret)
-		ret = dev_scrub(dev, phys, size);
-	if (ret) {
-		dev_quarantine(dev, kind, phys, size);
-		return;
-	}
-	ctx_free(dev_alloc(dev, kind), phys, size);
-}
-
-/**
- * fnmm_dev_quarantined() - bytes in quarantine, all allocators
- * @dev: the device
- */
-u64 fnmm_dev_quarantined(struct fnmm_dev *dev)
-{
-	return atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]) +
-	       atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]);
-}
-
-/**
- * fnmm_dev_quarantine_retry() - scrub quarantined blocks again
- * @dev: the device
- *
- * Every block whose memory type (take= mode) and scrub now succeed goes
- * back to its allocator.  Sleeps; O(bytes in quarantine).
- *
- * Return: bytes still in quarantine.
- */
-u64 fnmm_dev_quarantine_retry(struct fnmm_dev *dev)
-{
-	struct fnmm_qblock *q, *n;
-	LIST_HEAD(todo);
-	LIST_HEAD(left);
-
-	spin_lock(&dev->qlock);
-	list_splice_init(&dev->quarantine, &todo);
-	spin_unlock(&dev->qlock);
-	list_for_each_entry_safe(q, n, &todo, node) {
-		/* Write-back first: the type may be what failed to change. */
-		if (fnmm_region_set_type(&dev->region, q->phys, q->size, 0) ||
-		    dev_scrub(dev, q->phys, q->size)) {
-			list_move_tail(&q->node, &left);
-			continue;
-		}
-		list_del(&q->node);
-		fnmm_release(dev_alloc(dev, q->kind), q->phys);
-		atomic64_sub(q->size, &dev->quarantined[q->kind]);
-		kfree(q);
-	}
-	spin_lock(&dev->qlock);
-	list_splice(&left, &dev->quarantine);
-	spin_unlock(&dev->qlock);
-	return fnmm_dev_quarantined(dev);
 }
 
 /*
@@ -259,7 +165,8 @@ static int pages_release(struct fnmm_allocator *a, u64 addr)
 	if (!size)
 		return -ENOENT;
 	fnmm_ctx_uncharge(ctx, size);
-	dev_give_back(ctx->dev, FNMM_ALLOC_SPLIT, 0, addr, size);
+	fnmm_dev_give_back(ctx->dev, FNMM_ALLOC_SPLIT, 0, addr, size,
+			   ctx->user);
 	return 0;
 }
 
@@ -333,11 +240,11 @@ static void buf_free_blocks(struct fnmm_buf *buf)
 		struct fnmm_block *b = &buf->blocks[i];
 
 		if (buf->kind != FNMM_ALLOC_POOL) {
-			dev_give_back(ctx->dev, buf->kind, buf->access,
-				      b->phys, b->size);
+			fnmm_dev_give_back(ctx->dev, buf->kind, buf->access,
+					   b->phys, b->size, ctx->user);
 			continue;
 		}
-		dev_scrub(ctx->dev, b->phys, b->size);
+		fnmm_dev_scrub(ctx->dev, b->phys, b->size);
 		ctx_free(ctx->pool, b->phys, b->size);
 	}
 	buf->nblocks = 0;
@@ -417,9 +324,16 @@ static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
 {
 	struct fnmm_range r = { .size = size, .alignment = align };
 	u64 left = size, cap = 1;
-	int ret;
+	int ret = -ENOMEM;
 
-	ret = ctx_allocate(a, &r);
+	/* 2 MiB and more: 2 MiB-aligned if it can be, for PMD mappings. */
+	if (!align && size >= SZ_2M) {
+		r.alignment = SZ_2M;
+		ret = ctx_allocate(a, &r);
+		r.alignment = 0;
+	}
+	if (ret == -ENOMEM)
+		ret = ctx_allocate(a, &r);
 	if (!ret || !sparse || ret != -ENOMEM) {
 		if (ret)
 			return ret;
@@ -476,7 +390,7 @@ static struct fnmm_allocator *ctx_pool(struct fnmm_ctx *ctx)
 /*
  * Make a new allocation's memory of its type: in take= mode the direct
  * map of Uncached/Device memory is switched for the allocation's life
- * (dev_give_back() switches it back); boot-reserved memory gets its type
+ * (fnmm_dev_give_back() switches it back); boot-reserved memory gets its type
  * from the mappings, and only the zeroes left in the cache by the last
  * scrub must reach memory first.
  */
@@ -491,7 +405,7 @@ static int buf_set_type(struct fnmm_buf *buf)
 	for (i = 0; i < buf->nblocks; i++) {
 		struct fnmm_block *b = &buf->blocks[i];
 
-		if (!r->kaddr) {
+		if (!r->taken) {
 			fnmm_region_cache(r, b->phys, b->size, FNMM_CACHE_FLUSH);
 			continue;
 		}
@@ -530,6 +444,14 @@ static int ctx_make(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 		return -EINVAL;
 	if (size > dev->region.size)
 		return -E2BIG;
+	/*
+	 * A boot-reserved region with struct pages is in the direct map,
+	 * write-back, and PAT holds it so (memremap_pages()): the kernel
+	 * refuses a second memory type for it.
+	 */
+	if (fnmm_access_uncached(req->range.access) && dev->region.pages &&
+	    !dev->region.taken)
+		return -EINVAL;
 	if (kind == FNMM_ALLOC_POOL) {
 		/*
 		 * Objects share pages, and one page cannot be mapped with two
@@ -745,8 +667,9 @@ static int buf_cut(struct fnmm_buf *buf, unsigned int i, u64 off, u64 size)
 		if (WARN_ON_ONCE(ret))
 			return ret;
 	}
-	dev_give_back(buf->ctx->dev, buf->kind, buf->access, phys, size);
 	fnmm_ctx_uncharge(buf->ctx, size);
+	fnmm_dev_give_back(buf->ctx->dev, buf->kind, buf->access, phys, size,
+			   buf->ctx->user);
 	atomic64_sub(size, &buf->ctx->held[buf->kind]);
 	atomic64_sub(size, &buf->ctx->bytes);
 
@@ -867,7 +790,8 @@ out:
  */
 int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len)
 {
-	unsigned int i;
+	struct fnmm_block *b;
+	unsigned int lo, hi;
 
 	if (!buf->nblocks)
 		return -ENXIO;
@@ -879,16 +803,23 @@ int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len)
 		*len = buf->map_size - off;
 		return 0;
 	}
-	for (i = 0; i < buf->nblocks; i++) {
-		struct fnmm_block *b = &buf->blocks[i];
+	/* The last block starting at or before @off: O(log blocks). */
+	lo = 0;
+	hi = buf->nblocks;
+	while (hi - lo > 1) {
+		unsigned int mid = lo + (hi - lo) / 2;
 
-		if (off >= b->off && off - b->off < b->size) {
-			*phys = b->phys + (off - b->off);
-			*len = b->size - (off - b->off);
-			return 0;
-		}
+		if (buf->blocks[mid].off <= off)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	return -ENXIO;
+	b = &buf->blocks[lo];
+	if (off < b->off || off - b->off >= b->size)
+		return -ENXIO;
+	*phys = b->phys + (off - b->off);
+	*len = b->size - (off - b->off);
+	return 0;
 }
 
 /**
@@ -1001,6 +932,7 @@ void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info)
 	info->ctx_bytes = atomic64_read(&ctx->bytes);
 	info->ctx_mappings = atomic64_read(&ctx->maps);
 	info->quarantined = fnmm_dev_quarantined(dev);
+	info->pinned = fnmm_dev_pinned(dev);
 	info->memlock_used = user_locked(ctx->user);
 	info->memlock_limit = ctx->user && rlimit(RLIMIT_MEMLOCK) != RLIM_INFINITY ?
 			      rlimit(RLIMIT_MEMLOCK) : U64_MAX;
@@ -1035,8 +967,9 @@ int fnmm_dev_check(struct fnmm_dev *dev)
  * @len: bytes at @why
  *
  * Split's used bytes must be the Bit part, the contexts' Split
- * allocations, their pools' pages and Split's quarantine; Bit's used
- * bytes the contexts' Bit allocations and Bit's quarantine; each
+ * allocations, their pools' pages and Split's quarantines (failed scrubs,
+ * pages still referenced); Bit's used bytes the contexts' Bit
+ * allocations and Bit's quarantines; each
  * pool's used bytes its context's Pool allocations; the device's
  * mappings the contexts' mappings.  Counters move outside
  * the allocators' locks, so the audit is exact only when no operation is
@@ -1049,8 +982,10 @@ int fnmm_dev_audit(struct fnmm_dev *dev, char *why, size_t len)
 	u64 split_used = fnmm_size(dev->split) - fnmm_available(dev->split);
 	u64 bit_used = fnmm_size(dev->bit) - fnmm_available(dev->bit);
 	u64 split_held = fnmm_size(dev->bit) +
-			 atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]);
-	u64 bit_held = atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]);
+			 atomic64_read(&dev->quarantined[FNMM_ALLOC_SPLIT]) +
+			 atomic64_read(&dev->pinned_bytes[FNMM_ALLOC_SPLIT]);
+	u64 bit_held = atomic64_read(&dev->quarantined[FNMM_ALLOC_BIT]) +
+		       atomic64_read(&dev->pinned_bytes[FNMM_ALLOC_BIT]);
 	u64 maps = 0;
 	struct fnmm_ctx *c;
 	int ret = 0;
@@ -1111,16 +1046,11 @@ int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size)
 
 	mutex_init(&dev->lock);
 	INIT_LIST_HEAD(&dev->contexts);
-	spin_lock_init(&dev->qlock);
-	INIT_LIST_HEAD(&dev->quarantine);
-	atomic_set(&dev->fail_scrub, 0);
-	atomic_set(&dev->fail_type, 0);
+	fnmm_dev_quarantine_init(dev);
 	if (!dev->max_handles || dev->max_handles > FNMM_MAX_HANDLES - 1)
 		dev->max_handles = FNMM_MAX_HANDLES - 1;
-	for (k = 0; k < FNMM_NR_ALLOCATORS; k++) {
+	for (k = 0; k < FNMM_NR_ALLOCATORS; k++)
 		atomic64_set(&dev->nallocs[k], 0);
-		atomic64_set(&dev->quarantined[k], 0);
-	}
 	atomic64_set(&dev->mappings, 0);
 	dev->split = fnmm_split_create(dev->region.base, dev->region.size, 0);
 	if (IS_ERR(dev->split))
@@ -1151,15 +1081,8 @@ err_split:
  */
 void fnmm_dev_fini(struct fnmm_dev *dev)
 {
-	struct fnmm_qblock *q, *n;
-
 	WARN_ON_ONCE(!list_empty(&dev->contexts));
-	/* A last try; what still fails is dropped with the allocators. */
-	atomic_set(&dev->fail_scrub, 0);
-	atomic_set(&dev->fail_type, 0);
-	fnmm_dev_quarantine_retry(dev);
-	list_for_each_entry_safe(q, n, &dev->quarantine, node)
-		kfree(q);
+	fnmm_dev_quarantine_fini(dev);
 	fnmm_destroy(dev->bit);
 	fnmm_release(dev->split, dev->bit_base);
 	fnmm_destroy(dev->split);

@@ -16,6 +16,12 @@
  *   quarantine  blocks whose scrub failed: "blocks N bytes B", then one
  *             line per block "ALLOCATOR OFFSET SIZE"; writing "retry"
  *             scrubs them again and frees those that succeed
+ *   pinned    blocks released and unmapped while a page of them is still
+ *             referenced (get_user_pages: O_DIRECT in flight, a pipe
+ *             after vmsplice): "blocks N bytes B", then one line per
+ *             block "ALLOCATOR OFFSET SIZE waiting OFFSET refcount N"
+ *             (the first page still referenced and its count); writing
+ *             "recheck" looks at them now (a work does every 50 ms)
  *   fail_scrub  fault injection: the next N scrubs fail (write N)
  *   fail_type   fault injection: the next N restores of write-back to an
  *             Uncached/Device allocation's direct map (take= mode) fail
@@ -23,6 +29,7 @@
 #include <linux/bitmap.h>
 #include <linux/debugfs.h>
 #include <linux/kernel.h>
+#include <linux/mm.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -64,6 +71,8 @@ static int region_show(struct seq_file *m, void *unused)
 	seq_printf(m, "region base %#llx size %llu %s\n", dev->region.base,
 		   dev->region.size, dev->region.res ? "boot-reserved" :
 		   "taken at load");
+	seq_printf(m, "pages %s\n", dev->region.taken ? "ram" :
+		   dev->region.pages ? "zone-device" : "none");
 	region_alloc(m, dev->split);
 	region_alloc(m, dev->bit);
 	seq_printf(m, "split max order %u\n", fnmm_split_max_order(dev->split));
@@ -178,6 +187,55 @@ static ssize_t quarantine_write(struct file *file, const char __user *ubuf,
 	return len;
 }
 
+static int pinned_show(struct seq_file *m, void *unused)
+{
+	struct fnmm_dev *dev = m->private;
+	struct fnmm_qblock *q;
+	u64 blocks = 0;
+
+	/* No recheck runs meanwhile: every waiting block is on the list. */
+	mutex_lock(&dev->pin_lock);
+	list_for_each_entry(q, &dev->pinned, node)
+		blocks++;
+	seq_printf(m, "blocks %llu bytes %llu\n", blocks, fnmm_dev_pinned(dev));
+	list_for_each_entry(q, &dev->pinned, node)
+		seq_printf(m, "%s %llu %llu waiting %llu refcount %d\n",
+			   q->kind == FNMM_ALLOC_BIT ? "bit" : "split",
+			   q->phys - dev->region.base, q->size,
+			   q->next - dev->region.base,
+			   page_ref_count(pfn_to_page(PHYS_PFN(q->next))));
+	mutex_unlock(&dev->pin_lock);
+	return 0;
+}
+
+static int pinned_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, pinned_show, inode->i_private);
+}
+
+static ssize_t pinned_write(struct file *file, const char __user *ubuf,
+			    size_t len, loff_t *ppos)
+{
+	struct fnmm_dev *dev = file_inode(file)->i_private;
+	char cmd[12] = "";
+
+	if (len >= sizeof(cmd) || copy_from_user(cmd, ubuf, len))
+		return -EINVAL;
+	if (strcmp(strim(cmd), "recheck"))
+		return -EINVAL;
+	fnmm_dev_pins_recheck(dev);
+	return len;
+}
+
+static const struct file_operations pinned_fops = {
+	.owner		= THIS_MODULE,
+	.open		= pinned_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+	.write		= pinned_write,
+};
+
 static const struct file_operations quarantine_fops = {
 	.owner		= THIS_MODULE,
 	.open		= quarantine_open,
@@ -204,6 +262,7 @@ void fnmm_debugfs_init(struct fnmm_dev *dev)
 	debugfs_create_file("contexts", 0400, d, dev, &contexts_fops);
 	debugfs_create_file("map", 0400, d, dev, &map_fops);
 	debugfs_create_file("quarantine", 0600, d, dev, &quarantine_fops);
+	debugfs_create_file("pinned", 0600, d, dev, &pinned_fops);
 	debugfs_create_atomic_t("fail_scrub", 0600, d, &dev->fail_scrub);
 	debugfs_create_atomic_t("fail_type", 0600, d, &dev->fail_type);
 }

@@ -22,6 +22,8 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/pagemap.h>
+#include <linux/pfn_t.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
 #include "fnmm_dev.h"
@@ -426,7 +428,7 @@ static long fnmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static bool buf_needs_memtype(struct fnmm_buf *buf)
 {
 	/* One block covering the whole allocation maps in one call. */
-	return IS_ENABLED(CONFIG_X86) && !buf->ctx->dev->region.kaddr &&
+	return IS_ENABLED(CONFIG_X86) && !buf->ctx->dev->region.pages &&
 	       buf->nblocks && !(buf->nblocks == 1 && !buf->blocks[0].off &&
 				 buf->blocks[0].size == buf->size);
 }
@@ -514,10 +516,67 @@ static int fnmm_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
 	return -EINVAL;
 }
 
-/* Only released sections are ever left without a page table entry. */
+/*
+ * A page of a page-backed mapping: its page in take= mode (refcounted,
+ * rmap), a devmap entry for a ZONE_DEVICE page.  The blocks cannot
+ * change while the allocation is mapped (ReleaseSections: EBUSY), so no
+ * lock is needed to read them.  A PFN mapping is made whole at mmap():
+ * only its released sections are ever without an entry.
+ */
 static vm_fault_t fnmm_vm_fault(struct vm_fault *vmf)
 {
-	return VM_FAULT_SIGBUS;
+	struct vm_area_struct *vma = vmf->vma;
+	struct fnmm_buf *buf = vma->vm_private_data;
+	struct fnmm_region *r = &buf->ctx->dev->region;
+	u64 phys, len;
+	int ret;
+
+	if (!r->pages ||
+	    fnmm_buf_phys(buf, vmf->address - vma->vm_start, &phys, &len))
+		return VM_FAULT_SIGBUS;
+	phys &= PAGE_MASK;
+	if (!r->taken)
+		return vmf_insert_mixed(vma, vmf->address,
+					phys_to_pfn_t(phys, PFN_DEV | PFN_MAP));
+	ret = vm_insert_page(vma, vmf->address, pfn_to_page(PHYS_PFN(phys)));
+	if (ret == -ENOMEM)
+		return VM_FAULT_OOM;
+	/* -EBUSY: another thread mapped it first. */
+	if (ret && ret != -EBUSY)
+		return VM_FAULT_SIGBUS;
+	return VM_FAULT_NOPAGE;
+}
+
+/*
+ * A 2 MiB entry where the 2 MiB around the address is inside the
+ * mapping and one 2 MiB-aligned physical run (ZONE_DEVICE pages only:
+ * the pages of a taken region are not compound).  Else the fault falls
+ * back to 4 KiB entries.
+ */
+static vm_fault_t fnmm_vm_huge_fault(struct vm_fault *vmf,
+				     enum page_entry_size pe_size)
+{
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	struct vm_area_struct *vma = vmf->vma;
+	struct fnmm_buf *buf = vma->vm_private_data;
+	struct fnmm_region *r = &buf->ctx->dev->region;
+	unsigned long haddr = vmf->address & PMD_MASK;
+	u64 phys, len;
+#endif
+
+	if (pe_size == PE_SIZE_PTE)
+		return fnmm_vm_fault(vmf);
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	if (pe_size != PE_SIZE_PMD || !r->pages || r->taken ||
+	    haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end ||
+	    fnmm_buf_phys(buf, haddr - vma->vm_start, &phys, &len) ||
+	    len < PMD_SIZE || !IS_ALIGNED(phys, PMD_SIZE))
+		return VM_FAULT_FALLBACK;
+	return vmf_insert_pfn_pmd(vmf, phys_to_pfn_t(phys, PFN_DEV | PFN_MAP),
+				  vmf->flags & FAULT_FLAG_WRITE);
+#else
+	return VM_FAULT_FALLBACK;
+#endif
 }
 
 /* A mapping keeps its size and place: it must not grow or move. */
@@ -526,12 +585,20 @@ static int fnmm_vm_mremap(struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
+/*
+ * ptrace, /proc/PID/mem and process_vm_readv reach page-backed mappings
+ * through get_user_pages(); PFN mappings (pages=0) through ->access.
+ */
 static const struct vm_operations_struct fnmm_vm_ops = {
 	.open	= fnmm_vm_open,
 	.close	= fnmm_vm_close,
 	.fault	= fnmm_vm_fault,
+	.huge_fault = fnmm_vm_huge_fault,
 	.mremap	= fnmm_vm_mremap,
 	.may_split = fnmm_vm_may_split,
+#ifdef CONFIG_HAVE_IOREMAP_PROT
+	.access	= generic_access_phys,
+#endif
 };
 
 static pgprot_t buf_pgprot(struct fnmm_buf *buf, pgprot_t prot)
@@ -583,10 +650,17 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 			goto err;
 		vma->vm_flags &= ~VM_MAYEXEC;
 	}
-	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
 	vma->vm_page_prot = buf_pgprot(buf, vma->vm_page_prot);
 	/* The blocks stay as they are while mapped (ReleaseSections: EBUSY). */
 	mutex_lock(&ctx->lock);
+	if (ctx->dev->region.pages) {
+		/* Page-backed: filled in by faults, 2 MiB where it can be. */
+		vma->vm_flags |= VM_MIXEDMAP | VM_DONTEXPAND | VM_DONTDUMP;
+		if (!ctx->dev->region.taken)
+			vma->vm_flags |= VM_HUGEPAGE;
+		goto mapped;
+	}
+	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
 	if (!atomic_read(&buf->maps)) {
 		ret = buf_memtype_get(buf);
 		if (ret)
@@ -608,6 +682,7 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 			goto err_put;
 		off += n;
 	}
+mapped:
 	/* The reference taken above is the mapping's. */
 	vma->vm_private_data = buf;
 	vma->vm_ops = &fnmm_vm_ops;
@@ -631,6 +706,31 @@ err:
 	return ret;
 }
 
+/*
+ * Mappings of 2 MiB and more start 2 MiB-aligned (as device-dax and
+ * thp_get_unmapped_area() place them), so that allocations placed
+ * 2 MiB-aligned get PMD entries; nothing changes for a placed mapping.
+ */
+static unsigned long fnmm_get_unmapped_area(struct file *file,
+					    unsigned long addr,
+					    unsigned long len,
+					    unsigned long pgoff,
+					    unsigned long flags)
+{
+	struct fnmm_region *r = &file_ctx(file)->dev->region;
+	unsigned long aligned;
+
+	if (!r->pages || r->taken || addr || len < PMD_SIZE ||
+	    len > TASK_SIZE - PMD_SIZE)
+		goto out;
+	aligned = current->mm->get_unmapped_area(file, 0, len + PMD_SIZE,
+						 pgoff, flags);
+	if (!IS_ERR_VALUE(aligned))
+		return ALIGN(aligned, PMD_SIZE);
+out:
+	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+}
+
 static int fnmm_open(struct inode *inode, struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
@@ -648,6 +748,11 @@ static int fnmm_open(struct inode *inode, struct file *file)
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
 	file->private_data = ctx;
+	/* The address_space every page's ->mapping names (futex keys). */
+	if (dev->region.pages && dev->region.inode) {
+		file->f_mapping = dev->region.inode->i_mapping;
+		file->f_wb_err = filemap_sample_wb_err(file->f_mapping);
+	}
 	return 0;
 }
 
@@ -664,4 +769,5 @@ const struct file_operations fnmm_fops = {
 	.unlocked_ioctl	= fnmm_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= fnmm_mmap,
+	.get_unmapped_area = fnmm_get_unmapped_area,
 };

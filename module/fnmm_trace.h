@@ -139,6 +139,36 @@ TRACE_EVENT(fnmm_cache,
 		  __entry->virt, __entry->len, __entry->ret)
 );
 
+/*
+ * A block released and unmapped while a page of it is still referenced
+ * (get_user_pages) waits (fnmm_pin); fnmm_unpin when the last
+ * reference is gone and it goes on to be scrubbed and freed.
+ */
+DECLARE_EVENT_CLASS(fnmm_pinned_block,
+	TP_PROTO(u8 kind, u64 phys, u64 size),
+	TP_ARGS(kind, phys, size),
+	TP_STRUCT__entry(
+		__field(u8, kind)
+		__field(u64, phys)
+		__field(u64, size)
+	),
+	TP_fast_assign(
+		__entry->kind = kind;
+		__entry->phys = phys;
+		__entry->size = size;
+	),
+	TP_printk("alloc=%u phys=%#llx size=%llu", __entry->kind,
+		  __entry->phys, __entry->size)
+);
+
+DEFINE_EVENT(fnmm_pinned_block, fnmm_pin,
+	TP_PROTO(u8 kind, u64 phys, u64 size),
+	TP_ARGS(kind, phys, size));
+
+DEFINE_EVENT(fnmm_pinned_block, fnmm_unpin,
+	TP_PROTO(u8 kind, u64 phys, u64 size),
+	TP_ARGS(kind, phys, size));
+
 #endif /* _FNMM_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

@@ -6,6 +6,8 @@
  * size=; without it, take= bytes are taken from the page allocator at
  * load time.  The Split allocator serves the region, a Bit allocator a
  * part of it (bit_size=), and each open file gets a Pool on demand.
+ * Mappings are page-backed (pages.c) unless pages=0 on a boot-reserved
+ * region.
  */
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -39,6 +41,10 @@ MODULE_PARM_DESC(account, "Charge region bytes to the opener's RLIMIT_MEMLOCK, a
 static uint max_handles = 65536;
 module_param(max_handles, uint, 0444);
 MODULE_PARM_DESC(max_handles, "Live allocations per open file at most, up to 1048575 (default 65536)");
+
+static bool pages = true;
+module_param(pages, bool, 0444);
+MODULE_PARM_DESC(pages, "Give a boot-reserved region struct pages (ZONE_DEVICE), so get_user_pages() works on its mappings and 2 MiB entries map it; cached memory only (default: yes; no: PFN mappings, any memory type)");
 
 static ushort mode = 0600;
 module_param(mode, ushort, 0444);
@@ -97,11 +103,16 @@ static int __init fnmm_init(void)
 		       base, size, take, ret);
 		return ret;
 	}
+	ret = fnmm_pages_init(&fnmm.region, pages);
+	if (ret) {
+		pr_err("freenos-mm: no struct pages for the region: %d\n", ret);
+		goto err_region;
+	}
 	fnmm.account = account;
 	fnmm.max_handles = max_handles;
 	ret = fnmm_dev_init(&fnmm, bit_size);
 	if (ret)
-		goto err_region;
+		goto err_pages;
 	fnmm.expose_phys = expose_phys;
 	fnmm.misc.minor = MISC_DYNAMIC_MINOR;
 	fnmm.misc.name = FNMM_DEVICE_NAME;
@@ -112,13 +123,16 @@ static int __init fnmm_init(void)
 	if (ret)
 		goto err_dev;
 	fnmm_debugfs_init(&fnmm);
-	pr_info("freenos-mm: %llu KiB %s, split max order %u, bit %llu KiB\n",
+	pr_info("freenos-mm: %llu KiB %s, %s, split max order %u, bit %llu KiB\n",
 		fnmm.region.size >> 10, fnmm.region.res ? "boot-reserved" :
-		"taken at load", fnmm_split_max_order(fnmm.split),
-		fnmm_size(fnmm.bit) >> 10);
+		"taken at load", fnmm.region.taken ? "RAM pages" :
+		fnmm.region.pages ? "ZONE_DEVICE pages" : "no struct pages",
+		fnmm_split_max_order(fnmm.split), fnmm_size(fnmm.bit) >> 10);
 	return 0;
 err_dev:
 	fnmm_dev_fini(&fnmm);
+err_pages:
+	fnmm_pages_fini(&fnmm.region);
 err_region:
 	fnmm_region_put(&fnmm.region);
 	return ret;
@@ -129,6 +143,7 @@ static void __exit fnmm_exit(void)
 	fnmm_debugfs_fini(&fnmm);
 	misc_deregister(&fnmm.misc);
 	fnmm_dev_fini(&fnmm);
+	fnmm_pages_fini(&fnmm.region);
 	fnmm_region_put(&fnmm.region);
 }
 

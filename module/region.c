@@ -13,7 +13,8 @@
  * (each step a memremap() of a boot-reserved region); cache maintenance
  * O(bytes); switching a taken region's memory type O(pages) plus a TLB
  * flush (set_memory_*()); claiming O(region) (the first scrub); taking
- * at load checks every page of each candidate range (at most 64 tries).
+ * at load checks every page of each candidate range (at most 64 tries);
+ * looking for referenced pages O(pages).
  */
 #include <linux/gfp.h>
 #include <linux/io.h>
@@ -151,7 +152,7 @@ int fnmm_region_set_type(struct fnmm_region *r, u64 phys, u64 size,
 {
 	bool uncached = access & (FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE);
 
-	if (!r->kaddr)
+	if (!r->taken)
 		return 0;
 	if (!region_inside(r, phys, size))
 		return -EINVAL;
@@ -169,6 +170,37 @@ int fnmm_region_set_type(struct fnmm_region *r, u64 phys, u64 size,
 #else
 	return uncached ? -EINVAL : 0;
 #endif
+}
+
+/**
+ * fnmm_region_idle() - how far part of the region is not referenced
+ * @r: the region
+ * @phys: physical start, page-aligned
+ * @size: bytes, page-aligned
+ *
+ * An idle page of a region with struct pages has refcount 1 (the
+ * module's); a mapping of it or a get_user_pages() reference or pin
+ * (an O_DIRECT bio, a pipe after vmsplice()) adds to it.  Only the
+ * module can map the region, so once a range is unmapped a count above
+ * 1 is a reference from elsewhere in the kernel, and it only goes down.
+ *
+ * Return: bytes from @phys up to the first referenced page (@size if
+ * none is); @size for a region without struct pages (nothing can hold
+ * its pages).
+ */
+u64 fnmm_region_idle(struct fnmm_region *r, u64 phys, u64 size)
+{
+	u64 done;
+
+	if (!r->pages)
+		return size;
+	for (done = 0; done < size; done += PAGE_SIZE) {
+		if (page_ref_count(pfn_to_page(PHYS_PFN(phys + done))) != 1)
+			break;
+		if (!(done & (SZ_2M - 1)))
+			cond_resched();
+	}
+	return done;
 }
 
 #ifdef CONFIG_HAS_IOMEM
@@ -325,6 +357,8 @@ int fnmm_region_take(struct fnmm_region *r, u64 size)
 	r->base = virt_to_phys(va);
 	r->size = size;
 	r->res = NULL;
+	r->taken = true;
+	r->pages = true;
 	return fnmm_region_scrub(r, r->base, size);
 }
 
@@ -336,7 +370,7 @@ void fnmm_region_put(struct fnmm_region *r)
 {
 	if (r->res) {
 		release_mem_region(r->base, r->size);
-	} else if (r->kaddr) {
+	} else if (r->taken) {
 		if (r->size <= (PAGE_SIZE << (MAX_ORDER - 1)))
 			free_pages_exact(r->kaddr, r->size);
 #ifdef CONFIG_CONTIG_ALLOC

@@ -43,7 +43,9 @@ step() {
 # Host: the library's unit tests (TAP).
 units() {
 	local log=$out/units.tap
-	make -s -C tools >/dev/null && tools/bin/test_units > "$log"
+	# The build tools and libraries (liburing) come with the VM's.
+	tools/vm/deps.sh >/dev/null &&
+		make -s -C tools >/dev/null && tools/bin/test_units > "$log"
 	local rc=$?
 	cat "$log"
 	local p f

@@ -219,7 +219,7 @@ static const struct info_field info_fields[] = {
 	FALLOC(FNMM_ALLOC_POOL, "pool"),
 	F64(mappings), F64(contexts), F64(ctx_allocations), F64(ctx_bytes),
 	F64(ctx_mappings), F64(quarantined), F64(memlock_used),
-	F64(memlock_limit), F64(reserved[0]),
+	F64(memlock_limit), F64(pinned),
 };
 
 static unsigned long long field_val(const struct fnmm_info *i,
@@ -423,4 +423,26 @@ int unmap_all_fnmm(void)
 	for (i = 0; i < n; i++)
 		munmap((void *)start[i], end[i] - start[i]);
 	return n;
+}
+
+const char *fnmm_pages_mode(void)
+{
+	static char mode[32];
+	char line[128];
+	FILE *f;
+
+	if (mode[0])
+		return mode;
+	f = fopen("/sys/kernel/debug/freenos-mm/region", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "pages %31s", mode) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return mode;
+}
+
+int fnmm_cached_only(void)
+{
+	return !strcmp(fnmm_pages_mode(), "zone-device");
 }

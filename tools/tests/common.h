@@ -83,6 +83,16 @@ const char *pattern_str(int ret, size_t bad);
 /* A page-aligned address where @len bytes are free now (mmap+munmap). */
 void *free_area(size_t len);
 
+/*
+ * The loaded module's struct pages (debugfs "region"): "zone-device"
+ * (a boot-reserved region: cached memory only), "ram" (take=), "none"
+ * (pages=0), or "" if unknown.
+ */
+const char *fnmm_pages_mode(void);
+
+/* Uncached/Device allocations are refused (EINVAL) by the loaded module. */
+int fnmm_cached_only(void);
+
 /* munmap every mapping of /dev/freenos-mm in this process (from maps). */
 int unmap_all_fnmm(void);
 

@@ -213,6 +213,8 @@ static uint64_t rng;
 static __u64 pg;
 static struct fnmm_info info0;
 static int priv, noexec, trace, xfail_relsec, no_partial, no_uncached;
+/* ZONE_DEVICE pages: Uncached/Device allocations are EINVAL. */
+static int cached_only;
 static int ipc_lock;		/* CAP_IPC_LOCK: the files are not limited */
 static __u64 memlock_rlimit;	/* RLIMIT_MEMLOCK in bytes, ~0: none */
 static uint64_t deadline_ms, max_iters;
@@ -1523,6 +1525,9 @@ static uint64_t exp_reserve(const struct fnmm_vmctl *a, int sparse)
 		return R(EINVAL);
 	if (size > info0.region_size)
 		return R(E2BIG);
+	if (cached_only &&
+	    (a->range.access & (FNMM_ACCESS_UNCACHED | FNMM_ACCESS_DEVICE)))
+		return R(EINVAL);
 	if (kind == POOL) {
 		/* Pool memory is always cached. */
 		if (sparse || (a->range.access & (FNMM_ACCESS_UNCACHED |
@@ -2538,7 +2543,8 @@ static void op_info(void)
 		 (unsigned long long)in.alloc[BIT].size,
 		 (unsigned long long)in.alloc[POOL].free,
 		 (unsigned long long)in.alloc[POOL].size);
-	reply_ok(!in.reserved[0], "Info: reserved fields not zero");
+	reply_ok(in.pinned <= in.region_size, "Info: pinned %llu above the region",
+		 (unsigned long long)in.pinned);
 	/* As root: nothing quarantined, not limited, not charged. */
 	reply_ok(info_limits_ok(&in),
 		 "Info: quarantined %llu, memlock used %llu limit %#llx (CAP_IPC_LOCK %d, RLIMIT_MEMLOCK %#llx)",
@@ -3324,6 +3330,7 @@ int main(int argc, char **argv)
 	if (only != ~0ULL && only >= procs)
 		procs = only + 1;
 	pg = fnmm_page_size();
+	cached_only = fnmm_cached_only();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(d, sizeof(d), "at most %llu iterations each",
 		 (unsigned long long)max_iters);
@@ -3331,6 +3338,8 @@ int main(int argc, char **argv)
 		 (unsigned long long)seed, (unsigned long long)procs,
 		 only != ~0ULL ? " (only one)" : "",
 		 (unsigned long long)seconds, max_iters ? d : "no iteration limit");
+	tap_diag("struct pages: %s%s", fnmm_pages_mode(),
+		 cached_only ? " (Uncached/Device: EINVAL)" : "");
 	tap_diag("reproduce: fnmm_fuzz --seed %#llx --procs %llu --seconds %llu%s%s%s",
 		 (unsigned long long)seed, (unsigned long long)procs,
 		 (unsigned long long)seconds, xfail_relsec ? " --xfail-relsec" : "",

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 pkgs=(linux-image-amd64 linux-headers-amd64 qemu-system-x86 busybox-static
-      cpio kmod gcc make libc6-dev libelf-dev)
+      cpio kmod gcc make libc6-dev libelf-dev liburing-dev)
 need=()
 for p in "${pkgs[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")

@@ -87,6 +87,12 @@ if [ $hostroot -eq 1 ]; then
 		echo "$(basename "$f")" >> "$root/fnmm/mod/order"
 	done
 fi
+# Block devices the tests do O_DIRECT on (insmod /fnmm/kmod/NAME.ko).
+mkdir -p "$root/fnmm/kmod"
+for m in drivers/block/brd fs/configfs/configfs drivers/block/null_blk/null_blk; do
+	f=/lib/modules/$kver/kernel/$m.ko
+	[ -f "$f" ] && cp "$f" "$root/fnmm/kmod/"
+done
 cat > "$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin

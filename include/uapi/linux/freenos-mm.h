@@ -129,7 +129,10 @@ struct fnmm_alloc_stats {
  *	count, such as io_uring); 0 when the file is not charged
  * @memlock_limit: the caller's RLIMIT_MEMLOCK in bytes, or ~0 when the
  *	file is not limited (opened with CAP_IPC_LOCK, or account=0)
- * @reserved: zero
+ * @pinned: bytes released and unmapped while a page of them is still
+ *	referenced by the kernel (get_user_pages: an O_DIRECT read in
+ *	flight, a pipe after vmsplice): kept, unscrubbed and out of use,
+ *	until the last reference goes, then scrubbed and freed
  */
 struct fnmm_info {
 	__u32 argsz;
@@ -146,7 +149,7 @@ struct fnmm_info {
 	__u64 quarantined;
 	__u64 memlock_used;
 	__u64 memlock_limit;
-	__u64 reserved[1];
+	__u64 pinned;
 };
 
 /* The first published sizes: the smallest @argsz the kernel accepts. */

@@ -31,6 +31,28 @@ check "sysfs: bit_free, bit_used, bit_largest" \
 	sh -c "[ \$(cat $S/bit_free) = 8388608 ] && [ \$(cat $S/bit_used) = 0 ] && [ \$(cat $S/bit_largest) = 8388608 ]"
 
 run_tap test_vmctl test_vmctl
+# Memory the rest of Linux can use (issue 12): O_DIRECT on a brd ramdisk,
+# an io_uring read in flight on a null_blk with 2 s completions.
+check "block devices for O_DIRECT: brd, null_blk (delayed completion)" sh -c '
+	insmod /fnmm/kmod/brd.ko rd_nr=1 rd_size=16384 &&
+	insmod /fnmm/kmod/configfs.ko &&
+	insmod /fnmm/kmod/null_blk.ko irqmode=2 completion_nsec=2000000000 \
+		gb=1 nr_devices=1 && [ -b /dev/ram0 ] && [ -b /dev/nullb0 ]'
+check "debugfs region: ZONE_DEVICE pages" \
+	grep -q "^pages zone-device" /sys/kernel/debug/freenos-mm/region
+run_tap gup-paths test_gup paths pages /dev/ram0 wb wc uc
+run_tap gup-huge test_gup huge
+run_tap gup-pin test_gup pin
+run_tap gup-inflight test_gup inflight /dev/nullb0
+test_gup hold 6 &
+holder=$!
+sleep 2
+refuse "rmmod refused while a pipe holds released pages" rmmod freenos-mm
+check "debugfs pinned shows the 64 KiB held" \
+	sh -c "cat /sys/kernel/debug/freenos-mm/pinned; grep -q '^blocks 1 bytes 65536' /sys/kernel/debug/freenos-mm/pinned"
+check "the pipe read the owner's bytes after the wait" wait $holder
+check "nothing pinned after the pipe is read" \
+	sh -c "sleep 1; grep -q '^blocks 0 bytes 0' /sys/kernel/debug/freenos-mm/pinned"
 run_tap test_badinput test_badinput
 run_tap test_lifetime test_lifetime
 run_tap test_priv test_priv
@@ -63,8 +85,19 @@ check "the device node is gone" sh -c '[ ! -e /dev/freenos-mm ]'
 # Without a boot reservation: take 16 MiB from the page allocator.
 check "insmod take=16M" insmod $FNMM_KO take=0x1000000
 run_tap test_vmctl-take test_vmctl
+run_tap gup-paths-take test_gup paths pages /dev/ram0 wb wc uc
+run_tap gup-pin-take test_gup pin
 run_tap shared-take test_shared take
 check "rmmod after take" rmmod freenos-mm
+# pages=0: PFN mappings of the boot-reserved region, as before issue 12:
+# every cache type, and each get_user_pages() path fails (EFAULT);
+# /proc/PID/mem and ptrace go through ->access.
+check "insmod pages=0" insmod $FNMM_KO base=$base size=$size pages=0
+check "debugfs region: no struct pages" \
+	grep -q "^pages none" /sys/kernel/debug/freenos-mm/region
+run_tap test_vmctl-pfn test_vmctl
+run_tap gup-paths-pfn test_gup paths pfn /dev/ram0 wb wc uc
+check "rmmod after pages=0" rmmod freenos-mm
 check "reload: mode=0666 expose_phys=1" \
 	insmod $FNMM_KO base=$base size=$size mode=0666 expose_phys=1
 check "/dev/freenos-mm is mode 0666" \
