@@ -801,6 +801,135 @@ static void ctx_reserve_anon(struct kunit *test)
 	expect_info_unchanged(test, f->a, &f->start);
 }
 
+/* Take a reference on the page at @phys, as get_user_pages() does. */
+static struct page *ref_page(u64 phys)
+{
+	struct page *page = pfn_to_page(PHYS_PFN(phys));
+
+	get_page(page);
+	return page;
+}
+
+/*
+ * A page still referenced when its allocation goes (a pipe after
+ * vmsplice, an O_DIRECT bio in flight): the whole block waits,
+ * unscrubbed (the reader sees the owner's bytes), counted in Info and
+ * the audit, out of everyone's reach, and goes back scrubbed only once
+ * the last reference is gone.  Split, Bit, a section of Split, and a
+ * Pool's page.
+ */
+static void ctx_pinned_waits(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl s = vmctl(4 * PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	struct fnmm_vmctl b = vmctl(2 * PAGE_SIZE, FNMM_ALLOC_BIT);
+	struct fnmm_vmctl r = vmctl(4 * PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	struct fnmm_vmctl p = vmctl(64, FNMM_ALLOC_POOL);
+	struct fnmm_vmctl all;
+	struct page *ps, *pb, *pr, *pp;
+	struct fnmm_info info;
+	u64 pool_page;
+
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &s, false), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &b, false), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &r, false), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &p, false), 0);
+	pool_page = p.range.phys & PAGE_MASK;
+	memset(region_va(f, s.range.phys), 0x5c, 4 * PAGE_SIZE);
+	memset(region_va(f, b.range.phys), 0x5d, 2 * PAGE_SIZE);
+	memset(region_va(f, r.range.phys), 0x5e, 4 * PAGE_SIZE);
+	memset(region_va(f, pool_page), 0x5f, PAGE_SIZE);
+	ps = ref_page(s.range.phys + 2 * PAGE_SIZE);
+	pb = ref_page(b.range.phys);
+	pr = ref_page(r.range.phys + PAGE_SIZE);
+	pp = ref_page(pool_page);
+
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, s.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, b.handle), 0);
+	/* Pages 1-2 of r go (page 1 referenced), then the rest unreferenced. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release_sections(f->a, r.handle,
+							PAGE_SIZE,
+							2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, r.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, p.handle), 0);
+	info_of(f->a, &info);
+	KUNIT_EXPECT_EQ(test, info.pinned, 9 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, info.ctx_bytes, 0ULL);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_SPLIT].free,
+			f->start.alloc[FNMM_ALLOC_SPLIT].free - 7 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, info.alloc[FNMM_ALLOC_BIT].free,
+			f->start.alloc[FNMM_ALLOC_BIT].free - 2 * PAGE_SIZE);
+	expect_consistent(test, &f->dev);
+	KUNIT_EXPECT_FALSE_MSG(test, memchr_inv(region_va(f, s.range.phys),
+						0x5c, 4 * PAGE_SIZE),
+			       "a referenced block was scrubbed under its reader");
+	KUNIT_EXPECT_FALSE(test, memchr_inv(region_va(f, b.range.phys), 0x5d,
+					    2 * PAGE_SIZE));
+	KUNIT_EXPECT_FALSE(test, memchr_inv(region_va(f, r.range.phys +
+						      PAGE_SIZE), 0x5e,
+					    2 * PAGE_SIZE));
+	/* Still referenced: nothing moves, and nobody else gets them. */
+	KUNIT_EXPECT_EQ(test, fnmm_dev_pins_recheck(&f->dev), 9 * PAGE_SIZE);
+	all = vmctl(info.alloc[FNMM_ALLOC_SPLIT].free, FNMM_ALLOC_SPLIT);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->b, &all, true), 0);
+	all.range.size = PAGE_SIZE;
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->b, &all, false), -ENOMEM);
+	fnmm_ctx_destroy(f->b);
+	f->b = NULL;
+
+	put_page(ps);
+	KUNIT_EXPECT_EQ(test, fnmm_dev_pins_recheck(&f->dev), 5 * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE(test, all_zero(region_va(f, s.range.phys),
+					 4 * PAGE_SIZE));
+	put_page(pb);
+	put_page(pr);
+	put_page(pp);
+	KUNIT_EXPECT_EQ(test, fnmm_dev_pins_recheck(&f->dev), 0ULL);
+	KUNIT_EXPECT_TRUE(test, all_zero(region_va(f, b.range.phys),
+					 2 * PAGE_SIZE));
+	KUNIT_EXPECT_TRUE(test, all_zero(region_va(f, r.range.phys +
+						   PAGE_SIZE), 2 * PAGE_SIZE));
+	KUNIT_EXPECT_TRUE(test, all_zero(region_va(f, pool_page), PAGE_SIZE));
+	f->b = fnmm_ctx_create(&f->dev, NULL, true);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(f->b));
+	expect_info_unchanged(test, f->a, &f->start);
+}
+
+#ifdef FNMM_HAVE_LOCKED_VM
+/* A waiting block stays charged to its owner's RLIMIT_MEMLOCK. */
+static void ctx_pinned_charged(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl s = vmctl(4 * PAGE_SIZE, FNMM_ALLOC_SPLIT);
+	struct fnmm_info info;
+	struct fnmm_ctx *c;
+	struct page *page;
+	u64 used0;
+
+	c = fnmm_ctx_create(&f->dev, current_user(), false);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(c));
+	info_of(c, &info);
+	used0 = info.memlock_used;
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(c, &s, false), 0);
+	page = ref_page(s.range.phys);
+	fnmm_ctx_destroy(c);
+	info_of(f->a, &info);
+	KUNIT_EXPECT_EQ(test, info.pinned, 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, (u64)atomic_long_read(&current_user()->locked_vm)
+			<< PAGE_SHIFT, used0 + 4 * PAGE_SIZE);
+	put_page(page);
+	KUNIT_EXPECT_EQ(test, fnmm_dev_pins_recheck(&f->dev), 0ULL);
+	KUNIT_EXPECT_EQ(test, (u64)atomic_long_read(&current_user()->locked_vm)
+			<< PAGE_SHIFT, used0);
+	expect_info_unchanged(test, f->a, &f->start);
+}
+#else
+static void ctx_pinned_charged(struct kunit *test)
+{
+	kunit_skip(test, "no user_struct.locked_vm in this kernel");
+}
+#endif
+
 static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_reserve_release),
 	KUNIT_CASE(ctx_reserve_rejects),
@@ -819,6 +948,8 @@ static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_max_handles),
 	KUNIT_CASE(ctx_handle_published_whole),
 	KUNIT_CASE(ctx_reserve_anon),
+	KUNIT_CASE(ctx_pinned_waits),
+	KUNIT_CASE(ctx_pinned_charged),
 	{}
 };
 

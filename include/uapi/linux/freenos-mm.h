@@ -175,7 +175,9 @@ struct fnmm_info {
  *	cached (Uncached or Device access with Pool: -EINVAL, since
  *	objects share pages).  Out: handle,
  *	range.size, range.access, range.phys, offset.  -EINVAL size 0, bad
- *	align or flags 3, -E2BIG never satisfiable (before any limit),
+ *	align or flags 3, or Uncached/Device on a region with ZONE_DEVICE
+ *	pages (boot-reserved, pages=1: write-back only), -E2BIG never
+ *	satisfiable (before any limit),
  *	-ENOMEM no space now or over RLIMIT_MEMLOCK, -ENOSPC the file has
  *	the module's max_handles live handles.  Memory handed out reads
  *	zero, except a Pool object's page, which may hold bytes the same
@@ -241,7 +243,13 @@ struct fnmm_info {
  *	be split (munmap/mprotect/mremap of part: -EINVAL) and keep their
  *	pages alive after RELEASE.
  *	Cacheability: Device -> uncached, Uncached -> write-combining,
- *	otherwise write-back.
+ *	otherwise write-back.  Mappings are page-backed (except with the
+ *	module parameter pages=0): get_user_pages() works on them
+ *	(O_DIRECT, io_uring, vmsplice, process_vm_readv, ptrace, shared
+ *	futexes), and where 2 MiB of an allocation is one aligned
+ *	physical run a 2 MiB entry maps it.  Pages still referenced by the
+ *	kernel when their allocation goes are kept out of use until the
+ *	last reference drops (INFO pinned).
  */
 #define FNMM_IOC_RESERVE_MEM		_IO(FNMM_IOC_MAGIC, 1)
 #define FNMM_IOC_MAP_CONTIGUOUS		_IO(FNMM_IOC_MAGIC, 2)

@@ -21,6 +21,7 @@ workload() {
 	/fnmm/bin/fnmm alloc --pool 100 --hold-seconds 0 < /dev/null > /dev/null
 	/fnmm/bin/fnmm alloc 1G --hold-seconds 0 < /dev/null > /dev/null 2>&1	# E2BIG
 	/fnmm/bin/fnmm alloc 60M --hold-seconds 0 < /dev/null > /dev/null 2>&1	# ENOMEM
+	/fnmm/bin/test_gup hold 1	# a pipe holds 64 KiB for 1 s after release
 	sleep 2
 }
 
@@ -64,6 +65,9 @@ run_bt alloc-latency '^@ns\[split\]:' '^@ns\[bit\]:' '^@ns\[pool\]:' \
 	'^\[[0-9]+[KM]?, [0-9]+[KM]?\) +[0-9]+ \|@+'
 run_bt top-holders '^--- bytes held by pid' '^@held\[[0-9]+\]: '
 run_bt failed-allocs 'split +size 62914560 +align 0 +ret -12 ' '^@failed\[split, -12\]: [0-9]+'
+run_bt pinned '^pin +alloc 0 phys 0x[0-9a-f]+ size 65536 by ' \
+	'^unpin alloc 0 phys 0x[0-9a-f]+ size 65536 after [0-9]{3,} ms' \
+	'^@wait_ms\[0\]:' '^@pinned\[0\]: 65536$' '^@unpinned\[0\]: 65536$'
 run_bt fragmentation '^@frag_permille\[split\]: [0-9]+$' \
 	'^@largest\[bit\]: [0-9]+' '^@free\[split\]: [0-9]+'
 
