@@ -4,7 +4,7 @@
  *
  *   fnmm_fuzz [--seed N] [--seconds S] [--iterations N] [--procs P]
  *             [--only I] [--trace] [--xfail-relsec] [--no-partial]
- *             [--no-uncached]
+ *             [--no-uncached] [--blkdev DEV]
  *
  * P processes (default 4), each with its own seed derived from the run's
  * seed, issue random sequences of valid and invalid operations: every
@@ -92,10 +92,24 @@
  * the ABI header (re-releasing a released section succeeds; releasing
  * the last section leaves the allocation live) as "# XFAIL" diagnostics
  * instead of failures.
+ *
+ * --blkdev DEV (a block device for O_DIRECT, e.g. brd's /dev/ram0, whose
+ * data the run destroys) hands the mappings to the rest of the kernel
+ * too: vmsplice into pipes each process keeps and reads much later,
+ * O_DIRECT pwrite/pread between mappings (or anonymous memory) and the
+ * process's own slice of DEV, and the same through io_uring, with
+ * requests left in flight while their buffer is unmapped and released.
+ * Pages the kernel still holds keep their released blocks waiting (Info
+ * "pinned"); what comes back out of a pipe or the device is judged by
+ * the same words: see "Handing the mappings to the rest of the kernel"
+ * below for the rules.  At the end every request is reaped and every
+ * pipe read and closed, and Info "pinned" must come back to 0.  Without
+ * --blkdev none of this is tried and nothing may be pinned.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,6 +119,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common.h"
@@ -146,6 +161,8 @@ enum fop {
 	F_RESERVE, F_MAPC, F_MAPS, F_UNMAP, F_RELEASE, F_RELSEC, F_LOOKUP,
 	F_ACCESS, F_CLEAN, F_INVAL, F_CLEANINV, F_INFO, F_RAW, F_MMAP,
 	F_MUNMAP, F_MPROTECT, F_MREMAP, F_WRITE, F_READ, F_REOPEN, F_FORK,
+	/* Handing mappings to the rest of the kernel (--blkdev). */
+	F_VMSPLICE, F_PIPEREAD, F_DWRITE, F_DREAD, F_URING, F_REAP,
 	NR_FOPS
 };
 
@@ -186,6 +203,12 @@ static const struct {
 	[F_READ]	= { "read", 8, RES_OK },
 	[F_REOPEN]	= { "close/reopen", 1, RES_OK },
 	[F_FORK]	= { "fork", 1, RES_OK },
+	[F_VMSPLICE]	= { "vmsplice", 3, RES_OK | R(EFAULT) },
+	[F_PIPEREAD]	= { "pipe read", 1, RES_OK },
+	[F_DWRITE]	= { "O_DIRECT write", 3, RES_OK | R(EFAULT) },
+	[F_DREAD]	= { "O_DIRECT read", 3, RES_OK | R(EFAULT) },
+	[F_URING]	= { "io_uring submit", 3, RES_OK },
+	[F_REAP]	= { "io_uring reap", 2, RES_OK | R(EFAULT) },
 };
 
 /* Per process, in memory shared with the parent. */
@@ -202,6 +225,14 @@ struct pstat {
 	uint64_t acct;		/* INFO comparisons with the model */
 	uint64_t acct_bad;
 	uint64_t onestep;	/* allocations made by mmap at offset 0 */
+	uint64_t spliced;	/* pages vmspliced into the pipes */
+	uint64_t pipe_pages;	/* pages read back out of the pipes, checked */
+	uint64_t dev_pages;	/* device pages read back, checked */
+	uint64_t dev_into;	/* mapping pages filled by a device read */
+	uint64_t dropped;	/* io_uring buffers unmapped in flight */
+	uint64_t dropped_rel;	/* ... and their handle released */
+	uint64_t pinned_max;	/* the most Info "pinned" showed, bytes */
+	uint64_t pinned_end;	/* Info "pinned" before the pipes were read */
 	uint64_t reports;
 	int finished;		/* cleaned up and checked at the end */
 };
@@ -218,6 +249,8 @@ static int cached_only;
 static int ipc_lock;		/* CAP_IPC_LOCK: the files are not limited */
 static __u64 memlock_rlimit;	/* RLIMIT_MEMLOCK in bytes, ~0: none */
 static uint64_t deadline_ms, max_iters;
+static const char *blkdev;	/* --blkdev: the GUP operations are on */
+static int gup_on;		/* the GUP operations, in this process */
 
 /* The model. */
 enum { U_ZERO, U_PAT, U_GONE, U_UNKNOWN };
@@ -247,6 +280,12 @@ struct mbuf {
 	struct ppage *pp;	/* Pool, physical addresses shown: its page */
 	unsigned int nunits;
 	unsigned char *unit;
+	/*
+	 * Split/Bit: per unit, the first word it holds when an O_DIRECT
+	 * read brought other words of its context there (0: its own,
+	 * unit_word0()); NULL until one did.
+	 */
+	uint64_t *w0;
 	int nvma;
 };
 
@@ -287,6 +326,7 @@ static int wdec(uint64_t w, unsigned int *proc, unsigned int *ctx,
 #define PP_MAX		256
 #define PP_OWN		1ULL	/* zero or any word of the entry's context */
 #define PP_ANY		2ULL	/* not known (a write that failed) */
+#define PP_PROC		3ULL	/* (a rule's want) zero or a word of this process */
 
 struct ppage {
 	struct mctx *ctx;	/* NULL: a free entry */
@@ -303,6 +343,10 @@ struct mvma {
 	__u64 base;		/* address of offset 0 of the mapping */
 	int prot;
 };
+
+/* Requests in flight (--blkdev), defined with the operations below. */
+static int unit_busy(const struct mbuf *b, unsigned int u);
+static void io_disturb(__u64 lo, __u64 hi, int unmapped);
 
 static struct mctx ctxs[MAX_CTX];
 static struct mbuf bufs[MAX_BUF];
@@ -517,6 +561,8 @@ static int page_judge(word_rule rule, const void *arg, unsigned int n,
 	whose(pagebuf[first], c, &leak, a, sizeof(a));
 	if (want == PP_OWN)
 		snprintf(b, sizeof(b), "0 or a word of this context");
+	else if (want == PP_PROC)
+		snprintf(b, sizeof(b), "0 or a word of this process");
 	else
 		snprintf(b, sizeof(b), "%s%#llx", oz && want ? "0 or " : "",
 			 (unsigned long long)want);
@@ -728,6 +774,7 @@ static void buf_maybe_free(struct mbuf *b)
 		b->pp = NULL;
 	}
 	free(b->unit);
+	free(b->w0);
 	b->used = 0;
 	ctx_maybe_free(c);
 }
@@ -917,6 +964,7 @@ static void vma_cut(__u64 start, __u64 end)
 	struct mbuf *gone[MAX_VMA];
 	unsigned int i, ng = 0;
 
+	io_disturb(start, end, 1);
 	for (i = 0; i < MAX_VMA; i++) {
 		struct mvma *v = &vmas[i];
 		struct mvma copy = *v;
@@ -943,6 +991,7 @@ static void vma_protect(struct mvma *v, __u64 start, __u64 end, int prot)
 
 	if (prot == v->prot)
 		return;		/* nothing changes, nothing splits */
+	io_disturb(start, end, 0);
 	v->used = 0;
 	copy.buf->nvma--;
 	if (copy.start < start)
@@ -1028,10 +1077,22 @@ static int unit_fill(const struct mvma *v, unsigned int u, int whole)
 			   unit_word0(b, u), 8);
 }
 
+/* The first word unit @u of @b must read now (0: all zero). */
+static uint64_t unit_want0(const struct mbuf *b, unsigned int u)
+{
+	if (b->unit[u] != U_PAT)
+		return 0;
+	if (b->w0 && b->w0[u])
+		return b->w0[u];
+	return unit_word0(b, u);
+}
+
 static void unit_written(struct mbuf *b, unsigned int u, int whole, int ok)
 {
 	__u64 off = whole ? 0 : b->off, len = whole ? pg : b->size;
 
+	if (b->w0)
+		b->w0[u] = 0;	/* its own words again */
 	if (b->kind != POOL || !b->pp) {
 		b->unit[u] = ok ? U_PAT : U_UNKNOWN;
 		return;
@@ -1052,7 +1113,7 @@ static unsigned char unit_byte0(const struct mbuf *b, unsigned int u)
 		w = b->pp->w[b->off / 8];
 		return w == PP_ANY || w == PP_OWN ? 0 : (unsigned char)w;
 	}
-	return b->unit[u] == U_PAT ? (unsigned char)unit_word0(b, u) : 0;
+	return (unsigned char)unit_want0(b, u);
 }
 
 /*
@@ -1082,7 +1143,8 @@ static const char *unit_state(const struct mbuf *b, unsigned int u)
 		return "its page as modelled";
 	switch (b->unit[u]) {
 	case U_PAT:
-		return "written";
+		return b->w0 && b->w0[u] ? "holds words read from the device" :
+		       "written";
 	case U_ZERO:
 		return "never written (zero)";
 	case U_GONE:
@@ -1123,7 +1185,7 @@ static int unit_verify(const struct mvma *v, unsigned int u, const char *when)
 			p = fnmm_ptr(v->base);
 		if (b->kind != POOL) {
 			/* The common case, in one pass; a difference is judged. */
-			q.first = b->unit[u] == U_PAT ? unit_word0(b, u) : 0;
+			q.first = unit_want0(b, u);
 			q.step = q.first ? 8 : 0;
 			ret = hd_cmp_seq(p, pg, q.first, q.step, NULL);
 			if (!ret) {
@@ -1293,6 +1355,8 @@ static void acct_check(const char *when)
 			report("%s: INFO: %s", when, errname(ret));
 			continue;
 		}
+		if (in.pinned > st->pinned_max)
+			st->pinned_max = in.pinned;
 		if (!info_limits_ok(&in) && !limits_told++) {
 			st->unexpected++;
 			report("after %s: INFO of ctx %d: quarantined %llu, memlock used %llu limit %#llx (CAP_IPC_LOCK %d, RLIMIT_MEMLOCK %#llx)",
@@ -2543,8 +2607,18 @@ static void op_info(void)
 		 (unsigned long long)in.alloc[BIT].size,
 		 (unsigned long long)in.alloc[POOL].free,
 		 (unsigned long long)in.alloc[POOL].size);
+	/*
+	 * Pages the rest of the kernel holds (pipes after vmsplice, I/O in
+	 * flight) keep their released blocks waiting: with --blkdev any
+	 * amount within the region; without, nothing the fuzzer does pins.
+	 */
 	reply_ok(in.pinned <= in.region_size, "Info: pinned %llu above the region",
 		 (unsigned long long)in.pinned);
+	reply_ok(blkdev || in.pinned == info0.pinned,
+		 "Info: pinned %llu without any get_user_pages() user",
+		 (unsigned long long)in.pinned);
+	if (in.pinned > st->pinned_max)
+		st->pinned_max = in.pinned;
 	/* As root: nothing quarantined, not limited, not charged. */
 	reply_ok(info_limits_ok(&in),
 		 "Info: quarantined %llu, memlock used %llu limit %#llx (CAP_IPC_LOCK %d, RLIMIT_MEMLOCK %#llx)",
@@ -2914,7 +2988,9 @@ static void op_write(void)
 		void *p = fnmm_ptr(unit_addr(v, k));
 		int want = 0;
 
-		if (!unit_in(v, k) || b->unit[k] == U_UNKNOWN)
+		/* A unit a request in flight uses keeps what it holds. */
+		if (!unit_in(v, k) || b->unit[k] == U_UNKNOWN ||
+		    unit_busy(b, k))
 			continue;
 		n++;
 		if (!(v->prot & PROT_WRITE)) {
@@ -2997,7 +3073,8 @@ static void op_fork(void)
 			unsigned int k = (first + u) % w->buf->nunits;
 
 			if (unit_in(w, k) && w->buf->unit[k] != U_GONE &&
-			    w->buf->unit[k] != U_UNKNOWN)
+			    w->buf->unit[k] != U_UNKNOWN &&
+			    !unit_busy(w->buf, k))
 				wu[nw++] = k;
 		}
 	}
@@ -3062,6 +3139,1122 @@ static void op_fork(void)
 		unit_written(w->buf, wu[u], whole, !fails);
 }
 
+/*
+ * Handing the mappings to the rest of the kernel (--blkdev DEV): the
+ * pages of a mapping are got by get_user_pages() for vmsplice(), O_DIRECT
+ * and io_uring, and may stay referenced after the mapping, its handle
+ * and its file are gone.  Such blocks must wait (Info "pinned"), neither
+ * scrubbed nor reused, until the last reference drops.
+ *
+ * vmsplice: up to GUP_MAX_PAGES pages of one mapping go into one of the
+ * process's MAX_PIPES pipes (F_SETPIPE_SZ PIPE_BYTES), which keeps them
+ * until a later "pipe read" (or a vmsplice that finds the pipe full, or
+ * the end of the run) reads all of it; meanwhile every other operation
+ * goes on.  The pipe holds the allocation's pages themselves, not copies:
+ * while the allocation lives a later write to a page shows in the pipe.
+ * Each segment (one vmsplice) is checked word by word:
+ *
+ *  - a page of a Split/Bit allocation: zero, or exactly the word this
+ *    context writes at that byte of that allocation, wenc(me, ctx,
+ *    alloc, offset) -- the only non-zero word that writes through a
+ *    mapping, forked children, and the io_uring reads below (which only
+ *    bring a page what it holds already) ever put there;
+ *  - "loose": zero or any word of the same context.  A Pool object's
+ *    page is (other objects of the context share it; a released object
+ *    is zeroed at once), and so is a Split/Bit page into which an
+ *    O_DIRECT read brought words of another allocation or offset of the
+ *    context (the read makes the segments alive then loose; a vmsplice
+ *    of such a page starts loose).
+ *
+ * Anything else -- a word of another context or process, or not of this
+ * fuzzer -- is reported with its writer decoded, and counted as a LEAK.
+ * A page scrubbed while the pipe held it reads zero and passes; what the
+ * rule catches is a page that went to someone else meanwhile.
+ *
+ * The block device: process P owns slice P of DEV (DEV's size over the
+ * processes, at most SLICE_MAX), zeroed when it starts, and models each
+ * page of it:
+ *
+ *  - DV_SEQ w0: exactly w0, w0 + 8, ... (w0 0: all zero): written by a
+ *    completed O_DIRECT write from a Split/Bit page whose words the
+ *    model knew (pages an io_uring request in flight uses, in a mapping
+ *    or on the device, are "busy": nothing writes them, nothing reads
+ *    into them, until it is reaped);
+ *  - DV_OWN ctx: zero or any word of context ctx (from a Pool page);
+ *  - DV_ANY: zero or any word of this process (a write that failed or
+ *    completed in part: each sector old or new).
+ *
+ * Reads into anonymous memory (O_DIRECT, io_uring) are judged by that
+ * model.  An O_DIRECT read into a mapping of context C takes only DV_SEQ
+ * pages C wrote (or all zero): the words of C's own earlier writes,
+ * maybe of another allocation or offset.  The unit then holds them (its
+ * w0[]) and is checked through the mapping at once and from then on.
+ * An io_uring read into a mapping takes only device pages that hold
+ * what the target pages hold already, so whether it lands before the
+ * buffer is unmapped and released (the pages must then wait, pinned),
+ * or fails (EFAULT: unmapped or mprotected before the kernel got the
+ * pages), the mapping's model holds; pages it reached after they went
+ * must not be anyone else's by then.  Where the buffer of a request in
+ * flight is unmapped, a PROT_NONE placeholder takes its place until no
+ * request is in flight, so a request that runs late (io-wq) can fail
+ * but never write into a new mapping at the same address.
+ */
+#define MAX_PIPES	4
+#define PIPE_BYTES	(256 * 1024)	/* F_SETPIPE_SZ: 64 pages of 4 KiB */
+#define PIPE_SEGS	64
+#define GUP_MAX_PAGES	8		/* pages per vmsplice or I/O */
+#define MAX_INFLIGHT	8		/* io_uring requests per process */
+#define MAX_HOLDERS	64		/* placeholder pages */
+#define SLICE_MAX	(4ULL << 20)
+#define PIN_WAIT_MS	5000		/* for Info "pinned" 0 at the end */
+#define REAP_WAIT_S	10
+
+static int gup_pages;		/* the region has struct pages: GUP works */
+static __u64 slice_pages;	/* of each process's slice */
+static __u64 slice_base;	/* this process's, bytes */
+static int blk_fd = -1;
+static char *iobuf;		/* 1 + MAX_INFLIGHT buffers of GUP_MAX_PAGES */
+
+/* One vmsplice in a pipe: the pages of an allocation, in order. */
+struct pseg {
+	int ctx;		/* context id */
+	unsigned int gid;	/* allocation id */
+	int loose;		/* zero or any word of the context */
+	int pool;		/* a Pool object's page */
+	__u64 aoff;		/* allocation offset of the first page */
+	__u64 len;
+	__u64 addr;		/* where it was mapped, for reports */
+};
+
+struct mpipe {
+	int open;
+	int fd[2];
+	__u64 bytes;
+	unsigned int nseg;
+	struct pseg seg[PIPE_SEGS];
+};
+
+static struct mpipe pipes[MAX_PIPES];
+static uint64_t pipebuf[PIPE_BYTES / 8];
+
+enum { DV_SEQ, DV_OWN, DV_ANY };
+
+struct dpage {
+	unsigned char kind;
+	int ctx;		/* the writer */
+	uint64_t w0;		/* DV_SEQ: the first word, 0: all zero */
+};
+
+static struct dpage *dv;
+
+enum { UR_READ_ANON, UR_READ_MAP, UR_WRITE };
+
+static const char * const ur_names[] = { "read into anonymous memory",
+	"read into a mapping", "write from a mapping" };
+
+struct ureq {
+	int used;
+	int kind;
+	int async;		/* IOSQE_ASYNC: io-wq does it, later */
+	int disturbed;		/* its buffer was unmapped or mprotected */
+	int pool;		/* the buffer is a Pool object's page */
+	int ctx;
+	unsigned int gid, u0;	/* the buffer's allocation, first unit */
+	__u64 addr, len;
+	__u64 d;		/* first device page of the slice */
+	uint64_t w0[GUP_MAX_PAGES];	/* a write: what each page holds */
+};
+
+static struct ureq ureqs[MAX_INFLIGHT];
+static unsigned int ninflight;
+static struct io_uring uring;
+static int ring_ok;
+static __u64 holders[MAX_HOLDERS];
+static unsigned int nholders;
+
+/* Whether @w is a word of context @id of this process (any: @id < 0). */
+static int word_of(uint64_t w, int id)
+{
+	unsigned int p, cx, g, o;
+
+	return wdec(w, &p, &cx, &g, &o) && p == (unsigned int)me &&
+	       (id < 0 || cx == ((unsigned int)id & 0xfff));
+}
+
+static int unit_busy(const struct mbuf *b, unsigned int u)
+{
+	unsigned int i;
+
+	if (b->kind == POOL)
+		return 0;
+	for (i = 0; i < MAX_INFLIGHT; i++) {
+		const struct ureq *r = &ureqs[i];
+
+		if (r->used && r->kind != UR_READ_ANON && !r->pool &&
+		    r->gid == b->gid && u >= r->u0 && u < r->u0 + r->len / pg)
+			return 1;
+	}
+	return 0;
+}
+
+static int dev_busy(__u64 d, __u64 n)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_INFLIGHT; i++)
+		if (ureqs[i].used && ureqs[i].d < d + n &&
+		    d < ureqs[i].d + ureqs[i].len / pg)
+			return 1;
+	return 0;
+}
+
+static void uring_reap(unsigned int min);
+
+static void holders_free(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nholders; i++)
+		munmap(fnmm_ptr(holders[i]), pg);
+	nholders = 0;
+}
+
+/*
+ * [lo, hi) was unmapped (@unmapped) or its protection changed: requests
+ * whose buffer is there may fail now; a placeholder keeps each unmapped
+ * page of their buffers until no request is in flight.
+ */
+static void io_disturb(__u64 lo, __u64 hi, int unmapped)
+{
+	unsigned int i;
+	__u64 a, s, e;
+	void *p;
+
+	for (i = 0; i < MAX_INFLIGHT; i++) {
+		struct ureq *r = &ureqs[i];
+
+		if (!r->used || r->kind == UR_READ_ANON || r->addr >= hi ||
+		    r->addr + r->len <= lo)
+			continue;
+		r->disturbed = 1;
+		if (!unmapped)
+			continue;
+		s = r->addr > lo ? r->addr : lo;
+		e = r->addr + r->len < hi ? r->addr + r->len : hi;
+		for (a = s; a < e; a += pg) {
+			if (nholders == MAX_HOLDERS) {
+				/* No room: let every request finish now. */
+				uring_reap(ninflight);
+				return;
+			}
+			p = mmap(fnmm_ptr(a), pg, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+				 -1, 0);
+			if (p == fnmm_ptr(a))
+				holders[nholders++] = a;
+			else if (p != MAP_FAILED)
+				munmap(p, pg);
+		}
+	}
+}
+
+/* The rule of a page read out of a pipe (see above). */
+struct prule {
+	uint64_t first;
+	int loose;
+	int ctx;
+};
+
+static int pipe_rule(const void *arg, unsigned int i, uint64_t got,
+		     uint64_t *want, int *or_zero)
+{
+	const struct prule *r = arg;
+
+	*or_zero = 1;
+	if (r->loose) {
+		*want = PP_OWN;
+		return !got || word_of(got, r->ctx);
+	}
+	*want = r->first + i * 8ULL;
+	return !got || got == *want;
+}
+
+/* The rule of a device page read back. */
+static int dev_rule(const void *arg, unsigned int i, uint64_t got,
+		    uint64_t *want, int *or_zero)
+{
+	const struct dpage *e = arg;
+
+	switch (e->kind) {
+	case DV_SEQ:
+		*want = e->w0 ? e->w0 + i * 8ULL : 0;
+		*or_zero = 0;
+		return got == *want;
+	case DV_OWN:
+		*want = PP_OWN;
+		*or_zero = 1;
+		return !got || word_of(got, e->ctx);
+	default:
+		*want = PP_PROC;
+		*or_zero = 1;
+		return !got || word_of(got, -1);
+	}
+}
+
+/* Judge @n device pages from [@d ...) read into @buf. */
+static int dev_judge(const char *buf, __u64 d, __u64 n, const char *how)
+{
+	static const char * const dnames[] = { "its words", "a Pool page's",
+					       "partly written" };
+	struct mctx who;
+	char what[224];
+	int ok = 1;
+	__u64 k;
+
+	for (k = 0; k < n; k++) {
+		const struct dpage *e = &dv[d + k];
+
+		memcpy(pagebuf, buf + k * pg, pg);
+		memset(&who, 0, sizeof(who));
+		who.id = e->ctx;
+		snprintf(what, sizeof(what),
+			 "%s: device page %llu of proc %d's slice (%s, by ctx %d)",
+			 how, (unsigned long long)(d + k), me, dnames[e->kind],
+			 e->ctx);
+		st->units++;
+		st->dev_pages++;
+		ok &= page_judge(dev_rule, e, pg / 8, &who, what);
+	}
+	return ok;
+}
+
+/* Device pages [@d, +@n) now hold @n pages of @v from @lo. */
+static void dev_written(const struct mvma *v, __u64 lo, __u64 n, __u64 d)
+{
+	const struct mbuf *b = v->buf;
+	__u64 k;
+
+	for (k = 0; k < n; k++) {
+		struct dpage *e = &dv[d + k];
+
+		e->ctx = b->ctx->id;
+		if (b->kind == POOL) {
+			e->kind = DV_OWN;
+			e->w0 = 0;
+		} else {
+			e->kind = DV_SEQ;
+			e->w0 = unit_want0(b, (lo - v->base) / pg + k);
+		}
+	}
+}
+
+static void dev_unknown(__u64 d, __u64 n)
+{
+	__u64 k;
+
+	for (k = 0; k < n; k++)
+		dv[d + k] = (struct dpage){ DV_ANY, -1, 0 };
+}
+
+/* Free device pages for a request of @n pages: 1 and *@d, or 0. */
+static int dev_pick(unsigned int n, __u64 *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		*d = rnd(slice_pages - n + 1);
+		if (!dev_busy(*d, n))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Device pages [*@d, +@n) a read may bring into units [@u, +@n) of @b:
+ * with @same, pages holding exactly what each unit holds; else DV_SEQ
+ * pages of @b's context, or all zero (with @nonzero, not zero).
+ */
+static int dev_find1(const struct mbuf *b, unsigned int u, unsigned int n,
+		     int same, int nonzero, __u64 *d)
+{
+	__u64 s0 = rnd(slice_pages), i, s;
+	unsigned int k;
+
+	for (i = 0; i < slice_pages; i++) {
+		s = (s0 + i) % slice_pages;
+		if (s + n > slice_pages)
+			continue;
+		for (k = 0; k < n; k++) {
+			const struct dpage *e = &dv[s + k];
+
+			if (e->kind != DV_SEQ || (nonzero && !e->w0))
+				break;
+			if (same ? e->w0 != unit_want0(b, u + k) :
+			    e->w0 && e->ctx != b->ctx->id)
+				break;
+		}
+		if (k == n && !dev_busy(s, n)) {
+			*d = s;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int dev_find(const struct mbuf *b, unsigned int u, unsigned int *n,
+		    int same, __u64 *d)
+{
+	if (!same && dev_find1(b, u, *n, 0, 1, d))
+		return 1;
+	if (dev_find1(b, u, *n, same, 0, d))
+		return 1;
+	*n = 1;
+	return dev_find1(b, u, 1, same, 0, d);
+}
+
+/* Unit @u of @b holds the words @w, w + 8, ... (0: zero) from the device. */
+static void unit_from_device(struct mbuf *b, unsigned int u, uint64_t w)
+{
+	unsigned int i, s;
+
+	if (b->w0)
+		b->w0[u] = 0;
+	if (!w) {
+		b->unit[u] = U_ZERO;
+		return;
+	}
+	b->unit[u] = U_PAT;
+	if (w == unit_word0(b, u))
+		return;
+	if (!b->w0)
+		b->w0 = calloc(b->nunits, sizeof(*b->w0));
+	if (!b->w0) {
+		b->unit[u] = U_UNKNOWN;
+		return;
+	}
+	b->w0[u] = w;
+	/* The pipes holding this page may read these words from now on. */
+	for (i = 0; i < MAX_PIPES; i++)
+		for (s = 0; s < pipes[i].nseg; s++) {
+			struct pseg *g = &pipes[i].seg[s];
+
+			if (g->gid == b->gid && (__u64)u * pg >= g->aoff &&
+			    (__u64)u * pg < g->aoff + g->len)
+				g->loose = 1;
+		}
+}
+
+/* A mapping with @prot, of a Split/Bit allocation when @paged. */
+static struct mvma *pick_vma_for(int prot, int paged)
+{
+	unsigned int i, n = 0, k;
+
+#define VMA_FITS(v) ((v)->used && ((v)->prot & prot) == prot && \
+		     (!paged || (v)->buf->kind != POOL))
+	for (i = 0; i < MAX_VMA; i++)
+		n += VMA_FITS(&vmas[i]);
+	if (!n)
+		return NULL;
+	k = rnd(n);
+	for (i = 0; i < MAX_VMA; i++)
+		if (VMA_FITS(&vmas[i]) && !k--)
+			return &vmas[i];
+#undef VMA_FITS
+	return NULL;
+}
+
+static int unit_good(const struct mbuf *b, unsigned int u)
+{
+	return (b->unit[u] == U_ZERO || b->unit[u] == U_PAT) &&
+	       !unit_busy(b, u);
+}
+
+/*
+ * Pages of a mapping for the kernel to get with @prot access (PROT_READ:
+ * it reads them, PROT_WRITE: it writes them): usually up to @max pages
+ * of one mapping with @prot (of Split/Bit with @paged), each a unit the
+ * model knows (zero or written) and no request in flight uses; a Pool
+ * object's page whole.  With @neg, now and then one page the kernel
+ * must refuse (EFAULT): of a mapping without that access, or a released
+ * section.  Returns the results the call may have, *@n 0 when nothing
+ * fits.
+ */
+static uint64_t gup_pick(int prot, int paged, int neg, unsigned int max,
+			 struct mvma **vp, __u64 *lo, unsigned int *n)
+{
+	struct mvma *v;
+	struct mbuf *b;
+	__u64 np, a, i, u0;
+
+	*n = 0;
+	if (neg && chance(6)) {
+		v = pick_vma(0);
+		if (!v || (paged && v->buf->kind == POOL))
+			return 0;
+		*vp = v;
+		b = v->buf;
+		/* Writable but not readable: x86 may let GUP read it. */
+		if (!(v->prot & prot) &&
+		    (v->prot == PROT_NONE || prot == PROT_WRITE)) {
+			*lo = v->start;
+			*n = 1;
+			return R(EFAULT);
+		}
+		if (!(v->prot & prot) || b->kind == POOL)
+			return 0;
+		for (a = v->start; a < v->end; a += pg) {
+			if (b->unit[(a - v->base) / pg] == U_GONE) {
+				*lo = a;
+				*n = 1;
+				return R(EFAULT);
+			}
+		}
+		return 0;
+	}
+	v = pick_vma_for(prot, paged);
+	if (!v)
+		return 0;
+	*vp = v;
+	b = v->buf;
+	if (b->kind == POOL) {
+		*lo = v->start;
+		*n = 1;
+		return gup_pages ? RES_OK : R(EFAULT);
+	}
+	np = (v->end - v->start) / pg;
+	u0 = (v->start - v->base) / pg;
+	a = rnd(np);
+	for (i = 0; i < np && !unit_good(b, u0 + (a + i) % np); i++)
+		;
+	if (i == np)
+		return 0;
+	a = (a + i) % np;
+	*lo = v->start + a * pg;
+	while (*n < max && a + *n < np && unit_good(b, u0 + a + *n))
+		(*n)++;
+	return gup_pages ? RES_OK : R(EFAULT);
+}
+
+/* Open pipe @pp if it is not: 0, or -1. */
+static int pipe_open(struct mpipe *pp)
+{
+	if (pp->open)
+		return 0;
+	if (pipe2(pp->fd, O_NONBLOCK)) {
+		st->unexpected++;
+		report("pipe2: %s", strerror(errno));
+		return -1;
+	}
+	if (fcntl(pp->fd[0], F_SETPIPE_SZ, PIPE_BYTES) < PIPE_BYTES) {
+		st->unexpected++;
+		report("F_SETPIPE_SZ %d: %s", PIPE_BYTES, strerror(errno));
+		close(pp->fd[0]);
+		close(pp->fd[1]);
+		return -1;
+	}
+	pp->open = 1;
+	pp->bytes = 0;
+	pp->nseg = 0;
+	return 0;
+}
+
+static void pipe_close(struct mpipe *pp)
+{
+	if (!pp->open)
+		return;
+	close(pp->fd[0]);
+	close(pp->fd[1]);
+	pp->open = 0;
+	pp->bytes = 0;
+	pp->nseg = 0;
+}
+
+/* Read all of pipe @pp and judge every page by its segment's rule. */
+static void pipe_drain(struct mpipe *pp, const char *when)
+{
+	__u64 got = 0, off = 0, k;
+	struct mctx who;
+	char what[256];
+	unsigned int s;
+	int bad = 0;
+	ssize_t n;
+
+	while (got < pp->bytes) {
+		n = read(pp->fd[0], (char *)pipebuf + got, pp->bytes - got);
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	if (got != pp->bytes) {
+		bad = 1;
+		st->unexpected++;
+		report("%s: pipe %ld gave %llu of the %llu bytes vmspliced into it",
+		       when, (long)(pp - pipes), (unsigned long long)got,
+		       (unsigned long long)pp->bytes);
+	} else if (read(pp->fd[0], pagebuf, 8) != -1 || errno != EAGAIN) {
+		bad = 1;
+		st->unexpected++;
+		report("%s: pipe %ld holds more than the %llu bytes vmspliced into it",
+		       when, (long)(pp - pipes), (unsigned long long)pp->bytes);
+	}
+	for (s = 0; s < pp->nseg; s++) {
+		const struct pseg *g = &pp->seg[s];
+
+		for (k = 0; k < g->len / pg && off + pg <= got; k++) {
+			struct prule r = {
+				wenc(me, g->ctx, g->gid, g->aoff + k * pg),
+				g->loose, g->ctx };
+
+			memcpy(pagebuf, (char *)pipebuf + off, pg);
+			off += pg;
+			memset(&who, 0, sizeof(who));
+			who.id = g->ctx;
+			snprintf(what, sizeof(what),
+				 "%s: pipe %ld, page %llu of a vmsplice of [%#llx +%#llx) of ctx %d alloc %u (byte %#llx of it%s)",
+				 when, (long)(pp - pipes),
+				 (unsigned long long)k,
+				 (unsigned long long)g->addr,
+				 (unsigned long long)g->len, g->ctx, g->gid,
+				 (unsigned long long)(g->aoff + k * pg),
+				 g->loose ? "; zero or the context's words" :
+				 "; zero or its own words");
+			st->units++;
+			st->pipe_pages++;
+			if (!page_judge(pipe_rule, &r, pg / 8, &who, what))
+				bad = 1;
+		}
+	}
+	note("%s: pipe %ld, %llu bytes in %u vmsplices -> %s", when,
+	     (long)(pp - pipes), (unsigned long long)got, pp->nseg,
+	     bad ? "BAD" : "ok");
+	st->calls[F_PIPEREAD][bad ? HD_NR_ERRS - 1 : 0]++;
+	pp->bytes = 0;
+	pp->nseg = 0;
+}
+
+static void op_vmsplice(void)
+{
+	struct mpipe *pp = &pipes[rnd(MAX_PIPES)];
+	unsigned int n, room, u;
+	struct mvma *v = NULL;
+	struct iovec iov;
+	struct pseg *g;
+	uint64_t want;
+	ssize_t got;
+	__u64 lo;
+	int ret;
+
+	if (pipe_open(pp))
+		return;
+	room = (PIPE_BYTES - pp->bytes) / pg;
+	if (!room || pp->nseg == PIPE_SEGS) {
+		pipe_drain(pp, "pipe read (full)");
+		room = PIPE_BYTES / pg;
+	}
+	want = gup_pick(PROT_READ, 0, 1,
+			room < GUP_MAX_PAGES ? room : GUP_MAX_PAGES, &v, &lo,
+			&n);
+	if (!n)
+		return;
+	iov.iov_base = fnmm_ptr(lo);
+	iov.iov_len = (size_t)n * pg;
+	got = vmsplice(pp->fd[1], &iov, 1, SPLICE_F_NONBLOCK);
+	ret = got < 0 ? -errno : got == (ssize_t)iov.iov_len ? 0 : -EIO;
+	note("vmsplice [%#llx +%#llx) of handle %#llx (ctx %d alloc %u, prot %d) into pipe %ld -> %s (%zd)",
+	     (unsigned long long)lo, (unsigned long long)iov.iov_len,
+	     (unsigned long long)v->buf->handle, v->buf->ctx->id,
+	     v->buf->gid, v->prot, (long)(pp - pipes), errname(ret), got);
+	expect(F_VMSPLICE, ret, want, "vmsplice of a mapping");
+	if (got <= 0)
+		return;
+	/* Whatever went in is read back and judged. */
+	g = &pp->seg[pp->nseg++];
+	g->ctx = v->buf->ctx->id;
+	g->gid = v->buf->gid;
+	g->aoff = lo - v->base;
+	g->len = (__u64)got & ~(pg - 1);
+	g->addr = lo;
+	g->pool = v->buf->kind == POOL;
+	g->loose = g->pool;
+	for (u = 0; !g->loose && v->buf->w0 && u < g->len / pg; u++)
+		g->loose = !!v->buf->w0[g->aoff / pg + u];
+	pp->bytes += g->len;
+	st->spliced += g->len / pg;
+}
+
+static void op_pipe_read(void)
+{
+	unsigned int i, k = rnd(MAX_PIPES);
+	struct mpipe *pp;
+
+	for (i = 0; i < MAX_PIPES; i++) {
+		pp = &pipes[(k + i) % MAX_PIPES];
+		if (pp->open && pp->bytes)
+			break;
+	}
+	if (i == MAX_PIPES)
+		return;
+	pipe_drain(pp, "pipe read");
+	/* Sometimes the next vmsplice starts a new pipe. */
+	if (chance(25))
+		pipe_close(pp);
+}
+
+/* O_DIRECT pwrite of pages of a mapping to the slice. */
+static void op_dwrite(void)
+{
+	struct mvma *v = NULL;
+	unsigned int n;
+	uint64_t want;
+	ssize_t got;
+	__u64 lo, d;
+	int ret;
+
+	want = gup_pick(PROT_READ, 0, 1, GUP_MAX_PAGES, &v, &lo, &n);
+	if (!n || !dev_pick(n, &d))
+		return;
+	got = pwrite(blk_fd, fnmm_ptr(lo), (size_t)n * pg,
+		     slice_base + d * pg);
+	ret = got < 0 ? -errno : got == (ssize_t)(n * pg) ? 0 : -EIO;
+	note("O_DIRECT write [%#llx +%#llx) of handle %#llx (ctx %d alloc %u, prot %d) to device page %llu -> %s",
+	     (unsigned long long)lo, (unsigned long long)(n * pg),
+	     (unsigned long long)v->buf->handle, v->buf->ctx->id,
+	     v->buf->gid, v->prot, (unsigned long long)d, errname(ret));
+	if (!expect(F_DWRITE, ret, want, "O_DIRECT write from a mapping"))
+		dev_unknown(d, n);
+	else if (!ret)
+		dev_written(v, lo, n, d);
+}
+
+/*
+ * O_DIRECT pread from the slice: into anonymous memory, judged by the
+ * device model; or into a mapping, of words its context wrote there.
+ */
+static void op_dread(void)
+{
+	struct mvma *v = NULL;
+	unsigned int n = 0, k, u = 0;
+	uint64_t want = RES_OK;
+	ssize_t got;
+	__u64 lo, d;
+	int ret;
+
+	if (chance(50)) {
+		want = gup_pick(PROT_WRITE, 1, 1, GUP_MAX_PAGES, &v, &lo, &n);
+		if (n && want == RES_OK) {
+			u = (lo - v->base) / pg;
+			if (!dev_find(v->buf, u, &n, 0, &d))
+				n = 0;
+		} else if (n && !dev_pick(n, &d)) {
+			n = 0;
+		}
+	}
+	if (!n) {
+		n = 1 + rnd(GUP_MAX_PAGES);
+		if (!dev_pick(n, &d))
+			return;
+		got = pread(blk_fd, iobuf, (size_t)n * pg, slice_base + d * pg);
+		ret = got < 0 ? -errno : got == (ssize_t)(n * pg) ? 0 : -EIO;
+		note("O_DIRECT read of device page %llu +%u into anonymous memory -> %s",
+		     (unsigned long long)d, n, errname(ret));
+		expect(F_DREAD, ret, RES_OK, "O_DIRECT read into anonymous memory");
+		if (got > 0)
+			dev_judge(iobuf, d, (__u64)got / pg,
+				  "O_DIRECT read into anonymous memory");
+		return;
+	}
+	got = pread(blk_fd, fnmm_ptr(lo), (size_t)n * pg, slice_base + d * pg);
+	ret = got < 0 ? -errno : got == (ssize_t)(n * pg) ? 0 : -EIO;
+	note("O_DIRECT read of device page %llu +%u into [%#llx +%#llx) of handle %#llx (ctx %d alloc %u, prot %d) -> %s",
+	     (unsigned long long)d, n, (unsigned long long)lo,
+	     (unsigned long long)(n * pg), (unsigned long long)v->buf->handle,
+	     v->buf->ctx->id, v->buf->gid, v->prot, errname(ret));
+	if (!expect(F_DREAD, ret, want, "O_DIRECT read into a mapping")) {
+		if (want == RES_OK)
+			for (k = 0; k < n; k++)
+				v->buf->unit[u + k] = U_UNKNOWN;
+		return;
+	}
+	if (ret)
+		return;
+	for (k = 0; k < n; k++)
+		unit_from_device(v->buf, u + k, dv[d + k].w0);
+	st->dev_into += n;
+	/* What came in is checked through the mapping at once. */
+	vma_verify(v, lo, lo + (__u64)n * pg, 0, "after an O_DIRECT read into it");
+}
+
+/* A request completed with @res. */
+static void ureq_done(unsigned int idx, int res)
+{
+	struct ureq *r = &ureqs[idx];
+	__u64 n = r->len / pg;
+	int full = res == (int)r->len, good;
+	char s[32];
+
+	if (r->kind != UR_READ_ANON && !gup_pages)
+		good = res == -EFAULT;
+	else if (r->kind != UR_READ_ANON && r->disturbed)
+		good = full || res == -EFAULT ||
+		       (res >= 0 && res < (int)r->len && !(res & 511));
+	else
+		good = full;
+	if (res >= 0 && !full)
+		snprintf(s, sizeof(s), "%d of %llu bytes", res,
+			 (unsigned long long)r->len);
+	else
+		snprintf(s, sizeof(s), "%s", full ? "ok" : errname(res));
+	note("io_uring %s [%#llx +%#llx) device page %llu%s%s (ctx %d alloc %u) completed: %s",
+	     ur_names[r->kind], (unsigned long long)r->addr,
+	     (unsigned long long)r->len, (unsigned long long)r->d,
+	     r->async ? " async" : "",
+	     r->disturbed ? " (its buffer unmapped or mprotected meanwhile)" : "",
+	     r->ctx, r->gid, s);
+	st->calls[F_REAP][full ? 0 : res < 0 ? hd_err_index(res) :
+			  HD_NR_ERRS - 1]++;
+	if (!good) {
+		st->unexpected++;
+		report("io_uring %s [%#llx +%#llx), device page %llu%s: %s",
+		       ur_names[r->kind], (unsigned long long)r->addr,
+		       (unsigned long long)r->len, (unsigned long long)r->d,
+		       r->disturbed ? " (unmapped or mprotected meanwhile)" :
+		       "", s);
+	}
+	if (r->kind == UR_READ_ANON && res > 0)
+		dev_judge(iobuf + (idx + 1) * GUP_MAX_PAGES * pg, r->d,
+			  (__u64)res / pg, "io_uring read into anonymous memory");
+	if (r->kind == UR_WRITE) {
+		__u64 k;
+
+		for (k = 0; k < n; k++) {
+			struct dpage *e = &dv[r->d + k];
+
+			if (!full)
+				*e = (struct dpage){ DV_ANY, -1, 0 };
+			else if (r->pool)
+				*e = (struct dpage){ DV_OWN, r->ctx, 0 };
+			else
+				*e = (struct dpage){ DV_SEQ, r->ctx, r->w0[k] };
+		}
+	}
+	r->used = 0;
+	ninflight--;
+}
+
+/*
+ * Reap completions: wait for @min of them (a few seconds at most), then
+ * take whatever else is done.
+ */
+static void uring_reap(unsigned int min)
+{
+	struct __kernel_timespec ts = { REAP_WAIT_S, 0 };
+	struct io_uring_cqe *cqe;
+	unsigned int done = 0;
+	__u64 idx;
+	int ret, res;
+
+	while (ninflight) {
+		if (done < min)
+			ret = io_uring_wait_cqe_timeout(&uring, &cqe, &ts);
+		else
+			ret = io_uring_peek_cqe(&uring, &cqe);
+		if (ret) {
+			if (done < min) {
+				st->unexpected++;
+				report("io_uring: %u request(s) in flight, none completed within %d s: %s",
+				       ninflight, REAP_WAIT_S, errname(ret));
+			}
+			break;
+		}
+		idx = io_uring_cqe_get_data64(cqe);
+		res = cqe->res;
+		io_uring_cqe_seen(&uring, cqe);
+		done++;
+		if (idx >= MAX_INFLIGHT || !ureqs[idx].used) {
+			st->unexpected++;
+			report("io_uring: a completion (%d) for no request (%llu)",
+			       res, (unsigned long long)idx);
+			continue;
+		}
+		ureq_done(idx, res);
+	}
+	if (!ninflight)
+		holders_free();
+}
+
+/*
+ * The buffer of request @r goes while it may be in flight: its mapping
+ * @v is unmapped, and sometimes its handle released.
+ */
+static void uring_drop(struct mvma *v, struct ureq *r)
+{
+	struct mvma copy = *v;
+	struct mbuf *b = v->buf;
+	unsigned int gid = b->gid;
+	__u64 h = b->handle;
+	int ret;
+
+	range_verify(copy.start, copy.end, "before munmap of an io_uring buffer");
+	ret = munmap(fnmm_ptr(copy.start), copy.end - copy.start) ? -errno : 0;
+	note("munmap [%#llx +%#llx) of handle %#llx under an io_uring request -> %s",
+	     (unsigned long long)copy.start,
+	     (unsigned long long)(copy.end - copy.start),
+	     (unsigned long long)h, errname(ret));
+	if (!expect(F_MUNMAP, ret, RES_OK, "munmap of an io_uring buffer"))
+		return;
+	vma_cut(copy.start, copy.end);
+	if (r->used)
+		st->dropped++;
+	/* The model may have let go of it with its last mapping. */
+	if (!chance(60) || !b->used || b->gid != gid || !b->live ||
+	    b->ctx->fd < 0)
+		return;
+	if (!b->nvma)
+		buf_verify(b, "before Release of an io_uring buffer");
+	ret = fnmm_release(b->ctx->fd, h);
+	note("Release ctx %d handle %#llx under an io_uring request -> %s",
+	     b->ctx->id, (unsigned long long)h, errname(ret));
+	if (expect(F_RELEASE, ret, RES_OK, "Release of an io_uring buffer")) {
+		buf_unlive(b);
+		st->dropped_rel++;
+	}
+}
+
+/*
+ * An io_uring O_DIRECT request, reaped by a later op_reap() (or when
+ * all MAX_INFLIGHT are in flight, or at the end): a read into anonymous
+ * memory, a write from a mapping, or a read into a mapping of what its
+ * pages hold already; IOSQE_ASYNC (io-wq, later) half the time.
+ */
+static void op_uring(void)
+{
+	unsigned int i, k, n = 0, kind = rnd(3);
+	struct io_uring_sqe *sqe;
+	struct mvma *v = NULL;
+	struct ureq *r;
+	uint64_t want;
+	__u64 lo = 0, d = 0;
+	int ret;
+
+	if (!ring_ok)
+		return;
+	if (ninflight == MAX_INFLIGHT)
+		uring_reap(1);
+	for (i = 0; i < MAX_INFLIGHT && ureqs[i].used; i++)
+		;
+	if (i == MAX_INFLIGHT)
+		return;
+	r = &ureqs[i];
+	if (kind != UR_READ_ANON) {
+		want = gup_pick(kind == UR_WRITE ? PROT_READ : PROT_WRITE,
+				kind == UR_READ_MAP, 0, GUP_MAX_PAGES, &v, &lo,
+				&n);
+		k = n ? (lo - v->base) / pg : 0;
+		if (n && kind == UR_READ_MAP && want == RES_OK &&
+		    !dev_find(v->buf, k, &n, 1, &d))
+			n = 0;
+		else if (n && (kind == UR_WRITE || want != RES_OK) &&
+			 !dev_pick(n, &d))
+			n = 0;
+		if (!n)
+			kind = UR_READ_ANON;
+	}
+	if (kind == UR_READ_ANON) {
+		v = NULL;
+		n = 1 + rnd(GUP_MAX_PAGES);
+		lo = fnmm_addr(iobuf + (i + 1) * GUP_MAX_PAGES * pg);
+		if (!dev_pick(n, &d))
+			return;
+	}
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->addr = lo;
+	r->len = (__u64)n * pg;
+	r->d = d;
+	r->async = chance(50);
+	r->ctx = -1;
+	if (v) {
+		r->pool = v->buf->kind == POOL;
+		r->ctx = v->buf->ctx->id;
+		r->gid = v->buf->gid;
+		r->u0 = r->pool ? 0 : (lo - v->base) / pg;
+		for (k = 0; !r->pool && k < n; k++)
+			r->w0[k] = unit_want0(v->buf, r->u0 + k);
+	}
+	sqe = io_uring_get_sqe(&uring);
+	if (!sqe)
+		return;
+	if (kind == UR_WRITE)
+		io_uring_prep_write(sqe, blk_fd, fnmm_ptr(lo), r->len,
+				    slice_base + d * pg);
+	else
+		io_uring_prep_read(sqe, blk_fd, fnmm_ptr(lo), r->len,
+				   slice_base + d * pg);
+	if (r->async)
+		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+	io_uring_sqe_set_data64(sqe, i);
+	r->used = 1;
+	ninflight++;
+	ret = io_uring_submit(&uring);
+	ret = ret == 1 ? 0 : ret < 0 ? ret : -EIO;
+	note("io_uring %s [%#llx +%#llx) device page %llu +%u%s (ctx %d alloc %u) submitted -> %s",
+	     ur_names[kind], (unsigned long long)lo,
+	     (unsigned long long)r->len, (unsigned long long)d, n,
+	     r->async ? " async" : "", r->ctx, r->gid, errname(ret));
+	if (!expect(F_URING, ret, RES_OK, "io_uring submit")) {
+		/* Not in flight; the ring may be left unusable. */
+		r->used = 0;
+		ninflight--;
+		ring_ok = 0;
+		return;
+	}
+	/* Now and then its buffer goes while it may be in flight. */
+	if (v && chance(35))
+		uring_drop(v, r);
+}
+
+static void op_reap(void)
+{
+	if (ninflight)
+		uring_reap(chance(50));
+}
+
+/* Per process: the slice (zeroed), the ring, the buffers. */
+static int gup_setup(void)
+{
+	size_t len = (size_t)(MAX_INFLIGHT + 1) * GUP_MAX_PAGES * pg;
+	__u64 d, n;
+	int ret;
+
+	slice_base = (__u64)me * slice_pages * pg;
+	dv = calloc(slice_pages, sizeof(*dv));	/* DV_SEQ zero */
+	iobuf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	blk_fd = open(blkdev, O_RDWR | O_DIRECT);
+	if (!dv || iobuf == MAP_FAILED || blk_fd < 0) {
+		report("%s: open O_DIRECT: %s", blkdev, strerror(errno));
+		return -1;
+	}
+	for (d = 0; d < slice_pages; d += n) {
+		n = slice_pages - d < GUP_MAX_PAGES ? slice_pages - d :
+		    GUP_MAX_PAGES;
+		if (pwrite(blk_fd, iobuf, n * pg, slice_base + d * pg) !=
+		    (ssize_t)(n * pg)) {
+			report("%s: zeroing the slice: %s", blkdev,
+			       strerror(errno));
+			return -1;
+		}
+	}
+	ret = io_uring_queue_init(2 * MAX_INFLIGHT, &uring, 0);
+	if (ret) {
+		report("io_uring_queue_init: %s", errname(ret));
+		return -1;
+	}
+	ring_ok = 1;
+	gup_on = 1;
+	return 0;
+}
+
+/* Whether page @k of segment @g is in a segment before it too. */
+static int pseg_seen(const struct pseg *g, __u64 k)
+{
+	unsigned int i, s;
+
+	for (i = 0; i < MAX_PIPES; i++) {
+		for (s = 0; s < pipes[i].nseg; s++) {
+			const struct pseg *h = &pipes[i].seg[s];
+			__u64 off = g->aoff + k * pg;
+
+			if (h == g)
+				return 0;
+			if (!h->pool && h->gid == g->gid && off >= h->aoff &&
+			    off < h->aoff + h->len)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * At the end, after every request was reaped and everything released:
+ * the Split/Bit pages the pipes still hold are of released blocks, which
+ * must all wait, so Info "pinned" is at least their size (other
+ * processes' only add to it).  Then every pipe is read, judged and
+ * closed.
+ */
+static void gup_finish(void)
+{
+	__u64 held = 0, k;
+	struct fnmm_info in;
+	unsigned int i, s;
+	int fd, ret;
+
+	for (i = 0; i < MAX_PIPES; i++)
+		for (s = 0; s < pipes[i].nseg; s++)
+			for (k = 0; !pipes[i].seg[s].pool &&
+			     k < pipes[i].seg[s].len / pg; k++)
+				held += !pseg_seen(&pipes[i].seg[s], k);
+	fd = fnmm_open();
+	ret = fd < 0 ? fd : fnmm_info(fd, &in);
+	if (fd >= 0)
+		close(fd);
+	if (!ret)
+		st->pinned_end = in.pinned;
+	if (ret || in.pinned < held * pg) {
+		st->unexpected++;
+		report("cleanup: everything released, the pipes hold %llu pages of Split/Bit blocks, but Info pinned is %llu KiB (%s)",
+		       (unsigned long long)held,
+		       ret ? 0ULL : (unsigned long long)in.pinned >> 10,
+		       errname(ret));
+	}
+	for (i = 0; i < MAX_PIPES; i++) {
+		if (pipes[i].open && pipes[i].bytes)
+			pipe_drain(&pipes[i], "cleanup: pipe read");
+		pipe_close(&pipes[i]);
+	}
+	if (ring_ok)
+		io_uring_queue_exit(&uring);
+	if (blk_fd >= 0)
+		close(blk_fd);
+}
+
+/* The slices of @dev for @procs processes: 0, or -1 (a failed TAP line). */
+static int blk_slices(const char *dev, uint64_t procs)
+{
+	int fd = open(dev, O_RDWR | O_DIRECT);
+	off_t size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	__u64 slice;
+
+	if (fd >= 0)
+		close(fd);
+	if (size <= 0) {
+		tap(0, strerror(errno), "--blkdev %s: open O_DIRECT, its size",
+		    dev);
+		return -1;
+	}
+	slice = (__u64)size / procs;
+	if (slice > SLICE_MAX)
+		slice = SLICE_MAX;
+	slice_pages = slice / pg;
+	if (slice_pages < GUP_MAX_PAGES) {
+		tap(0, "too small", "--blkdev %s: %lld bytes for %llu processes",
+		    dev, (long long)size, (unsigned long long)procs);
+		return -1;
+	}
+	gup_pages = strcmp(fnmm_pages_mode(), "none") != 0;
+	tap_diag("--blkdev %s: %lld MiB, a slice of %llu KiB per process; vmsplice, O_DIRECT and io_uring on the mappings %s",
+		 dev, (long long)size >> 20,
+		 (unsigned long long)(slice_pages * pg) >> 10,
+		 gup_pages ? "work" : "must fail (EFAULT: no struct pages)");
+	return 0;
+}
+
+/* The weight of @op: the GUP operations only with --blkdev. */
+static unsigned int fop_weight(unsigned int op)
+{
+	return op >= F_VMSPLICE && !gup_on ? 0 : fops[op].weight;
+}
+
 static enum fop pick_op(void)
 {
 	static unsigned int total;
@@ -3069,12 +4262,12 @@ static enum fop pick_op(void)
 
 	if (!total)
 		for (i = 0; i < NR_FOPS; i++)
-			total += fops[i].weight;
+			total += fop_weight(i);
 	r = rnd(total);
 	for (i = 0; i < NR_FOPS; i++) {
-		if (r < fops[i].weight)
+		if (r < fop_weight(i))
 			return i;
-		r -= fops[i].weight;
+		r -= fop_weight(i);
 	}
 	return F_INFO;
 }
@@ -3134,8 +4327,26 @@ static void run_op(enum fop op)
 	case F_REOPEN:
 		op_reopen();
 		break;
-	default:
+	case F_FORK:
 		op_fork();
+		break;
+	case F_VMSPLICE:
+		op_vmsplice();
+		break;
+	case F_PIPEREAD:
+		op_pipe_read();
+		break;
+	case F_DWRITE:
+		op_dwrite();
+		break;
+	case F_DREAD:
+		op_dread();
+		break;
+	case F_URING:
+		op_uring();
+		break;
+	default:
+		op_reap();
 		break;
 	}
 }
@@ -3145,6 +4356,9 @@ static void cleanup(void)
 {
 	unsigned int i, s;
 
+	/* Every request reaped (and judged) before its buffer goes. */
+	if (gup_on && ninflight)
+		uring_reap(ninflight);
 	for (i = 0; i < MAX_VMA; i++) {
 		struct mvma v = vmas[i];
 
@@ -3197,6 +4411,8 @@ static void cleanup(void)
 		st->unexpected++;
 		report("cleanup: mappings of the device left that the model did not know");
 	}
+	if (gup_on)
+		gup_finish();
 }
 
 static int worker(int idx, uint64_t seed)
@@ -3220,6 +4436,10 @@ static int worker(int idx, uint64_t seed)
 	if (ro_page == MAP_FAILED || edge_page == MAP_FAILED)
 		return 1;
 	mprotect(edge_page + pg, pg, PROT_NONE);	/* a guard, never reused */
+	if (blkdev && gup_setup()) {
+		st->unexpected++;
+		gup_on = 0;
+	}
 	if (!slot_open(0))
 		return 1;
 	if (chance(50))
@@ -3257,7 +4477,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: fnmm_fuzz [--seed N] [--seconds S] [--iterations N] [--procs P]\n"
 		   "                 [--only I] [--trace] [--xfail-relsec] [--no-partial]\n"
-		   "                 [--no-uncached]\n");
+		   "                 [--no-uncached] [--blkdev DEV]\n");
 }
 
 static int parse_u64(const char *s, uint64_t *v)
@@ -3304,6 +4524,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (!strcmp(a, "--blkdev") && i + 1 < argc) {
+			blkdev = argv[++i];
+			continue;
+		}
 		if (i + 1 >= argc || parse_u64(argv[i + 1], &v)) {
 			usage(stderr);
 			return 2;
@@ -3340,11 +4564,14 @@ int main(int argc, char **argv)
 		 (unsigned long long)seconds, max_iters ? d : "no iteration limit");
 	tap_diag("struct pages: %s%s", fnmm_pages_mode(),
 		 cached_only ? " (Uncached/Device: EINVAL)" : "");
-	tap_diag("reproduce: fnmm_fuzz --seed %#llx --procs %llu --seconds %llu%s%s%s",
+	tap_diag("reproduce: fnmm_fuzz --seed %#llx --procs %llu --seconds %llu%s%s%s%s%s",
 		 (unsigned long long)seed, (unsigned long long)procs,
 		 (unsigned long long)seconds, xfail_relsec ? " --xfail-relsec" : "",
 		 no_partial ? " --no-partial" : "",
-		 no_uncached ? " --no-uncached" : "");
+		 no_uncached ? " --no-uncached" : "",
+		 blkdev ? " --blkdev " : "", blkdev ? blkdev : "");
+	if (blkdev && blk_slices(blkdev, procs))
+		blkdev = NULL;
 
 	mon = open_or_bail();
 	if (info_or_fail(mon, &info0, "start"))
@@ -3422,6 +4649,9 @@ int main(int argc, char **argv)
 		uint64_t tot[HD_NR_ERRS] = { 0 }, n = 0;
 		size_t len = 0;
 
+		if (k >= F_VMSPLICE && !blkdev)
+			continue;
+
 		for (p = 0; p < procs; p++)
 			for (e = 0; e < HD_NR_ERRS; e++)
 				tot[e] += stats[p].calls[k][e];
@@ -3447,6 +4677,16 @@ int main(int argc, char **argv)
 			 (unsigned long long)s->acct,
 			 (unsigned long long)s->onestep,
 			 (unsigned long long)s->xfail);
+		if (blkdev)
+			tap_diag("proc %u: %llu pages vmspliced, %llu read back out of the pipes and %llu device pages checked, %llu mapping pages filled from the device, %llu io_uring buffers unmapped in flight (%llu also released), Info pinned up to %llu KiB (%llu KiB with only the pipes left)",
+				 p, (unsigned long long)s->spliced,
+				 (unsigned long long)s->pipe_pages,
+				 (unsigned long long)s->dev_pages,
+				 (unsigned long long)s->dev_into,
+				 (unsigned long long)s->dropped,
+				 (unsigned long long)s->dropped_rel,
+				 (unsigned long long)s->pinned_max >> 10,
+				 (unsigned long long)s->pinned_end >> 10);
 		snprintf(d, sizeof(d), "%llu unexpected results%s",
 			 (unsigned long long)s->unexpected,
 			 s->finished ? "" : ", did not finish its cleanup");
@@ -3467,6 +4707,25 @@ int main(int argc, char **argv)
 		    p);
 	}
 
+	if (blkdev) {
+		/* Every pipe closed, every request reaped: nothing waits. */
+		uint64_t t = hd_now_ms(), max = 0;
+
+		ret = fnmm_info(mon, &end);
+		while (!ret && end.pinned && hd_now_ms() - t < PIN_WAIT_MS) {
+			hd_sleep_ms(20);
+			ret = fnmm_info(mon, &end);
+		}
+		for (p = 0; p < procs; p++)
+			if (stats[p].pinned_max > max)
+				max = stats[p].pinned_max;
+		snprintf(d, sizeof(d), "%s, pinned %llu bytes after %llu ms",
+			 errname(ret), (unsigned long long)end.pinned,
+			 (unsigned long long)(hd_now_ms() - t));
+		tap(!ret && !end.pinned, d,
+		    "Info pinned back to 0 within %d s of the last pipe closed (up to %llu KiB during the run)",
+		    PIN_WAIT_MS / 1000, (unsigned long long)max >> 10);
+	}
 	ret = info_wait(mon, &info0, WAIT_MS, d, sizeof(d));
 	tap(!ret, d, "every INFO counter back to the start");
 	if (!fnmm_info(mon, &end))

@@ -2,7 +2,9 @@
 # use (a file held open, a mapping that outlived its file) and allowed
 # once it is not; then the seeded fuzzer and the stress test with its
 # killer against the boot-reserved region; rmmod, and a reload after the
-# run (nothing the run did may outlive the module).
+# run (nothing the run did may outlive the module).  The fuzzer also
+# hands its mappings to the rest of the kernel (vmsplice into pipes,
+# O_DIRECT and io_uring on a brd RAM disk, --blkdev).
 #
 # Knobs, from the kernel command line (tools/vm/run.sh --append), which
 # hands NAME=VALUE words to init's environment; commas become spaces:
@@ -60,16 +62,21 @@ check "the held mapping was intact to the end" wait $pid
 cat /tmp/hold-map.out
 check "rmmod once the mapping is gone" rmmod freenos-mm
 
-# The fuzzer and the stress test.
+# The fuzzer and the stress test.  The fuzzer's O_DIRECT and io_uring
+# go to a 64 MiB RAM disk, a slice of it per process.
 check "insmod for the fuzzer" insmod $FNMM_KO base=$base size=$size
 check "debugfs check ok before" debugfs_ok
+check "insmod brd (a RAM disk for the fuzzer's O_DIRECT)" \
+	insmod /fnmm/kmod/brd.ko rd_nr=1 rd_size=65536
+wait_for "/dev/ram0 is there" test -b /dev/ram0
 run_tap fnmm_fuzz fnmm_fuzz --seconds ${FNMM_FUZZ_SECONDS:-60} \
-	$(echo "${FNMM_FUZZ_ARGS:-}" | tr , ' ')
+	--blkdev /dev/ram0 $(echo "${FNMM_FUZZ_ARGS:-}" | tr , ' ')
 run_tap fnmm_stress fnmm_stress --seconds ${FNMM_STRESS_SECONDS:-20} \
 	$(echo "${FNMM_STRESS_ARGS:-}" | tr , ' ')
 check "debugfs check ok after the fuzzer and the stress test" debugfs_ok
 # The kernel's complaints during the run, if any (PAT, warnings).
 dmesg | grep -E 'x86/PAT|ioremap|WARNING' | grep -v Configuration | tail -n 12
+check "rmmod brd" rmmod brd
 check "final rmmod" rmmod freenos-mm
 check "the region is released" sh -c '! grep -q freenos-mm /proc/iomem'
 # Nothing the run did outlives the module: it loads and unloads again.
