@@ -32,6 +32,7 @@
  * @mnt: the module's pseudo file system, for @inode
  * @inode: owner of the address_space every page's ->mapping points to
  *	(futex keys), or NULL
+ * @next_key: the next page ->index never given out (fnmm_pages_rekey())
  */
 struct fnmm_region {
 	u64 base;
@@ -43,6 +44,7 @@ struct fnmm_region {
 	struct dev_pagemap pgmap;
 	struct vfsmount *mnt;
 	struct inode *inode;
+	atomic64_t next_key;
 };
 
 int fnmm_region_claim(struct fnmm_region *r, u64 base, u64 size);
@@ -54,6 +56,9 @@ int fnmm_region_set_type(struct fnmm_region *r, u64 phys, u64 size,
 u64 fnmm_region_idle(struct fnmm_region *r, u64 phys, u64 size);
 int fnmm_pages_init(struct fnmm_region *r, bool zone_device);
 void fnmm_pages_fini(struct fnmm_region *r);
+void fnmm_pages_rekey(struct fnmm_region *r, u64 phys, u64 size);
+bool fnmm_pages_poisoned(struct fnmm_region *r, u64 phys, u64 size);
+void fnmm_pages_flush_tlb(void);
 
 enum fnmm_cache_op { FNMM_CACHE_CLEAN, FNMM_CACHE_INVAL, FNMM_CACHE_FLUSH };
 int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
@@ -79,6 +84,7 @@ int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
  * @size: bytes
  * @next: pinned: the first page not yet seen unreferenced
  * @user: pinned: whose RLIMIT_MEMLOCK it stays charged to, or NULL
+ * @flush: pinned: it had a PMD entry: flush TLBs before reuse
  */
 struct fnmm_qblock {
 	struct list_head node;
@@ -88,6 +94,7 @@ struct fnmm_qblock {
 	u64 size;
 	u64 next;
 	struct user_struct *user;
+	bool flush;
 };
 
 /**
@@ -153,7 +160,7 @@ void fnmm_dev_quarantine_init(struct fnmm_dev *dev);
 void fnmm_dev_quarantine_fini(struct fnmm_dev *dev);
 int fnmm_dev_scrub(struct fnmm_dev *dev, u64 phys, u64 size);
 void fnmm_dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access, u64 phys,
-			u64 size, struct user_struct *user);
+			u64 size, struct user_struct *user, bool flush);
 u64 fnmm_dev_quarantined(struct fnmm_dev *dev);
 u64 fnmm_dev_quarantine_retry(struct fnmm_dev *dev);
 u64 fnmm_dev_pinned(struct fnmm_dev *dev);
@@ -188,6 +195,8 @@ struct fnmm_block {
  * @memtype: while mapped, for an allocation in several pieces: a kernel
  *	mapping of each block in the allocation's cache type, which holds
  *	the x86 PAT memory type of its pages (see device.c), else NULL
+ * @pmd: a 2 MiB entry has mapped it (its blocks go back after a TLB
+ *	flush, see pages.c)
  */
 struct fnmm_buf {
 	struct kref ref;
@@ -203,6 +212,7 @@ struct fnmm_buf {
 	unsigned int nblocks;
 	struct fnmm_block *blocks;
 	void **memtype;
+	bool pmd;
 };
 
 /**

@@ -166,7 +166,7 @@ static int pages_release(struct fnmm_allocator *a, u64 addr)
 		return -ENOENT;
 	fnmm_ctx_uncharge(ctx, size);
 	fnmm_dev_give_back(ctx->dev, FNMM_ALLOC_SPLIT, 0, addr, size,
-			   ctx->user);
+			   ctx->user, false);
 	return 0;
 }
 
@@ -241,7 +241,8 @@ static void buf_free_blocks(struct fnmm_buf *buf)
 
 		if (buf->kind != FNMM_ALLOC_POOL) {
 			fnmm_dev_give_back(ctx->dev, buf->kind, buf->access,
-					   b->phys, b->size, ctx->user);
+					   b->phys, b->size, ctx->user,
+					   READ_ONCE(buf->pmd));
 			continue;
 		}
 		fnmm_dev_scrub(ctx->dev, b->phys, b->size);
@@ -326,13 +327,17 @@ static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
 	u64 left = size, cap = 1;
 	int ret = -ENOMEM;
 
-	/* 2 MiB and more: 2 MiB-aligned if it can be, for PMD mappings. */
-	if (!align && size >= SZ_2M) {
+	/*
+	 * 2 MiB and more of Split or Bit over ZONE_DEVICE pages: 2 MiB-aligned
+	 * if it can be, for PMD mappings; else as asked.
+	 */
+	if (!align && size >= SZ_2M && buf->kind != FNMM_ALLOC_POOL &&
+	    buf->ctx->dev->region.pages && !buf->ctx->dev->region.taken) {
 		r.alignment = SZ_2M;
 		ret = ctx_allocate(a, &r);
 		r.alignment = 0;
 	}
-	if (ret == -ENOMEM)
+	if (ret)
 		ret = ctx_allocate(a, &r);
 	if (!ret || !sparse || ret != -ENOMEM) {
 		if (ret)
@@ -669,7 +674,7 @@ static int buf_cut(struct fnmm_buf *buf, unsigned int i, u64 off, u64 size)
 	}
 	fnmm_ctx_uncharge(buf->ctx, size);
 	fnmm_dev_give_back(buf->ctx->dev, buf->kind, buf->access, phys, size,
-			   buf->ctx->user);
+			   buf->ctx->user, READ_ONCE(buf->pmd));
 	atomic64_sub(size, &buf->ctx->held[buf->kind]);
 	atomic64_sub(size, &buf->ctx->bytes);
 

@@ -193,8 +193,12 @@ static int pinned_show(struct seq_file *m, void *unused)
 	struct fnmm_qblock *q;
 	u64 blocks = 0;
 
-	/* No recheck runs meanwhile: every waiting block is on the list. */
+	/*
+	 * No recheck runs meanwhile (every waiting block is on the list);
+	 * qlock against blocks being added.
+	 */
 	mutex_lock(&dev->pin_lock);
+	spin_lock(&dev->qlock);
 	list_for_each_entry(q, &dev->pinned, node)
 		blocks++;
 	seq_printf(m, "blocks %llu bytes %llu\n", blocks, fnmm_dev_pinned(dev));
@@ -204,6 +208,7 @@ static int pinned_show(struct seq_file *m, void *unused)
 			   q->phys - dev->region.base, q->size,
 			   q->next - dev->region.base,
 			   page_ref_count(pfn_to_page(PHYS_PFN(q->next))));
+	spin_unlock(&dev->qlock);
 	mutex_unlock(&dev->pin_lock);
 	return 0;
 }

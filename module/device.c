@@ -556,7 +556,7 @@ static vm_fault_t fnmm_vm_fault(struct vm_fault *vmf)
 static vm_fault_t fnmm_vm_huge_fault(struct vm_fault *vmf,
 				     enum page_entry_size pe_size)
 {
-#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+#if defined(CONFIG_TRANSPARENT_HUGEPAGE) && defined(CONFIG_X86)
 	struct vm_area_struct *vma = vmf->vma;
 	struct fnmm_buf *buf = vma->vm_private_data;
 	struct fnmm_region *r = &buf->ctx->dev->region;
@@ -566,12 +566,15 @@ static vm_fault_t fnmm_vm_huge_fault(struct vm_fault *vmf,
 
 	if (pe_size == PE_SIZE_PTE)
 		return fnmm_vm_fault(vmf);
-#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	/* x86 only: fnmm_pages_flush_tlb() must be able to flush them. */
+#if defined(CONFIG_TRANSPARENT_HUGEPAGE) && defined(CONFIG_X86)
 	if (pe_size != PE_SIZE_PMD || !r->pages || r->taken ||
 	    haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end ||
 	    fnmm_buf_phys(buf, haddr - vma->vm_start, &phys, &len) ||
 	    len < PMD_SIZE || !IS_ALIGNED(phys, PMD_SIZE))
 		return VM_FAULT_FALLBACK;
+	/* Before the entry exists: its blocks go back after a TLB flush. */
+	WRITE_ONCE(buf->pmd, true);
 	return vmf_insert_pfn_pmd(vmf, phys_to_pfn_t(phys, PFN_DEV | PFN_MAP),
 				  vmf->flags & FAULT_FLAG_WRITE);
 #else
@@ -585,6 +588,21 @@ static int fnmm_vm_mremap(struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
+#ifdef CONFIG_HAVE_IOREMAP_PROT
+/*
+ * ptrace and /proc/PID/mem on a PFN mapping (pages=0).  generic_access_phys()
+ * looks at the entry of @addr only but copies @len bytes from there, so
+ * a read near the end of a page would run on into the physically next
+ * page (another context's): one page at a time, the caller loops.
+ */
+static int fnmm_vm_access(struct vm_area_struct *vma, unsigned long addr,
+			  void *buf, int len, int write)
+{
+	len = min_t(int, len, PAGE_SIZE - offset_in_page(addr));
+	return generic_access_phys(vma, addr, buf, len, write);
+}
+#endif
+
 /*
  * ptrace, /proc/PID/mem and process_vm_readv reach page-backed mappings
  * through get_user_pages(); PFN mappings (pages=0) through ->access.
@@ -597,7 +615,7 @@ static const struct vm_operations_struct fnmm_vm_ops = {
 	.mremap	= fnmm_vm_mremap,
 	.may_split = fnmm_vm_may_split,
 #ifdef CONFIG_HAVE_IOREMAP_PROT
-	.access	= generic_access_phys,
+	.access	= fnmm_vm_access,
 #endif
 };
 

@@ -20,17 +20,33 @@
  *
  * Every page of the region gets ->mapping = the address_space of an
  * inode of the module's own pseudo file system (the file's f_mapping
- * too) and ->index = its page offset in the region, as device-dax sets
- * them: a shared futex's key (inode, index) is then one per physical page
- * and the same in every process mapping it.  The inode is S_DAX, which
- * lets the fault path ask for PMD-sized faults; its address_space has no
- * page cache and dirtying is a no-op.
+ * too) and an ->index of its own, as device-dax sets them: a shared
+ * futex's key is (inode, index), the same in every process mapping the
+ * page.  A page gets a new, never used index whenever it goes back to
+ * an allocator (fnmm_pages_rekey()), so a futex waiter left on a page by
+ * its last owner is never found through the next one.  The inode is
+ * S_DAX, which lets the fault path ask for PMD-sized faults, and a
+ * character device to memory_failure()'s DAX code (as device-dax's is:
+ * no entries locked in its empty page cache); dirtying is a no-op.
  *
- * Cost: init and fini O(pages).  memremap_pages() allocates the memmap
- * from RAM: 64 bytes per 4 KiB page (1.6%), 1 MiB for a 64 MiB region.
+ * A memory failure on a ZONE_DEVICE page only marks it (PageHWPoison,
+ * no reverse map to signal its mappers with): the block holding it is
+ * quarantined instead of scrubbed when it goes back.
+ *
+ * On 6.1, MADV_COLD/PAGEOUT (and a MADV_DONTNEED racing a fault) clear
+ * a devmap PMD as a "bad pmd" without a TLB flush, and the munmap after
+ * finds nothing to flush: memory that ever had a PMD entry is given
+ * back only after a TLB flush on every CPU (fnmm_pages_flush_tlb()).
+ *
+ * Cost: init and fini O(pages); rekeying O(pages of the block), next to
+ * its O(bytes) scrub; the flush one IPI round per PMD-mapped block given
+ * back.  memremap_pages() allocates the memmap from RAM: 64 bytes per
+ * 4 KiB page (1.6%), 1 MiB for a 64 MiB region.
  */
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/page-flags.h>
+#include <linux/smp.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
@@ -38,6 +54,10 @@
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
 #include "fnmm_dev.h"
+
+#ifdef CONFIG_X86
+#include <asm/tlbflush.h>
+#endif
 
 #define FNMM_FS_MAGIC	0x464e4d4d	/* "FNMM" */
 
@@ -67,13 +87,96 @@ static void pages_set_mapping(struct fnmm_region *r,
 		struct page *page = pfn_to_page(PHYS_PFN(r->base) + i);
 
 		page->mapping = mapping;
-		page->index = mapping ? i : 0;
+		page->index = i;
 		if (!(i & 4095))
 			cond_resched();
 	}
 }
 
+/**
+ * fnmm_pages_rekey() - new futex keys for pages going back to an allocator
+ * @r: the region
+ * @phys: physical start, page-aligned
+ * @size: bytes, page-aligned
+ *
+ * Nothing maps the range.  Each page gets an ->index never used before
+ * (a 64-bit count: it does not wrap).
+ */
+void fnmm_pages_rekey(struct fnmm_region *r, u64 phys, u64 size)
+{
+	unsigned long i, n = size >> PAGE_SHIFT;
+	u64 key;
+
+	if (!r->pages || !r->inode)
+		return;
+	key = atomic64_fetch_add(n, &r->next_key);
+	for (i = 0; i < n; i++)
+		pfn_to_page(PHYS_PFN(phys) + i)->index = key + i;
+}
+
+/**
+ * fnmm_pages_poisoned() - whether a page of a range had a memory failure
+ * @r: the region
+ * @phys: physical start, page-aligned
+ * @size: bytes, page-aligned
+ *
+ * Return: true if any page is PageHWPoison (never scrub or reuse it).
+ */
+bool fnmm_pages_poisoned(struct fnmm_region *r, u64 phys, u64 size)
+{
+	u64 done;
+
+	if (!r->pages)
+		return false;
+	for (done = 0; done < size; done += PAGE_SIZE)
+		if (PageHWPoison(pfn_to_page(PHYS_PFN(phys + done))))
+			return true;
+	return false;
+}
+
+#ifdef CONFIG_X86
+static void pages_flush_local(void *unused)
+{
+	__flush_tlb_all();
+}
+#endif
+
+/**
+ * fnmm_pages_flush_tlb() - flush every CPU's TLB, all address spaces
+ *
+ * For memory that had a PMD entry, before it goes to someone else (see
+ * above).  Sleeps (waits for the IPIs).
+ */
+void fnmm_pages_flush_tlb(void)
+{
+#ifdef CONFIG_X86
+	on_each_cpu(pages_flush_local, NULL, 1);
+#endif
+}
+
 #ifdef CONFIG_ZONE_DEVICE
+/*
+ * A memory failure on one of the pages: mark it, so that its block is
+ * never scrubbed or reused; its mappers are not found (no reverse map),
+ * as memory_failure()'s generic DAX path would look them up by the
+ * wrong offsets.
+ */
+static int pages_memory_failure(struct dev_pagemap *pgmap, unsigned long pfn,
+				unsigned long nr_pages, int mf_flags)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr_pages; i++)
+		SetPageHWPoison(pfn_to_page(pfn + i));
+	pr_err("freenos-mm: memory failure at pfn %#lx (+%lu): kept out of use\n",
+	       pfn, nr_pages);
+	return 0;
+}
+
+static const struct dev_pagemap_ops pages_pgmap_ops = {
+	.memory_failure	= pages_memory_failure,
+};
+
 /* ZONE_DEVICE pages for a boot-reserved region; it enters the direct map. */
 static int pages_zone_device(struct fnmm_region *r)
 {
@@ -87,6 +190,7 @@ static int pages_zone_device(struct fnmm_region *r)
 	}
 	memset(pgmap, 0, sizeof(*pgmap));
 	pgmap->type = MEMORY_DEVICE_GENERIC;
+	pgmap->ops = &pages_pgmap_ops;
 	pgmap->range = (struct range){ .start = r->base,
 				       .end = r->base + r->size - 1 };
 	pgmap->nr_range = 1;
@@ -133,6 +237,7 @@ int fnmm_pages_init(struct fnmm_region *r, bool zone_device)
 	}
 	inode->i_mapping->a_ops = &fnmm_aops;
 	inode->i_flags |= S_DAX;
+	inode->i_mode = S_IFCHR;
 	r->inode = inode;
 	if (!r->taken && zone_device) {
 		ret = pages_zone_device(r);
@@ -141,6 +246,7 @@ int fnmm_pages_init(struct fnmm_region *r, bool zone_device)
 	}
 	if (r->pages)
 		pages_set_mapping(r, inode->i_mapping);
+	atomic64_set(&r->next_key, r->size >> PAGE_SHIFT);
 	return 0;
 err_inode:
 	iput(inode);

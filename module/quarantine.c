@@ -17,9 +17,11 @@
  *     of a region taken at load time).
  *  3. It is scrubbed (zeroed).
  *
- * A block whose type or scrub fails is quarantined instead
- * (dev->quarantine): never handed out again until "retry" from debugfs,
- * or unload, succeeds.  Both lists are counted per allocator for Info,
+ * A block whose type or scrub fails, or with a page that had a memory
+ * failure, is quarantined instead (dev->quarantine): never handed out
+ * again until "retry" from debugfs, or unload, succeeds (never, for a
+ * memory failure).  A block a PMD entry mapped goes back after a TLB
+ * flush on every CPU (see pages.c), and every page gets a new futex key.  Both lists are counted per allocator for Info,
  * debugfs and the audit.
  *
  * Cost: the pin check is O(pages of the block) once; a waiting block is
@@ -73,7 +75,7 @@ static void dev_free(struct fnmm_dev *dev, u8 kind, u64 phys, u64 size)
 /* Keep a block that cannot be handed out again safely out of use. */
 static void dev_quarantine(struct fnmm_dev *dev, u8 kind, u64 phys, u64 size)
 {
-	struct fnmm_qblock *q = kmalloc(sizeof(*q), GFP_KERNEL);
+	struct fnmm_qblock *q = kmalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
 
 	atomic64_add(size, &dev->quarantined[kind]);
 	/* Without a record it stays out of use until unload. */
@@ -85,12 +87,23 @@ static void dev_quarantine(struct fnmm_dev *dev, u8 kind, u64 phys, u64 size)
 	spin_unlock(&dev->qlock);
 }
 
-/* Steps 2 and 3 above: write-back, scrubbed, freed; or quarantined. */
+/*
+ * Steps 2 and 3 above: write-back, scrubbed, a new futex key for each
+ * page, freed; or quarantined.  A block a PMD mapped waits for a TLB
+ * flush first; one with a page that had a memory failure is never
+ * touched again.
+ */
 static void dev_reuse(struct fnmm_dev *dev, u8 kind, u32 access, u64 phys,
-		      u64 size)
+		      u64 size, bool flush)
 {
 	int ret = 0;
 
+	if (flush)
+		fnmm_pages_flush_tlb();
+	if (fnmm_pages_poisoned(&dev->region, phys, size)) {
+		dev_quarantine(dev, kind, phys, size);
+		return;
+	}
 	if (fnmm_access_uncached(access))
 		ret = atomic_add_unless(&dev->fail_type, -1, 0) ? -ENOMEM :
 		      fnmm_region_set_type(&dev->region, phys, size, 0);
@@ -100,6 +113,7 @@ static void dev_reuse(struct fnmm_dev *dev, u8 kind, u32 access, u64 phys,
 		dev_quarantine(dev, kind, phys, size);
 		return;
 	}
+	fnmm_pages_rekey(&dev->region, phys, size);
 	dev_free(dev, kind, phys, size);
 }
 
@@ -133,15 +147,18 @@ static bool dev_pins_recheck(struct fnmm_dev *dev)
 	list_for_each_entry_safe(q, n, &todo, node) {
 		q->next += fnmm_region_idle(&dev->region, q->next,
 					    q->phys + q->size - q->next);
-		if (q->next != q->phys + q->size)
+		if (q->next != q->phys + q->size) {
+			cond_resched();
 			continue;
+		}
 		list_del(&q->node);
 		trace_fnmm_unpin(q->kind, q->phys, q->size);
 		pin_charge(q->user, q->size, false);
 		free_uid(q->user);
 		atomic64_sub(q->size, &dev->pinned_bytes[q->kind]);
-		dev_reuse(dev, q->kind, q->access, q->phys, q->size);
+		dev_reuse(dev, q->kind, q->access, q->phys, q->size, q->flush);
 		kfree(q);
+		cond_resched();
 	}
 	spin_lock(&dev->qlock);
 	list_splice(&todo, &dev->pinned);
@@ -161,7 +178,8 @@ static void dev_pins_work(struct work_struct *work)
 					    struct fnmm_dev, pin_work);
 
 	if (!dev_pins_recheck(dev))
-		schedule_delayed_work(&dev->pin_work, FNMM_PIN_RECHECK);
+		queue_delayed_work(system_unbound_wq, &dev->pin_work,
+				   FNMM_PIN_RECHECK);
 }
 
 /**
@@ -173,6 +191,7 @@ static void dev_pins_work(struct work_struct *work)
  * @size: bytes
  * @user: whose RLIMIT_MEMLOCK paid for it (the caller uncharges it),
  *	or NULL
+ * @flush: a PMD entry has mapped it: flush every TLB before reuse
  *
  * Nothing may map the block any more.  If a page of it is still
  * referenced, the block waits (charged to @user meanwhile) and is given
@@ -180,20 +199,21 @@ static void dev_pins_work(struct work_struct *work)
  * freed, or quarantined if that fails.
  */
 void fnmm_dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access, u64 phys,
-			u64 size, struct user_struct *user)
+			u64 size, struct user_struct *user, bool flush)
 {
 	u64 idle = fnmm_region_idle(&dev->region, phys, size);
 	struct fnmm_qblock *q;
 
 	if (idle == size) {
-		dev_reuse(dev, kind, access, phys, size);
+		dev_reuse(dev, kind, access, phys, size, flush);
 		return;
 	}
-	q = kmalloc(sizeof(*q), GFP_KERNEL | __GFP_NOFAIL);
+	q = kmalloc(sizeof(*q), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
 	*q = (struct fnmm_qblock){ .kind = kind, .access = access,
 				   .phys = phys, .size = size,
 				   .next = phys + idle,
-				   .user = user ? get_uid(user) : NULL };
+				   .user = user ? get_uid(user) : NULL,
+				   .flush = flush };
 	pin_charge(user, size, true);
 	atomic64_add(size, &dev->pinned_bytes[kind]);
 	trace_fnmm_pin(kind, phys, size);
@@ -204,7 +224,7 @@ void fnmm_dev_give_back(struct fnmm_dev *dev, u8 kind, u32 access, u64 phys,
 		__module_get(THIS_MODULE);
 	}
 	spin_unlock(&dev->qlock);
-	schedule_delayed_work(&dev->pin_work, FNMM_PIN_RECHECK);
+	queue_delayed_work(system_unbound_wq, &dev->pin_work, FNMM_PIN_RECHECK);
 }
 
 /**
@@ -261,11 +281,13 @@ u64 fnmm_dev_quarantine_retry(struct fnmm_dev *dev)
 	spin_unlock(&dev->qlock);
 	list_for_each_entry_safe(q, n, &todo, node) {
 		/* Write-back first: the type may be what failed to change. */
-		if (fnmm_region_set_type(&dev->region, q->phys, q->size, 0) ||
+		if (fnmm_pages_poisoned(&dev->region, q->phys, q->size) ||
+		    fnmm_region_set_type(&dev->region, q->phys, q->size, 0) ||
 		    fnmm_dev_scrub(dev, q->phys, q->size)) {
 			list_move_tail(&q->node, &left);
 			continue;
 		}
+		fnmm_pages_rekey(&dev->region, q->phys, q->size);
 		list_del(&q->node);
 		fnmm_release(dev_alloc(dev, q->kind), q->phys);
 		atomic64_sub(q->size, &dev->quarantined[q->kind]);

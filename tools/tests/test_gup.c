@@ -26,6 +26,17 @@
  *	An io_uring O_DIRECT read into a mapping on a null_blk device with
  *	delayed completion; munmap + Release + close while it is in flight:
  *	the pages wait (Info, debugfs "pinned") and come back after it.
+ *   test_gup stale
+ *	No translation outlives the give-back: a thread on another CPU
+ *	reading a 2 MiB (PMD) mapping faults once munmap + Release
+ *	returned, even after MADV_COLD (which on 6.1 clears a devmap PMD
+ *	without a TLB flush).
+ *   test_gup futexkey
+ *	A shared futex waiter on a page that is released and reused by
+ *	another context is not woken by that context's FUTEX_WAKE.
+ *   test_gup poison
+ *	A memory failure (hwpoison-inject) on a page of an allocation: once
+ *	released, its block is quarantined, never scrubbed or reused.
  *   test_gup hold SECONDS
  *	Leaves 64 KiB released but held by a pipe for SECONDS (rmmod must
  *	say "in use" meanwhile), then reads the pipe: exit 0 if it read
@@ -42,6 +53,8 @@
 #include <liburing.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -446,6 +459,62 @@ static __u32 cache_access(const char *name)
 	return RWU;
 }
 
+
+/* Pool serves at most 2048 bytes: anything larger is E2BIG, never EINVAL. */
+static void pool_too_big(int fd)
+{
+	static const __u64 sizes[] = { 4096, 2 << 20, 4 << 20 };
+	struct fnmm_info before;
+	struct fnmm_vmctl r;
+	unsigned int i;
+
+	fnmm_info(fd, &before);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		tap_ret(fnmm_reserve(fd, sizes[i], 0, POOL, 0, &r), -E2BIG,
+			"ReserveMem Pool %llu bytes: E2BIG",
+			(unsigned long long)sizes[i]);
+	tap_info_same(fd, &before, "Pool too big: stats unchanged");
+}
+
+/*
+ * A PFN mapping (pages=0) is reached through ->access: a read or write
+ * of /proc/PID/mem that starts in the last bytes of a one-page mapping
+ * must stop at its end, never run on into the physically next page.
+ */
+static void mem_straddle(int fd)
+{
+	unsigned char *a = anon(2 * pg);
+	struct buf b;
+	int mfd;
+	ssize_t n;
+
+	struct fnmm_vmctl r;
+	void *va = free_area(2 * pg);
+
+	/* Nothing is mapped in the page after it. */
+	memset(&b, 0, sizeof(b));
+	if (!tap_ret(fnmm_map_contiguous(fd, 0, fnmm_addr(va), pg, 0, SPLIT, 0,
+					 &r), 0, "map one page, the next one unmapped"))
+		return;
+	b = (struct buf){ .fd = fd, .kind = SPLIT, .access = RWU,
+			  .handle = r.handle, .len = pg, .map = va, .p = va,
+			  .maplen = pg };
+	memset(b.p, 0x71, pg);
+	mfd = open("/proc/self/mem", O_RDWR);
+	memset(a, 0, 2 * pg);
+	n = pread(mfd, a, pg, (off_t)(uintptr_t)(b.p + pg - 16));
+	tap(n == 16 && a[0] == 0x71 && a[15] == 0x71, "",
+	    "/proc/self/mem read of %llu bytes 16 before the end of a one-page PFN mapping: 16 (got %zd)",
+	    (unsigned long long)pg, n);
+	memset(a, 0x72, 2 * pg);
+	n = pwrite(mfd, a, pg, (off_t)(uintptr_t)(b.p + pg - 16));
+	tap(n == 16 && b.p[pg - 1] == 0x72, "",
+	    "/proc/self/mem write there: 16 bytes, none past the end (got %zd)", n);
+	close(mfd);
+	buf_put(&b);
+	munmap(a, 2 * pg);
+}
+
 static int paths(const char *dev, int ncache, char **caches)
 {
 	static const unsigned int kinds[] = { SPLIT, BIT, POOL };
@@ -456,6 +525,9 @@ static int paths(const char *dev, int ncache, char **caches)
 
 	fnmm_info(mon, &start);
 	fd = open_or_bail();
+	pool_too_big(fd);
+	if (!expect_pages)
+		mem_straddle(fd);
 	for (c = 0; c < ncache; c++) {
 		for (k = 0; k < 3; k++) {
 			__u32 acc = cache_access(caches[c]);
@@ -816,6 +888,211 @@ static int huge(void)
 	return tap_done();
 }
 
+
+/* ---- no translation outlives the give-back (stale TLB) ---- */
+
+static volatile int stale_go, stale_unmapped, stale_result;
+static unsigned char *volatile stale_addr;
+static sigjmp_buf stale_jmp;
+
+static void stale_fault(int sig)
+{
+	(void)sig;
+	siglongjmp(stale_jmp, 1);
+}
+
+/* On CPU 1: read the mapping until it faults; 2 if a read after unmap worked. */
+static void *stale_reader(void *arg)
+{
+	cpu_set_t set;
+
+	(void)arg;
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	if (sigsetjmp(stale_jmp, 1)) {
+		stale_result = 1;
+		return NULL;
+	}
+	while (!stale_go)
+		;
+	for (;;) {
+		int after = __atomic_load_n(&stale_unmapped, __ATOMIC_ACQUIRE);
+
+		(void)*(volatile unsigned char *)(stale_addr + 7 * 4096);
+		if (after) {
+			stale_result = 2;
+			return NULL;
+		}
+	}
+}
+
+/*
+ * 6.1's MADV_COLD (and a MADV_DONTNEED racing a fault) clears a devmap
+ * PMD as a "bad pmd" without a TLB flush, and the munmap after it finds
+ * nothing to flush: a thread on another CPU could go on using the
+ * translation after the memory went to someone else.  Give-back must
+ * flush: once munmap + Release returned, the reader's next access faults.
+ */
+static int stale(void)
+{
+	struct sigaction sa = { .sa_handler = stale_fault };
+	size_t len = 2 << 20, i;
+	int fd = open_or_bail(), fd2;
+	pthread_t t;
+	cpu_set_t set;
+	struct buf b, other;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	if (!tap_ret(buf_get(&b, fd, SPLIT, RWU, len), 0, "map 2 MiB of Split"))
+		return tap_done();
+	for (i = 0; i < len; i += pg)
+		b.p[i] = 1;
+	stale_addr = b.p;
+	pthread_create(&t, NULL, stale_reader, NULL);
+	stale_go = 1;
+	usleep(200000);
+	tap_ret(madvise(b.p, len, MADV_COLD) ? -errno : 0, 0,
+		"MADV_COLD on the 2 MiB mapping");
+	usleep(100000);
+	buf_put(&b);
+	__atomic_store_n(&stale_unmapped, 1, __ATOMIC_RELEASE);
+	/* Someone else gets the memory now. */
+	fd2 = open_or_bail();
+	if (!buf_get(&other, fd2, SPLIT, RWU, len))
+		memset(other.p, 0xab, len);
+	for (i = 0; i < 200 && !stale_result; i++)
+		usleep(10000);
+	tap(stale_result == 1, stale_result == 2 ?
+	    "read the memory after it was given back" : "no result",
+	    "after munmap + Release a thread on another CPU faults, it never reads through a stale translation");
+	if (stale_result)
+		pthread_join(t, NULL);
+	buf_put(&other);
+	close(fd2);
+	close(fd);
+	return tap_done();
+}
+
+/* ---- futex keys do not outlive the allocation ---- */
+
+static uint32_t *futexkey_word;
+
+static void *futexkey_waiter(void *arg)
+{
+	struct timespec ts = { 2, 0 };
+
+	(void)arg;
+	return (void *)(long)(futex(futexkey_word, FUTEX_WAIT, 0, &ts) ?
+			      -errno : 0);
+}
+
+static __u64 phys_of(int fd, void *p)
+{
+	struct fnmm_vmctl l;
+
+	return fnmm_lookup(fd, fnmm_addr(p), &l) ? 0 : l.range.phys;
+}
+
+/*
+ * A thread waits (shared futex) on a word of a page; the page is
+ * released and handed to another context.  That context's FUTEX_WAKE on
+ * the same word must wake nobody: it would be a channel between
+ * contexts (and a false wake-up of the first).
+ */
+static int futexkey(void)
+{
+	int fd = open_or_bail(), fd2 = open_or_bail(), n, i;
+	struct buf a, b[16];
+	__u64 phys;
+	pthread_t t;
+	void *res;
+
+	if (!tap_ret(buf_get(&a, fd, SPLIT, RWU, pg), 0, "map one page"))
+		return tap_done();
+	phys = phys_of(fd, a.p);
+	futexkey_word = (uint32_t *)a.p;
+	pthread_create(&t, NULL, futexkey_waiter, NULL);
+	usleep(300000);
+	buf_put(&a);
+	for (i = 0; i < 16; i++) {
+		if (buf_get(&b[i], fd2, SPLIT, RWU, pg))
+			break;
+		if (phys_of(fd2, b[i].p) == phys)
+			break;
+	}
+	if (!tap(i < 16, "", "another context got the same page (%d tries)", i + 1))
+		return tap_done();
+	n = futex((uint32_t *)b[i].p, FUTEX_WAKE, 1 << 30, NULL);
+	tap(n == 0, "", "its FUTEX_WAKE on the same word wakes nobody (woke %d)", n);
+	pthread_join(t, &res);
+	tap((long)res == -ETIMEDOUT, "", "the first waiter times out (%s)",
+	    errname((int)(long)res));
+	close(fd2);
+	close(fd);
+	return tap_done();
+}
+
+/* ---- a memory failure keeps its block out of use ---- */
+
+/*
+ * A page of an allocation has a memory failure (hwpoison-inject): the
+ * allocation keeps working for its owner until it lets go, then the
+ * block is quarantined, never scrubbed (touching it again could be
+ * fatal) nor handed out, and a retry from debugfs keeps it.
+ */
+static int poison(void)
+{
+	struct fnmm_info start, now;
+	int mon = open_or_bail(), fd = open_or_bail();
+	size_t len = 64 * 1024;
+	__u64 phys, grabbed;
+	char cmd[64];
+	int ret;
+	struct buf b;
+	FILE *f;
+
+	fnmm_info(mon, &start);
+	if (!tap_ret(buf_get(&b, fd, SPLIT, RWU, len), 0, "map 64 KiB of Split"))
+		return tap_done();
+	memset(b.p, 0x44, len);
+	phys = phys_of(fd, b.p);
+	f = fopen("/sys/kernel/debug/hwpoison/corrupt-pfn", "w");
+	snprintf(cmd, sizeof(cmd), "%llu\n", (unsigned long long)((phys >> 12) + 3));
+	/*
+	 * RAM pages (take=) are off the LRU: memory_failure() marks the page
+	 * but calls it unhandlable (EBUSY); ZONE_DEVICE pages: our handler.
+	 */
+	errno = 0;
+	ret = f && fputs(cmd, f) >= 0 && !fclose(f);
+	tap(ret || !strcmp(fnmm_pages_mode(), "ram"), strerror(errno),
+	    "hwpoison-inject: a memory failure at the allocation's 4th page (%s)",
+	    ret ? "handled" : strerror(errno));
+	buf_put(&b);
+	close(fd);
+	fnmm_info(mon, &now);
+	tap_eq(now.quarantined, start.quarantined + len,
+	       "released: the 64 KiB block is quarantined (Info quarantined)");
+	tap(now.alloc[SPLIT].free == start.alloc[SPLIT].free - len, "",
+	    "and not free");
+	tap(!grab_all_sees(SPLIT, 0x44, &grabbed) &&
+	    grabbed == start.alloc[SPLIT].free - len, "",
+	    "another context takes all the rest (%llu bytes), never the block",
+	    (unsigned long long)grabbed);
+	f = fopen(DBG "quarantine", "w");
+	tap(f && fputs("retry\n", f) >= 0 && !fclose(f), strerror(errno),
+	    "debugfs quarantine: retry");
+	fnmm_info(mon, &now);
+	tap_eq(now.quarantined, start.quarantined + len,
+	       "a retry keeps the poisoned block");
+	close(mon);
+	return tap_done();
+}
+
 int main(int argc, char **argv)
 {
 	pg = fnmm_page_size();
@@ -831,6 +1108,12 @@ int main(int argc, char **argv)
 		return huge();
 	if (argc == 3 && !strcmp(argv[1], "hold"))
 		return hold(atoi(argv[2]));
-	fprintf(stderr, "usage: test_gup paths pages|pfn BLKDEV [wb|wc|uc...] | pin | inflight NULLBLK | huge | hold SECONDS\n");
+	if (argc == 2 && !strcmp(argv[1], "stale"))
+		return stale();
+	if (argc == 2 && !strcmp(argv[1], "futexkey"))
+		return futexkey();
+	if (argc == 2 && !strcmp(argv[1], "poison"))
+		return poison();
+	fprintf(stderr, "usage: test_gup paths pages|pfn BLKDEV [wb|wc|uc...] | pin | inflight NULLBLK | huge | hold SECONDS | stale | futexkey | poison\n");
 	return 2;
 }

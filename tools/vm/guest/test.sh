@@ -44,6 +44,8 @@ run_tap gup-paths test_gup paths pages /dev/ram0 wb wc uc
 run_tap gup-huge test_gup huge
 run_tap gup-pin test_gup pin
 run_tap gup-inflight test_gup inflight /dev/nullb0
+run_tap gup-stale test_gup stale
+run_tap gup-futexkey test_gup futexkey
 test_gup hold 6 &
 holder=$!
 sleep 2
@@ -76,6 +78,9 @@ check "fnmm map: draws the region while 3 MiB + 40 KiB are held" \
 check "fnmm map: wrote a PNG" \
 	sh -c "[ \"\$(head -c 4 /tmp/map.png | tail -c 3)\" = PNG ]"
 wait $hold $hold2
+# Last on this load: it leaves 64 KiB quarantined for good.
+check "hwpoison-inject loads" insmod /fnmm/kmod/hwpoison-inject.ko
+run_tap gup-poison test_gup poison
 check "rmmod freenos-mm" rmmod freenos-mm
 check "debugfs directory removed" sh -c "[ ! -e $D ]"
 check "the region is released in /proc/iomem" \
@@ -87,7 +92,9 @@ check "insmod take=16M" insmod $FNMM_KO take=0x1000000
 run_tap test_vmctl-take test_vmctl
 run_tap gup-paths-take test_gup paths pages /dev/ram0 wb wc uc
 run_tap gup-pin-take test_gup pin
+run_tap gup-futexkey-take test_gup futexkey
 run_tap shared-take test_shared take
+run_tap gup-poison-take test_gup poison
 check "rmmod after take" rmmod freenos-mm
 # pages=0: PFN mappings of the boot-reserved region, as before issue 12:
 # every cache type, and each get_user_pages() path fails (EFAULT);
