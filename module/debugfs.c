@@ -146,6 +146,16 @@ static int map_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(map);
 
+/* A command written to a debugfs file: 0 if it is @want, else -EINVAL. */
+static int cmd_is(const char __user *ubuf, size_t len, const char *want)
+{
+	char cmd[12] = "";
+
+	if (len >= sizeof(cmd) || copy_from_user(cmd, ubuf, len))
+		return -EINVAL;
+	return strcmp(strim(cmd), want) ? -EINVAL : 0;
+}
+
 static int quarantine_show(struct seq_file *m, void *unused)
 {
 	struct fnmm_dev *dev = m->private;
@@ -177,12 +187,10 @@ static ssize_t quarantine_write(struct file *file, const char __user *ubuf,
 				size_t len, loff_t *ppos)
 {
 	struct fnmm_dev *dev = file_inode(file)->i_private;
-	char cmd[8] = "";
+	int ret = cmd_is(ubuf, len, "retry");
 
-	if (len >= sizeof(cmd) || copy_from_user(cmd, ubuf, len))
-		return -EINVAL;
-	if (strcmp(strim(cmd), "retry"))
-		return -EINVAL;
+	if (ret)
+		return ret;
 	fnmm_dev_quarantine_retry(dev);
 	return len;
 }
@@ -222,12 +230,10 @@ static ssize_t pinned_write(struct file *file, const char __user *ubuf,
 			    size_t len, loff_t *ppos)
 {
 	struct fnmm_dev *dev = file_inode(file)->i_private;
-	char cmd[12] = "";
+	int ret = cmd_is(ubuf, len, "recheck");
 
-	if (len >= sizeof(cmd) || copy_from_user(cmd, ubuf, len))
-		return -EINVAL;
-	if (strcmp(strim(cmd), "recheck"))
-		return -EINVAL;
+	if (ret)
+		return ret;
 	fnmm_dev_pins_recheck(dev);
 	return len;
 }

@@ -1079,8 +1079,8 @@ static int poison(void)
 	       "released: the 64 KiB block is quarantined (Info quarantined)");
 	tap(now.alloc[SPLIT].free == start.alloc[SPLIT].free - len, "",
 	    "and not free");
-	tap(!grab_all_sees(SPLIT, 0x44, &grabbed) &&
-	    grabbed == start.alloc[SPLIT].free - len, "",
+	ret = grab_all_sees(SPLIT, 0x44, &grabbed);
+	tap(!ret && grabbed == start.alloc[SPLIT].free - len, "",
 	    "another context takes all the rest (%llu bytes), never the block",
 	    (unsigned long long)grabbed);
 	f = fopen(DBG "quarantine", "w");
