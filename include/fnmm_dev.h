@@ -14,6 +14,8 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+
+struct dma_buf;
 #include "fnmm_alloc.h"
 #include "uapi/linux/freenos-mm.h"
 
@@ -121,6 +123,8 @@ struct fnmm_qblock {
  * @fail_scrub: fault injection: this many scrubs fail next (debugfs)
  * @fail_type: fault injection: this many restores of write-back (take=
  *	mode) fail next (debugfs)
+ * @exported: dma-bufs of allocations alive (FNMM_IOC_EXPORT)
+ * @exported_bytes: bytes of the allocations they keep alive
  * @expose_phys: physical addresses may be shown to unprivileged callers
  * @account: charge region bytes to the opener's RLIMIT_MEMLOCK
  * @max_handles: live handles per file at most
@@ -147,6 +151,8 @@ struct fnmm_dev {
 	bool pin_module;
 	atomic_t fail_scrub;
 	atomic_t fail_type;
+	atomic64_t exported;
+	atomic64_t exported_bytes;
 	bool expose_phys;
 	bool account;
 	u32 max_handles;
@@ -197,6 +203,7 @@ struct fnmm_block {
  *	the x86 PAT memory type of its pages (see device.c), else NULL
  * @pmd: a 2 MiB entry has mapped it (its blocks go back after a TLB
  *	flush, see pages.c)
+ * @exported: a dma-buf of it is alive (one at a time)
  */
 struct fnmm_buf {
 	struct kref ref;
@@ -213,10 +220,13 @@ struct fnmm_buf {
 	struct fnmm_block *blocks;
 	void **memtype;
 	bool pmd;
+	atomic_t exported;
 };
 
 /**
  * struct fnmm_ctx - a memory context: one open file (FreeNOS MemoryContext)
+ * @ref: one for the open file, one per dma-buf of its allocations: a
+ *	context outlives its file while an export keeps an allocation
  * @dev: the device
  * @node: on @dev->contexts
  * @bufs: handle id -> struct fnmm_buf; the xarray's lock guards the map
@@ -235,6 +245,7 @@ struct fnmm_buf {
  * @pid: tgid of the opener, for reports
  */
 struct fnmm_ctx {
+	struct kref ref;
 	struct fnmm_dev *dev;
 	struct list_head node;
 	struct xarray bufs;
@@ -255,6 +266,7 @@ struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev,
 int fnmm_ctx_charge(struct fnmm_ctx *ctx, u64 bytes);
 void fnmm_ctx_uncharge(struct fnmm_ctx *ctx, u64 bytes);
 void fnmm_ctx_destroy(struct fnmm_ctx *ctx);
+void fnmm_ctx_put(struct fnmm_ctx *ctx);
 int fnmm_ctx_reserve(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 		     bool sparse);
 int fnmm_ctx_reserve_anon(struct fnmm_ctx *ctx, u64 size, u32 access,
@@ -279,6 +291,18 @@ void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info);
 int fnmm_check_vmctl(const struct fnmm_vmctl *req);
 int fnmm_dev_check(struct fnmm_dev *dev);
 int fnmm_dev_audit(struct fnmm_dev *dev, char *why, size_t len);
+
+#if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
+int fnmm_buf_export(struct fnmm_buf *buf, u32 flags, struct dma_buf **out);
+#else
+static inline int fnmm_buf_export(struct fnmm_buf *buf, u32 flags,
+				  struct dma_buf **out)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+int fnmm_buf_mmap(struct fnmm_buf *buf, struct vm_area_struct *vma,
+		  bool dmabuf);
 
 void fnmm_debugfs_init(struct fnmm_dev *dev);
 void fnmm_debugfs_fini(struct fnmm_dev *dev);

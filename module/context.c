@@ -706,7 +706,7 @@ static int buf_cut(struct fnmm_buf *buf, unsigned int i, u64 off, u64 size)
  *
  * Return: 0, -ENOENT (handle), -EINVAL (misaligned, outside the
  * allocation, a page of it released already, or a Pool object), -EBUSY
- * (the allocation is mapped), -ENOMEM.
+ * (the allocation is mapped or exported), -ENOMEM.
  */
 int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 			      u64 size)
@@ -727,7 +727,8 @@ int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 		goto out;
 	}
 	mutex_lock(&ctx->lock);
-	if (atomic_read(&buf->maps)) {
+	/* Mapped, or a dma-buf's importers may hold its blocks. */
+	if (atomic_read(&buf->maps) || atomic_read(&buf->exported)) {
 		ret = -EBUSY;
 		goto unlock;
 	}
@@ -844,6 +845,7 @@ struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev,
 
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
+	kref_init(&ctx->ref);
 	ctx->dev = dev;
 	ctx->user = user ? get_uid(user) : NULL;
 	ctx->priv = priv;
@@ -860,21 +862,11 @@ struct fnmm_ctx *fnmm_ctx_create(struct fnmm_dev *dev,
 	return ctx;
 }
 
-/**
- * fnmm_ctx_destroy() - return everything a context holds
- * @ctx: the context; no mapping of it may remain
- */
-void fnmm_ctx_destroy(struct fnmm_ctx *ctx)
+static void ctx_release(struct kref *ref)
 {
+	struct fnmm_ctx *ctx = container_of(ref, struct fnmm_ctx, ref);
 	struct fnmm_dev *dev = ctx->dev;
-	struct fnmm_buf *buf;
-	unsigned long id;
 
-	xa_for_each(&ctx->bufs, id, buf) {
-		xa_erase(&ctx->bufs, id);
-		atomic64_dec(&ctx->nbufs);
-		fnmm_buf_put(buf);
-	}
 	WARN_ON_ONCE(atomic64_read(&ctx->bytes));
 	xa_destroy(&ctx->bufs);
 	mutex_lock(&dev->lock);
@@ -885,6 +877,35 @@ void fnmm_ctx_destroy(struct fnmm_ctx *ctx)
 	free_uid(ctx->user);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
+}
+
+/**
+ * fnmm_ctx_put() - drop a reference to a context
+ * @ctx: the context; freed (with its Pool) on the last reference
+ */
+void fnmm_ctx_put(struct fnmm_ctx *ctx)
+{
+	kref_put(&ctx->ref, ctx_release);
+}
+
+/**
+ * fnmm_ctx_destroy() - the file is closed: drop every handle
+ * @ctx: the context; no mapping of it may remain
+ *
+ * Allocations a dma-buf still holds stay (and the context with them,
+ * counted and charged) until the last dma-buf goes.
+ */
+void fnmm_ctx_destroy(struct fnmm_ctx *ctx)
+{
+	struct fnmm_buf *buf;
+	unsigned long id;
+
+	xa_for_each(&ctx->bufs, id, buf) {
+		xa_erase(&ctx->bufs, id);
+		atomic64_dec(&ctx->nbufs);
+		fnmm_buf_put(buf);
+	}
+	fnmm_ctx_put(ctx);
 }
 
 static void stats_of(struct fnmm_allocator *a, struct fnmm_alloc_stats *s)
@@ -938,6 +959,8 @@ void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info)
 	info->ctx_mappings = atomic64_read(&ctx->maps);
 	info->quarantined = fnmm_dev_quarantined(dev);
 	info->pinned = fnmm_dev_pinned(dev);
+	info->exported = atomic64_read(&dev->exported);
+	info->exported_bytes = atomic64_read(&dev->exported_bytes);
 	info->memlock_used = user_locked(ctx->user);
 	info->memlock_limit = ctx->user && rlimit(RLIMIT_MEMLOCK) != RLIM_INFINITY ?
 			      rlimit(RLIMIT_MEMLOCK) : U64_MAX;
@@ -1056,6 +1079,8 @@ int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size)
 		dev->max_handles = FNMM_MAX_HANDLES - 1;
 	for (k = 0; k < FNMM_NR_ALLOCATORS; k++)
 		atomic64_set(&dev->nallocs[k], 0);
+	atomic64_set(&dev->exported, 0);
+	atomic64_set(&dev->exported_bytes, 0);
 	atomic64_set(&dev->mappings, 0);
 	dev->split = fnmm_split_create(dev->region.base, dev->region.size, 0);
 	if (IS_ERR(dev->split))

@@ -17,6 +17,8 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/dma-buf.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/miscdevice.h>
@@ -31,11 +33,20 @@
 
 #define VMCTL_SIZE_V1	FNMM_VMCTL_SIZE_VER0
 #define INFO_SIZE_V1	FNMM_INFO_SIZE_VER0
-/* The first ABI version is all this kernel knows: the sizes agree. */
+/* The sizes this kernel knows; smaller ones down to VER0 are taken. */
 static_assert(sizeof(struct fnmm_vmctl) == FNMM_VMCTL_SIZE_VER0);
-static_assert(sizeof(struct fnmm_info) == FNMM_INFO_SIZE_VER0);
+static_assert(sizeof(struct fnmm_info) == FNMM_INFO_SIZE_VER1);
+static_assert(sizeof(struct fnmm_export) == FNMM_EXPORT_SIZE_VER0);
 
 static const struct vm_operations_struct fnmm_vm_ops;
+static const struct vm_operations_struct fnmm_dmabuf_vm_ops;
+
+/* Offset in the allocation where a mapping starts (dma-buf: vm_pgoff). */
+static u64 vma_buf_start(struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &fnmm_dmabuf_vm_ops ?
+	       (u64)vma->vm_pgoff << PAGE_SHIFT : 0;
+}
 
 static struct fnmm_ctx *file_ctx(struct file *file)
 {
@@ -400,6 +411,53 @@ static long fnmm_info_ioctl(struct file *file, void __user *arg)
 	       -EFAULT : 0;
 }
 
+/*
+ * EXPORT: the fd is reserved first and installed only once the reply is
+ * written, so a reply that cannot be written leaves no descriptor behind.
+ */
+static long fnmm_export_ioctl(struct file *file, void __user *arg)
+{
+	struct fnmm_ctx *ctx = file_ctx(file);
+	struct fnmm_export ex;
+	struct dma_buf *dmabuf;
+	struct fnmm_buf *buf;
+	u32 argsz, mode;
+	int ret, fd;
+
+	if (!IS_ENABLED(CONFIG_DMA_SHARED_BUFFER))
+		return -EOPNOTSUPP;
+	ret = argsz_in(arg, FNMM_EXPORT_SIZE_VER0, &argsz);
+	if (ret)
+		return ret;
+	ret = copy_struct_from_user(&ex, sizeof(ex), arg, argsz);
+	if (ret)
+		return ret;
+	mode = ex.flags & O_ACCMODE;
+	if (ex.flags & ~(O_CLOEXEC | O_ACCMODE) || ex.reserved ||
+	    (mode != O_RDONLY && mode != O_RDWR))
+		return -EINVAL;
+	buf = fnmm_ctx_get(ctx, ex.handle);
+	if (!buf)
+		return -ENOENT;
+	ret = fnmm_buf_export(buf, ex.flags, &dmabuf);
+	fnmm_buf_put(buf);
+	if (ret)
+		return ret;
+	fd = get_unused_fd_flags(ex.flags & O_CLOEXEC);
+	if (fd < 0) {
+		dma_buf_put(dmabuf);
+		return fd;
+	}
+	ex.fd = fd;
+	if (copy_to_user(arg, &ex, sizeof(ex))) {
+		put_unused_fd(fd);
+		dma_buf_put(dmabuf);
+		return -EFAULT;
+	}
+	fd_install(fd, dmabuf->file);
+	return 0;
+}
+
 static long fnmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -409,6 +467,8 @@ static long fnmm_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -ENOTTY;
 	if (_IOC_NR(cmd) == _IOC_NR(FNMM_IOC_INFO))
 		return fnmm_info_ioctl(file, uarg);
+	if (_IOC_NR(cmd) == _IOC_NR(FNMM_IOC_EXPORT))
+		return fnmm_export_ioctl(file, uarg);
 	if (_IOC_NR(cmd) < _IOC_NR(FNMM_IOC_RESERVE_MEM) ||
 	    _IOC_NR(cmd) > _IOC_NR(FNMM_IOC_CACHE_CLEAN_INVALIDATE))
 		return -ENOTTY;
@@ -532,7 +592,8 @@ static vm_fault_t fnmm_vm_fault(struct vm_fault *vmf)
 	int ret;
 
 	if (!r->pages ||
-	    fnmm_buf_phys(buf, vmf->address - vma->vm_start, &phys, &len))
+	    fnmm_buf_phys(buf, vma_buf_start(vma) + vmf->address -
+			  vma->vm_start, &phys, &len))
 		return VM_FAULT_SIGBUS;
 	phys &= PAGE_MASK;
 	if (!r->taken)
@@ -570,7 +631,8 @@ static vm_fault_t fnmm_vm_huge_fault(struct vm_fault *vmf,
 #if defined(CONFIG_TRANSPARENT_HUGEPAGE) && defined(CONFIG_X86)
 	if (pe_size != PE_SIZE_PMD || !r->pages || r->taken ||
 	    haddr < vma->vm_start || haddr + PMD_SIZE > vma->vm_end ||
-	    fnmm_buf_phys(buf, haddr - vma->vm_start, &phys, &len) ||
+	    fnmm_buf_phys(buf, vma_buf_start(vma) + haddr - vma->vm_start,
+			  &phys, &len) ||
 	    len < PMD_SIZE || !IS_ALIGNED(phys, PMD_SIZE))
 		return VM_FAULT_FALLBACK;
 	/* Before the entry exists: its blocks go back after a TLB flush. */
@@ -619,6 +681,16 @@ static const struct vm_operations_struct fnmm_vm_ops = {
 #endif
 };
 
+/* The same for a dma-buf's mappings: only the offset differs. */
+static const struct vm_operations_struct fnmm_dmabuf_vm_ops = {
+	.open	= fnmm_vm_open,
+	.close	= fnmm_vm_close,
+	.fault	= fnmm_vm_fault,
+	.huge_fault = fnmm_vm_huge_fault,
+	.mremap	= fnmm_vm_mremap,
+	.may_split = fnmm_vm_may_split,
+};
+
 static pgprot_t buf_pgprot(struct fnmm_buf *buf, pgprot_t prot)
 {
 	if (buf->access & FNMM_ACCESS_DEVICE)
@@ -628,29 +700,30 @@ static pgprot_t buf_pgprot(struct fnmm_buf *buf, pgprot_t prot)
 	return prot;
 }
 
-static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
+/**
+ * fnmm_buf_mmap() - map an allocation into a VMA
+ * @buf: the allocation; on success the caller's reference becomes the
+ *	mapping's (on failure the caller still holds it)
+ * @vma: the VMA being set up by mmap()
+ * @dmabuf: @vma maps a dma-buf of @buf: vm_pgoff is a page offset into
+ *	it (else it is @buf's handle and the mapping starts at its start)
+ *
+ * Access is checked against the allocation's (-EACCES), the length
+ * against its size (-EINVAL), MAP_PRIVATE refused (-EINVAL).
+ *
+ * Return: 0 or a negative errno.
+ */
+int fnmm_buf_mmap(struct fnmm_buf *buf, struct vm_area_struct *vma,
+		  bool dmabuf)
 {
-	struct fnmm_ctx *ctx = file_ctx(file);
+	struct fnmm_ctx *ctx = buf->ctx;
 	u64 len = vma->vm_end - vma->vm_start, off = 0;
-	struct fnmm_buf *buf;
+	u64 start = dmabuf ? (u64)vma->vm_pgoff << PAGE_SHIFT : 0;
 	int ret = -EINVAL;
 
 	/* A shared mapping of a read-only file has VM_MAYSHARE only. */
-	if (!(vma->vm_flags & VM_MAYSHARE))
-		return -EINVAL;
-	if (!vma->vm_pgoff) {
-		/* One step: a new allocation that lives with the mapping. */
-		ret = fnmm_ctx_reserve_anon(ctx, len, FNMM_ACCESS_DEFAULT |
-					    (vma->vm_flags & VM_EXEC ?
-					     FNMM_ACCESS_EXECUTABLE : 0), &buf);
-		if (ret)
-			return ret == -E2BIG ? -ENOMEM : ret;
-	} else {
-		buf = fnmm_ctx_get(ctx, (u64)vma->vm_pgoff << PAGE_SHIFT);
-	}
-	if (!buf)
-		return -EINVAL;
-	if (len > buf->map_size)
+	if (!(vma->vm_flags & VM_MAYSHARE) || start > buf->map_size ||
+	    len > buf->map_size - start)
 		goto err;
 	ret = -EACCES;
 	if (!(buf->access & FNMM_ACCESS_READABLE)) {
@@ -678,6 +751,9 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 			vma->vm_flags |= VM_HUGEPAGE;
 		goto mapped;
 	}
+	ret = -EOPNOTSUPP;
+	if (dmabuf)
+		goto err_unlock;
 	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
 	if (!atomic_read(&buf->maps)) {
 		ret = buf_memtype_get(buf);
@@ -701,9 +777,8 @@ static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
 		off += n;
 	}
 mapped:
-	/* The reference taken above is the mapping's. */
 	vma->vm_private_data = buf;
-	vma->vm_ops = &fnmm_vm_ops;
+	vma->vm_ops = dmabuf ? &fnmm_dmabuf_vm_ops : &fnmm_vm_ops;
 	atomic_inc(&buf->maps);
 	mutex_unlock(&ctx->lock);
 	atomic64_inc(&ctx->maps);
@@ -720,7 +795,33 @@ err_unlock:
 	mutex_unlock(&ctx->lock);
 err:
 	trace_fnmm_map(buf->id, buf->kind, vma->vm_start, len, ret);
-	fnmm_buf_put(buf);
+	return ret;
+}
+
+static int fnmm_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct fnmm_ctx *ctx = file_ctx(file);
+	u64 len = vma->vm_end - vma->vm_start;
+	struct fnmm_buf *buf;
+	int ret;
+
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (!vma->vm_pgoff) {
+		/* One step: a new allocation that lives with the mapping. */
+		ret = fnmm_ctx_reserve_anon(ctx, len, FNMM_ACCESS_DEFAULT |
+					    (vma->vm_flags & VM_EXEC ?
+					     FNMM_ACCESS_EXECUTABLE : 0), &buf);
+		if (ret)
+			return ret == -E2BIG ? -ENOMEM : ret;
+	} else {
+		buf = fnmm_ctx_get(ctx, (u64)vma->vm_pgoff << PAGE_SHIFT);
+		if (!buf)
+			return -EINVAL;
+	}
+	ret = fnmm_buf_mmap(buf, vma, false);
+	if (ret)
+		fnmm_buf_put(buf);
 	return ret;
 }
 

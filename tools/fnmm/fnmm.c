@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,11 @@ static void usage(FILE *f)
 		"              region's physical base when privileged)\n"
 		"  stat        per-allocator statistics, contexts and mappings\n"
 		"  alloc SIZE [--split|--bit|--pool] [--align N] [--hold-seconds N]\n"
+		"        [--export]\n"
 		"              reserve SIZE, show it, hold it until Enter/EOF\n"
-		"              (or N seconds), then release it\n"
+		"              (or N seconds), then release it; --export also\n"
+		"              makes it a dma-buf (fd shown, in\n"
+		"              /sys/kernel/debug/dma_buf/bufinfo) for the hold\n"
 		"  demo        reserve, map, use, inspect and release 1 MiB\n"
 		"  map [--width N] [--png FILE]\n"
 		"              draw the region's occupancy (root: reads debugfs)\n"
@@ -152,6 +156,11 @@ static void print_stats(const struct fnmm_info *info)
 	       (unsigned long long)info->ctx_mappings);
 	printf("quarantine:    %s (scrub failed, kept out of use)\n",
 	       human(info->quarantined, b, sizeof(b)));
+	printf("pinned:        %s (released, still referenced by the kernel)\n",
+	       human(info->pinned, b, sizeof(b)));
+	printf("exported:      %llu dma-bufs keeping %s alive\n",
+	       (unsigned long long)info->exported,
+	       human(info->exported_bytes, b, sizeof(b)));
 	if (info->memlock_limit == ~0ULL)
 		printf("locked memory: not limited\n");
 	else
@@ -206,7 +215,7 @@ static int cmd_alloc(int argc, char **argv)
 	const char *size_arg = NULL;
 	long hold_secs = -1;
 	char b[64];
-	int fd, ret, i;
+	int fd, ret, i, exp = 0, dfd = -1;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--split")) {
@@ -215,6 +224,8 @@ static int cmd_alloc(int argc, char **argv)
 			kind = FNMM_ALLOC_BIT;
 		} else if (!strcmp(argv[i], "--pool")) {
 			kind = FNMM_ALLOC_POOL;
+		} else if (!strcmp(argv[i], "--export")) {
+			exp = 1;
 		} else if (!strcmp(argv[i], "--align") && i + 1 < argc) {
 			if (parse_size_arg("alignment", argv[++i], &align))
 				return 2;
@@ -265,7 +276,24 @@ static int cmd_alloc(int argc, char **argv)
 	if (r.offset)
 		printf("  offset %llu in its page\n",
 		       (unsigned long long)r.offset);
+	if (exp) {
+		struct fnmm_export ex = { .argsz = sizeof(ex),
+					  .flags = O_RDWR | O_CLOEXEC,
+					  .handle = r.handle };
+
+		ret = fnmm_ioctl_raw(fd, FNMM_IOC_EXPORT, &ex);
+		if (ret) {
+			fprintf(stderr, "%s: Export 0x%llx: %s\n", prog,
+				(unsigned long long)r.handle, explain(ret));
+		} else {
+			dfd = ex.fd;
+			printf("  exported: dma-buf fd %d (exporter freenos-mm)\n",
+			       dfd);
+		}
+	}
 	hold(hold_secs);
+	if (dfd >= 0)
+		close(dfd);
 	ret = fnmm_release(fd, r.handle);
 	if (ret)
 		fprintf(stderr, "%s: Release 0x%llx: %s\n", prog,

@@ -219,7 +219,7 @@ static const struct info_field info_fields[] = {
 	FALLOC(FNMM_ALLOC_POOL, "pool"),
 	F64(mappings), F64(contexts), F64(ctx_allocations), F64(ctx_bytes),
 	F64(ctx_mappings), F64(quarantined), F64(memlock_used),
-	F64(memlock_limit), F64(pinned),
+	F64(memlock_limit), F64(pinned), F64(exported), F64(exported_bytes),
 };
 
 static unsigned long long field_val(const struct fnmm_info *i,

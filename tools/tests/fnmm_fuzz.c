@@ -1748,7 +1748,9 @@ static int issue(int fd, unsigned long cmd, void *arg, size_t size,
 
 	switch (mu) {
 	case MU_SMALL:
-		*(__u32 *)arg = rnd(size);
+		/* Below the smallest size taken (Info grew past VER0). */
+		*(__u32 *)arg = rnd(cmd == FNMM_IOC_INFO ?
+				    FNMM_INFO_SIZE_VER0 : size);
 		return fnmm_ioctl_raw(fd, cmd, arg);
 	case MU_HUGE:
 		memset(bigbuf, 0, sizeof(bigbuf));
@@ -2643,9 +2645,10 @@ static void op_raw(void)
 		type = 0x95;
 	nr = rnd(256);
 	size = chance(50) ? 0 : rnd(1 << 14);
+	/* Numbers 1 (ReserveMem) to 13 (Export) are known: skip them. */
 	if (type == FNMM_IOC_MAGIC && dir == _IOC_NONE && !size &&
-	    nr >= 1 && nr <= 12)
-		nr += 12;
+	    nr >= 1 && nr <= 13)
+		nr += 13;
 	cmd = _IOC(dir, type, nr, size);
 	switch (rnd(4)) {
 	case 0:

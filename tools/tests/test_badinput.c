@@ -400,7 +400,9 @@ static int run_generic(const void *p)
 		u.v.argsz = 4;
 		break;
 	case M_ARGSZ_SMALL:
-		u.v.argsz = size - 1;
+		/* One byte short of the smallest size the kernel takes. */
+		u.v.argsz = (g->info ? FNMM_INFO_SIZE_VER0 :
+			     FNMM_VMCTL_SIZE_VER0) - 1;
 		break;
 	case M_TAIL_FIRST:
 	case M_TAIL_LAST:
@@ -471,7 +473,7 @@ struct cmd_case {
 
 static const struct cmd_case cmd_cases[] = {
 	{ "ioctl nr 0", _IO(FNMM_IOC_MAGIC, 0) },
-	{ "ioctl nr 13", _IO(FNMM_IOC_MAGIC, 13) },
+	{ "ioctl nr 14", _IO(FNMM_IOC_MAGIC, 14) },
 	{ "ioctl nr 255", _IO(FNMM_IOC_MAGIC, 255) },
 	{ "ioctl of another magic", _IO(FNMM_IOC_MAGIC - 1, 12) },
 	{ "INFO's nr as _IOWR", _IOWR(FNMM_IOC_MAGIC, 12, struct fnmm_info) },

@@ -127,7 +127,7 @@ int main(void)
 				"4096; ctx_mappings 0 -> 2"), buf,
 	    "info_diff: three fields named");
 	b = a;
-	b.pinned = 1;
+	b.exported_bytes = 1;
 	tap(info_diff(&a, &b, buf, sizeof(buf)) == 1, buf,
 	    "info_diff: covers the last field");
 	b = a;

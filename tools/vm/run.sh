@@ -87,11 +87,12 @@ if [ $hostroot -eq 1 ]; then
 		echo "$(basename "$f")" >> "$root/fnmm/mod/order"
 	done
 fi
-# Block devices the tests do O_DIRECT on, memory-failure injection
-# (insmod /fnmm/kmod/NAME.ko).
+# Block devices the tests do O_DIRECT on, memory-failure injection,
+# dma-buf importers (insmod /fnmm/kmod/NAME.ko).
 mkdir -p "$root/fnmm/kmod"
 for m in drivers/block/brd fs/configfs/configfs drivers/block/null_blk/null_blk \
-	 mm/hwpoison-inject; do
+	 mm/hwpoison-inject drivers/gpu/drm/drm drivers/gpu/drm/drm_shmem_helper \
+	 drivers/gpu/drm/vgem/vgem; do
 	f=/lib/modules/$kver/kernel/$m.ko
 	[ -f "$f" ] && cp "$f" "$root/fnmm/kmod/"
 done

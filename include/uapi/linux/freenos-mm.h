@@ -133,6 +133,8 @@ struct fnmm_alloc_stats {
  *	referenced by the kernel (get_user_pages: an O_DIRECT read in
  *	flight, a pipe after vmsplice): kept, unscrubbed and out of use,
  *	until the last reference goes, then scrubbed and freed
+ * @exported: dma-bufs exported from the device (FNMM_IOC_EXPORT) alive
+ * @exported_bytes: bytes of allocations those dma-bufs keep alive
  */
 struct fnmm_info {
 	__u32 argsz;
@@ -150,11 +152,31 @@ struct fnmm_info {
 	__u64 memlock_used;
 	__u64 memlock_limit;
 	__u64 pinned;
+	__u64 exported;
+	__u64 exported_bytes;
+};
+
+/**
+ * struct fnmm_export - FNMM_IOC_EXPORT: an allocation as a dma-buf
+ * @argsz: sizeof(struct fnmm_export) as the caller knows it
+ * @flags: O_CLOEXEC, and O_RDWR or O_RDONLY (the dma-buf file's mode)
+ * @handle: the allocation (Split or Bit, with every page still held)
+ * @fd: out: the dma-buf file descriptor
+ * @reserved: zero
+ */
+struct fnmm_export {
+	__u32 argsz;
+	__u32 flags;
+	__u64 handle;
+	__s32 fd;
+	__u32 reserved;
 };
 
 /* The first published sizes: the smallest @argsz the kernel accepts. */
 #define FNMM_VMCTL_SIZE_VER0	80
 #define FNMM_INFO_SIZE_VER0	224
+#define FNMM_INFO_SIZE_VER1	240	/* exported, exported_bytes */
+#define FNMM_EXPORT_SIZE_VER0	24
 
 #define FNMM_IOC_MAGIC	0xF7
 
@@ -263,5 +285,15 @@ struct fnmm_info {
 #define FNMM_IOC_CACHE_INVALIDATE	_IO(FNMM_IOC_MAGIC, 10)
 #define FNMM_IOC_CACHE_CLEAN_INVALIDATE	_IO(FNMM_IOC_MAGIC, 11)
 #define FNMM_IOC_INFO			_IO(FNMM_IOC_MAGIC, 12)
+/*
+ * EXPORT: a dma-buf of allocation @handle for drivers (V4L2, DRM PRIME,
+ * RDMA) and other processes; exporter "freenos-mm".  The allocation
+ * lives as long as the dma-buf, after Release, close and exit.  -ENOENT
+ * unknown handle, -EINVAL bad flags, reserved set, a Pool object (not
+ * page-sized) or an allocation with released sections, -EBUSY already
+ * exported (pass or dup the fd instead), -EACCES O_RDWR of a read-only
+ * allocation, -EOPNOTSUPP the region has no struct pages (pages=0).
+ */
+#define FNMM_IOC_EXPORT			_IO(FNMM_IOC_MAGIC, 13)
 
 #endif /* _UAPI_LINUX_FREENOS_MM_H */

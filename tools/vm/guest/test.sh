@@ -55,11 +55,30 @@ check "debugfs pinned shows the 64 KiB held" \
 check "the pipe read the owner's bytes after the wait" wait $holder
 check "nothing pinned after the pipe is read" \
 	sh -c "sleep 1; grep -q '^blocks 0 bytes 0' /sys/kernel/debug/freenos-mm/pinned"
+# dma-buf export (issue 13): the kernel's own importers and fd passing.
+check "drm and vgem load (a DRM PRIME importer)" sh -c '
+	insmod /fnmm/kmod/drm.ko && insmod /fnmm/kmod/drm_shmem_helper.ko &&
+	insmod /fnmm/kmod/vgem.ko && [ -c /dev/dri/card0 ]'
+run_tap dmabuf-basic test_dmabuf basic
+run_tap dmabuf-lifetime test_dmabuf lifetime
+run_tap dmabuf-bad test_dmabuf bad
+run_tap dmabuf-vgem test_dmabuf vgem
+test_dmabuf hold 5 &
+holder=$!
+sleep 2
+refuse "rmmod refused while a dma-buf of the region lives" rmmod freenos-mm
+check "bufinfo shows the exporter freenos-mm" \
+	grep -q freenos-mm /sys/kernel/debug/dma_buf/bufinfo
+check "the dma-buf holder exits" wait $holder
 run_tap test_badinput test_badinput
 run_tap test_lifetime test_lifetime
 run_tap test_priv test_priv
 run_tap test_meta test_meta
 check "fnmm demo" fnmm demo
+check "fnmm alloc --export: the allocation as a dma-buf" sh -c \
+	'fnmm alloc 1M --export --hold-seconds 0 </dev/null | tee /tmp/exp.out; grep -q "exported: dma-buf fd" /tmp/exp.out'
+check "fnmm stat: pinned and exported lines" sh -c \
+	'fnmm stat | grep -E "^(pinned|exported):"'
 
 D=/sys/kernel/debug/freenos-mm
 check "debugfs: structures and accounting check ok" \
@@ -92,6 +111,8 @@ check "insmod take=16M" insmod $FNMM_KO take=0x1000000
 run_tap test_vmctl-take test_vmctl
 run_tap gup-paths-take test_gup paths pages /dev/ram0 wb wc uc
 run_tap gup-pin-take test_gup pin
+run_tap dmabuf-basic-take test_dmabuf basic
+run_tap dmabuf-lifetime-take test_dmabuf lifetime
 run_tap gup-futexkey-take test_gup futexkey
 run_tap shared-take test_shared take
 run_tap gup-poison-take test_gup poison
@@ -104,6 +125,7 @@ check "debugfs region: no struct pages" \
 	grep -q "^pages none" /sys/kernel/debug/freenos-mm/region
 run_tap test_vmctl-pfn test_vmctl
 run_tap gup-paths-pfn test_gup paths pfn /dev/ram0 wb wc uc
+run_tap dmabuf-nopages test_dmabuf nopages
 check "rmmod after pages=0" rmmod freenos-mm
 check "reload: mode=0666 expose_phys=1" \
 	insmod $FNMM_KO base=$base size=$size mode=0666 expose_phys=1
