@@ -436,6 +436,9 @@ static long fnmm_export_ioctl(struct file *file, void __user *arg)
 	if (ex.flags & ~(O_CLOEXEC | O_ACCMODE) || ex.reserved ||
 	    (mode != O_RDONLY && mode != O_RDWR))
 		return -EINVAL;
+	/* A read-only file maps read-only: it exports so too. */
+	if (mode == O_RDWR && !(file->f_mode & FMODE_WRITE))
+		return -EACCES;
 	buf = fnmm_ctx_get(ctx, ex.handle);
 	if (!buf)
 		return -ENOENT;
@@ -681,12 +684,14 @@ static const struct vm_operations_struct fnmm_vm_ops = {
 #endif
 };
 
-/* The same for a dma-buf's mappings: only the offset differs. */
+/*
+ * The same for a dma-buf's mappings: the offset differs, and no 2 MiB
+ * entries (the kernel asks only DAX files for them; a dma-buf is not).
+ */
 static const struct vm_operations_struct fnmm_dmabuf_vm_ops = {
 	.open	= fnmm_vm_open,
 	.close	= fnmm_vm_close,
 	.fault	= fnmm_vm_fault,
-	.huge_fault = fnmm_vm_huge_fault,
 	.mremap	= fnmm_vm_mremap,
 	.may_split = fnmm_vm_may_split,
 };
@@ -731,7 +736,12 @@ int fnmm_buf_mmap(struct fnmm_buf *buf, struct vm_area_struct *vma,
 			goto err;
 		vma->vm_flags &= ~VM_MAYREAD;
 	}
-	if (!(buf->access & FNMM_ACCESS_WRITABLE)) {
+	/*
+	 * A dma-buf's file may be read-only while the VMA came from another
+	 * file (dma_buf_mmap() from an importer): its mode decides too.
+	 */
+	if (!(buf->access & FNMM_ACCESS_WRITABLE) ||
+	    (dmabuf && !(vma->vm_file->f_mode & FMODE_WRITE))) {
 		if (vma->vm_flags & VM_WRITE)
 			goto err;
 		vma->vm_flags &= ~VM_MAYWRITE;

@@ -12,21 +12,30 @@
  * is refused while one lives.  One dma-buf per allocation at a time.
  *
  * Each attachment gets its own sg_table of the allocation's physical
- * blocks (one entry per block, split at 2 GiB: a contiguous allocation
- * is one entry), DMA-mapped for the importing device.  CPU access
- * brackets (DMA_BUF_IOCTL_SYNC) sync every mapped attachment in the
- * direction asked.  mmap() maps exactly as /dev/freenos-mm does (same
- * memory types, faults, 2 MiB entries, get_user_pages()); vmap() maps
- * the pages in the kernel in the allocation's memory type.  Needs
- * struct pages (not with pages=0: -EOPNOTSUPP).
+ * blocks, cut to what the importing device takes in one segment
+ * (dma_get_max_seg_size(), dma_max_mapping_size(): a contiguous
+ * allocation is one entry where the device allows), DMA-mapped for it.
+ * CPU access brackets (DMA_BUF_IOCTL_SYNC) wait for the devices' fences,
+ * then sync every mapped attachment in the direction it was mapped.
+ * mmap() maps as /dev/freenos-mm does (same memory types, faults,
+ * get_user_pages(); 4 KiB entries: a dma-buf's file is not DAX, so the
+ * kernel never asks it for 2 MiB ones); vmap() is the direct map of a
+ * contiguous allocation, or a vmap() made at export for one in pieces
+ * (so that it cannot fail later, where dma_buf_vmap() would WARN).
  *
- * Cost: export O(1); attach O(blocks); map/unmap one dma_map_sgtable()
- * of O(blocks) entries; CPU access O(attachments x blocks); vmap
- * O(pages).  Kernel memory: the dma-buf, one ~64-byte record, and per
+ * A read-only export stays read-only: mappings without write, devices
+ * only reading (DMA_TO_DEVICE; importers that map both ways, as DRM
+ * PRIME does, are refused with -EACCES), a read-only kernel mapping.
+ * Needs struct pages (not with pages=0: -EOPNOTSUPP).
+ *
+ * Cost: export O(1), or O(pages) for the vmap of an allocation in
+ * pieces; attach O(entries); map/unmap one dma_map_sgtable(); CPU
+ * access O(attachments x entries); vmap O(1).  Kernel memory: the dma-buf, one ~64-byte record, and per
  * attachment a table of O(blocks) entries.
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
 #include <linux/fcntl.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
@@ -41,17 +50,19 @@ MODULE_IMPORT_NS(DMA_BUF);
 /**
  * struct fnmm_dmabuf - the exporter's side of one dma-buf
  * @buf: the allocation (one reference)
- * @lock: protects @attachments, @vaddr and @vmaps
+ * @lock: protects @attachments and each attachment's mapping
  * @attachments: struct fnmm_attach of every importer attached
- * @vaddr: the kernel mapping while vmapped
- * @vmaps: vmap() calls not yet undone
+ * @vaddr: the kernel address of the whole allocation (vmap)
+ * @vmapped: @vaddr is a vmap() of its own (an allocation in pieces)
+ * @writable: exported O_RDWR
  */
 struct fnmm_dmabuf {
 	struct fnmm_buf *buf;
-	struct mutex lock;	/* protects attachments, vaddr, vmaps */
+	struct mutex lock;	/* protects attachments and their mappings */
 	struct list_head attachments;
 	void *vaddr;
-	unsigned int vmaps;
+	bool vmapped;
+	bool writable;
 };
 
 /**
@@ -70,15 +81,15 @@ struct fnmm_attach {
 	bool mapped;
 };
 
-/* An sg_table of the allocation's blocks. */
-static int buf_sgt(struct fnmm_buf *buf, struct sg_table *sgt)
+/* An sg_table of the allocation's blocks, in entries of at most @max. */
+static int buf_sgt(struct fnmm_buf *buf, struct sg_table *sgt, u64 max)
 {
 	struct scatterlist *sg;
 	unsigned int i, n = 0;
 	int ret;
 
 	for (i = 0; i < buf->nblocks; i++)
-		n += DIV_ROUND_UP(buf->blocks[i].size, FNMM_SG_MAX);
+		n += DIV_ROUND_UP(buf->blocks[i].size, max);
 	ret = sg_alloc_table(sgt, n, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		return ret;
@@ -87,7 +98,7 @@ static int buf_sgt(struct fnmm_buf *buf, struct sg_table *sgt)
 		u64 phys = buf->blocks[i].phys, left = buf->blocks[i].size;
 
 		while (left) {
-			u64 len = min_t(u64, left, FNMM_SG_MAX);
+			u64 len = min(left, max);
 
 			sg_set_page(sg, pfn_to_page(PHYS_PFN(phys)), len, 0);
 			sg = sg_next(sg);
@@ -96,6 +107,16 @@ static int buf_sgt(struct fnmm_buf *buf, struct sg_table *sgt)
 		}
 	}
 	return 0;
+}
+
+/* The largest segment @dev takes, whole pages, at most FNMM_SG_MAX. */
+static u64 dev_max_segment(struct device *dev)
+{
+	u64 max = min_t(u64, dma_get_max_seg_size(dev),
+			dma_max_mapping_size(dev));
+
+	max = min_t(u64, max, FNMM_SG_MAX) & PAGE_MASK;
+	return max ?: PAGE_SIZE;
 }
 
 static int fnmm_dmabuf_attach(struct dma_buf *dmabuf,
@@ -107,7 +128,7 @@ static int fnmm_dmabuf_attach(struct dma_buf *dmabuf,
 
 	if (!a)
 		return -ENOMEM;
-	ret = buf_sgt(d->buf, &a->sgt);
+	ret = buf_sgt(d->buf, &a->sgt, dev_max_segment(attachment->dev));
 	if (ret) {
 		kfree(a);
 		return ret;
@@ -136,37 +157,64 @@ static void fnmm_dmabuf_detach(struct dma_buf *dmabuf,
 static struct sg_table *fnmm_dmabuf_map(struct dma_buf_attachment *attachment,
 					enum dma_data_direction dir)
 {
+	struct fnmm_dmabuf *d = attachment->dmabuf->priv;
 	struct fnmm_attach *a = attachment->priv;
-	int ret = dma_map_sgtable(attachment->dev, &a->sgt, dir, 0);
+	int ret;
 
-	if (ret)
-		return ERR_PTR(ret);
-	a->dir = dir;
-	a->mapped = true;
-	return &a->sgt;
+	/* A read-only export is only ever read by devices. */
+	if (!d->writable && dir != DMA_TO_DEVICE)
+		return ERR_PTR(-EACCES);
+	mutex_lock(&d->lock);
+	ret = dma_map_sgtable(attachment->dev, &a->sgt, dir, 0);
+	if (!ret) {
+		a->dir = dir;
+		a->mapped = true;
+	}
+	mutex_unlock(&d->lock);
+	return ret ? ERR_PTR(ret) : &a->sgt;
 }
 
 static void fnmm_dmabuf_unmap(struct dma_buf_attachment *attachment,
 			      struct sg_table *sgt,
 			      enum dma_data_direction dir)
 {
+	struct fnmm_dmabuf *d = attachment->dmabuf->priv;
 	struct fnmm_attach *a = attachment->priv;
 
+	mutex_lock(&d->lock);
 	a->mapped = false;
 	dma_unmap_sgtable(attachment->dev, sgt, dir, 0);
+	mutex_unlock(&d->lock);
 }
 
-/* DMA_BUF_IOCTL_SYNC START: what the devices wrote becomes visible. */
+/* The devices' work on the buffer in @dir is done (its fences). */
+static int dmabuf_wait(struct dma_buf *dmabuf, enum dma_data_direction dir)
+{
+	bool write = dir == DMA_BIDIRECTIONAL || dir == DMA_TO_DEVICE;
+	long ret = dma_resv_wait_timeout(dmabuf->resv, dma_resv_usage_rw(write),
+					 true, MAX_SCHEDULE_TIMEOUT);
+
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * DMA_BUF_IOCTL_SYNC START: once the devices are done, what they wrote
+ * becomes visible to the CPU.  Each attachment is synced in the
+ * direction it is mapped in, as the DMA API requires.
+ */
 static int fnmm_dmabuf_begin_cpu(struct dma_buf *dmabuf,
 				 enum dma_data_direction dir)
 {
 	struct fnmm_dmabuf *d = dmabuf->priv;
 	struct fnmm_attach *a;
+	int ret = dmabuf_wait(dmabuf, dir);
 
+	if (ret)
+		return ret;
 	mutex_lock(&d->lock);
 	list_for_each_entry(a, &d->attachments, node)
 		if (a->mapped)
-			dma_sync_sgtable_for_cpu(a->dev, &a->sgt, dir);
+			dma_sync_sgtable_for_cpu(a->dev, &a->sgt, a->dir);
 	mutex_unlock(&d->lock);
 	return 0;
 }
@@ -181,7 +229,7 @@ static int fnmm_dmabuf_end_cpu(struct dma_buf *dmabuf,
 	mutex_lock(&d->lock);
 	list_for_each_entry(a, &d->attachments, node)
 		if (a->mapped)
-			dma_sync_sgtable_for_device(a->dev, &a->sgt, dir);
+			dma_sync_sgtable_for_device(a->dev, &a->sgt, a->dir);
 	mutex_unlock(&d->lock);
 	return 0;
 }
@@ -198,25 +246,40 @@ static int fnmm_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	return ret;
 }
 
+/* Made at export: it cannot fail here (dma_buf_vmap() would WARN). */
 static int fnmm_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct fnmm_dmabuf *d = dmabuf->priv;
-	struct fnmm_buf *buf = d->buf;
+
+	iosys_map_set_vaddr(map, d->vaddr);
+	return 0;
+}
+
+static void fnmm_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	iosys_map_clear(map);
+}
+
+/*
+ * The kernel address of the whole allocation, in its memory type (and
+ * read-only for a read-only export): the direct map of a contiguous
+ * one, else a vmap() of its pages.
+ */
+static void *buf_kaddr(struct fnmm_buf *buf, bool writable, bool *vmapped)
+{
+	struct fnmm_region *r = &buf->ctx->dev->region;
 	unsigned long n = buf->map_size >> PAGE_SHIFT, i = 0;
+	pgprot_t prot = writable ? PAGE_KERNEL : PAGE_KERNEL_RO;
 	struct page **pages;
 	unsigned int b;
-	int ret = 0;
+	void *va;
 
-	mutex_lock(&d->lock);
-	if (d->vmaps) {
-		d->vmaps++;
-		goto out;
-	}
+	*vmapped = false;
+	if (buf->nblocks == 1 && writable && r->kaddr)
+		return r->kaddr + (buf->blocks[0].phys - r->base);
 	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL_ACCOUNT);
-	if (!pages) {
-		ret = -ENOMEM;
-		goto unlock;
-	}
+	if (!pages)
+		return NULL;
 	for (b = 0; b < buf->nblocks; b++) {
 		u64 off;
 
@@ -224,35 +287,14 @@ static int fnmm_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 			pages[i++] = pfn_to_page(PHYS_PFN(buf->blocks[b].phys +
 							  off));
 	}
-	d->vaddr = vmap(pages, n, VM_MAP,
-			buf->access & FNMM_ACCESS_DEVICE ?
-			pgprot_noncached(PAGE_KERNEL) :
-			buf->access & FNMM_ACCESS_UNCACHED ?
-			pgprot_writecombine(PAGE_KERNEL) : PAGE_KERNEL);
+	if (buf->access & FNMM_ACCESS_DEVICE)
+		prot = pgprot_noncached(prot);
+	else if (buf->access & FNMM_ACCESS_UNCACHED)
+		prot = pgprot_writecombine(prot);
+	va = vmap(pages, n, VM_MAP, prot);
 	kvfree(pages);
-	if (!d->vaddr) {
-		ret = -ENOMEM;
-		goto unlock;
-	}
-	d->vmaps = 1;
-out:
-	iosys_map_set_vaddr(map, d->vaddr);
-unlock:
-	mutex_unlock(&d->lock);
-	return ret;
-}
-
-static void fnmm_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
-{
-	struct fnmm_dmabuf *d = dmabuf->priv;
-
-	mutex_lock(&d->lock);
-	if (!--d->vmaps) {
-		vunmap(d->vaddr);
-		d->vaddr = NULL;
-	}
-	mutex_unlock(&d->lock);
-	iosys_map_clear(map);
+	*vmapped = va;
+	return va;
 }
 
 /* The last file of the dma-buf is gone: the allocation may go. */
@@ -266,6 +308,8 @@ static void fnmm_dmabuf_release(struct dma_buf *dmabuf)
 	atomic64_dec(&dev->exported);
 	atomic64_sub(buf->size, &dev->exported_bytes);
 	atomic_set(&buf->exported, 0);
+	if (d->vmapped)
+		vunmap(d->vaddr);
 	mutex_destroy(&d->lock);
 	kfree(d);
 	fnmm_buf_put(buf);
@@ -292,8 +336,9 @@ static const struct dma_buf_ops fnmm_dmabuf_ops = {
  * @out: the dma-buf, with its one reference (no fd yet)
  *
  * Return: 0, -EINVAL (a Pool object: not page-sized; or released
- * sections), -EBUSY (a dma-buf of it lives), -EACCES (O_RDWR of a
- * read-only allocation), -EOPNOTSUPP (no struct pages), -ENOMEM.
+ * sections), -EBUSY (a dma-buf of it lives), -EACCES (not readable, or
+ * O_RDWR of a read-only allocation), -EOPNOTSUPP (no struct pages),
+ * -ENOMEM.
  */
 int fnmm_buf_export(struct fnmm_buf *buf, u32 flags, struct dma_buf **out)
 {
@@ -310,8 +355,9 @@ int fnmm_buf_export(struct fnmm_buf *buf, u32 flags, struct dma_buf **out)
 		return -EOPNOTSUPP;
 	if (buf->kind == FNMM_ALLOC_POOL)
 		return -EINVAL;
-	if ((flags & O_ACCMODE) == O_RDWR &&
-	    !(buf->access & FNMM_ACCESS_WRITABLE))
+	if (!(buf->access & FNMM_ACCESS_READABLE) ||
+	    ((flags & O_ACCMODE) == O_RDWR &&
+	     !(buf->access & FNMM_ACCESS_WRITABLE)))
 		return -EACCES;
 	/* Under the lock ReleaseSections takes: no hole appears after. */
 	mutex_lock(&ctx->lock);
@@ -330,6 +376,14 @@ int fnmm_buf_export(struct fnmm_buf *buf, u32 flags, struct dma_buf **out)
 	mutex_init(&d->lock);
 	INIT_LIST_HEAD(&d->attachments);
 	d->buf = buf;
+	d->writable = (flags & O_ACCMODE) == O_RDWR;
+	d->vaddr = buf_kaddr(buf, d->writable, &d->vmapped);
+	if (!d->vaddr) {
+		mutex_destroy(&d->lock);
+		kfree(d);
+		atomic_set(&buf->exported, 0);
+		return -ENOMEM;
+	}
 	exp_info.exp_name = FNMM_DEVICE_NAME;
 	exp_info.owner = THIS_MODULE;
 	exp_info.ops = &fnmm_dmabuf_ops;
@@ -342,6 +396,8 @@ int fnmm_buf_export(struct fnmm_buf *buf, u32 flags, struct dma_buf **out)
 	if (IS_ERR(dmabuf)) {
 		fnmm_ctx_put(ctx);
 		fnmm_buf_put(buf);
+		if (d->vmapped)
+			vunmap(d->vaddr);
 		mutex_destroy(&d->lock);
 		kfree(d);
 		atomic_set(&buf->exported, 0);

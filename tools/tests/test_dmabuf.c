@@ -334,7 +334,27 @@ static int bad(void)
 	close(dfd);
 	fnmm_release(fd, r.handle);
 	tap_ret(export(fd, r.handle, O_RDWR), -ENOENT, "a released handle: ENOENT");
+	{
+		struct fnmm_vmctl w;
+
+		fnmm_reserve(fd, pg, FNMM_ACCESS_WRITABLE | FNMM_ACCESS_USER,
+			     SPLIT, 0, &w);
+		tap_ret(export(fd, w.handle, O_RDONLY), -EACCES,
+			"an allocation that is not readable: EACCES");
+	}
 	close(fd);
+	/* A file opened read-only maps read-only, and exports so. */
+	fd = open(FNMM_DEVICE_PATH, O_RDONLY);
+	if (tap(fd >= 0, strerror(errno), "open the device O_RDONLY")) {
+		fnmm_reserve(fd, pg, 0, SPLIT, 0, &r);
+		tap_ret(export(fd, r.handle, O_RDWR), -EACCES,
+			"O_RDWR export through a read-only file: EACCES");
+		dfd = export(fd, r.handle, O_RDONLY);
+		tap(dfd >= 0, errname(dfd), "O_RDONLY export through it");
+		if (dfd >= 0)
+			close(dfd);
+		close(fd);
+	}
 	return tap_done();
 }
 
@@ -394,6 +414,18 @@ static int vgem(void)
 	tap(!bufinfo_count("vgem"), "", "vgem is detached (bufinfo)");
 	tap(!info_wait(mon, &start, 5000, why, sizeof(why)), why,
 	    "the memory is back: Info as at the start");
+	/* PRIME maps both ways: a read-only export is refused. */
+	fd = open_or_bail();
+	fnmm_reserve(fd, LEN, 0, SPLIT, 0, &r);
+	dfd = export(fd, r.handle, O_RDONLY);
+	memset(&ph, 0, sizeof(ph));
+	ph.fd = dfd;
+	tap(ioctl(card, FNMM_DRM_PRIME_FD_TO_HANDLE, &ph) && errno == EACCES,
+	    strerror(errno),
+	    "vgem importing a read-only export (PRIME maps it both ways): EACCES");
+	tap(!bufinfo_count("vgem"), "", "... and nothing stays attached");
+	close(dfd);
+	close(fd);
 	close(card);
 	close(mon);
 	return tap_done();

@@ -113,6 +113,7 @@ run_tap gup-paths-take test_gup paths pages /dev/ram0 wb wc uc
 run_tap gup-pin-take test_gup pin
 run_tap dmabuf-basic-take test_dmabuf basic
 run_tap dmabuf-lifetime-take test_dmabuf lifetime
+run_tap dmabuf-vgem-take test_dmabuf vgem
 run_tap gup-futexkey-take test_gup futexkey
 run_tap shared-take test_shared take
 run_tap gup-poison-take test_gup poison
