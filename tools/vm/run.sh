@@ -88,11 +88,21 @@ if [ $hostroot -eq 1 ]; then
 	done
 fi
 # Block devices the tests do O_DIRECT on, memory-failure injection,
-# dma-buf importers (insmod /fnmm/kmod/NAME.ko).
+# dma-buf importers: vgem (DRM PRIME), vivid (V4L2) and their
+# dependencies, in load order (insmod /fnmm/kmod/NAME.ko).
 mkdir -p "$root/fnmm/kmod"
 for m in drivers/block/brd fs/configfs/configfs drivers/block/null_blk/null_blk \
 	 mm/hwpoison-inject drivers/gpu/drm/drm drivers/gpu/drm/drm_shmem_helper \
-	 drivers/gpu/drm/vgem/vgem; do
+	 drivers/gpu/drm/vgem/vgem drivers/media/mc/mc \
+	 drivers/media/v4l2-core/videodev drivers/media/rc/rc-core \
+	 drivers/media/cec/core/cec drivers/media/v4l2-core/v4l2-dv-timings \
+	 drivers/media/common/v4l2-tpg/v4l2-tpg \
+	 drivers/media/common/videobuf2/videobuf2-common \
+	 drivers/media/common/videobuf2/videobuf2-v4l2 \
+	 drivers/media/common/videobuf2/videobuf2-memops \
+	 drivers/media/common/videobuf2/videobuf2-vmalloc \
+	 drivers/media/common/videobuf2/videobuf2-dma-contig \
+	 drivers/media/test-drivers/vivid/vivid; do
 	f=/lib/modules/$kver/kernel/$m.ko
 	[ -f "$f" ] && cp "$f" "$root/fnmm/kmod/"
 done

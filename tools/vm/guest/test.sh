@@ -63,6 +63,24 @@ run_tap dmabuf-basic test_dmabuf basic
 run_tap dmabuf-lifetime test_dmabuf lifetime
 run_tap dmabuf-bad test_dmabuf bad
 run_tap dmabuf-vgem test_dmabuf vgem
+# V4L2 capture into the dma-bufs: vivid with each vb2 back end, vmalloc
+# (dma_buf_vmap) and dma-contig (dma_buf_map_attachment, contiguous).
+vivid_deps() {
+	for m in mc videodev rc-core cec v4l2-dv-timings v4l2-tpg \
+		 videobuf2-common videobuf2-v4l2 videobuf2-memops \
+		 videobuf2-vmalloc videobuf2-dma-contig; do
+		insmod /fnmm/kmod/$m.ko || return 1
+	done
+}
+check "vivid's dependencies load (videodev, videobuf2, ...)" vivid_deps
+check "vivid loads: one capture node, vb2-vmalloc" \
+	insmod /fnmm/kmod/vivid.ko n_devs=1 node_types=0x1
+run_tap v4l2-vivid-vmalloc test_v4l2 vivid vmalloc
+check "rmmod vivid" rmmod vivid
+check "vivid loads: allocators=1 (vb2-dma-contig)" \
+	insmod /fnmm/kmod/vivid.ko n_devs=1 node_types=0x1 allocators=1
+run_tap v4l2-vivid-dma-contig test_v4l2 vivid dma-contig
+check "rmmod vivid (dma-contig)" rmmod vivid
 test_dmabuf hold 5 &
 holder=$!
 sleep 2
@@ -114,6 +132,14 @@ run_tap gup-pin-take test_gup pin
 run_tap dmabuf-basic-take test_dmabuf basic
 run_tap dmabuf-lifetime-take test_dmabuf lifetime
 run_tap dmabuf-vgem-take test_dmabuf vgem
+check "vivid loads (take=): vb2-vmalloc" \
+	insmod /fnmm/kmod/vivid.ko n_devs=1 node_types=0x1
+run_tap v4l2-vivid-vmalloc-take test_v4l2 vivid vmalloc-take
+check "rmmod vivid (take=)" rmmod vivid
+check "vivid loads (take=): allocators=1 (vb2-dma-contig)" \
+	insmod /fnmm/kmod/vivid.ko n_devs=1 node_types=0x1 allocators=1
+run_tap v4l2-vivid-dma-contig-take test_v4l2 vivid dma-contig-take
+check "rmmod vivid (take=, dma-contig)" rmmod vivid
 run_tap gup-futexkey-take test_gup futexkey
 run_tap shared-take test_shared take
 run_tap gup-poison-take test_gup poison
