@@ -242,6 +242,8 @@ struct fnmm_buf {
  * @held: bytes of @bytes per allocator (FNMM_ALLOC_*), for the audit
  * @nbufs: live handles
  * @maps: live mappings
+ * @exported: dma-bufs of its allocations alive
+ * @closed: its file is closed (it lives on for @exported)
  * @pid: tgid of the opener, for reports
  */
 struct fnmm_ctx {
@@ -258,6 +260,8 @@ struct fnmm_ctx {
 	atomic64_t held[FNMM_NR_ALLOCATORS];
 	atomic64_t nbufs;
 	atomic64_t maps;
+	atomic64_t exported;
+	bool closed;
 	pid_t pid;
 };
 

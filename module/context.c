@@ -905,6 +905,7 @@ void fnmm_ctx_destroy(struct fnmm_ctx *ctx)
 		atomic64_dec(&ctx->nbufs);
 		fnmm_buf_put(buf);
 	}
+	WRITE_ONCE(ctx->closed, true);
 	fnmm_ctx_put(ctx);
 }
 

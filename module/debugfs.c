@@ -8,7 +8,9 @@
  *             debugfs is root's)
  *   orders    Split's free blocks per order
  *   contexts  one line per memory context: pid, handles, bytes per
- *             allocator, mappings, pool pages
+ *             allocator, mappings, pool pages, dma-bufs of its
+ *             allocations alive, and whether its file is open or closed
+ *             (a closed one lives on while a dma-buf keeps memory of it)
  *   map       occupancy of Split and Bit: per allocator a line "NAME
  *             OFFSET GRANULE COUNT" (offset from the region's base) and a
  *             line of hex digits, 4 granules each, least significant bit
@@ -98,7 +100,7 @@ static int contexts_show(struct seq_file *m, void *unused)
 	struct fnmm_dev *dev = m->private;
 	struct fnmm_ctx *c;
 
-	seq_puts(m, "pid handles split-bytes bit-bytes pool-bytes mappings pool-pages\n");
+	seq_puts(m, "pid handles split-bytes bit-bytes pool-bytes mappings pool-pages exported file\n");
 	mutex_lock(&dev->lock);
 	list_for_each_entry(c, &dev->contexts, node) {
 		u64 pages = 0;
@@ -107,12 +109,14 @@ static int contexts_show(struct seq_file *m, void *unused)
 		if (c->pool)
 			pages = fnmm_pool_held(c->pool) >> PAGE_SHIFT;
 		mutex_unlock(&c->lock);
-		seq_printf(m, "%d %lld %lld %lld %lld %lld %llu\n", c->pid,
-			   atomic64_read(&c->nbufs),
+		seq_printf(m, "%d %lld %lld %lld %lld %lld %llu %lld %s\n",
+			   c->pid, atomic64_read(&c->nbufs),
 			   atomic64_read(&c->held[FNMM_ALLOC_SPLIT]),
 			   atomic64_read(&c->held[FNMM_ALLOC_BIT]),
 			   atomic64_read(&c->held[FNMM_ALLOC_POOL]),
-			   atomic64_read(&c->maps), pages);
+			   atomic64_read(&c->maps), pages,
+			   atomic64_read(&c->exported),
+			   READ_ONCE(c->closed) ? "closed" : "open");
 	}
 	mutex_unlock(&dev->lock);
 	return 0;

@@ -307,6 +307,7 @@ static void fnmm_dmabuf_release(struct dma_buf *dmabuf)
 
 	atomic64_dec(&dev->exported);
 	atomic64_sub(buf->size, &dev->exported_bytes);
+	atomic64_dec(&ctx->exported);
 	atomic_set(&buf->exported, 0);
 	if (d->vmapped)
 		vunmap(d->vaddr);
@@ -405,6 +406,7 @@ int fnmm_buf_export(struct fnmm_buf *buf, u32 flags, struct dma_buf **out)
 	}
 	atomic64_inc(&dev->exported);
 	atomic64_add(buf->size, &dev->exported_bytes);
+	atomic64_inc(&ctx->exported);
 	*out = dmabuf;
 	return 0;
 }

@@ -155,6 +155,21 @@ static int basic(void)
 	return tap_done();
 }
 
+/* debugfs "contexts" has a line ending "1 closed" (one dma-buf alive). */
+static int debugfs_contexts_closed_exporting(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/freenos-mm/contexts", "r");
+	char line[256];
+	int found = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, " 1 closed\n"))
+			found = 1;
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /* Send @sfd over @sock (SCM_RIGHTS). */
 static int send_fd(int sock, int sfd)
 {
@@ -239,6 +254,8 @@ static int lifetime(void)
 	       "the 256 KiB are still held");
 	tap_eq(now.contexts, start.contexts + 1,
 	       "the owner's context lives on with the export (Info contexts)");
+	tap(debugfs_contexts_closed_exporting(), "",
+	    "debugfs contexts: a closed context with 1 dma-buf alive");
 	q = mmap(NULL, LEN, PROT_READ, MAP_SHARED, rfd, 0);
 	chk = q == MAP_FAILED ? 1 : pattern_check(q, LEN, 61, &bad);
 	tap(!chk, q == MAP_FAILED ? strerror(errno) : pattern_str(chk, bad),
