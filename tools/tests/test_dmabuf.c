@@ -394,7 +394,7 @@ struct fnmm_drm_gem_close {
 static int vgem(void)
 {
 	struct fnmm_info start, now;
-	int mon = open_or_bail(), fd, card, dfd;
+	int mon = open_or_bail(), fd, card, dfd, ret;
 	struct fnmm_drm_prime_handle ph = { 0 }, ph2 = { 0 };
 	struct fnmm_drm_gem_close gc = { 0 };
 	struct fnmm_vmctl r;
@@ -409,7 +409,8 @@ static int vgem(void)
 	dfd = export(fd, r.handle, O_RDWR);
 	tap(dfd >= 0, errname(dfd), "export 256 KiB");
 	ph.fd = dfd;
-	tap(!ioctl(card, FNMM_DRM_PRIME_FD_TO_HANDLE, &ph) && ph.handle, strerror(errno),
+	ret = ioctl(card, FNMM_DRM_PRIME_FD_TO_HANDLE, &ph) ? -errno : 0;
+	tap(!ret && ph.handle, errname(ret),
 	    "DRM_IOCTL_PRIME_FD_TO_HANDLE: vgem imports it (GEM handle %u)",
 	    ph.handle);
 	tap(bufinfo_count("vgem") >= 1, "",
