@@ -93,6 +93,23 @@
  * the last section leaves the allocation live) as "# XFAIL" diagnostics
  * instead of failures.
  *
+ * dma-bufs: each process exports random live allocations (FNMM_IOC_EXPORT
+ * with random flags, bad ones too, and argsz/pointer mutations; the
+ * errno is modelled exactly: EINVAL bad flags/reserved, Pool, released
+ * sections; ENOENT; EACCES O_RDWR of a read-only or any export of a
+ * non-readable allocation; EBUSY while a dma-buf of it lives), holds up
+ * to MAX_DBUF fds of them (passed on by dup() or SCM_RIGHTS through a
+ * socketpair of its own) and MAX_DMAP mappings of them (a random page
+ * range, PROT_WRITE only for O_RDWR exports: EACCES otherwise), syncs
+ * them (DMA_BUF_IOCTL_SYNC, bad flags EINVAL) and closes them at random.
+ * A dma-buf mapping shows the allocation's pages: it is read by the
+ * model (the allocation's own words, or zero), written with the
+ * allocation's words, which its own mappings must then show.  Each fd or
+ * mapping holds the allocation: ReleaseSections is EBUSY, and Release or
+ * close of its file leave it counted in the context's bytes (and its
+ * mappings in the context's mappings) until the last one goes.  At the
+ * end all are closed, and Info exported must come back to 0.
+ *
  * --blkdev DEV (a block device for O_DIRECT, e.g. brd's /dev/ram0, whose
  * data the run destroys) hands the mappings to the rest of the kernel
  * too: vmsplice into pipes each process keeps and reads much later,
@@ -110,6 +127,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <linux/dma-buf.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -118,6 +136,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -161,6 +180,8 @@ enum fop {
 	F_RESERVE, F_MAPC, F_MAPS, F_UNMAP, F_RELEASE, F_RELSEC, F_LOOKUP,
 	F_ACCESS, F_CLEAN, F_INVAL, F_CLEANINV, F_INFO, F_RAW, F_MMAP,
 	F_MUNMAP, F_MPROTECT, F_MREMAP, F_WRITE, F_READ, F_REOPEN, F_FORK,
+	/* dma-bufs (FNMM_IOC_EXPORT) and what holds them. */
+	F_EXPORT, F_DMMAP, F_DMUNMAP, F_DRW, F_DPASS, F_DSYNC, F_DCLOSE,
 	/* Handing mappings to the rest of the kernel (--blkdev). */
 	F_VMSPLICE, F_PIPEREAD, F_DWRITE, F_DREAD, F_URING, F_REAP,
 	NR_FOPS
@@ -203,6 +224,15 @@ static const struct {
 	[F_READ]	= { "read", 8, RES_OK },
 	[F_REOPEN]	= { "close/reopen", 1, RES_OK },
 	[F_FORK]	= { "fork", 1, RES_OK },
+	[F_EXPORT]	= { "export", 4, RES_OK | COMMON_ERRS | R(ENOENT) |
+			    R(EBUSY) | R(EACCES) | R(ENOMEM) },
+	[F_DMMAP]	= { "dma-buf mmap", 3, RES_OK | R(EINVAL) | R(EACCES) |
+			    R(ENOMEM) },
+	[F_DMUNMAP]	= { "dma-buf munmap", 2, RES_OK | R(EINVAL) },
+	[F_DRW]		= { "dma-buf read/write", 3, RES_OK },
+	[F_DPASS]	= { "dma-buf pass", 1, RES_OK },
+	[F_DSYNC]	= { "dma-buf sync", 2, RES_OK | R(EINVAL) },
+	[F_DCLOSE]	= { "dma-buf close", 2, RES_OK },
 	[F_VMSPLICE]	= { "vmsplice", 3, RES_OK | R(EFAULT) },
 	[F_PIPEREAD]	= { "pipe read", 1, RES_OK },
 	[F_DWRITE]	= { "O_DIRECT write", 3, RES_OK | R(EFAULT) },
@@ -233,6 +263,11 @@ struct pstat {
 	uint64_t dropped_rel;	/* ... and their handle released */
 	uint64_t pinned_max;	/* the most Info "pinned" showed, bytes */
 	uint64_t pinned_end;	/* Info "pinned" before the pipes were read */
+	uint64_t exports;	/* dma-bufs made */
+	uint64_t exp_released;	/* ... whose handle went while exported */
+	uint64_t dma_pages;	/* pages checked through dma-buf mappings */
+	uint64_t dma_writes;	/* units written through dma-buf mappings */
+	uint64_t passed;	/* dma-buf fds passed (dup, SCM_RIGHTS) */
 	uint64_t reports;
 	int finished;		/* cleaned up and checked at the end */
 };
@@ -287,6 +322,7 @@ struct mbuf {
 	 */
 	uint64_t *w0;
 	int nvma;
+	int nexp;		/* dma-buf fds and mappings of it held */
 };
 
 /*
@@ -356,6 +392,35 @@ static int next_ctx_id;
 static unsigned int next_gid;
 static struct ppage ppages[PP_MAX];
 static uint64_t pagebuf[65536 / 8];	/* a page read back */
+
+/*
+ * dma-bufs (FNMM_IOC_EXPORT): the process holds up to MAX_DBUF fds of
+ * them (the export's own, dups and fds passed over SCM_RIGHTS) and up to
+ * MAX_DMAP mappings of them.  Each holds a reference to its allocation
+ * (mbuf.nexp): the model keeps the allocation, counted in the context's
+ * bytes, after Release and close, until the last one goes.
+ */
+#define MAX_DBUF	8
+#define MAX_DMAP	8
+
+struct mdbuf {
+	int used;
+	struct mbuf *buf;
+	int fd;
+	int rw;			/* exported O_RDWR */
+};
+
+struct mdmap {
+	int used;
+	struct mbuf *buf;
+	__u64 start, end;
+	__u64 base;		/* address of the allocation's byte 0 */
+	int prot;
+};
+
+static struct mdbuf dbufs[MAX_DBUF];
+static struct mdmap dmaps[MAX_DMAP];
+static int scm[2] = { -1, -1 };	/* a socketpair to pass fds through */
 
 /* Reporting. */
 static char ring[RING][160];
@@ -761,7 +826,7 @@ static void buf_maybe_free(struct mbuf *b)
 {
 	struct mctx *c = b->ctx;
 
-	if (!b->used || b->live || b->nvma)
+	if (!b->used || b->live || b->nvma || b->nexp)
 		return;
 	if (b->pp) {
 		/*
@@ -912,10 +977,36 @@ static void ctx_bury(struct mctx *c, __u64 handle)
 
 static void buf_unlive(struct mbuf *b)
 {
+	if (b->nexp)
+		st->exp_released++;
 	b->live = 0;
 	b->dropped = 1;
 	ctx_bury(b->ctx, b->handle);
 	buf_maybe_free(b);
+}
+
+/* A dma-buf fd or mapping of @b went: the last one lets it go. */
+static void dma_unref(struct mbuf *b)
+{
+	b->nexp--;
+	buf_maybe_free(b);
+}
+
+/* Mappings of dma-bufs of @c's allocations (Info counts them as its). */
+static __u64 dma_maps_of(const struct mctx *c)
+{
+	unsigned int i;
+	__u64 n = 0;
+
+	for (i = 0; i < MAX_DMAP; i++)
+		n += dmaps[i].used && dmaps[i].buf->ctx == c;
+	return n;
+}
+
+/* A dma-buf mapping as a mapping of its allocation, for the checks. */
+static struct mvma dmap_vma(const struct mdmap *m)
+{
+	return (struct mvma){ 1, m->buf, m->start, m->end, m->base, m->prot };
 }
 
 static struct mvma *vma_add(struct mbuf *b, __u64 start, __u64 end,
@@ -1348,6 +1439,7 @@ static void acct_check(const char *when)
 		}
 		for (i = 0; i < MAX_VMA; i++)
 			maps += vmas[i].used && vmas[i].buf->ctx == c;
+		maps += dma_maps_of(c);
 		ret = fnmm_info(c->fd, &in);
 		st->acct++;
 		if (ret) {
@@ -1379,6 +1471,57 @@ static void acct_check(const char *when)
 	}
 }
 
+/* Unmap dma-buf mapping @m, checking it first.  Returns munmap's result. */
+static int dmap_drop(struct mdmap *m, const char *when)
+{
+	struct mvma v = dmap_vma(m);
+	struct mbuf *b = m->buf;
+	int ret;
+
+	vma_verify(&v, 0, ~0ULL, CHECK_UNITS, when);
+	ret = munmap(fnmm_ptr(m->start), m->end - m->start) ? -errno : 0;
+	note("%s: munmap dma-buf mapping [%#llx, %#llx) of alloc %u -> %s",
+	     when, (unsigned long long)m->start, (unsigned long long)m->end,
+	     b->gid, errname(ret));
+	if (ret)
+		return ret;
+	m->used = 0;
+	dma_unref(b);
+	return 0;
+}
+
+/* Close dma-buf fd @d.  Returns close's result. */
+static int dbuf_drop(struct mdbuf *d, const char *when)
+{
+	struct mbuf *b = d->buf;
+	int ret = close(d->fd) ? -errno : 0;
+
+	note("%s: close dma-buf fd %d of alloc %u -> %s", when, d->fd, b->gid,
+	     errname(ret));
+	d->used = 0;
+	dma_unref(b);
+	return ret;
+}
+
+/* Every dma-buf fd and mapping of @c's allocations (all with NULL). */
+static void dma_drop_ctx(struct mctx *c, const char *when)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_DMAP; i++)
+		if (dmaps[i].used && (!c || dmaps[i].buf->ctx == c) &&
+		    dmap_drop(&dmaps[i], when)) {
+			st->unexpected++;
+			report("%s: munmap of a dma-buf mapping failed", when);
+		}
+	for (i = 0; i < MAX_DBUF; i++)
+		if (dbufs[i].used && (!c || dbufs[i].buf->ctx == c) &&
+		    dbuf_drop(&dbufs[i], when)) {
+			st->unexpected++;
+			report("%s: close of a dma-buf fd failed", when);
+		}
+}
+
 /*
  * Make room in the table of contexts: a closed file's context lives as
  * long as its mappings do, and few random munmaps take a whole mapping.
@@ -1396,6 +1539,8 @@ static int ctx_reap(void)
 			c = &ctxs[i];
 	if (!c)
 		return 0;
+	/* Its exported allocations keep it too. */
+	dma_drop_ctx(c, "reaping a closed context");
 	for (i = 0; i < MAX_VMA; i++) {
 		struct mvma v = vmas[i];
 
@@ -2315,6 +2460,7 @@ static void op_relsec(void)
 {
 	enum mut mu = rnd_mut();
 	int s = pick_slot(), ret, invalid, all_gone = 1, any_gone = 0, left;
+	int busy;
 	struct fnmm_vmctl a;
 	struct mbuf *b;
 	struct mctx *c;
@@ -2360,11 +2506,13 @@ static void op_relsec(void)
 			  (a.offset & (pg - 1)) || (a.range.size & (pg - 1)) ||
 			  a.offset >= b->size ||
 			  a.range.size > b->size - a.offset;
-		if (invalid && b->nvma)
+		/* Mapped, or exported (a dma-buf's importers hold it). */
+		busy = b->nvma || b->nexp;
+		if (invalid && busy)
 			want = R(EINVAL) | R(EBUSY);
 		else if (invalid)
 			want = R(EINVAL);
-		else if (b->nvma)
+		else if (busy)
 			want = R(EBUSY);
 		else
 			want = RES_OK | R(ENOMEM);
@@ -2376,9 +2524,9 @@ static void op_relsec(void)
 					all_gone = 0;
 			}
 			/* "A released section cannot be released again." */
-			if (!b->nvma && all_gone)
+			if (!busy && all_gone)
 				want = R(EINVAL);
-			else if (!b->nvma && any_gone)
+			else if (!busy && any_gone)
 				want |= R(EINVAL);	/* partly: unclear */
 		}
 	}
@@ -3140,6 +3288,463 @@ static void op_fork(void)
 	}
 	for (u = 0; u < nw; u++)
 		unit_written(w->buf, wu[u], whole, !fails);
+}
+
+/*
+ * dma-bufs.  An export of a live Split/Bit allocation with every page
+ * held gives a dma-buf fd (one per allocation at a time: EBUSY while one
+ * lives); its mappings show the allocation's pages themselves, so they
+ * are checked by the same words (the allocation's own, or zero), and
+ * words written through them must show in the allocation's mappings.
+ * The fds are passed on (dup, or SCM_RIGHTS through a socketpair of the
+ * process) and closed at random; the allocation, its handle released or
+ * its file closed, lives on in the model until the last fd and mapping
+ * go.  ReleaseSections of an exported allocation is EBUSY.
+ */
+static struct mdbuf *pick_dbuf(void)
+{
+	unsigned int i, n = 0, k;
+
+	for (i = 0; i < MAX_DBUF; i++)
+		n += dbufs[i].used;
+	if (!n)
+		return NULL;
+	k = rnd(n);
+	for (i = 0; i < MAX_DBUF; i++)
+		if (dbufs[i].used && !k--)
+			return &dbufs[i];
+	return NULL;
+}
+
+static struct mdmap *pick_dmap(void)
+{
+	unsigned int i, n = 0, k;
+
+	for (i = 0; i < MAX_DMAP; i++)
+		n += dmaps[i].used;
+	if (!n)
+		return NULL;
+	k = rnd(n);
+	for (i = 0; i < MAX_DMAP; i++)
+		if (dmaps[i].used && !k--)
+			return &dmaps[i];
+	return NULL;
+}
+
+static struct mdbuf *free_dbuf(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_DBUF; i++)
+		if (!dbufs[i].used)
+			return &dbufs[i];
+	return NULL;
+}
+
+/* A live Split/Bit allocation of @c, NULL if none. */
+static struct mbuf *pick_exportable(struct mctx *c)
+{
+	unsigned int i, n = 0, k;
+
+	for (i = 0; i < MAX_BUF; i++)
+		n += bufs[i].used && bufs[i].live && bufs[i].ctx == c &&
+		     bufs[i].kind != POOL;
+	if (!n)
+		return NULL;
+	k = rnd(n);
+	for (i = 0; i < MAX_BUF; i++)
+		if (bufs[i].used && bufs[i].live && bufs[i].ctx == c &&
+		    bufs[i].kind != POOL && !k--)
+			return &bufs[i];
+	return NULL;
+}
+
+/* The fd's mode and close-on-exec flag must be what was asked for. */
+static void dbuf_flags_ok(int fd, int rw, int cloexec, const char *what)
+{
+	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+
+	reply_ok(fl >= 0 && (fl & O_ACCMODE) == (rw ? O_RDWR : O_RDONLY),
+		 "%s: dma-buf fd %d has file flags %#x, want %s", what, fd, fl,
+		 rw ? "O_RDWR" : "O_RDONLY");
+	if (cloexec >= 0)
+		reply_ok(fdfl >= 0 && !!(fdfl & FD_CLOEXEC) == cloexec,
+			 "%s: dma-buf fd %d has fd flags %#x, want FD_CLOEXEC %d",
+			 what, fd, fdfl, cloexec);
+}
+
+static void op_dclose(void);
+
+static void op_export(void)
+{
+	enum mut mu = rnd_mut();
+	int s = pick_slot(), ret;
+	struct fnmm_export ex;
+	struct mdbuf *d;
+	struct mbuf *b;
+	struct mctx *c;
+	unsigned int u;
+	uint64_t want;
+	__u32 mode;
+
+	if (s < 0)
+		return;
+	d = free_dbuf();
+	if (!d) {
+		op_dclose();
+		return;
+	}
+	c = slot[s];
+	memset(&ex, 0, sizeof(ex));
+	ex.argsz = sizeof(ex);
+	ex.handle = rnd_handle(c, &b);
+	if (chance(50) && pick_exportable(c)) {
+		b = pick_exportable(c);
+		ex.handle = b->handle;
+	}
+	ex.flags = (chance(60) ? O_RDWR : O_RDONLY) |
+		   (chance(50) ? O_CLOEXEC : 0);
+	ex.fd = chance(50) ? -1 : (int)rnd(1024);	/* ignored */
+	switch (rnd(20)) {
+	case 0:
+		ex.flags = O_WRONLY | (ex.flags & O_CLOEXEC);
+		break;
+	case 1:
+		ex.flags |= O_ACCMODE;
+		break;
+	case 2:
+		ex.flags |= 1U << rnd(32);	/* maybe a valid bit */
+		break;
+	case 3:
+		ex.reserved = 1 + rnd(0xfffffffe);
+		break;
+	}
+	mode = ex.flags & O_ACCMODE;
+	if ((ex.flags & ~(O_CLOEXEC | O_ACCMODE)) || ex.reserved ||
+	    (mode != O_RDONLY && mode != O_RDWR))
+		want = R(EINVAL);
+	else if (!b)
+		want = R(ENOENT);
+	else if (b->kind == POOL)
+		want = R(EINVAL);
+	else if (!(b->access & ACC_R) ||
+		 (mode == O_RDWR && !(b->access & ACC_W)))
+		want = R(EACCES);
+	else
+		want = 0;
+	if (!want) {
+		for (u = 0; u < b->nunits; u++)
+			if (b->unit[u] == U_GONE)
+				want = R(EINVAL);
+		if (!want)
+			want = b->nexp ? R(EBUSY) : RES_OK | R(ENOMEM);
+	}
+	want = mut_want(mu, want, 1);
+	ret = issue(c->fd, FNMM_IOC_EXPORT, &ex, sizeof(ex), mu);
+	note("export ctx %d handle %#llx flags %#x reserved %#x%s -> %s fd %d",
+	     c->id, (unsigned long long)ex.handle, ex.flags, ex.reserved,
+	     mut_names[mu], errname(ret), ret ? -1 : ex.fd);
+	if (!expect(F_EXPORT, ret, want, "export") || !mut_effects(mu, 1)) {
+		if (!ret && mut_effects(mu, 1) && ex.fd >= 0)
+			close(ex.fd);	/* the model knows of no such dma-buf */
+		return;
+	}
+	if (ret)
+		return;
+	if (!reply_ok(ex.fd >= 0, "export: fd %d", ex.fd))
+		return;
+	*d = (struct mdbuf){ 1, b, ex.fd, mode == O_RDWR };
+	b->nexp++;
+	st->exports++;
+	dbuf_flags_ok(ex.fd, d->rw, !!(ex.flags & O_CLOEXEC), "export");
+}
+
+/* A mapping of a held dma-buf: a random page range, maybe a bad one. */
+static void op_dmmap(void)
+{
+	struct mdbuf *d = pick_dbuf();
+	int prot, flags = MAP_SHARED, ret, bad = 0;
+	__u64 npages, first, len;
+	struct mdmap *m = NULL;
+	unsigned int i;
+	struct mvma v;
+	uint64_t want;
+	void *p;
+
+	if (!d) {
+		op_export();
+		return;
+	}
+	for (i = 0; i < MAX_DMAP && !m; i++)
+		if (!dmaps[i].used)
+			m = &dmaps[i];
+	if (!m) {
+		m = pick_dmap();
+		if (dmap_drop(m, "dma-buf mmap: making room")) {
+			st->unexpected++;
+			report("munmap of a dma-buf mapping failed");
+			return;
+		}
+	}
+	npages = d->buf->map_size / pg;
+	first = rnd(npages);
+	len = 1 + rnd(npages - first);
+	if (no_partial) {
+		first = 0;
+		len = npages;
+	}
+	switch (rnd(16)) {
+	case 0:
+		first = npages;			/* past the end */
+		len = 1;
+		bad = 1;
+		break;
+	case 1:
+		len = npages - first + 1 + rnd(4);	/* beyond the end */
+		bad = 1;
+		break;
+	case 2:
+		flags = MAP_PRIVATE;
+		bad = 1;
+		break;
+	}
+	prot = PROT_READ | (chance(d->rw ? 60 : 15) ? PROT_WRITE : 0);
+	if (flags == MAP_SHARED && (prot & PROT_WRITE) && !d->rw)
+		want = R(EACCES);	/* the file is read-only */
+	else if (bad)
+		want = R(EINVAL);
+	else
+		want = RES_OK | R(ENOMEM);
+	p = mmap(NULL, len * pg, prot, flags, d->fd, first * pg);
+	ret = p == MAP_FAILED ? -errno : 0;
+	note("dma-buf mmap fd %d (alloc %u, %s) pages [%llu +%llu) prot %d%s -> %s %p",
+	     d->fd, d->buf->gid, d->rw ? "rw" : "ro",
+	     (unsigned long long)first, (unsigned long long)len, prot,
+	     flags == MAP_PRIVATE ? " private" : "", errname(ret), p);
+	if (!expect(F_DMMAP, ret, want, "dma-buf mmap") || ret) {
+		if (!ret)
+			munmap(p, len * pg);
+		return;
+	}
+	*m = (struct mdmap){ 1, d->buf, fnmm_addr(p), fnmm_addr(p) + len * pg,
+			     fnmm_addr(p) - first * pg, prot };
+	d->buf->nexp++;
+	/* A new mapping: every page of it. */
+	v = dmap_vma(m);
+	i = st->pages;
+	vma_verify(&v, 0, ~0ULL, 0, "new dma-buf mapping");
+	st->dma_pages += st->pages - i;
+}
+
+static void op_dmunmap(void)
+{
+	struct mdmap *m = pick_dmap();
+	__u64 len;
+	int ret;
+
+	if (!m)
+		return;
+	len = m->end - m->start;
+	if (!no_partial && len > pg && chance(15)) {
+		/* Mappings cannot be split. */
+		ret = munmap(fnmm_ptr(m->start), pg) ? -errno : 0;
+		note("munmap of the first page of dma-buf mapping [%#llx, %#llx) -> %s",
+		     (unsigned long long)m->start, (unsigned long long)m->end,
+		     errname(ret));
+		expect(F_DMUNMAP, ret, R(EINVAL), "munmap of part of a dma-buf mapping");
+		return;
+	}
+	ret = dmap_drop(m, "dma-buf munmap");
+	expect(F_DMUNMAP, ret, RES_OK, "munmap of a dma-buf mapping");
+}
+
+/*
+ * Read a dma-buf mapping by the model, write a few of its pages with the
+ * allocation's own words (a store faults where the mapping is read-only),
+ * and look for them through the allocation's own mappings.
+ */
+static void op_drw(void)
+{
+	struct mdmap *m = pick_dmap();
+	unsigned int u, n = 0, first, j;
+	uint64_t c0 = st->corrupt, p0 = st->pages;
+	struct mvma v;
+	struct mbuf *b;
+	char s[48];
+	int ret, want;
+
+	if (!m) {
+		op_dmmap();
+		return;
+	}
+	v = dmap_vma(m);
+	b = m->buf;
+	vma_verify(&v, 0, ~0ULL, CHECK_UNITS, "read via a dma-buf mapping");
+	first = rnd(b->nunits);
+	for (u = 0; u < b->nunits && n < 4; u++) {
+		unsigned int k = (first + u) % b->nunits;
+		void *p = fnmm_ptr(unit_addr(&v, k));
+
+		if (!unit_in(&v, k) || b->unit[k] == U_UNKNOWN ||
+		    b->unit[k] == U_GONE || unit_busy(b, k))
+			continue;
+		n++;
+		if (m->prot & PROT_WRITE) {
+			want = 0;
+			ret = unit_fill(&v, k, 0);
+			unit_written(b, k, 0, !ret);
+			st->dma_writes += !ret;
+		} else {
+			want = -SIGSEGV;
+			ret = hd_store(p, unit_byte0(b, k));
+		}
+		if (ret != want) {
+			st->corrupt++;
+			report("write via dma-buf mapping: alloc %u unit %u at %p (prot %d): %s, want %s",
+			       b->gid, k, p, m->prot, hd_str(ret, 0, s, sizeof(s)),
+			       want ? "SIGSEGV" : "ok");
+			continue;
+		}
+		if (want)
+			continue;
+		/* The allocation's own mappings show it. */
+		for (j = 0; j < MAX_VMA; j++)
+			if (vmas[j].used && vmas[j].buf == b &&
+			    (vmas[j].prot & PROT_READ) && unit_in(&vmas[j], k)) {
+				unit_verify(&vmas[j], k,
+					    "own mapping after a write via a dma-buf");
+				break;
+			}
+	}
+	st->dma_pages += st->pages - p0;
+	st->calls[F_DRW][st->corrupt == c0 ? 0 : HD_NR_ERRS - 1]++;
+	note("dma-buf read/write: alloc %u via [%#llx, %#llx) prot %d, %u units written",
+	     b->gid, (unsigned long long)m->start, (unsigned long long)m->end,
+	     m->prot, n);
+}
+
+/* Receive one fd over scm[1]: the fd, or -errno. */
+static int scm_recv(void)
+{
+	char data, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &data, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(scm[1], &mh, MSG_CMSG_CLOEXEC) != 1)
+		return -errno;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+/* Send @fd over scm[0]: 0 or -errno. */
+static int scm_send(int fd)
+{
+	char data = 'x', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &data, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	return sendmsg(scm[0], &mh, 0) == 1 ? 0 : -errno;
+}
+
+/*
+ * Pass a dma-buf fd on: dup() it, or send it through the socketpair
+ * (it is in flight, held by the socket, until received); then mostly
+ * close the original.
+ */
+static void op_dpass(void)
+{
+	struct mdbuf *d = pick_dbuf(), *n;
+	int scm_way = scm[0] >= 0 && chance(60), fd, ret, rw;
+	struct mbuf *b;
+
+	if (!d)
+		return;
+	if (!free_dbuf()) {
+		op_dclose();
+		return;
+	}
+	b = d->buf;
+	rw = d->rw;
+	b->nexp++;		/* the new fd's (in flight: the socket's) */
+	if (scm_way) {
+		ret = scm_send(d->fd);
+		if (!ret && chance(50)) {
+			/* The original goes while the fd is in the socket. */
+			dbuf_drop(d, "dma-buf pass: the original, in flight");
+			d = NULL;
+		}
+		fd = ret ? ret : scm_recv();
+	} else {
+		fd = fcntl(d->fd, chance(50) ? F_DUPFD_CLOEXEC : F_DUPFD, 3);
+		fd = fd < 0 ? -errno : fd;
+	}
+	ret = fd < 0 ? fd : 0;
+	note("dma-buf pass %s of alloc %u -> %s fd %d",
+	     scm_way ? "SCM_RIGHTS" : "dup", b->gid, errname(ret), fd);
+	if (!expect(F_DPASS, ret, RES_OK, "dma-buf pass")) {
+		dma_unref(b);
+		return;
+	}
+	st->passed++;
+	dbuf_flags_ok(fd, rw, -1, "dma-buf pass");
+	n = free_dbuf();
+	*n = (struct mdbuf){ 1, b, fd, rw };
+	if (d && chance(70))
+		dbuf_drop(d, "dma-buf pass: the original");
+}
+
+static void op_dsync(void)
+{
+	struct mdbuf *d = pick_dbuf();
+	struct dma_buf_sync sy;
+	uint64_t want;
+	int ret;
+
+	if (!d)
+		return;
+	sy.flags = (chance(50) ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) |
+		   (1 + rnd(3));
+	switch (rnd(6)) {
+	case 0:
+		sy.flags &= ~(__u64)DMA_BUF_SYNC_RW;	/* no direction */
+		break;
+	case 1:
+		sy.flags |= 1ULL << (3 + rnd(61));	/* an unknown bit */
+		break;
+	}
+	want = sy.flags & ~(__u64)DMA_BUF_SYNC_VALID_FLAGS_MASK ||
+	       !(sy.flags & DMA_BUF_SYNC_RW) ? R(EINVAL) : RES_OK;
+	ret = ioctl(d->fd, DMA_BUF_IOCTL_SYNC, &sy) ? -errno : 0;
+	note("dma-buf sync fd %d (alloc %u) flags %#llx -> %s", d->fd,
+	     d->buf->gid, (unsigned long long)sy.flags, errname(ret));
+	expect(F_DSYNC, ret, want, "DMA_BUF_IOCTL_SYNC");
+}
+
+static void op_dclose(void)
+{
+	struct mdbuf *d = pick_dbuf();
+	int ret;
+
+	if (!d)
+		return;
+	ret = dbuf_drop(d, "dma-buf close");
+	expect(F_DCLOSE, ret, RES_OK, "close of a dma-buf fd");
 }
 
 /*
@@ -4333,6 +4938,27 @@ static void run_op(enum fop op)
 	case F_FORK:
 		op_fork();
 		break;
+	case F_EXPORT:
+		op_export();
+		break;
+	case F_DMMAP:
+		op_dmmap();
+		break;
+	case F_DMUNMAP:
+		op_dmunmap();
+		break;
+	case F_DRW:
+		op_drw();
+		break;
+	case F_DPASS:
+		op_dpass();
+		break;
+	case F_DSYNC:
+		op_dsync();
+		break;
+	case F_DCLOSE:
+		op_dclose();
+		break;
 	case F_VMSPLICE:
 		op_vmsplice();
 		break;
@@ -4362,6 +4988,8 @@ static void cleanup(void)
 	/* Every request reaped (and judged) before its buffer goes. */
 	if (gup_on && ninflight)
 		uring_reap(ninflight);
+	/* Every dma-buf fd and mapping closed: the allocations go back. */
+	dma_drop_ctx(NULL, "cleanup");
 	for (i = 0; i < MAX_VMA; i++) {
 		struct mvma v = vmas[i];
 
@@ -4443,6 +5071,8 @@ static int worker(int idx, uint64_t seed)
 		st->unexpected++;
 		gup_on = 0;
 	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, scm))
+		scm[0] = scm[1] = -1;
 	if (!slot_open(0))
 		return 1;
 	if (chance(50))
@@ -4690,6 +5320,12 @@ int main(int argc, char **argv)
 				 (unsigned long long)s->dropped_rel,
 				 (unsigned long long)s->pinned_max >> 10,
 				 (unsigned long long)s->pinned_end >> 10);
+		tap_diag("proc %u: %llu dma-bufs exported (%llu handles released while exported), %llu pages checked and %llu units written via dma-buf mappings, %llu dma-buf fds passed",
+			 p, (unsigned long long)s->exports,
+			 (unsigned long long)s->exp_released,
+			 (unsigned long long)s->dma_pages,
+			 (unsigned long long)s->dma_writes,
+			 (unsigned long long)s->passed);
 		snprintf(d, sizeof(d), "%llu unexpected results%s",
 			 (unsigned long long)s->unexpected,
 			 s->finished ? "" : ", did not finish its cleanup");
@@ -4731,6 +5367,12 @@ int main(int argc, char **argv)
 	}
 	ret = info_wait(mon, &info0, WAIT_MS, d, sizeof(d));
 	tap(!ret, d, "every INFO counter back to the start");
+	ret = fnmm_info(mon, &end);
+	snprintf(d, sizeof(d), "%s, exported %llu (%llu bytes)", errname(ret),
+		 (unsigned long long)end.exported,
+		 (unsigned long long)end.exported_bytes);
+	tap(!ret && !end.exported && !end.exported_bytes, d,
+	    "Info exported back to 0: every dma-buf gone");
 	if (!fnmm_info(mon, &end))
 		tap_diag("pages lost: %lld",
 			 (long long)(hd_free_pages(&info0) - hd_free_pages(&end)));

@@ -17,6 +17,13 @@
  * handle meanwhile (a mapping keeps its pages).  Every result must be
  * one the ABI allows for the operation under such races.
  *
+ * Threads also export handles of the shared file (their own or any
+ * published one: EBUSY, ENOENT, EINVAL as others race them), map the
+ * dma-bufs read-only and read them, SYNC them, close the fd while the
+ * mapping keeps the dma-buf, and hold up to DBUF_MAX of them across
+ * Release, reopen of the shared file and SIGKILL (the kernel closes a
+ * killed holder's).  At the end Info exported must be 0.
+ *
  * The parent SIGKILLs a random worker K times during the run (default
  * 20) and starts it again.  At the end the workers clean up, and every
  * INFO counter must be back where it started (no page lost), and the
@@ -33,11 +40,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/dma-buf.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +58,7 @@
 #define MAX_THREADS	16
 #define OWN_MAX		12	/* mappings a thread owns */
 #define HELD_MAX	8	/* ReserveMem'd handles a thread owns */
+#define DBUF_MAX	4	/* dma-bufs a thread holds */
 #define TAB		64	/* published handles of the shared file */
 #define ADDRS		64	/* published mapping addresses */
 #define WAIT_MS		5000
@@ -60,7 +71,8 @@
 enum sop {
 	S_MAP0, S_RESERVE, S_MMAP_OTHER, S_MAPC_OTHER, S_RELEASE_ANY,
 	S_RELSEC_OWN, S_TOUCH, S_LOOKUP_OWN, S_LOOKUP_ANY, S_UNMAP_OWN,
-	S_CACHE_OWN, S_REOPEN_PRIV, S_REOPEN_SHARED, S_INFO, NR_SOPS
+	S_CACHE_OWN, S_REOPEN_PRIV, S_REOPEN_SHARED, S_INFO, S_EXPORT,
+	S_DMABUF, NR_SOPS
 };
 
 static const struct {
@@ -81,6 +93,8 @@ static const struct {
 	[S_REOPEN_PRIV]		= { "reopen private", 1 },
 	[S_REOPEN_SHARED]	= { "reopen shared", 1 },
 	[S_INFO]		= { "info", 2 },
+	[S_EXPORT]		= { "export", 4 },
+	[S_DMABUF]		= { "dma-buf mmap/sync/close", 4 },
 };
 
 /* Per worker slot, shared with the parent (counts survive kills). */
@@ -93,6 +107,8 @@ struct wstat {
 	uint64_t incarnations;
 	uint64_t clean_exits;
 	uint64_t final_bad;	/* a file not empty after the cleanup */
+	uint64_t exports;	/* dma-bufs made */
+	uint64_t dma_maps;	/* dma-buf mappings made and read */
 };
 
 struct shared {
@@ -181,6 +197,17 @@ struct thr {
 	int hcut[HELD_MAX];	/* sections released */
 	uint64_t hleft[HELD_MAX];	/* pages still held, one bit each */
 	int nheld;
+	/*
+	 * dma-bufs of handles it exported (its own, or any published one):
+	 * the fd (-1 once closed) and a read-only mapping (0: none); held
+	 * across Release, close of the files and, if it is killed, for the
+	 * kernel to close.
+	 */
+	struct {
+		int fd;
+		__u64 map, len;
+	} db[DBUF_MAX];
+	int ndb;
 };
 
 static uint64_t rnd(struct thr *t, uint64_t n)
@@ -701,6 +728,113 @@ static void op_info(struct thr *t)
 	}
 }
 
+/*
+ * Export a handle of the shared file: its own mapped or held ones, or
+ * any published one (maybe released and reused meanwhile).  Another
+ * thread may have exported it (EBUSY), released it (ENOENT) or some of
+ * its sections (EINVAL); a Pool object is EINVAL.
+ */
+static void op_export(struct thr *t)
+{
+	struct fnmm_export ex = { .argsz = sizeof(ex) };
+	unsigned int gen, r = rnd(t, 3);
+	int fd, ret;
+
+	if (t->ndb >= DBUF_MAX)
+		return;
+	if (r == 0 && t->nown)
+		ex.handle = t->own[rnd(t, t->nown)].handle;
+	else if (r == 1 && t->nheld)
+		ex.handle = t->held[rnd(t, t->nheld)];
+	else
+		ex.handle = tab_pick(t, NULL);
+	if (!ex.handle)
+		return;
+	ex.flags = (rnd(t, 2) ? O_RDWR : O_RDONLY) |
+		   (rnd(t, 2) ? O_CLOEXEC : 0);
+	fd = use_fd(t, 1, &gen);
+	ret = fnmm_ioctl_raw(fd, FNMM_IOC_EXPORT, &ex);
+	done_fd(1);
+	if (!allowed(ret, A_OK | A(ENOENT) | A(EINVAL) | A(EBUSY) |
+		     A(EACCES) | A(ENOMEM), "export") || ret)
+		return;
+	bump(&ws->exports);
+	t->db[t->ndb].fd = ex.fd;
+	t->db[t->ndb].map = 0;
+	t->db[t->ndb++].len = 0;
+}
+
+/* Drop dma-buf @i of @t: its mapping and its fd. */
+static void db_drop(struct thr *t, int i)
+{
+	if (t->db[i].map)
+		munmap(fnmm_ptr(t->db[i].map), t->db[i].len);
+	if (t->db[i].fd >= 0)
+		allowed(close(t->db[i].fd) ? -errno : 0, A_OK,
+			"close of a dma-buf");
+	t->db[i] = t->db[--t->ndb];
+}
+
+/*
+ * Use a held dma-buf: map it read-only and read a page (its owner may
+ * write it meanwhile, never release a section of it: EBUSY), SYNC,
+ * close the fd (a mapping keeps the dma-buf), or drop it all.
+ */
+static void op_dmabuf(struct thr *t)
+{
+	struct dma_buf_sync sy;
+	int i, ret;
+	off_t size;
+	void *p;
+
+	if (!t->ndb)
+		return;
+	i = rnd(t, t->ndb);
+	switch (rnd(t, 4)) {
+	case 0:
+		if (t->db[i].fd < 0 || t->db[i].map)
+			break;
+		size = lseek(t->db[i].fd, 0, SEEK_END);
+		if (size <= 0 || size % pg) {
+			bump(&ws->unexpected);
+			report("dma-buf size %lld", (long long)size);
+			break;
+		}
+		p = mmap(NULL, size, PROT_READ, MAP_SHARED, t->db[i].fd, 0);
+		ret = p == MAP_FAILED ? -errno : 0;
+		if (!allowed(ret, A_OK | A(ENOMEM), "mmap of a dma-buf") ||
+		    ret)
+			break;
+		t->db[i].map = fnmm_addr(p);
+		t->db[i].len = size;
+		bump(&ws->dma_maps);
+		ret = hd_probe((char *)p + rnd(t, size / pg) * pg, 0);
+		if (ret) {
+			bump(&ws->corrupt);
+			report("read of a dma-buf mapping: signal %d", -ret);
+		}
+		break;
+	case 1:
+		if (t->db[i].fd < 0)
+			break;
+		sy.flags = (rnd(t, 2) ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) |
+			   (1 + rnd(t, 3));
+		ret = ioctl(t->db[i].fd, DMA_BUF_IOCTL_SYNC, &sy) ? -errno : 0;
+		allowed(ret, A_OK, "DMA_BUF_IOCTL_SYNC");
+		break;
+	case 2:
+		if (t->db[i].fd < 0 || !t->db[i].map)
+			break;
+		allowed(close(t->db[i].fd) ? -errno : 0, A_OK,
+			"close of a mapped dma-buf");
+		t->db[i].fd = -1;
+		break;
+	default:
+		db_drop(t, i);
+		break;
+	}
+}
+
 static enum sop pick(struct thr *t)
 {
 	unsigned int i, total = 0, r;
@@ -768,12 +902,21 @@ static void *thread_main(void *arg)
 			if (rnd(t, 8) == 0)
 				op_reopen_shared(t);
 			break;
+		case S_EXPORT:
+			op_export(t);
+			break;
+		case S_DMABUF:
+			op_dmabuf(t);
+			break;
 		default:
 			op_info(t);
 			break;
 		}
 		bump(&ws->ops[op]);
 	}
+	/* Its dma-bufs go first: they keep allocations of the files. */
+	while (t->ndb)
+		db_drop(t, 0);
 	/* Clean up: check and unmap what it owns, release its handles. */
 	while (t->nown) {
 		struct own o = t->own[0];
@@ -915,6 +1058,7 @@ int main(int argc, char **argv)
 {
 	uint64_t procs = 4, seconds = 20, kills = 20, seed = 0, v, rng;
 	uint64_t t0, interval, next_kill, total_ops = 0, ops[NR_SOPS] = { 0 };
+	uint64_t dma_exports = 0, dma_maps = 0;
 	pid_t pids[MAX_PROCS];
 	struct fnmm_info start, end;
 	unsigned int p, k, restarts = 0;
@@ -989,9 +1133,20 @@ int main(int argc, char **argv)
 	while (hd_now_ms() < deadline_ms) {
 		hd_sleep_ms(5);
 		for (p = 0; p < procs; p++) {
-			if (waitpid(pids[p], &status, WNOHANG) != pids[p])
+			siginfo_t si = { 0 };
+
+			/*
+			 * A worker must not stop before the end.  One that
+			 * ended at the deadline (restarted just before it,
+			 * nothing to clean up) is not early: look first,
+			 * then at the clock, and leave it to the end.
+			 */
+			if (waitid(P_PID, pids[p], &si,
+				   WEXITED | WNOHANG | WNOWAIT) || !si.si_pid)
 				continue;
-			/* A worker must not stop before the end. */
+			if (hd_now_ms() >= deadline_ms)
+				break;
+			waitpid(pids[p], &status, 0);
 			early++;
 			tap_diag("worker %u ended early (status %#x): restarted",
 				 p, status);
@@ -1066,6 +1221,18 @@ int main(int argc, char **argv)
 	ret = info_wait(mon, &start, WAIT_MS, d, sizeof(d));
 	tap(!ret, d, "every INFO counter back to the start");
 	ret = fnmm_info(mon, &end);
+	for (p = 0; p < procs; p++) {
+		dma_exports += sh->w[p].exports;
+		dma_maps += sh->w[p].dma_maps;
+	}
+	tap_diag("%llu dma-bufs exported, %llu of them mapped",
+		 (unsigned long long)dma_exports,
+		 (unsigned long long)dma_maps);
+	snprintf(d, sizeof(d), "%s, exported %llu (%llu bytes)", errname(ret),
+		 (unsigned long long)end.exported,
+		 (unsigned long long)end.exported_bytes);
+	tap(!ret && !end.exported && !end.exported_bytes, d,
+	    "Info exported back to 0: every dma-buf gone, killed holders' too");
 	tap_diag("%llu processes x %u threads x %llu s: %llu operations, %llu kills, pages lost %lld",
 		 (unsigned long long)procs, nthreads,
 		 (unsigned long long)seconds, (unsigned long long)total_ops,
