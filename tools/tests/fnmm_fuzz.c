@@ -182,6 +182,7 @@ enum fop {
 	F_MUNMAP, F_MPROTECT, F_MREMAP, F_WRITE, F_READ, F_REOPEN, F_FORK,
 	/* dma-bufs (FNMM_IOC_EXPORT) and what holds them. */
 	F_EXPORT, F_DMMAP, F_DMUNMAP, F_DRW, F_DPASS, F_DSYNC, F_DCLOSE,
+	F_IMPORT, F_GEMCLOSE,
 	/* Handing mappings to the rest of the kernel (--blkdev). */
 	F_VMSPLICE, F_PIPEREAD, F_DWRITE, F_DREAD, F_URING, F_REAP,
 	NR_FOPS
@@ -233,6 +234,8 @@ static const struct {
 	[F_DPASS]	= { "dma-buf pass", 1, RES_OK },
 	[F_DSYNC]	= { "dma-buf sync", 2, RES_OK | R(EINVAL) },
 	[F_DCLOSE]	= { "dma-buf close", 2, RES_OK },
+	[F_IMPORT]	= { "vgem import", 2, RES_OK | R(EACCES) | R(ENOMEM) },
+	[F_GEMCLOSE]	= { "vgem GEM close", 1, RES_OK },
 	[F_VMSPLICE]	= { "vmsplice", 3, RES_OK | R(EFAULT) },
 	[F_PIPEREAD]	= { "pipe read", 1, RES_OK },
 	[F_DWRITE]	= { "O_DIRECT write", 3, RES_OK | R(EFAULT) },
@@ -268,6 +271,7 @@ struct pstat {
 	uint64_t dma_pages;	/* pages checked through dma-buf mappings */
 	uint64_t dma_writes;	/* units written through dma-buf mappings */
 	uint64_t passed;	/* dma-buf fds passed (dup, SCM_RIGHTS) */
+	uint64_t imports;	/* dma-bufs vgem imported */
 	uint64_t reports;
 	int finished;		/* cleaned up and checked at the end */
 };
@@ -420,6 +424,39 @@ struct mdmap {
 
 static struct mdbuf dbufs[MAX_DBUF];
 static struct mdmap dmaps[MAX_DMAP];
+
+/*
+ * An importer's references: vgem (DRM PRIME, /dev/dri/card0 when the
+ * module is loaded) imports a held dma-buf; its GEM object keeps the
+ * dma-buf, and so the allocation (mbuf.nexp), until GEM_CLOSE, after
+ * every fd and mapping of it went.  PRIME maps both ways: a read-only
+ * export is refused (EACCES).  Importing it again gives the same handle.
+ */
+#define MAX_GEM		4
+
+struct mgem {
+	int used;
+	struct mbuf *buf;
+	__u32 handle;
+};
+
+struct fnmm_drm_prime_handle {
+	__u32 handle;
+	__u32 flags;
+	__s32 fd;
+};
+
+struct fnmm_drm_gem_close {
+	__u32 handle;
+	__u32 pad;
+};
+
+#define FNMM_DRM_PRIME_FD_TO_HANDLE \
+	_IOWR('d', 0x2e, struct fnmm_drm_prime_handle)
+#define FNMM_DRM_GEM_CLOSE	_IOW('d', 0x09, struct fnmm_drm_gem_close)
+
+static struct mgem gems[MAX_GEM];
+static int card = -1;		/* vgem's DRM node, or -1 */
 static int scm[2] = { -1, -1 };	/* a socketpair to pass fds through */
 
 /* Reporting. */
@@ -1503,10 +1540,31 @@ static int dbuf_drop(struct mdbuf *d, const char *when)
 	return ret;
 }
 
-/* Every dma-buf fd and mapping of @c's allocations (all with NULL). */
+/* GEM_CLOSE vgem's import @g.  Returns the ioctl's result. */
+static int gem_drop(struct mgem *g, const char *when)
+{
+	struct fnmm_drm_gem_close gc = { .handle = g->handle };
+	struct mbuf *b = g->buf;
+	int ret = ioctl(card, FNMM_DRM_GEM_CLOSE, &gc) ? -errno : 0;
+
+	note("%s: GEM_CLOSE %u (alloc %u) -> %s", when, g->handle, b->gid,
+	     errname(ret));
+	g->used = 0;
+	dma_unref(b);
+	return ret;
+}
+
+/* Every dma-buf fd, mapping and import of @c's allocations (all: NULL). */
 static void dma_drop_ctx(struct mctx *c, const char *when)
 {
 	unsigned int i;
+
+	for (i = 0; i < MAX_GEM; i++)
+		if (gems[i].used && (!c || gems[i].buf->ctx == c) &&
+		    gem_drop(&gems[i], when)) {
+			st->unexpected++;
+			report("%s: GEM_CLOSE of vgem's import failed", when);
+		}
 
 	for (i = 0; i < MAX_DMAP; i++)
 		if (dmaps[i].used && (!c || dmaps[i].buf->ctx == c) &&
@@ -3736,6 +3794,60 @@ static void op_dsync(void)
 	expect(F_DSYNC, ret, want, "DMA_BUF_IOCTL_SYNC");
 }
 
+/* vgem imports a held dma-buf (DRM_IOCTL_PRIME_FD_TO_HANDLE). */
+static void op_import(void)
+{
+	struct mdbuf *d = pick_dbuf();
+	struct fnmm_drm_prime_handle ph = { 0 };
+	struct mgem *g = NULL, *again = NULL;
+	unsigned int i;
+	uint64_t want;
+	int ret;
+
+	if (card < 0 || !d)
+		return;
+	for (i = 0; i < MAX_GEM; i++) {
+		if (gems[i].used && gems[i].buf == d->buf)
+			again = &gems[i];
+		else if (!gems[i].used && !g)
+			g = &gems[i];
+	}
+	if (!again && !g)
+		return;
+	ph.fd = d->fd;
+	want = d->rw ? RES_OK | R(ENOMEM) : R(EACCES);
+	ret = ioctl(card, FNMM_DRM_PRIME_FD_TO_HANDLE, &ph) ? -errno : 0;
+	note("vgem import fd %d (alloc %u, %s) -> %s handle %u", d->fd,
+	     d->buf->gid, d->rw ? "rw" : "ro", errname(ret), ph.handle);
+	if (!expect(F_IMPORT, ret, want, "vgem import") || ret)
+		return;
+	if (again) {
+		reply_ok(ph.handle == again->handle,
+			 "vgem import again: handle %u, first %u", ph.handle,
+			 again->handle);
+		return;
+	}
+	*g = (struct mgem){ 1, d->buf, ph.handle };
+	d->buf->nexp++;
+	st->imports++;
+}
+
+static void op_gemclose(void)
+{
+	unsigned int i, n = 0, k;
+
+	for (i = 0; i < MAX_GEM; i++)
+		n += gems[i].used;
+	if (!n)
+		return;
+	k = rnd(n);
+	for (i = 0; i < MAX_GEM; i++)
+		if (gems[i].used && !k--)
+			break;
+	expect(F_GEMCLOSE, gem_drop(&gems[i], "vgem GEM close"), RES_OK,
+	       "vgem GEM_CLOSE");
+}
+
 static void op_dclose(void)
 {
 	struct mdbuf *d = pick_dbuf();
@@ -4959,6 +5071,12 @@ static void run_op(enum fop op)
 	case F_DCLOSE:
 		op_dclose();
 		break;
+	case F_IMPORT:
+		op_import();
+		break;
+	case F_GEMCLOSE:
+		op_gemclose();
+		break;
 	case F_VMSPLICE:
 		op_vmsplice();
 		break;
@@ -5073,6 +5191,7 @@ static int worker(int idx, uint64_t seed)
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, scm))
 		scm[0] = scm[1] = -1;
+	card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
 	if (!slot_open(0))
 		return 1;
 	if (chance(50))
@@ -5320,12 +5439,13 @@ int main(int argc, char **argv)
 				 (unsigned long long)s->dropped_rel,
 				 (unsigned long long)s->pinned_max >> 10,
 				 (unsigned long long)s->pinned_end >> 10);
-		tap_diag("proc %u: %llu dma-bufs exported (%llu handles released while exported), %llu pages checked and %llu units written via dma-buf mappings, %llu dma-buf fds passed",
+		tap_diag("proc %u: %llu dma-bufs exported (%llu handles released while exported), %llu pages checked and %llu units written via dma-buf mappings, %llu dma-buf fds passed, %llu imported by vgem",
 			 p, (unsigned long long)s->exports,
 			 (unsigned long long)s->exp_released,
 			 (unsigned long long)s->dma_pages,
 			 (unsigned long long)s->dma_writes,
-			 (unsigned long long)s->passed);
+			 (unsigned long long)s->passed,
+			 (unsigned long long)s->imports);
 		snprintf(d, sizeof(d), "%llu unexpected results%s",
 			 (unsigned long long)s->unexpected,
 			 s->finished ? "" : ", did not finish its cleanup");

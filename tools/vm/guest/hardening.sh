@@ -69,6 +69,9 @@ check "debugfs check ok before" debugfs_ok
 check "insmod brd (a RAM disk for the fuzzer's O_DIRECT)" \
 	insmod /fnmm/kmod/brd.ko rd_nr=1 rd_size=65536
 wait_for "/dev/ram0 is there" test -b /dev/ram0
+check "drm and vgem (the fuzzer's dma-buf importer)" sh -c '
+	insmod /fnmm/kmod/drm.ko && insmod /fnmm/kmod/drm_shmem_helper.ko &&
+	insmod /fnmm/kmod/vgem.ko && [ -c /dev/dri/card0 ]'
 run_tap fnmm_fuzz fnmm_fuzz --seconds ${FNMM_FUZZ_SECONDS:-60} \
 	--blkdev /dev/ram0 $(echo "${FNMM_FUZZ_ARGS:-}" | tr , ' ')
 run_tap fnmm_stress fnmm_stress --seconds ${FNMM_STRESS_SECONDS:-20} \
