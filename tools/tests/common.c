@@ -13,6 +13,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/dma-buf.h>
+#include <sys/ioctl.h>
 #include "common.h"
 
 static struct tap_counts {
@@ -445,4 +447,25 @@ const char *fnmm_pages_mode(void)
 int fnmm_cached_only(void)
 {
 	return !strcmp(fnmm_pages_mode(), "zone-device");
+}
+
+int dmabuf_sync(int dfd, unsigned long long flags)
+{
+	struct dma_buf_sync s = { .flags = flags };
+
+	return ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
+}
+
+int bufinfo_count(const char *what)
+{
+	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+	char line[512];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, what))
+			n++;
+	if (f)
+		fclose(f);
+	return n;
 }

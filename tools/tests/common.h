@@ -7,6 +7,7 @@
 #define _FNMM_TEST_COMMON_H
 
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include "../lib/libfnmm.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -92,6 +93,28 @@ const char *fnmm_pages_mode(void);
 
 /* Uncached/Device allocations are refused (EINVAL) by the loaded module. */
 int fnmm_cached_only(void);
+
+/* DMA_BUF_IOCTL_SYNC with @flags on dma-buf @dfd: 0 or -errno. */
+int dmabuf_sync(int dfd, unsigned long long flags);
+
+/* Lines of /sys/kernel/debug/dma_buf/bufinfo naming @what. */
+int bufinfo_count(const char *what);
+
+/* The DRM uapi (include/uapi/drm/drm.h), stable: libdrm-dev not needed. */
+struct fnmm_drm_prime_handle {
+	__u32 handle;
+	__u32 flags;
+	__s32 fd;
+};
+
+struct fnmm_drm_gem_close {
+	__u32 handle;
+	__u32 pad;
+};
+
+#define FNMM_DRM_PRIME_FD_TO_HANDLE \
+	_IOWR('d', 0x2e, struct fnmm_drm_prime_handle)
+#define FNMM_DRM_GEM_CLOSE	_IOW('d', 0x09, struct fnmm_drm_gem_close)
 
 /* munmap every mapping of /dev/freenos-mm in this process (from maps). */
 int unmap_all_fnmm(void);

@@ -440,21 +440,6 @@ struct mgem {
 	__u32 handle;
 };
 
-struct fnmm_drm_prime_handle {
-	__u32 handle;
-	__u32 flags;
-	__s32 fd;
-};
-
-struct fnmm_drm_gem_close {
-	__u32 handle;
-	__u32 pad;
-};
-
-#define FNMM_DRM_PRIME_FD_TO_HANDLE \
-	_IOWR('d', 0x2e, struct fnmm_drm_prime_handle)
-#define FNMM_DRM_GEM_CLOSE	_IOW('d', 0x09, struct fnmm_drm_gem_close)
-
 static struct mgem gems[MAX_GEM];
 static int card = -1;		/* vgem's DRM node, or -1 */
 static int scm[2] = { -1, -1 };	/* a socketpair to pass fds through */

@@ -63,28 +63,6 @@ static int export(int fd, __u64 handle, __u32 flags)
 	return ret ? ret : ex.fd;
 }
 
-static int sync_buf(int dfd, __u64 flags)
-{
-	struct dma_buf_sync s = { .flags = flags };
-
-	return ioctl(dfd, DMA_BUF_IOCTL_SYNC, &s) ? -errno : 0;
-}
-
-/* Lines of /sys/kernel/debug/dma_buf/bufinfo naming @what. */
-static int bufinfo_count(const char *what)
-{
-	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
-	char line[512];
-	int n = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, what))
-			n++;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 static int basic(void)
 {
 	struct fnmm_info start, now;
@@ -120,7 +98,7 @@ static int basic(void)
 		    (unsigned long long)now.exported_bytes);
 		q = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
 		if (tap(q != MAP_FAILED, strerror(errno), "%s: mmap the dma-buf", kn)) {
-			tap_ret(sync_buf(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW),
+			tap_ret(dmabuf_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW),
 				0, "%s: DMA_BUF_IOCTL_SYNC start rw", kn);
 			chk = pattern_check(q, LEN, 51, &bad);
 			tap(!chk, pattern_str(chk, bad),
@@ -129,7 +107,7 @@ static int basic(void)
 			chk = pattern_check(p + pg, pg, 52, &bad);
 			tap(!chk, pattern_str(chk, bad),
 			    "%s: a write through it is the allocation's", kn);
-			tap_ret(sync_buf(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW),
+			tap_ret(dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW),
 				0, "%s: DMA_BUF_IOCTL_SYNC end rw", kn);
 			munmap(q, LEN);
 		}
@@ -334,14 +312,14 @@ static int bad(void)
 		"a second export of the same allocation: EBUSY (pass or dup the fd)");
 	tap_ret(fnmm_release_sections(fd, r.handle, 0, pg), -EBUSY,
 		"ReleaseSections of an exported allocation: EBUSY");
-	tap_ret(sync_buf(dfd, 0), -EINVAL, "DMA_BUF_IOCTL_SYNC flags 0: EINVAL");
-	tap_ret(sync_buf(dfd, DMA_BUF_SYNC_END), -EINVAL,
+	tap_ret(dmabuf_sync(dfd, 0), -EINVAL, "DMA_BUF_IOCTL_SYNC flags 0: EINVAL");
+	tap_ret(dmabuf_sync(dfd, DMA_BUF_SYNC_END), -EINVAL,
 		"DMA_BUF_IOCTL_SYNC end without read or write: EINVAL");
-	tap_ret(sync_buf(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0,
+	tap_ret(dmabuf_sync(dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ), 0,
 		"DMA_BUF_IOCTL_SYNC start read: 0");
-	tap_ret(sync_buf(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0,
+	tap_ret(dmabuf_sync(dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ), 0,
 		"DMA_BUF_IOCTL_SYNC end read: 0");
-	tap_ret(sync_buf(dfd, 1ULL << 40 | DMA_BUF_SYNC_START), -EINVAL,
+	tap_ret(dmabuf_sync(dfd, 1ULL << 40 | DMA_BUF_SYNC_START), -EINVAL,
 		"DMA_BUF_IOCTL_SYNC unknown flag: EINVAL");
 	close(dfd);
 	dfd = export(fd, ro.handle, O_RDONLY);
@@ -374,22 +352,6 @@ static int bad(void)
 	}
 	return tap_done();
 }
-
-/* The DRM uapi (include/uapi/drm/drm.h), stable: libdrm-dev not needed. */
-struct fnmm_drm_prime_handle {
-	__u32 handle;
-	__u32 flags;
-	__s32 fd;
-};
-
-struct fnmm_drm_gem_close {
-	__u32 handle;
-	__u32 pad;
-};
-
-#define FNMM_DRM_PRIME_FD_TO_HANDLE \
-	_IOWR('d', 0x2e, struct fnmm_drm_prime_handle)
-#define FNMM_DRM_GEM_CLOSE	_IOW('d', 0x09, struct fnmm_drm_gem_close)
 
 static int vgem(void)
 {

@@ -263,28 +263,6 @@ static long frame_diff(const unsigned char *a, const unsigned char *b,
 	return i;
 }
 
-/* Lines of /sys/kernel/debug/dma_buf/bufinfo naming @what. */
-static int bufinfo_count(const char *what)
-{
-	FILE *f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
-	char line[512];
-	int n = 0;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, what))
-			n++;
-	if (f)
-		fclose(f);
-	return n;
-}
-
-static int sync_buf(int dfd, __u64 flags)
-{
-	struct dma_buf_sync s = { .flags = flags };
-
-	return xioctl(dfd, DMA_BUF_IOCTL_SYNC, &s);
-}
-
 static int capture_dmabuf(void)
 {
 	struct {
@@ -421,10 +399,10 @@ static int capture_dmabuf(void)
 						 frames, i, off, off / bpl,
 						 buf[i].p[off], ref[off]);
 			}
-			sync_buf(buf[i].dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+			dmabuf_sync(buf[i].dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 			if (memcmp(buf[i].q, buf[i].p, len))
 				bad_map++;
-			sync_buf(buf[i].dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+			dmabuf_sync(buf[i].dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 			/* Poison it again: the next frame must overwrite it. */
 			memset(buf[i].p, 0x5a, len);
 			b.m.fd = buf[i].dfd;
