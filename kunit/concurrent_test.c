@@ -327,6 +327,24 @@ static void conc_random_alloc(struct conc_thread *t, u32 r, unsigned int op)
 	}
 }
 
+/*
+ * Done: say so, then exit only when kthread_stop() says to.  A thread
+ * that exits on its own races, in the kernel, with kthread_stop()
+ * reading its flags (KCSAN: do_exit / kthread_unpark).
+ */
+static int conc_done(struct conc_thread *t)
+{
+	complete(&t->done);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
+}
+
 static int conc_random_fn(void *data)
 {
 	struct conc_thread *t = data;
@@ -362,8 +380,7 @@ static int conc_random_fn(void *data)
 		cond_resched();
 	}
 	conc_release_all(t, op);
-	complete(&t->done);
-	return 0;
+	return conc_done(t);
 }
 
 /* Every thread waits here until all have arrived. */
@@ -426,8 +443,7 @@ static int conc_refill_fn(void *data)
 		conc_barrier(sh);
 		conc_release_all(t, round);
 	}
-	complete(&t->done);
-	return 0;
+	return conc_done(t);
 }
 
 struct conc_case {
