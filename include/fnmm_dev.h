@@ -290,6 +290,7 @@ static inline bool fnmm_access_uncached(u32 access)
 }
 
 void fnmm_buf_put(struct fnmm_buf *buf);
+u64 fnmm_buf_held(struct fnmm_buf *buf);
 int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len);
 void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info);
 int fnmm_check_vmctl(const struct fnmm_vmctl *req);

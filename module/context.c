@@ -251,7 +251,14 @@ static void buf_free_blocks(struct fnmm_buf *buf)
 	buf->nblocks = 0;
 }
 
-static u64 buf_held(struct fnmm_buf *buf)
+/**
+ * fnmm_buf_held() - bytes an allocation still holds
+ * @buf: the allocation; its blocks stable (context lock, or unpublished)
+ *
+ * Return: the sum of its blocks: less than @buf->size once a section
+ * was released.
+ */
+u64 fnmm_buf_held(struct fnmm_buf *buf)
 {
 	u64 held = 0;
 	unsigned int i;
@@ -265,7 +272,7 @@ static void buf_release(struct kref *ref)
 {
 	struct fnmm_buf *buf = container_of(ref, struct fnmm_buf, ref);
 	struct fnmm_ctx *ctx = buf->ctx;
-	u64 held = buf_held(buf);
+	u64 held = fnmm_buf_held(buf);
 
 	atomic64_sub(held, &ctx->held[buf->kind]);
 	atomic64_sub(held, &ctx->bytes);
@@ -502,7 +509,7 @@ static int ctx_make(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	ret = buf_set_type(buf);
 	if (ret)
 		goto err_fill;
-	buf->size = buf_held(buf);
+	buf->size = fnmm_buf_held(buf);
 	buf->page_off = buf->blocks[0].phys & ~PAGE_MASK;
 	buf->map_size = PAGE_ALIGN(buf->page_off + buf->size);
 	/* Read now: once published, ReleaseSections may change the blocks. */

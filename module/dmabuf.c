@@ -348,8 +348,6 @@ int fnmm_buf_export(struct fnmm_buf *buf, u32 flags, struct dma_buf **out)
 	struct fnmm_dev *dev = ctx->dev;
 	struct dma_buf *dmabuf;
 	struct fnmm_dmabuf *d;
-	u64 held = 0;
-	unsigned int i;
 	int ret;
 
 	if (!dev->region.pages)
@@ -362,9 +360,7 @@ int fnmm_buf_export(struct fnmm_buf *buf, u32 flags, struct dma_buf **out)
 		return -EACCES;
 	/* Under the lock ReleaseSections takes: no hole appears after. */
 	mutex_lock(&ctx->lock);
-	for (i = 0; i < buf->nblocks; i++)
-		held += buf->blocks[i].size;
-	ret = held != buf->size ? -EINVAL :
+	ret = fnmm_buf_held(buf) != buf->size ? -EINVAL :
 	      atomic_cmpxchg(&buf->exported, 0, 1) ? -EBUSY : 0;
 	mutex_unlock(&ctx->lock);
 	if (ret)

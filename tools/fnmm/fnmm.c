@@ -277,16 +277,12 @@ static int cmd_alloc(int argc, char **argv)
 		printf("  offset %llu in its page\n",
 		       (unsigned long long)r.offset);
 	if (exp) {
-		struct fnmm_export ex = { .argsz = sizeof(ex),
-					  .flags = O_RDWR | O_CLOEXEC,
-					  .handle = r.handle };
-
-		ret = fnmm_ioctl_raw(fd, FNMM_IOC_EXPORT, &ex);
-		if (ret) {
+		ret = fnmm_export(fd, r.handle, O_RDWR | O_CLOEXEC);
+		if (ret < 0) {
 			fprintf(stderr, "%s: Export 0x%llx: %s\n", prog,
 				(unsigned long long)r.handle, explain(ret));
 		} else {
-			dfd = ex.fd;
+			dfd = ret;
 			printf("  exported: dma-buf fd %d (exporter freenos-mm)\n",
 			       dfd);
 		}

@@ -94,6 +94,19 @@ int fnmm_unmap(int fd, __u64 virt, __u64 size)
 	return fnmm_range_op(fd, FNMM_IOC_UNMAP, virt, size);
 }
 
+int fnmm_export(int fd, __u64 handle, __u32 flags)
+{
+	struct fnmm_export ex;
+	int ret;
+
+	memset(&ex, 0, sizeof(ex));
+	ex.argsz = sizeof(ex);
+	ex.flags = flags;
+	ex.handle = handle;
+	ret = fnmm_ioctl_raw(fd, FNMM_IOC_EXPORT, &ex);
+	return ret ? ret : ex.fd;
+}
+
 int fnmm_release(int fd, __u64 handle)
 {
 	struct fnmm_vmctl arg;

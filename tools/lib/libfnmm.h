@@ -62,6 +62,12 @@ int fnmm_unmap(int fd, __u64 virt, __u64 size);
 /* Release allocation @handle (its pages return after its last mapping). */
 int fnmm_release(int fd, __u64 handle);
 
+/*
+ * Export: allocation @handle as a dma-buf (@flags: O_CLOEXEC, and O_RDWR
+ * or O_RDONLY).  The dma-buf fd, or -errno.
+ */
+int fnmm_export(int fd, __u64 handle, __u32 flags);
+
 /* ReleaseSections: free [offset, offset + size) of allocation @handle. */
 int fnmm_release_sections(int fd, __u64 handle, __u64 offset, __u64 size);
 

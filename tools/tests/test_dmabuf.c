@@ -53,16 +53,6 @@
 
 static __u64 pg;
 
-/* FNMM_IOC_EXPORT of @handle: the fd, or -errno. */
-static int export(int fd, __u64 handle, __u32 flags)
-{
-	struct fnmm_export ex = { .argsz = sizeof(ex), .flags = flags,
-				  .handle = handle, .fd = -1 };
-	int ret = fnmm_ioctl_raw(fd, FNMM_IOC_EXPORT, &ex);
-
-	return ret ? ret : ex.fd;
-}
-
 static int basic(void)
 {
 	struct fnmm_info start, now;
@@ -84,7 +74,7 @@ static int basic(void)
 			continue;
 		p = fnmm_mmap(fd, r.handle, LEN, PROT_READ | PROT_WRITE);
 		pattern_fill(p, LEN, 51);
-		dfd = export(fd, r.handle, O_RDWR | O_CLOEXEC);
+		dfd = fnmm_export(fd, r.handle, O_RDWR | O_CLOEXEC);
 		if (!tap(dfd >= 0, errname(dfd), "%s: export O_RDWR|O_CLOEXEC", kn))
 			continue;
 		tap(fcntl(dfd, F_GETFD) == FD_CLOEXEC, "", "%s: the fd is close-on-exec", kn);
@@ -211,7 +201,7 @@ static int lifetime(void)
 		if (p == MAP_FAILED)
 			_exit(3);
 		pattern_fill(p, LEN, 61);
-		dfd = export(fd, r.handle, O_RDWR);
+		dfd = fnmm_export(fd, r.handle, O_RDWR);
 		if (dfd < 0 || send_fd(sv[1], dfd))
 			_exit(4);
 		munmap(p, LEN);
@@ -287,15 +277,15 @@ static int bad(void)
 		tap_ret(ret < 0 ? ret : 0, want, "%s", what);		\
 		tap_info_same(fd, &before, "... Info unchanged");	\
 	} while (0)
-	BAD(-ENOENT, export(fd, 0x7000000, O_RDWR), "unknown handle: ENOENT");
-	BAD(-ENOENT, export(fd, 0, O_RDWR), "handle 0: ENOENT");
-	BAD(-EINVAL, export(fd, p.handle, O_RDWR), "a Pool object (not page-sized): EINVAL");
-	BAD(-EINVAL, export(fd, s.handle, O_RDWR), "an allocation with a released section: EINVAL");
-	BAD(-EINVAL, export(fd, r.handle, O_WRONLY), "O_WRONLY: EINVAL");
-	BAD(-EINVAL, export(fd, r.handle, 3), "access mode 3: EINVAL");
-	BAD(-EINVAL, export(fd, r.handle, O_RDWR | O_NONBLOCK), "O_NONBLOCK: EINVAL");
-	BAD(-EINVAL, export(fd, r.handle, 1U << 31), "bit 31: EINVAL");
-	BAD(-EACCES, export(fd, ro.handle, O_RDWR), "O_RDWR of a read-only allocation: EACCES");
+	BAD(-ENOENT, fnmm_export(fd, 0x7000000, O_RDWR), "unknown handle: ENOENT");
+	BAD(-ENOENT, fnmm_export(fd, 0, O_RDWR), "handle 0: ENOENT");
+	BAD(-EINVAL, fnmm_export(fd, p.handle, O_RDWR), "a Pool object (not page-sized): EINVAL");
+	BAD(-EINVAL, fnmm_export(fd, s.handle, O_RDWR), "an allocation with a released section: EINVAL");
+	BAD(-EINVAL, fnmm_export(fd, r.handle, O_WRONLY), "O_WRONLY: EINVAL");
+	BAD(-EINVAL, fnmm_export(fd, r.handle, 3), "access mode 3: EINVAL");
+	BAD(-EINVAL, fnmm_export(fd, r.handle, O_RDWR | O_NONBLOCK), "O_NONBLOCK: EINVAL");
+	BAD(-EINVAL, fnmm_export(fd, r.handle, 1U << 31), "bit 31: EINVAL");
+	BAD(-EACCES, fnmm_export(fd, ro.handle, O_RDWR), "O_RDWR of a read-only allocation: EACCES");
 	ex = (struct fnmm_export){ .argsz = sizeof(ex), .flags = O_RDWR,
 				   .handle = r.handle, .reserved = 1 };
 	BAD(-EINVAL, fnmm_ioctl_raw(fd, FNMM_IOC_EXPORT, &ex), "reserved set: EINVAL");
@@ -308,7 +298,7 @@ static int bad(void)
 	/* The good ones, then what an export forbids. */
 	dfd = export_argsz(fd, &ex, 32, 0);
 	tap(dfd >= 0, errname(dfd), "argsz 32 with a zero tail: exported");
-	tap_ret(export(fd, r.handle, O_RDWR), -EBUSY,
+	tap_ret(fnmm_export(fd, r.handle, O_RDWR), -EBUSY,
 		"a second export of the same allocation: EBUSY (pass or dup the fd)");
 	tap_ret(fnmm_release_sections(fd, r.handle, 0, pg), -EBUSY,
 		"ReleaseSections of an exported allocation: EBUSY");
@@ -322,19 +312,19 @@ static int bad(void)
 	tap_ret(dmabuf_sync(dfd, 1ULL << 40 | DMA_BUF_SYNC_START), -EINVAL,
 		"DMA_BUF_IOCTL_SYNC unknown flag: EINVAL");
 	close(dfd);
-	dfd = export(fd, ro.handle, O_RDONLY);
+	dfd = fnmm_export(fd, ro.handle, O_RDONLY);
 	tap(dfd >= 0, errname(dfd), "O_RDONLY export of a read-only allocation");
 	tap(mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0) == MAP_FAILED &&
 	    errno == EACCES, strerror(errno), "its PROT_WRITE mmap: EACCES");
 	close(dfd);
 	fnmm_release(fd, r.handle);
-	tap_ret(export(fd, r.handle, O_RDWR), -ENOENT, "a released handle: ENOENT");
+	tap_ret(fnmm_export(fd, r.handle, O_RDWR), -ENOENT, "a released handle: ENOENT");
 	{
 		struct fnmm_vmctl w;
 
 		fnmm_reserve(fd, pg, FNMM_ACCESS_WRITABLE | FNMM_ACCESS_USER,
 			     SPLIT, 0, &w);
-		tap_ret(export(fd, w.handle, O_RDONLY), -EACCES,
+		tap_ret(fnmm_export(fd, w.handle, O_RDONLY), -EACCES,
 			"an allocation that is not readable: EACCES");
 	}
 	close(fd);
@@ -342,9 +332,9 @@ static int bad(void)
 	fd = open(FNMM_DEVICE_PATH, O_RDONLY);
 	if (tap(fd >= 0, strerror(errno), "open the device O_RDONLY")) {
 		fnmm_reserve(fd, pg, 0, SPLIT, 0, &r);
-		tap_ret(export(fd, r.handle, O_RDWR), -EACCES,
+		tap_ret(fnmm_export(fd, r.handle, O_RDWR), -EACCES,
 			"O_RDWR export through a read-only file: EACCES");
-		dfd = export(fd, r.handle, O_RDONLY);
+		dfd = fnmm_export(fd, r.handle, O_RDONLY);
 		tap(dfd >= 0, errname(dfd), "O_RDONLY export through it");
 		if (dfd >= 0)
 			close(dfd);
@@ -368,7 +358,7 @@ static int vgem(void)
 	if (!tap(card >= 0, strerror(errno), "open vgem's /dev/dri/card0"))
 		return tap_done();
 	fnmm_reserve(fd, LEN, 0, SPLIT, 0, &r);
-	dfd = export(fd, r.handle, O_RDWR);
+	dfd = fnmm_export(fd, r.handle, O_RDWR);
 	tap(dfd >= 0, errname(dfd), "export 256 KiB");
 	ph.fd = dfd;
 	ret = ioctl(card, FNMM_DRM_PRIME_FD_TO_HANDLE, &ph) ? -errno : 0;
@@ -397,7 +387,7 @@ static int vgem(void)
 	/* PRIME maps both ways: a read-only export is refused. */
 	fd = open_or_bail();
 	fnmm_reserve(fd, LEN, 0, SPLIT, 0, &r);
-	dfd = export(fd, r.handle, O_RDONLY);
+	dfd = fnmm_export(fd, r.handle, O_RDONLY);
 	memset(&ph, 0, sizeof(ph));
 	ph.fd = dfd;
 	tap(ioctl(card, FNMM_DRM_PRIME_FD_TO_HANDLE, &ph) && errno == EACCES,
@@ -418,7 +408,7 @@ static int hold(int secs)
 
 	if (fnmm_reserve(fd, 65536, 0, SPLIT, 0, &r))
 		return 2;
-	dfd = export(fd, r.handle, O_RDWR);
+	dfd = fnmm_export(fd, r.handle, O_RDWR);
 	close(fd);
 	if (dfd < 0)
 		return 3;
@@ -435,7 +425,7 @@ static int nopages(void)
 
 	fnmm_reserve(fd, LEN, 0, SPLIT, 0, &r);
 	fnmm_info(fd, &before);
-	tap_ret(export(fd, r.handle, O_RDWR), -EOPNOTSUPP,
+	tap_ret(fnmm_export(fd, r.handle, O_RDWR), -EOPNOTSUPP,
 		"export without struct pages (pages=0): EOPNOTSUPP");
 	tap_info_same(fd, &before, "... Info unchanged");
 	close(fd);

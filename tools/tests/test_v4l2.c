@@ -341,13 +341,10 @@ static int capture_dmabuf(void)
 		}
 		memset(buf[i].p, 0x5a, len);
 		{
-			struct fnmm_export ex = {
-				.argsz = sizeof(ex), .flags = O_RDWR | O_CLOEXEC,
-				.handle = buf[i].r.handle, .fd = -1,
-			};
-
-			ret = fnmm_ioctl_raw(fd, FNMM_IOC_EXPORT, &ex);
-			buf[i].dfd = ret ? -1 : ex.fd;
+			ret = fnmm_export(fd, buf[i].r.handle,
+					  O_RDWR | O_CLOEXEC);
+			buf[i].dfd = ret < 0 ? -1 : ret;
+			ret = ret < 0 ? ret : 0;
 		}
 		if (ret)
 			continue;
