@@ -117,7 +117,9 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 if [ -f /fnmm/mod/order ]; then
 	for m in $(cat /fnmm/mod/order); do insmod /fnmm/mod/$m; done
-	mount -t 9p -o trans=virtio,version=9p2000.L,ro hostroot /host
+	# cache=loose: the host root does not change under the guest; pages
+	# read once stay cached (bpftrace maps large libraries over 9p).
+	mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host
 fi
 echo
 echo "FNMM-VM-START $(uname -r)"
