@@ -13,6 +13,16 @@
  *            allocator), address misaligned or outside the managed range
  *   -E2BIG   size can never be satisfied (larger than the largest block)
  *   -ENOMEM  the request is valid but no free space fits it now
+ *
+ * Split and Bit serve a request of n granules with no alignment (or one
+ * of at most a granule) whenever n adjacent granules are free, and
+ * largest() is the longest such run.  A request aligned to a granules
+ * (a > 1) is served as the kernel's vm_unmapped_area() serves one:
+ * whenever a run of n + a - 1 free granules exists, or a free block of
+ * max(n rounded up to a power of two, a) granules aligned to its size; it
+ * may be refused when n free granules sit at an aligned address only in
+ * a shorter run.  That is what bounds every call by O(log granules)
+ * (module/runs.c).
  *   -ENOENT  release of an address that is not a live allocation
  *            (never handed out, or already released)
  * A rejected call changes nothing.

@@ -176,6 +176,40 @@ static void bit_fragmented_fit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 }
 
+/*
+ * An aligned request is served as vm_unmapped_area() serves one: from a
+ * run of n + a - 1 free pages or a free aligned block of max(n, a) pages
+ * (both found in O(log pages)), never from a shorter run that happens to
+ * be aligned.
+ */
+static void bit_aligned_rule(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 32, PAGE_SIZE);
+	u64 x[32];
+	int i;
+
+	for (i = 0; i < 32; i++)
+		x[i] = bit_alloc(test, a, PAGE_SIZE, 0);
+	/* Pages 4..6 free: 2 pages fit at 4, 16 KiB-aligned, but no rule. */
+	for (i = 4; i < 7; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(a, x[i]), 0);
+	KUNIT_EXPECT_EQ(test, bit_try(a, 2 * PAGE_SIZE, 4 * PAGE_SIZE),
+			-ENOMEM);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, bit_try(a, 3 * PAGE_SIZE, 0), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[4]), 0);
+	/* Pages 9..13: a run of 2 + 4 - 1, served at its aligned page 12. */
+	for (i = 9; i < 14; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(a, x[i]), 0);
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, 2 * PAGE_SIZE, 4 * PAGE_SIZE),
+			TEST_BASE + 12 * PAGE_SIZE);
+	/* Page 7 free too: the aligned block 4..7 comes first. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[7]), 0);
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, 2 * PAGE_SIZE, 4 * PAGE_SIZE),
+			TEST_BASE + 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}
+
 /* A chunk inside a run is not an allocation: refused, nothing freed. */
 static void bit_release_interior(struct kunit *test)
 {
@@ -270,6 +304,7 @@ static struct kunit_case bit_cases[] = {
 	KUNIT_CASE(bit_first_fit_hint),
 	KUNIT_CASE_PARAM(bit_alignment, bit_align_gen_params),
 	KUNIT_CASE(bit_fragmented_fit),
+	KUNIT_CASE(bit_aligned_rule),
 	KUNIT_CASE(bit_release_interior),
 	KUNIT_CASE(bit_tail_chunk),
 	KUNIT_CASE(bit_carve_sections),

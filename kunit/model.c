@@ -66,30 +66,38 @@ int fnmm_test_suite_seed(struct kunit_suite *suite)
  * @len: granules requested
  * @align: alignment of the address in bytes (0 or at most @granule: none)
  *
- * The naive search: is there a start i, with @base + i * @granule a
- * multiple of @align, such that granules [i, i + @len) are all free?
- * Split and Bit both promise to serve a request whenever there is.
+ * Split and Bit promise to serve an unaligned request whenever a run of
+ * @len free granules exists, and one aligned to a granules (a > 1) as
+ * vm_unmapped_area() does: whenever a run of @len + a - 1 free granules
+ * exists, or a free block of max(@len rounded up to a power of two, a)
+ * granules aligned to its size (include/fnmm_alloc.h).  This model
+ * checks the run and, for @len <= a, the aligned block of a granules
+ * (above, Split's blocks are aligned from its own origin, not the
+ * model's).
  *
- * Return: true if there is such a start.
+ * Return: true if the allocator must serve the request.
  */
 bool fnmm_model_fits(const unsigned long *used, unsigned long nbits,
 		     u64 base, u64 granule, unsigned long len, u64 align)
 {
-	unsigned long i = 0, z, e, at;
+	unsigned long i = 0, z, e, at, a = 1;
 
+	if (align > granule)
+		a = align / granule;
 	while (i < nbits) {
 		z = find_next_zero_bit(used, nbits, i);
 		if (z >= nbits)
 			break;
 		e = find_next_bit(used, nbits, z);
-		at = z;
-		if (align > granule) {
+		if (e - z >= len + a - 1)
+			return true;
+		if (len <= a) {
 			u64 addr = base + (u64)z * granule;
 
 			at = z + (round_up(addr, align) - addr) / granule;
+			if (at <= e && e - at >= a)
+				return true;
 		}
-		if (at <= e && e - at >= len)
-			return true;
 		i = e;
 	}
 	return false;

@@ -7,11 +7,28 @@
  * run of contiguous free chunks at the requested alignment.  A second
  * bitmap marks the first chunk of every live allocation, so release needs
  * only the address and a release of anything but a live start is caught.
- * The search is first fit, as the kernel's genalloc does (it keeps the
- * free space at the top in one piece), but it starts at a hint, the
- * lowest chunk that may be free: every chunk below it is used, so a
- * sequence of allocations does not rescan the full start of the range.
- * The free count is kept, so available() is O(1).
+ *
+ * Placement is first fit, as the kernel's genalloc does (it keeps the free
+ * space at the top in one piece), but the first fit is found by an index
+ * of free runs (module/runs.c), not by a scan: the index's units are the
+ * chunks counted from the base rounded down to the range's size rounded
+ * up to a power of two, so an aligned unit is an aligned address.
+ *
+ * An alignment above the chunk is honoured as the kernel's
+ * vm_unmapped_area() honours one: at the first of the first run of
+ * n + a - 1 chunks (a = the alignment in chunks) and the first free
+ * aligned block of max(n rounded up to a power of two, a) chunks.  A
+ * request that fits only in a shorter run at a lucky alignment gets
+ * -ENOMEM: this is what keeps it O(log chunks).
+ *
+ * Cost, under the one lock:
+ *   allocate  O(log chunks) to find the place, O(n / 64 + log chunks) to
+ *             mark the n chunks (both bitmaps and the index)
+ *   release   O(n / 64 + log chunks)
+ *   refusal   O(1) when fewer chunks are free than asked, else O(log
+ *             chunks)
+ *   largest   O(1); available O(1); alloc_size, carve O(n / 64)
+ *   check     O(chunks): debug only; occupancy O(chunks / 64)
  */
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
@@ -22,16 +39,18 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "fnmm_alloc.h"
+#include "fnmm_runs.h"
 
 struct fnmm_bit {
 	struct fnmm_allocator a;
-	/* protects used, start, hint, nfree, nallocs */
+	/* protects used, start, runs, nfree, nallocs */
 	spinlock_t lock;
 	unsigned long *used;	/* 1 = chunk in use */
 	unsigned long *start;	/* 1 = chunk starts a live allocation */
+	struct fnmm_runs runs;	/* free chunks; unit = chunk + pad */
 	unsigned long nchunks;
 	unsigned long nfree;
-	unsigned long hint;	/* every chunk below it is used */
+	unsigned long pad;	/* units below chunk 0: never free */
 	unsigned long nallocs;
 	unsigned int shift;	/* log2(chunk size) */
 };
@@ -41,32 +60,51 @@ static inline struct fnmm_bit *to_bit(struct fnmm_allocator *a)
 	return container_of(a, struct fnmm_bit, a);
 }
 
+/*
+ * The index's unit where @n chunks aligned to 2^@ao chunks go, or
+ * FNMM_RUNS_NONE: the lower of the first fitting run and the first
+ * aligned free block.
+ */
+static u32 bit_find(struct fnmm_bit *b, u64 n, unsigned int ao)
+{
+	u32 a = 1U << ao, p, q;
+
+	p = fnmm_runs_find(&b->runs, n + a - 1);
+	if (!ao)
+		return p;
+	if (p != FNMM_RUNS_NONE)
+		p = round_up(p, a);
+	q = fnmm_runs_find_block(&b->runs, max_t(unsigned int,
+						 order_base_2(n), ao));
+	return min(p, q);
+}
+
 static int bit_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 {
 	struct fnmm_bit *b = to_bit(a);
 	unsigned long n = DIV_ROUND_UP_ULL(range->size, a->granule);
-	unsigned long mask = 0, off = 0, i;
+	unsigned int ao = 0;
+	unsigned long i;
+	u32 u;
 
 	if (range->alignment > a->granule) {
 		if (range->alignment > a->size)
 			return -EINVAL;
-		mask = (range->alignment >> b->shift) - 1;
-		off = (a->base >> b->shift) & mask;
+		ao = ilog2(range->alignment) - b->shift;
 	}
 
 	spin_lock(&b->lock);
 	if (n > b->nfree)
 		goto nomem;
-	i = bitmap_find_next_zero_area_off(b->used, b->nchunks, b->hint, n,
-					   mask, off);
-	if (i >= b->nchunks)
+	u = bit_find(b, n, ao);
+	if (u == FNMM_RUNS_NONE)
 		goto nomem;
+	i = u - b->pad;
 	bitmap_set(b->used, i, n);
 	__set_bit(i, b->start);
+	fnmm_runs_set(&b->runs, u, n, false);
 	b->nfree -= n;
 	b->nallocs++;
-	if (i == b->hint)
-		b->hint = find_next_zero_bit(b->used, b->nchunks, i + n);
 	spin_unlock(&b->lock);
 
 	range->address = a->base + ((u64)i << b->shift);
@@ -111,10 +149,9 @@ static int bit_release(struct fnmm_allocator *a, u64 addr)
 	n = bit_run(b, i);
 	__clear_bit(i, b->start);
 	bitmap_clear(b->used, i, n);
+	fnmm_runs_set(&b->runs, i + b->pad, n, true);
 	b->nfree += n;
 	b->nallocs--;
-	if (i < b->hint)
-		b->hint = i;
 	spin_unlock(&b->lock);
 	return 0;
 }
@@ -126,22 +163,15 @@ static u64 bit_available(struct fnmm_allocator *a)
 	return (u64)READ_ONCE(b->nfree) << b->shift;
 }
 
-/* O(chunks): for statistics, not for the allocation path. */
 static u64 bit_largest(struct fnmm_allocator *a)
 {
 	struct fnmm_bit *b = to_bit(a);
-	unsigned long i = 0, best = 0;
+	u64 ret;
 
 	spin_lock(&b->lock);
-	while (i < b->nchunks) {
-		unsigned long z = find_next_zero_bit(b->used, b->nchunks, i);
-		unsigned long e = find_next_bit(b->used, b->nchunks, z);
-
-		best = max(best, e - z);
-		i = e;
-	}
+	ret = (u64)fnmm_runs_longest(&b->runs) << b->shift;
 	spin_unlock(&b->lock);
-	return (u64)best << b->shift;
+	return ret;
 }
 
 static u64 bit_alloc_size(struct fnmm_allocator *a, u64 addr)
@@ -193,8 +223,15 @@ static int bit_check(struct fnmm_allocator *a)
 	starts = bitmap_weight(b->start, b->nchunks);
 	if (used + b->nfree != b->nchunks || starts != b->nallocs ||
 	    !bitmap_subset(b->start, b->used, b->nchunks) ||
-	    find_first_zero_bit(b->used, b->nchunks) < min(b->hint, b->nchunks))
+	    fnmm_runs_check(&b->runs))
 		ret = -EUCLEAN;
+	/* The index has exactly the free chunks free, and no padding. */
+	for (i = 0; !ret && i < b->pad; i++)
+		if (fnmm_runs_free(&b->runs, i))
+			ret = -EUCLEAN;
+	for (i = 0; !ret && i < b->nchunks; i++)
+		if (fnmm_runs_free(&b->runs, i + b->pad) == test_bit(i, b->used))
+			ret = -EUCLEAN;
 	/* Every run of used chunks begins with an allocation start. */
 	for (i = 0; !ret && i < b->nchunks; i++) {
 		if (test_bit(i, b->used) && (!i || !test_bit(i - 1, b->used)) &&
@@ -209,6 +246,7 @@ static void bit_destroy(struct fnmm_allocator *a)
 {
 	struct fnmm_bit *b = to_bit(a);
 
+	fnmm_runs_fini(&b->runs);
 	kvfree(b->used);
 	kvfree(b->start);
 	kfree(b);
@@ -260,9 +298,11 @@ struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
 	b = kzalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return ERR_PTR(-ENOMEM);
+	/* Index units from an address aligned to any alignment asked. */
+	b->pad = (base >> ilog2(chunk_size)) & (roundup_pow_of_two(n) - 1);
 	b->used = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
 	b->start = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
-	if (!b->used || !b->start) {
+	if (!b->used || !b->start || fnmm_runs_init(&b->runs, b->pad + n)) {
 		kvfree(b->used);
 		kvfree(b->start);
 		kfree(b);
@@ -275,6 +315,7 @@ struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
 	b->nchunks = n;
 	b->nfree = n;
 	b->shift = ilog2(chunk_size);
+	fnmm_runs_set(&b->runs, b->pad, n, true);
 	spin_lock_init(&b->lock);
 	return &b->a;
 }

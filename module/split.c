@@ -12,15 +12,34 @@
  *
  * Two things a plain buddy allocator lacks:
  *  - When no block of the needed order is free, the request is served
- *    from any run of adjacent free blocks long enough for it (a walk of
- *    the block heads, on this slow path only), so a buddy boundary never
- *    makes a request fail that the free space could hold; largest() is
- *    the longest such run.
+ *    from the first run of adjacent free blocks long enough for it, so a
+ *    buddy boundary never makes a request fail that the free space could
+ *    hold.  The runs are found by an index of free pages (module/runs.c),
+ *    never by a walk: largest() is the index's longest run.
  *  - Blocks of orders 0..SPLIT_CACHE_ORDERS-1 released whole are kept on
  *    a small LIFO per order without coalescing (as the page allocator's
  *    per-CPU lists do), so an allocate/release pair of a small block
- *    does not split and merge all the way up; a request that finds no
- *    fitting block drains them first.
+ *    does not split and merge all the way up.  They count as free in the
+ *    index: a run through cached blocks takes them off their cache.
+ *
+ * An alignment above a page is honoured as the kernel's vm_unmapped_area()
+ * honours one (it asks for length + alignment - 1): from a buddy block of
+ * order max(order of the request, order of the alignment), else from the
+ * first run of n + a - 1 pages (a = the alignment in pages), else from the
+ * first free aligned block of that order the index shows (one made of
+ * cached blocks, or above max_order).  A request that fits only in a
+ * shorter run at a lucky alignment gets -ENOMEM: this is what keeps it
+ * O(log pages).
+ *
+ * Cost, under the one lock:
+ *   allocate  O(1) from a cache; O(max order) from the buddy lists, plus
+ *             O(n / 64 + log pages) to mark the n pages in the index;
+ *             a run: O(log pages) to find it, O(max order + cached
+ *             blocks) to take its blocks off their lists
+ *   release   O(max order) (coalescing) + O(n / 64 + log pages) (index)
+ *   refusal   O(log pages): two descents of the index
+ *   largest   O(1); available O(1); alloc_size, carve O(1)
+ *   check, occupancy  O(pages): debug and debugfs only
  *
  * Metadata is one small descriptor per page, outside the managed memory.
  * Block indices count from the range's base rounded down to the largest
@@ -36,6 +55,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "fnmm_alloc.h"
+#include "fnmm_runs.h"
 
 #define SPLIT_NIL	U32_MAX
 
@@ -65,11 +85,12 @@ struct split_page {
 struct fnmm_split {
 	struct fnmm_allocator a;
 	/*
-	 * protects pages[], head[], nonempty, nfree[], cache[], ncache[],
-	 * free_pages, nallocs
+	 * protects pages[], runs, head[], nonempty, nfree[], cache[],
+	 * ncache[], free_pages, nallocs
 	 */
 	spinlock_t lock;
 	struct split_page *pages;
+	struct fnmm_runs runs;	/* free pages by index, cached ones included */
 	u64 abase;		/* address of page index 0 */
 	u32 npages;		/* indices in pages[], padding included */
 	u32 first;		/* index of the first managed page */
@@ -206,44 +227,50 @@ static void split_drain(struct fnmm_split *s)
 		}
 }
 
-/*
- * The first @align-aligned start of @n free pages in a run of adjacent
- * free (or cached) blocks, or SPLIT_NIL; *@run_start: where its run
- * begins.  With @n 0, the longest run's length instead.
- */
-static u32 split_find_run(struct fnmm_split *s, u64 n, u32 align,
-			  u32 *run_start)
+/* Take the cached block at @i of @order off its cache. */
+static void split_uncache(struct fnmm_split *s, u32 i, unsigned int order)
 {
-	u32 i = s->first, start = 0, best = 0;
-	u64 run = 0;
+	unsigned int j;
 
-	while (i < s->npages) {
-		struct split_page *p = &s->pages[i];
-		u32 len = split_head_len(p);
-
-		if (p->state == SPLIT_ALLOC) {
-			run = 0;
-		} else {
-			if (!run)
-				start = i;
-			run += len;
-			if (n) {
-				u32 at = round_up(start, align);
-
-				if (at >= start && at + n <= start + run) {
-					*run_start = start;
-					return at;
-				}
-			} else if (run > best) {
-				best = run;
-			}
+	for (j = 0; j < s->ncache[order]; j++)
+		if (s->cache[order][j] == i) {
+			s->cache[order][j] = s->cache[order][--s->ncache[order]];
+			break;
 		}
-		i += len;
-	}
-	return n ? SPLIT_NIL : best;
+	s->pages[i].state = SPLIT_NONE;
 }
 
-/* Take [at, at + n) out of the run of free blocks starting at @start. */
+/*
+ * Where a request of @n pages aligned to 2^@ao pages fits when no buddy
+ * block does: *@at, and in *@start a head at or below it from which the
+ * free blocks up to @at + @n follow one another.  False if none fits.
+ */
+static bool split_find_fit(struct fnmm_split *s, u64 n, unsigned int ao,
+			   u32 *start, u32 *at)
+{
+	u32 a = 1U << ao, p, q;
+
+	/* The start of a maximal free run: the page before it is not free. */
+	p = fnmm_runs_find(&s->runs, n + a - 1);
+	*start = p;
+	*at = p == FNMM_RUNS_NONE ? p : round_up(p, a);
+	if (!ao)
+		return p != FNMM_RUNS_NONE;
+	/*
+	 * The first free block aligned to its size: no free block can start
+	 * below it and hold it, so it starts a block itself.
+	 */
+	q = fnmm_runs_find_block(&s->runs, max_t(unsigned int,
+						 order_base_2(n), ao));
+	if (q < *at)
+		*start = *at = q;
+	return *at != FNMM_RUNS_NONE;
+}
+
+/*
+ * Take [at, at + n) out of the run of free (or cached) blocks whose
+ * heads follow one another from @start.
+ */
 static void split_take_run(struct fnmm_split *s, u32 start, u32 at, u32 n)
 {
 	u32 i = start, end = at + n, lo = 0, lo_len = 0, hi_len = 0;
@@ -254,7 +281,10 @@ static void split_take_run(struct fnmm_split *s, u32 start, u32 at, u32 n)
 		u32 len = 1U << order;
 
 		if (i + len > at) {
-			split_del_free(s, i, order);
+			if (s->pages[i].state == SPLIT_CACHED)
+				split_uncache(s, i, order);
+			else
+				split_del_free(s, i, order);
 			if (i < at) {
 				lo = i;
 				lo_len = at - i;
@@ -293,29 +323,18 @@ static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 	if (order < SPLIT_CACHE_ORDERS && npages == 1U << order &&
 	    ao <= order && s->ncache[order]) {
 		i = s->cache[order][--s->ncache[order]];
-		s->pages[i].state = SPLIT_ALLOC;
-		s->pages[i].npages = npages;
-		goto done;
+		goto take;
 	}
 	order = max(order, ao);
 	k = split_free_order(s, order);
 	if (k > s->max_order) {
-		/*
-		 * No block of that order: any long enough run will do.  Cached
-		 * blocks count as free in the search; they are coalesced only
-		 * when that finds room, so a refused request changes nothing.
-		 */
-		if (split_find_run(s, npages, 1U << ao, &start) == SPLIT_NIL) {
+		/* No buddy block that big: a run, cached blocks included. */
+		if (!split_find_fit(s, npages, ao, &start, &i)) {
 			spin_unlock(&s->lock);
 			return -ENOMEM;
 		}
-		split_drain(s);
-		k = split_free_order(s, order);
-	}
-	if (k > s->max_order) {
-		i = split_find_run(s, npages, 1U << ao, &start);
 		split_take_run(s, start, i, npages);
-		goto done;
+		goto take;
 	}
 	i = split_pick(s, k);
 	split_del_free(s, i, k);
@@ -325,9 +344,10 @@ static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 	}
 	if (npages < (1ULL << order))
 		split_free_range(s, i + npages, (1U << order) - npages);
+take:
 	s->pages[i].state = SPLIT_ALLOC;
 	s->pages[i].npages = npages;
-done:
+	fnmm_runs_set(&s->runs, i, npages, false);
 	s->free_pages -= npages;
 	s->nallocs++;
 	spin_unlock(&s->lock);
@@ -372,6 +392,7 @@ static int split_release(struct fnmm_allocator *a, u64 addr)
 		s->pages[i].state = SPLIT_NONE;
 		split_free_range(s, i, n);
 	}
+	fnmm_runs_set(&s->runs, i, n, true);
 	s->free_pages += n;
 	s->nallocs--;
 	spin_unlock(&s->lock);
@@ -408,15 +429,14 @@ static u64 split_available(struct fnmm_allocator *a)
 	return READ_ONCE(to_split(a)->free_pages) << PAGE_SHIFT;
 }
 
-/* The longest run of free pages: what a request can get (slow path). */
+/* The longest run of free pages: what a request can get. */
 static u64 split_largest(struct fnmm_allocator *a)
 {
 	struct fnmm_split *s = to_split(a);
-	u32 start = 0;
 	u64 ret;
 
 	spin_lock(&s->lock);
-	ret = (u64)split_find_run(s, 0, 1, &start) << PAGE_SHIFT;
+	ret = (u64)fnmm_runs_longest(&s->runs) << PAGE_SHIFT;
 	spin_unlock(&s->lock);
 	return ret;
 }
@@ -512,8 +532,11 @@ static int split_check(struct fnmm_allocator *a)
 
 	spin_lock(&s->lock);
 	for (i = 0; i < s->first; i++)
-		if (s->pages[i].state != SPLIT_NONE)
+		if (s->pages[i].state != SPLIT_NONE ||
+		    fnmm_runs_free(&s->runs, i))
 			goto out;
+	if (fnmm_runs_check(&s->runs))
+		goto out;
 	/* Every managed page is in exactly one free block or allocation. */
 	for (i = s->first; i < s->npages; i += len) {
 		struct split_page *p = &s->pages[i];
@@ -546,6 +569,11 @@ static int split_check(struct fnmm_allocator *a)
 		for (j = 1; j < len; j++)
 			if (s->pages[i + j].state != SPLIT_NONE)
 				goto out;
+		/* The index has the block's pages free, the allocation's not. */
+		for (j = 0; j < len; j++)
+			if (fnmm_runs_free(&s->runs, i + j) ==
+			    (p->state == SPLIT_ALLOC))
+				goto out;
 	}
 	/* Each cache holds exactly the cached blocks of its order. */
 	for (k = 0; k < SPLIT_CACHE_ORDERS; k++) {
@@ -572,6 +600,7 @@ static void split_destroy(struct fnmm_allocator *a)
 {
 	struct fnmm_split *s = to_split(a);
 
+	fnmm_runs_fini(&s->runs);
 	kvfree(s->pages);
 	kfree(s);
 }
@@ -634,7 +663,8 @@ struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 	s->first = (base - abase) >> PAGE_SHIFT;
 	s->npages = s->first + n;
 	s->pages = kvcalloc(s->npages, sizeof(*s->pages), GFP_KERNEL);
-	if (!s->pages) {
+	if (!s->pages || fnmm_runs_init(&s->runs, s->npages)) {
+		kvfree(s->pages);
 		kfree(s);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -648,6 +678,7 @@ struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 		s->head[k] = SPLIT_NIL;
 	spin_lock_init(&s->lock);
 	split_free_range(s, s->first, n);
+	fnmm_runs_set(&s->runs, s->first, n, true);
 	s->free_pages = n;
 	return &s->a;
 }

@@ -61,6 +61,7 @@ step hardening tools/vm/run.sh tools/vm/guest/hardening.sh
 step bpftrace tools/bpftrace/test.sh
 step kunit tools/kunit/run.sh plain sanitizers x86
 step checks tools/checks.sh
+step usim-runs tools/usim/runs-test.sh
 step usim-fuzz tools/usim/run-fuzz.sh --seconds 60
 step usim-selftest tools/usim/run-fuzz.sh --self-test --seconds 60
 

@@ -260,12 +260,28 @@ static u64 bit_model_largest(void)
 }
 
 /*
- * Split serves any run of free pages (its buddy lists first, then a walk
- * of adjacent free blocks), so both allocators fit and report the same.
+ * Split serves any run of free pages (its buddy lists first, then its
+ * index of free runs), so both allocators fit and report the same.
  */
 static u64 base_model_largest(void)
 {
 	return bit_model_largest();
+}
+
+/*
+ * Units from the allocators' index origin to the base: Split counts from
+ * the base rounded down to its largest block, Bit from the base rounded
+ * down to its size rounded up to a power of two.
+ */
+static u64 base_origin_off(void)
+{
+	u64 p2 = 1;
+
+	if (S.btype == B_SPLIT)
+		return S.first;
+	while (p2 < S.nunits)
+		p2 *= 2;
+	return (S.bbase / S.gran) & (p2 - 1);
 }
 
 /*
@@ -310,9 +326,22 @@ static void base_req(u64 size, u64 align, struct req *r)
 	r->held = r->n * S.gran;
 }
 
+/*
+ * An unaligned request fits in any run of n free units.  One aligned to
+ * a units (a > 1) fits as vm_unmapped_area() fits one: in a run of
+ * n + a - 1 units, or in a free block of 2^k units aligned to 2^k,
+ * k = max(ceil(log2 n), log2 a) (include/fnmm_alloc.h).
+ */
 static bool base_fits(const struct req *r)
 {
-	return bit_model_fit(r->n, r->mask, r->off);
+	u64 a = r->mask + 1, k;
+
+	if (!r->mask)
+		return bit_model_fit(r->n, 0, 0);
+	if (bit_model_fit(r->n + a - 1, 0, 0))
+		return true;
+	k = clog2u(r->n) > log2u(a) ? clog2u(r->n) : log2u(a);
+	return bit_model_fit(1ULL << k, (1ULL << k) - 1, base_origin_off());
 }
 
 static void pool_req(u64 size, u64 align, struct req *r)

@@ -54,6 +54,7 @@
 #define max(x, y)	__usim_cmp(x, y, >)
 #define min_t(t, x, y)	__usim_cmp((t)(x), (t)(y), <)
 #define max_t(t, x, y)	__usim_cmp((t)(x), (t)(y), >)
+#define max3(x, y, z)	max((typeof(x))max(x, y), z)
 
 /* math.h, align.h */
 #define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))

@@ -40,6 +40,14 @@ static __always_inline unsigned long __ffs(unsigned long word)
 	return __builtin_ctzl(word);
 }
 
+/* Index of the least significant set bit of a u64; undefined for 0. */
+static __always_inline unsigned long __ffs64(u64 word)
+{
+	if (unlikely(!word))
+		usim_bug(__FILE__, __LINE__, "__ffs64(0)");
+	return __builtin_ctzll(word);
+}
+
 /* Index of the most significant set bit; undefined for 0. */
 static __always_inline unsigned long __fls(unsigned long word)
 {

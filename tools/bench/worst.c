@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * worst: the worst cases of the freenos-mm allocators, timed natively on
+ * the user-space build of module/{alloc,runs,split,bit,pool}.c (or of an
+ * older commit's sources: worst.sh builds both and interleaves them).
+ *
+ *   out/worst SIZE_MIB SAMPLES LABEL
+ *
+ * A Split and a Bit allocator (page chunks, as the device's) of SIZE_MIB
+ * each, filled page by page and then every other page released, so that
+ * no two adjacent pages are free; the Bit allocator's top two pages are
+ * free together.  Then, SAMPLES times each, one call timed on its own
+ * (clock_gettime around it, ~20 ns of it the clock's):
+ *
+ *   split-refused-2    a 2-page Split request that is refused (-ENOMEM)
+ *   split-largest      fnmm_largest() of Split
+ *   bit-refused-2      a 2-page Bit request that is refused, with the top
+ *                      pair taken first
+ *   bit-top-2          a 2-page Bit request that fits only at the top
+ *                      (released again, untimed)
+ *   sparse-block       one block of a sparse fill as the device makes it
+ *                      (module/context.c buf_fill(): largest(), then an
+ *                      allocation of min(the rest rounded down to a power
+ *                      of two, largest))
+ *   split-pair-0       a 1-page Split allocate + release (the common case,
+ *                      on the same fragmented state)
+ *   bit-pair-1         a 1-page Bit allocate + release, likewise
+ *
+ * stdout: one line per sample, "LABEL<TAB>SIZE_MIB<TAB>CASE<TAB>NS".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <linux/err.h>
+#include <linux/mm.h>
+#include "fnmm_alloc.h"
+
+#define SPLIT_BASE	(1ULL << 40)
+#define BIT_BASE	(2ULL << 40)
+
+static const char *label;
+static unsigned long mib;
+
+static inline unsigned long long now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+static void out(const char *what, unsigned long long ns)
+{
+	printf("%s\t%lu\t%s\t%llu\n", label, mib, what, ns);
+}
+
+static void die(const char *what, long v)
+{
+	fprintf(stderr, "worst: %s (%ld)\n", what, v);
+	exit(1);
+}
+
+static u64 alloc(struct fnmm_allocator *a, u64 size)
+{
+	struct fnmm_range r = { .size = size };
+	int ret = fnmm_allocate(a, &r);
+
+	if (ret)
+		die("allocate", ret);
+	return r.address;
+}
+
+/* Every page allocated, then every other one (from the first) released. */
+static void fragment(struct fnmm_allocator *a, u64 base, u64 pages)
+{
+	u64 i;
+
+	for (i = 0; i < pages; i++)
+		if (alloc(a, PAGE_SIZE) != base + i * PAGE_SIZE)
+			die("fill out of order", (long)i);
+	for (i = 0; i < pages; i += 2)
+		if (fnmm_release(a, base + i * PAGE_SIZE))
+			die("release", (long)i);
+}
+
+int main(int argc, char **argv)
+{
+	struct fnmm_allocator *s, *b;
+	unsigned long samples, k;
+	u64 size, pages, top;
+
+	if (argc != 4)
+		die("usage: worst SIZE_MIB SAMPLES LABEL", argc);
+	mib = strtoul(argv[1], NULL, 0);
+	samples = strtoul(argv[2], NULL, 0);
+	label = argv[3];
+	size = (u64)mib << 20;
+	pages = size >> PAGE_SHIFT;
+
+	s = fnmm_split_create(SPLIT_BASE, size, 0);
+	b = fnmm_bit_create(BIT_BASE, size, PAGE_SIZE);
+	if (IS_ERR(s) || IS_ERR(b))
+		die("create", 0);
+	fragment(s, SPLIT_BASE, pages);
+	fragment(b, BIT_BASE, pages);
+	top = BIT_BASE + size - 2 * PAGE_SIZE;
+	if (fnmm_release(b, top + PAGE_SIZE))	/* the top pair: both free */
+		die("release top", 0);
+
+	for (k = 0; k < samples; k++) {
+		struct fnmm_range r = { .size = 2 * PAGE_SIZE };
+		unsigned long long t = now();
+		int ret = fnmm_allocate(s, &r);
+
+		out("split-refused-2", now() - t);
+		if (ret != -ENOMEM)
+			die("split 2 pages not refused", ret);
+	}
+	for (k = 0; k < samples; k++) {
+		unsigned long long t = now();
+		u64 l = fnmm_largest(s);
+
+		out("split-largest", now() - t);
+		if (l != PAGE_SIZE)
+			die("split largest", (long)l);
+	}
+	for (k = 0; k < samples; k++) {
+		struct fnmm_range r = { .size = 2 * PAGE_SIZE };
+		unsigned long long t = now();
+		int ret = fnmm_allocate(b, &r);
+
+		out("bit-top-2", now() - t);
+		if (ret || r.address != top)
+			die("bit top pair", ret);
+		if (fnmm_release(b, top))
+			die("bit release top", 0);
+	}
+	alloc(b, 2 * PAGE_SIZE);	/* now no pair is free */
+	for (k = 0; k < samples; k++) {
+		struct fnmm_range r = { .size = 2 * PAGE_SIZE };
+		unsigned long long t = now();
+		int ret = fnmm_allocate(b, &r);
+
+		out("bit-refused-2", now() - t);
+		if (ret != -ENOMEM)
+			die("bit 2 pages not refused", ret);
+	}
+	if (fnmm_release(b, top))
+		die("bit release top", 0);
+	for (k = 0; k < samples; k++) {
+		u64 left = 256 * PAGE_SIZE, want, l, addr;
+		unsigned long long t = now();
+
+		l = fnmm_largest(s);
+		want = 1ULL << (63 - __builtin_clzll(left));
+		want = want < l ? want : l;
+		addr = alloc(s, want);
+		out("sparse-block", now() - t);
+		if (fnmm_release(s, addr))
+			die("sparse release", 0);
+	}
+	for (k = 0; k < samples * 50; k++) {
+		unsigned long long t = now();
+		u64 x = alloc(s, PAGE_SIZE);
+
+		fnmm_release(s, x);
+		out("split-pair-0", now() - t);
+	}
+	for (k = 0; k < samples * 50; k++) {
+		unsigned long long t = now();
+		u64 x = alloc(b, PAGE_SIZE);
+
+		fnmm_release(b, x);
+		out("bit-pair-1", now() - t);
+	}
+	if (fnmm_check(s) || fnmm_check(b))
+		die("check", 0);
+	fnmm_destroy(s);
+	fnmm_destroy(b);
+	return 0;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# freenos-mm benchmark: worst cases, natively (user-space build).
+#
+#   tools/bench/worst.sh [ROUNDS]     (default 3)
+#
+# Builds out/worst on today's allocator sources and out/worst-base on
+# those of BASELINE (tools/bench/Makefile: the last commit before the run
+# index), runs them interleaved (base, now, base, now, ...) ROUNDS times
+# at 64 MiB, 1 GiB and 4 GiB, pinned to one CPU, and writes into
+# $FNMM_RESULTS (default results/):
+#   worst.md    the table: per case and size, median (min-p90) and the
+#               worst sample of each build, and the ratio of the medians
+#   worst.tsv   every sample: build, MiB, case, ns
+# Timings print figures; nothing here passes or fails on one.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+results=${FNMM_RESULTS:-$repo/results}
+rounds=${1:-3}
+mkdir -p "$results"
+make -s -C "$here" worst >&2
+base=$(sed -n 's/^BASELINE ?= //p' "$here/Makefile")
+tsv=$results/worst.tsv
+: > "$tsv"
+cpu=$(( $(nproc) - 1 ))
+for r in $(seq "$rounds"); do
+	for mib in 64 1024 4096; do
+		for b in base now; do
+			exe=$here/out/worst
+			[ $b = base ] && exe=$here/out/worst-base
+			echo "worst: round $r, $mib MiB, $b" >&2
+			taskset -c "$cpu" "$exe" "$mib" 15 "$b" >> "$tsv"
+		done
+	done
+done
+python3 - "$tsv" "$base" "$rounds" > "$results/worst.md" <<'PY'
+import collections, sys
+tsv, base, rounds = sys.argv[1], sys.argv[2], sys.argv[3]
+d = collections.defaultdict(list)
+for line in open(tsv):
+    b, mib, case, ns = line.split('\t')
+    d[(case, int(mib), b)].append(int(ns))
+def fmt(ns):
+    return '%.1f ms' % (ns / 1e6) if ns >= 1e6 else \
+           '%.1f µs' % (ns / 1e3) if ns >= 1e4 else '%d ns' % ns
+def stat(v):
+    v = sorted(v)
+    return v[len(v) // 2], v[0], v[int(len(v) * 0.9)], v[-1]
+def size(mib):
+    return '%d GiB' % (mib // 1024) if mib >= 1024 else '%d MiB' % mib
+cases = []
+for (case, mib, b) in d:
+    if (case, mib) not in cases:
+        cases.append((case, mib))
+print('## Worst cases (user-space build, native)\n')
+print('Every other page of a Split and a Bit allocator (page chunks) free, '
+      'no two adjacent; one call timed at a time (clock_gettime, ~20 ns '
+      'of it the clock\'s), %s rounds interleaved with the baseline, '
+      'commit %s (before the run index).  median (min–p90), worst; '
+      'ratio = baseline median / now median.\n' % (rounds, base))
+print('| case | region | baseline | now | baseline / now |')
+print('|---|---|---:|---:|---:|')
+for case, mib in cases:
+    row = []
+    for b in ('base', 'now'):
+        m, lo, p90, hi = stat(d[(case, mib, b)])
+        row.append('%s (%s–%s), worst %s' % (fmt(m), fmt(lo), fmt(p90), fmt(hi)))
+    mb = stat(d[(case, mib, 'base')])[0]
+    mn = stat(d[(case, mib, 'now')])[0]
+    print('| %s | %s | %s | %s | %.1f× |' % (case, size(mib), row[0], row[1], mb / max(mn, 1)))
+PY
+cat "$results/worst.md"
