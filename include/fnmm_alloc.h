@@ -55,12 +55,16 @@ struct fnmm_range {
  * @release: release the allocation starting at @addr; 0 or negative errno
  * @available: bytes currently free
  * @largest: bytes of the largest single allocation that would succeed now
+ * @longest: as @largest, but without the work that may make more room
+ *	(Split: draining its per-CPU magazines), so maybe less (optional)
  * @alloc_size: bytes held by the live allocation starting at @addr, or 0
  *	if @addr is not the start of a live allocation
  * @carve: cut the live allocation at @addr in two at @offset (optional)
  * @check: walk the metadata and verify its invariants; 0 or -EUCLEAN
  * @occupancy: set bit i of a zeroed bitmap of size / granule bits for
  *	every granule i in use (optional)
+ * @cached: set bit i of a zeroed bitmap of size / granule bits for every
+ *	granule i held free on a per-CPU cache; return how many (optional)
  * @destroy: free the allocator's metadata (live allocations are dropped)
  */
 struct fnmm_alloc_ops {
@@ -69,10 +73,12 @@ struct fnmm_alloc_ops {
 	int (*release)(struct fnmm_allocator *a, u64 addr);
 	u64 (*available)(struct fnmm_allocator *a);
 	u64 (*largest)(struct fnmm_allocator *a);
+	u64 (*longest)(struct fnmm_allocator *a);
 	u64 (*alloc_size)(struct fnmm_allocator *a, u64 addr);
 	int (*carve)(struct fnmm_allocator *a, u64 addr, u64 offset);
 	int (*check)(struct fnmm_allocator *a);
 	void (*occupancy)(struct fnmm_allocator *a, unsigned long *map);
+	unsigned long (*cached)(struct fnmm_allocator *a, unsigned long *map);
 	void (*destroy)(struct fnmm_allocator *a);
 };
 
@@ -94,10 +100,13 @@ int fnmm_allocate(struct fnmm_allocator *a, struct fnmm_range *range);
 int fnmm_release(struct fnmm_allocator *a, u64 addr);
 u64 fnmm_available(struct fnmm_allocator *a);
 u64 fnmm_largest(struct fnmm_allocator *a);
+u64 fnmm_longest(struct fnmm_allocator *a);
+#define FNMM_HAVE_LONGEST	1
 u64 fnmm_alloc_size(struct fnmm_allocator *a, u64 addr);
 int fnmm_carve(struct fnmm_allocator *a, u64 addr, u64 offset);
 int fnmm_check(struct fnmm_allocator *a);
 int fnmm_occupancy(struct fnmm_allocator *a, unsigned long *map);
+unsigned long fnmm_cached(struct fnmm_allocator *a, unsigned long *map);
 void fnmm_destroy(struct fnmm_allocator *a);
 
 /**

@@ -3,6 +3,7 @@
  * KUnit: the Bit allocator.
  */
 #include <kunit/test.h>
+#include <linux/sched.h>
 #include "fnmm_alloc.h"
 #include "model.h"
 
@@ -177,6 +178,72 @@ static void bit_fragmented_fit(struct kunit *test)
 }
 
 /*
+ * A single chunk released goes on its CPU's magazine: not live (a second
+ * release, a carve and alloc_size see no allocation), still free to
+ * available(), in use to the index until a drain (largest() drains), and
+ * handed out again first on that CPU.  An empty magazine is refilled with
+ * a free aligned block of 64 chunks, handed out from its lowest.
+ */
+static void bit_magazine(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 512, PAGE_SIZE);
+	unsigned long *map = kunit_kzalloc(test, BITS_TO_LONGS(512) *
+					   sizeof(long), GFP_KERNEL);
+	u64 x, y;
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	migrate_disable();
+	x = bit_alloc(test, a, PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, x, TEST_BASE);
+	KUNIT_EXPECT_EQ(test, fnmm_cached(a, map), 63UL);
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, PAGE_SIZE, 0),
+			TEST_BASE + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, TEST_BASE + PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, x), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, PAGE_SIZE), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 512 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_longest(a), 448 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	y = bit_alloc(test, a, PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, y, x);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, y), PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, y), 0);
+	migrate_enable();
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 512 * PAGE_SIZE);
+	bitmap_zero(map, 512);
+	KUNIT_EXPECT_EQ(test, fnmm_cached(a, map), 0UL);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}
+
+/*
+ * Every chunk released into the magazines, then the whole range asked
+ * for at once: the request drains them and succeeds.
+ */
+static void bit_magazine_pressure(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bit(test, TEST_BASE, 200, PAGE_SIZE);
+	u64 *x = kunit_kcalloc(test, 200, sizeof(*x), GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, x);
+	for (i = 0; i < 200; i++)
+		x[i] = bit_alloc(test, a, PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, bit_try(a, PAGE_SIZE, 0), -ENOMEM);
+	for (i = 0; i < 200; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(a, x[i]), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 200 * PAGE_SIZE);
+	KUNIT_EXPECT_LT(test, fnmm_longest(a), 200 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, 200 * PAGE_SIZE, 0),
+			TEST_BASE);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, TEST_BASE), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 200 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}
+
+/*
  * An aligned request is served as vm_unmapped_area() serves one: from a
  * run of n + a - 1 free pages or a free aligned block of max(n, a) pages
  * (both found in O(log pages)), never from a shorter run that happens to
@@ -305,6 +372,8 @@ static struct kunit_case bit_cases[] = {
 	KUNIT_CASE_PARAM(bit_alignment, bit_align_gen_params),
 	KUNIT_CASE(bit_fragmented_fit),
 	KUNIT_CASE(bit_aligned_rule),
+	KUNIT_CASE(bit_magazine),
+	KUNIT_CASE(bit_magazine_pressure),
 	KUNIT_CASE(bit_release_interior),
 	KUNIT_CASE(bit_tail_chunk),
 	KUNIT_CASE(bit_carve_sections),

@@ -4,10 +4,12 @@
  */
 #include <kunit/test.h>
 #include <linux/sizes.h>
+#include <linux/sched.h>
 #include "fnmm_alloc.h"
 #include "model.h"
 
 #define TEST_BASE	0x40000000ULL
+#define SPLIT_TEST_BATCH	8	/* SPLIT_MAG_BATCH in module/split.c */
 
 static struct fnmm_allocator *mk_split(struct kunit *test, u64 base,
 				       u64 pages, unsigned int max_order)
@@ -88,7 +90,11 @@ static void split_alloc_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, addr & (size - 1), 0ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, addr), size);
 	KUNIT_EXPECT_EQ(test, fnmm_available(a), fnmm_size(a) - size);
-	/* Splitting 2^10 down to 2^k leaves one free buddy per order. */
+	/*
+	 * Splitting 2^10 down to 2^k leaves one free buddy per order, once
+	 * the magazine of a small order has given its other blocks back.
+	 */
+	fnmm_split_drain(a);
 	for (j = k; j < 10; j++)
 		KUNIT_EXPECT_EQ(test, fnmm_split_free_blocks(a, j), 1UL);
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
@@ -331,6 +337,69 @@ static void split_run_fallback(struct kunit *test)
 }
 
 /*
+ * A small block released goes on its CPU's magazine: not live (a second
+ * release, a carve and alloc_size see no allocation), still free to
+ * available(), in use to the index until a drain (largest() drains), and
+ * handed out again first on that CPU.
+ */
+static void split_magazine(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_split(test, TEST_BASE, 64, 0);
+	unsigned long *map = kunit_kzalloc(test, BITS_TO_LONGS(64) *
+					   sizeof(long), GFP_KERNEL);
+	u64 x, y;
+
+	KUNIT_ASSERT_NOT_NULL(test, map);
+	migrate_disable();
+	x = split_alloc(test, a, 2 * PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, PAGE_SIZE), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, x), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 64 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_cached(a, map),
+			(unsigned long)SPLIT_TEST_BATCH * 2);
+	KUNIT_EXPECT_TRUE(test, test_bit((x - TEST_BASE) / PAGE_SIZE, map));
+	KUNIT_EXPECT_LT(test, fnmm_longest(a), 64 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	y = split_alloc(test, a, 2 * PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, y, x);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, y), 0);
+	migrate_enable();
+	/* largest() drains: everything is one run again. */
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 64 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_longest(a), 64 * PAGE_SIZE);
+	bitmap_zero(map, 64);
+	KUNIT_EXPECT_EQ(test, fnmm_cached(a, map), 0UL);
+	expect_pristine(test, a);
+}
+
+/*
+ * Every page released into the magazines, then the whole range asked
+ * for at once: the request drains them and succeeds.
+ */
+static void split_magazine_pressure(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_split(test, TEST_BASE, 64, 0);
+	u64 x[64];
+	int i;
+
+	for (i = 0; i < 64; i++)
+		x[i] = split_alloc(test, a, PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, split_try(a, PAGE_SIZE, 0), -ENOMEM);
+	for (i = 0; i < 64; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(a, x[i]), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_available(a), 64 * PAGE_SIZE);
+	KUNIT_EXPECT_LT(test, fnmm_longest(a), 64 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	KUNIT_EXPECT_EQ(test, split_alloc(test, a, 64 * PAGE_SIZE, 0),
+			TEST_BASE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, TEST_BASE), 0);
+	expect_pristine(test, a);
+}
+
+/*
  * An aligned request is served as vm_unmapped_area() serves one: from a
  * run of n + a - 1 free pages or a free aligned block of max(n, a) pages
  * (both found in O(log pages)), never from a shorter run that happens to
@@ -456,6 +525,8 @@ static struct kunit_case split_cases[] = {
 	KUNIT_CASE(split_release_interior),
 	KUNIT_CASE(split_run_fallback),
 	KUNIT_CASE(split_aligned_rule),
+	KUNIT_CASE(split_magazine),
+	KUNIT_CASE(split_magazine_pressure),
 	KUNIT_CASE(split_small_cache),
 	KUNIT_CASE(split_cache_max_order),
 	KUNIT_CASE_PARAM(split_random, split_rand_gen_params),

@@ -64,6 +64,20 @@ u64 fnmm_largest(struct fnmm_allocator *a)
 }
 
 /**
+ * fnmm_longest() - a size that an allocation would get now, cheaply
+ * @a: the allocator
+ *
+ * fnmm_largest() without the work that may make more room (Split drains
+ * its per-CPU magazines for it): at most fnmm_largest(), and what a
+ * request gets without that work.  For allocators without the
+ * distinction, fnmm_largest().
+ */
+u64 fnmm_longest(struct fnmm_allocator *a)
+{
+	return a->ops->longest ? a->ops->longest(a) : a->ops->largest(a);
+}
+
+/**
  * fnmm_alloc_size() - bytes held by a live allocation
  * @a: the allocator
  * @addr: start of the allocation
@@ -126,6 +140,22 @@ int fnmm_occupancy(struct fnmm_allocator *a, unsigned long *map)
 		return -EOPNOTSUPP;
 	a->ops->occupancy(a, map);
 	return 0;
+}
+
+/**
+ * fnmm_cached() - which free granules per-CPU caches hold
+ * @a: the allocator
+ * @map: a zeroed bitmap of fnmm_size(@a) / @a->granule bits; bit i is
+ *	set when granule i is free but held by a per-CPU cache (Split's and
+ *	Bit's magazines), so not in the runs fnmm_longest() sees
+ *
+ * For tests and debugging: O(CPUs x cache size).
+ *
+ * Return: the granules set (0 for an allocator without such caches).
+ */
+unsigned long fnmm_cached(struct fnmm_allocator *a, unsigned long *map)
+{
+	return a->ops->cached ? a->ops->cached(a, map) : 0;
 }
 
 /**

@@ -21,14 +21,38 @@
  * request that fits only in a shorter run at a lucky alignment gets
  * -ENOMEM: this is what keeps it O(log chunks).
  *
- * Cost, under the one lock:
- *   allocate  O(log chunks) to find the place, O(n / 64 + log chunks) to
- *             mark the n chunks (both bitmaps and the index)
- *   release   O(n / 64 + log chunks)
+ * Single chunks (no alignment) go through per-CPU magazines, as Split's
+ * small blocks do: a chunk released goes on its CPU's magazine and a
+ * request takes one from there, under that magazine's lock only.  An
+ * empty magazine is refilled under the Bit lock with a free aligned block
+ * of 64 chunks if the index has one (one index update, one word of the
+ * live bitmap per CPU), else with up to BIT_MAG_SINGLES first-fit
+ * chunks; a full one gives its oldest BIT_MAG_FLUSH back.  Chunks on
+ * magazines stay in use to the bitmaps and the index; a "live" bitmap,
+ * changed only with atomic bit operations, tells a caller's allocation
+ * from a chunk on a magazine, so a release is claimed without the Bit
+ * lock and a double release gets -ENOENT; a "single" bitmap (changed
+ * under the Bit lock, atomically) marks 1-chunk allocations, so a
+ * release knows its size without the lock.  As for Split, available()
+ * counts magazine chunks as free, a request that cannot be served
+ * drains every magazine and tries again, largest() drains first and
+ * fnmm_longest() does not.
+ *
+ * Cost (n = chunks of the request):
+ *   allocate  a single chunk: O(1) under the CPU's magazine lock (a
+ *             refill: one index update, or up to BIT_MAG_SINGLES first
+ *             fits).  Else, under the Bit lock, O(log chunks) to find
+ *             the place, O(n / 64 + log chunks) to mark the chunks
+ *   release   a single chunk: O(1) onto the magazine (a flush gives
+ *             BIT_MAG_FLUSH back, O(log chunks) each); else
+ *             O(n / 64 + log chunks)
  *   refusal   O(1) when fewer chunks are free than asked, else O(log
- *             chunks)
- *   largest   O(1); available O(1); alloc_size, carve O(n / 64)
+ *             chunks), then one drain and the same again
+ *   largest   a drain, then O(1); available O(CPUs); alloc_size O(1) for
+ *             a single chunk, else O(n / 64); carve O(n / 64)
  *   check     O(chunks): debug only; occupancy O(chunks / 64)
+ *
+ * Lock order: a CPU's magazine lock, then the Bit lock.
  */
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
@@ -36,22 +60,38 @@
 #include <linux/errno.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "fnmm_alloc.h"
 #include "fnmm_runs.h"
 
+#define BIT_MAG_DEPTH	64	/* chunks per CPU */
+#define BIT_MAG_FLUSH	16	/* chunks a full magazine gives back */
+#define BIT_MAG_SINGLES	8	/* chunks per refill without a free 64 */
+#define BIT_MAG_BLOCK	6	/* a refill's block: 2^6 chunks */
+
+/* A CPU's free single chunks, a LIFO. */
+struct bit_mag {
+	spinlock_t lock;	/* protects slot[]; n is changed under it */
+	unsigned int n;
+	u32 slot[BIT_MAG_DEPTH];
+};
+
 struct fnmm_bit {
 	struct fnmm_allocator a;
-	/* protects used, start, runs, nfree, nallocs */
+	/* protects used, start, changes of single, runs, nfree, nallocs */
 	spinlock_t lock;
-	unsigned long *used;	/* 1 = chunk in use */
-	unsigned long *start;	/* 1 = chunk starts a live allocation */
+	unsigned long *used;	/* 1 = chunk in use (or on a magazine) */
+	unsigned long *start;	/* 1 = chunk starts an allocation (or is on a magazine) */
+	unsigned long *live;	/* 1 = a caller's allocation starts here; atomic */
+	unsigned long *single;	/* 1 = a 1-chunk allocation (or on a magazine) */
+	struct bit_mag __percpu *mag;
 	struct fnmm_runs runs;	/* free chunks; unit = chunk + pad */
 	unsigned long nchunks;
-	unsigned long nfree;
+	unsigned long nfree;	/* not counting magazines */
 	unsigned long pad;	/* units below chunk 0: never free */
-	unsigned long nallocs;
+	unsigned long nallocs;	/* magazine chunks included */
 	unsigned int shift;	/* log2(chunk size) */
 };
 
@@ -79,39 +119,191 @@ static u32 bit_find(struct fnmm_bit *b, u64 n, unsigned int ao)
 	return min(p, q);
 }
 
+/* The Bit lock held: mark @n chunks at @i an allocation (not live yet). */
+static void bit_take(struct fnmm_bit *b, unsigned long i, unsigned long n)
+{
+	bitmap_set(b->used, i, n);
+	__set_bit(i, b->start);
+	if (n == 1)
+		set_bit(i, b->single);
+	fnmm_runs_set(&b->runs, i + b->pad, n, false);
+	b->nfree -= n;
+	b->nallocs++;
+}
+
+/* The Bit lock held: give the @n chunks of the allocation at @i back. */
+static void bit_put(struct fnmm_bit *b, unsigned long i, unsigned long n)
+{
+	__clear_bit(i, b->start);
+	if (n == 1)
+		clear_bit(i, b->single);
+	bitmap_clear(b->used, i, n);
+	fnmm_runs_set(&b->runs, i + b->pad, n, true);
+	b->nfree += n;
+	b->nallocs--;
+}
+
+/*
+ * Chunks in the allocation starting at @i: up to the next start or free
+ * chunk, both bitmaps read a word at a time, so O(its length / 64).  The
+ * Bit lock held.
+ */
+static unsigned long bit_run(struct fnmm_bit *b, unsigned long i)
+{
+	unsigned long j = i + 1, w, word;
+
+	while (j < b->nchunks) {
+		w = j / BITS_PER_LONG;
+		word = (b->start[w] | ~b->used[w]) &
+		       (~0UL << (j % BITS_PER_LONG));
+		if (word)
+			return min(w * BITS_PER_LONG + __ffs(word),
+				   b->nchunks) - i;
+		j = (w + 1) * BITS_PER_LONG;
+	}
+	return b->nchunks - i;
+}
+
+/*
+ * Give the oldest @nb chunks of magazine @m back; the magazine's lock
+ * held, takes the Bit lock.
+ */
+static void bit_mag_flush(struct fnmm_bit *b, struct bit_mag *m,
+			  unsigned int nb)
+{
+	u32 tmp[BIT_MAG_DEPTH];
+	unsigned int j;
+
+	if (!nb)
+		return;
+	memcpy(tmp, m->slot, nb * sizeof(tmp[0]));
+	memmove(m->slot, m->slot + nb, (m->n - nb) * sizeof(tmp[0]));
+	/* Out of the magazine's count before into nfree: never both. */
+	WRITE_ONCE(m->n, m->n - nb);
+	spin_lock(&b->lock);
+	for (j = 0; j < nb; j++)
+		bit_put(b, tmp[j], 1);
+	spin_unlock(&b->lock);
+}
+
+/* Give every chunk on every CPU's magazine back. */
+static bool bit_drain_all(struct fnmm_bit *b)
+{
+	bool any = false;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct bit_mag *m = per_cpu_ptr(b->mag, cpu);
+
+		if (!READ_ONCE(m->n))
+			continue;
+		spin_lock(&m->lock);
+		any |= m->n;
+		bit_mag_flush(b, m, m->n);
+		spin_unlock(&m->lock);
+	}
+	return any;
+}
+
+/* The magazine's and the Bit lock held: fill an empty magazine. */
+static void bit_mag_refill(struct fnmm_bit *b, struct bit_mag *m)
+{
+	unsigned int n = 0, j;
+	u32 u = FNMM_RUNS_NONE;
+
+	if (b->nfree >= 1U << BIT_MAG_BLOCK)
+		u = fnmm_runs_find_block(&b->runs, BIT_MAG_BLOCK);
+	if (u != FNMM_RUNS_NONE) {
+		unsigned long i = u - b->pad;
+
+		/* 64 single chunks in one go, handed out from the lowest. */
+		n = 1U << BIT_MAG_BLOCK;
+		bitmap_set(b->used, i, n);
+		bitmap_set(b->start, i, n);
+		for (j = 0; j < n; j++) {
+			set_bit(i + j, b->single);
+			m->slot[j] = i + n - 1 - j;
+		}
+		fnmm_runs_set(&b->runs, u, n, false);
+		b->nfree -= n;
+		b->nallocs += n;
+	} else {
+		while (n < BIT_MAG_SINGLES && b->nfree) {
+			u = fnmm_runs_find(&b->runs, 1);
+			bit_take(b, u - b->pad, 1);
+			m->slot[n++] = u - b->pad;
+		}
+		for (j = 0; j < n / 2; j++)
+			swap(m->slot[j], m->slot[n - 1 - j]);
+	}
+	WRITE_ONCE(m->n, n);
+}
+
+/* A chunk from this CPU's magazine, refilled if empty; or -1. */
+static long bit_mag_alloc(struct fnmm_bit *b)
+{
+	struct bit_mag *m = raw_cpu_ptr(b->mag);
+	long i = -1;
+
+	spin_lock(&m->lock);
+	if (!m->n) {
+		spin_lock(&b->lock);
+		bit_mag_refill(b, m);
+		spin_unlock(&b->lock);
+	}
+	if (m->n) {
+		i = m->slot[m->n - 1];
+		WRITE_ONCE(m->n, m->n - 1);
+	}
+	spin_unlock(&m->lock);
+	return i;
+}
+
+/* The Bit lock taken: @n chunks at 2^@ao, or -1. */
+static long bit_alloc_locked(struct fnmm_bit *b, unsigned long n,
+			     unsigned int ao)
+{
+	long i = -1;
+	u32 u;
+
+	spin_lock(&b->lock);
+	if (n <= b->nfree) {
+		u = bit_find(b, n, ao);
+		if (u != FNMM_RUNS_NONE) {
+			i = u - b->pad;
+			bit_take(b, i, n);
+		}
+	}
+	spin_unlock(&b->lock);
+	return i;
+}
+
 static int bit_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 {
 	struct fnmm_bit *b = to_bit(a);
 	unsigned long n = DIV_ROUND_UP_ULL(range->size, a->granule);
 	unsigned int ao = 0;
-	unsigned long i;
-	u32 u;
+	long i = -1;
 
 	if (range->alignment > a->granule) {
 		if (range->alignment > a->size)
 			return -EINVAL;
 		ao = ilog2(range->alignment) - b->shift;
 	}
-
-	spin_lock(&b->lock);
-	if (n > b->nfree)
-		goto nomem;
-	u = bit_find(b, n, ao);
-	if (u == FNMM_RUNS_NONE)
-		goto nomem;
-	i = u - b->pad;
-	bitmap_set(b->used, i, n);
-	__set_bit(i, b->start);
-	fnmm_runs_set(&b->runs, u, n, false);
-	b->nfree -= n;
-	b->nallocs++;
-	spin_unlock(&b->lock);
-
+	if (n == 1 && !ao)
+		i = bit_mag_alloc(b);
+	if (i < 0)
+		i = bit_alloc_locked(b, n, ao);
+	/* Chunks on magazines might make room: drain, try once more. */
+	if (i < 0 && bit_drain_all(b))
+		i = bit_alloc_locked(b, n, ao);
+	if (i < 0)
+		return -ENOMEM;
+	/* The bitmaps set up before the live bit a release claims. */
+	smp_mb__before_atomic();
+	set_bit(i, b->live);
 	range->address = a->base + ((u64)i << b->shift);
 	return 0;
-nomem:
-	spin_unlock(&b->lock);
-	return -ENOMEM;
 }
 
 /* Chunk index of @addr, or -EINVAL if outside or misaligned. */
@@ -125,45 +317,47 @@ static long bit_index(struct fnmm_bit *b, u64 addr)
 	return off >> b->shift;
 }
 
-/* Chunks in the live allocation starting at @i; lock held. */
-static unsigned long bit_run(struct fnmm_bit *b, unsigned long i)
-{
-	unsigned long end = find_next_zero_bit(b->used, b->nchunks, i + 1);
-
-	return find_next_bit(b->start, end, i + 1) - i;
-}
-
 static int bit_release(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_bit *b = to_bit(a);
 	long i = bit_index(b, addr);
-	unsigned long n;
+	struct bit_mag *m;
 
 	if (i < 0)
 		return i;
-	spin_lock(&b->lock);
-	if (!test_bit(i, b->start)) {
-		spin_unlock(&b->lock);
+	/* Only the first release of a live allocation claims it. */
+	if (!test_and_clear_bit(i, b->live))
 		return -ENOENT;
+	if (!test_bit(i, b->single)) {
+		spin_lock(&b->lock);
+		bit_put(b, i, bit_run(b, i));
+		spin_unlock(&b->lock);
+		return 0;
 	}
-	n = bit_run(b, i);
-	__clear_bit(i, b->start);
-	bitmap_clear(b->used, i, n);
-	fnmm_runs_set(&b->runs, i + b->pad, n, true);
-	b->nfree += n;
-	b->nallocs--;
-	spin_unlock(&b->lock);
+	m = raw_cpu_ptr(b->mag);
+	spin_lock(&m->lock);
+	if (m->n == BIT_MAG_DEPTH)
+		bit_mag_flush(b, m, BIT_MAG_FLUSH);
+	m->slot[m->n] = i;
+	WRITE_ONCE(m->n, m->n + 1);
+	spin_unlock(&m->lock);
 	return 0;
 }
 
+/* Free chunks: in the bitmaps and on every CPU's magazine. */
 static u64 bit_available(struct fnmm_allocator *a)
 {
 	struct fnmm_bit *b = to_bit(a);
+	u64 n = READ_ONCE(b->nfree);
+	int cpu;
 
-	return (u64)READ_ONCE(b->nfree) << b->shift;
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(per_cpu_ptr(b->mag, cpu)->n);
+	return n << b->shift;
 }
 
-static u64 bit_largest(struct fnmm_allocator *a)
+/* The longest run of free chunks, magazines not drained. */
+static u64 bit_longest(struct fnmm_allocator *a)
 {
 	struct fnmm_bit *b = to_bit(a);
 	u64 ret;
@@ -174,16 +368,25 @@ static u64 bit_largest(struct fnmm_allocator *a)
 	return ret;
 }
 
+/* The longest run of free chunks, magazines drained. */
+static u64 bit_largest(struct fnmm_allocator *a)
+{
+	bit_drain_all(to_bit(a));
+	return bit_longest(a);
+}
+
 static u64 bit_alloc_size(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_bit *b = to_bit(a);
 	long i = bit_index(b, addr);
 	u64 ret = 0;
 
-	if (i < 0)
+	if (i < 0 || !test_bit(i, b->live))
 		return 0;
+	if (test_bit(i, b->single))
+		return a->granule;
 	spin_lock(&b->lock);
-	if (test_bit(i, b->start))
+	if (test_bit(i, b->live))
 		ret = (u64)bit_run(b, i) << b->shift;
 	spin_unlock(&b->lock);
 	return ret;
@@ -194,35 +397,82 @@ static int bit_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
 {
 	struct fnmm_bit *b = to_bit(a);
 	long i = bit_index(b, addr);
-	unsigned long off = offset >> b->shift;
+	unsigned long off = offset >> b->shift, n;
 	int ret = 0;
 
 	if (i < 0)
 		return i;
 	spin_lock(&b->lock);
-	if (!test_bit(i, b->start))
+	if (!test_bit(i, b->live)) {
 		ret = -ENOENT;
-	else if (offset >= a->size || off >= bit_run(b, i))
+	} else if (offset >= a->size || off >= bit_run(b, i)) {
 		ret = -EINVAL;
-	else
+	} else {
+		n = bit_run(b, i);
 		__set_bit(i + off, b->start);
-	if (!ret)
+		if (off == 1)
+			set_bit(i, b->single);
+		if (n - off == 1)
+			set_bit(i + off, b->single);
 		b->nallocs++;
+		/* The start and single bits before the live bit. */
+		smp_mb__before_atomic();
+		set_bit(i + off, b->live);
+	}
 	spin_unlock(&b->lock);
 	return ret;
 }
 
+/* Each magazine holds single, not-live chunks, and says how many. */
+static bool bit_mags_ok(struct fnmm_bit *b, unsigned long *cached)
+{
+	bool ok = true;
+	unsigned int j;
+	int cpu;
+
+	*cached = 0;
+	for_each_possible_cpu(cpu) {
+		struct bit_mag *m = per_cpu_ptr(b->mag, cpu);
+
+		spin_lock(&m->lock);
+		spin_lock(&b->lock);
+		if (m->n > BIT_MAG_DEPTH)
+			ok = false;
+		for (j = 0; ok && j < m->n; j++) {
+			u32 i = m->slot[j];
+
+			if (i >= b->nchunks || !test_bit(i, b->start) ||
+			    !test_bit(i, b->single) || test_bit(i, b->live) ||
+			    bit_run(b, i) != 1)
+				ok = false;
+		}
+		*cached += m->n;
+		spin_unlock(&b->lock);
+		spin_unlock(&m->lock);
+	}
+	return ok;
+}
+
+/*
+ * Everything the Bit lock protects, and the magazines one at a time.
+ * Live bits change without the Bit lock: only "a live bit only on an
+ * allocation's start" is checked for them.
+ */
 static int bit_check(struct fnmm_allocator *a)
 {
 	struct fnmm_bit *b = to_bit(a);
-	unsigned long i, used, starts;
+	unsigned long i, used, starts, cached;
 	int ret = 0;
 
+	if (!bit_mags_ok(b, &cached))
+		return -EUCLEAN;
 	spin_lock(&b->lock);
 	used = bitmap_weight(b->used, b->nchunks);
 	starts = bitmap_weight(b->start, b->nchunks);
 	if (used + b->nfree != b->nchunks || starts != b->nallocs ||
 	    !bitmap_subset(b->start, b->used, b->nchunks) ||
+	    !bitmap_subset(b->live, b->start, b->nchunks) ||
+	    !bitmap_subset(b->single, b->start, b->nchunks) ||
 	    fnmm_runs_check(&b->runs))
 		ret = -EUCLEAN;
 	/* The index has exactly the free chunks free, and no padding. */
@@ -232,10 +482,16 @@ static int bit_check(struct fnmm_allocator *a)
 	for (i = 0; !ret && i < b->nchunks; i++)
 		if (fnmm_runs_free(&b->runs, i + b->pad) == test_bit(i, b->used))
 			ret = -EUCLEAN;
-	/* Every run of used chunks begins with an allocation start. */
+	/*
+	 * Every run of used chunks begins with an allocation start, and an
+	 * allocation is marked single exactly when it is one chunk.
+	 */
 	for (i = 0; !ret && i < b->nchunks; i++) {
 		if (test_bit(i, b->used) && (!i || !test_bit(i - 1, b->used)) &&
 		    !test_bit(i, b->start))
+			ret = -EUCLEAN;
+		if (test_bit(i, b->start) &&
+		    test_bit(i, b->single) != (bit_run(b, i) == 1))
 			ret = -EUCLEAN;
 	}
 	spin_unlock(&b->lock);
@@ -247,18 +503,48 @@ static void bit_destroy(struct fnmm_allocator *a)
 	struct fnmm_bit *b = to_bit(a);
 
 	fnmm_runs_fini(&b->runs);
+	free_percpu(b->mag);
 	kvfree(b->used);
 	kvfree(b->start);
+	kvfree(b->live);
+	kvfree(b->single);
 	kfree(b);
 }
 
+/* Set the chunks on every CPU's magazine in @map; how many. */
+static unsigned long bit_cached(struct fnmm_allocator *a, unsigned long *map)
+{
+	struct fnmm_bit *b = to_bit(a);
+	unsigned long n = 0;
+	unsigned int j;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct bit_mag *m = per_cpu_ptr(b->mag, cpu);
+
+		spin_lock(&m->lock);
+		for (j = 0; j < m->n; j++)
+			__set_bit(m->slot[j], map);
+		n += m->n;
+		spin_unlock(&m->lock);
+	}
+	return n;
+}
+
+/* Callers' allocations: chunks on magazines are free to a caller. */
 static void bit_occupancy(struct fnmm_allocator *a, unsigned long *map)
 {
 	struct fnmm_bit *b = to_bit(a);
+	unsigned long *mag = bitmap_zalloc(b->nchunks, GFP_KERNEL);
 
+	if (mag)
+		bit_cached(a, mag);
 	spin_lock(&b->lock);
 	bitmap_copy(map, b->used, b->nchunks);
 	spin_unlock(&b->lock);
+	if (mag)
+		bitmap_andnot(map, map, mag, b->nchunks);
+	bitmap_free(mag);
 }
 
 static const struct fnmm_alloc_ops bit_ops = {
@@ -267,10 +553,12 @@ static const struct fnmm_alloc_ops bit_ops = {
 	.release	= bit_release,
 	.available	= bit_available,
 	.largest	= bit_largest,
+	.longest	= bit_longest,
 	.alloc_size	= bit_alloc_size,
 	.carve		= bit_carve,
 	.check		= bit_check,
 	.occupancy	= bit_occupancy,
+	.cached		= bit_cached,
 	.destroy	= bit_destroy,
 };
 
@@ -287,6 +575,7 @@ struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
 {
 	struct fnmm_bit *b;
 	u64 n;
+	int cpu;
 
 	if (!chunk_size || !is_power_of_2(chunk_size) || !size ||
 	    (base | size) & (chunk_size - 1) || base + size < base)
@@ -302,12 +591,21 @@ struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
 	b->pad = (base >> ilog2(chunk_size)) & (roundup_pow_of_two(n) - 1);
 	b->used = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
 	b->start = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
-	if (!b->used || !b->start || fnmm_runs_init(&b->runs, b->pad + n)) {
+	b->live = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+	b->single = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+	b->mag = alloc_percpu(struct bit_mag);
+	if (!b->used || !b->start || !b->live || !b->single || !b->mag ||
+	    fnmm_runs_init(&b->runs, b->pad + n)) {
+		free_percpu(b->mag);
 		kvfree(b->used);
 		kvfree(b->start);
+		kvfree(b->live);
+		kvfree(b->single);
 		kfree(b);
 		return ERR_PTR(-ENOMEM);
 	}
+	for_each_possible_cpu(cpu)
+		spin_lock_init(&per_cpu_ptr(b->mag, cpu)->lock);
 	b->a.ops = &bit_ops;
 	b->a.base = base;
 	b->a.size = size;

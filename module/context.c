@@ -367,13 +367,23 @@ static int buf_fill(struct fnmm_buf *buf, struct fnmm_allocator *a,
 	if (!buf->blocks)
 		return -ENOMEM;
 	while (left) {
-		u64 want = min_t(u64, rounddown_pow_of_two(left),
-				 fnmm_largest(a));
+		/*
+		 * The longest run now, without a drain; if none or if it went,
+		 * largest() (which may drain) once more.
+		 */
+		u64 l = fnmm_longest(a), want;
+		int tries;
 
-		r = (struct fnmm_range){ .size = want };
-		if (!want || ctx_allocate(a, &r)) {
-			buf_unfill(buf, a);
-			return -ENOMEM;
+		for (tries = 0; ; tries++) {
+			want = min_t(u64, rounddown_pow_of_two(left), l);
+			r = (struct fnmm_range){ .size = want };
+			if (want && !ctx_allocate(a, &r))
+				break;
+			if (tries) {
+				buf_unfill(buf, a);
+				return -ENOMEM;
+			}
+			l = fnmm_largest(a);
 		}
 		buf->blocks[buf->nblocks++] = (struct fnmm_block){
 			size - left, r.address, want };
@@ -946,7 +956,7 @@ void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info)
 	memset(ps, 0, sizeof(*ps));
 	ps->granule = 1ULL << FNMM_POOL_MIN_SHIFT;
 	/* Any context can start a pool page while Split has one. */
-	if (fnmm_largest(dev->split) >= PAGE_SIZE)
+	if (fnmm_available(dev->split) >= PAGE_SIZE)
 		ps->largest = PAGE_SIZE / 2;
 	mutex_lock(&dev->lock);
 	list_for_each_entry(c, &dev->contexts, node) {

@@ -274,7 +274,8 @@ static u64 pool_largest(struct fnmm_allocator *a)
 	u64 ret = 0;
 	int c;
 
-	if (fnmm_largest(p->parent) >= PAGE_SIZE)
+	/* Any free page of the parent (its granule is a page) makes a slab. */
+	if (fnmm_available(p->parent) >= PAGE_SIZE)
 		return 1ULL << p->max_shift;
 	spin_lock(&p->lock);
 	if (p->spare)

@@ -121,8 +121,9 @@ static void runs_leaf(u64 w, struct fnmm_run_node *nd)
 	nd->order = k;
 }
 
-/* Node @j from its children, each of 2^@co units. */
-static void runs_inner(const struct fnmm_runs *r, u32 j, unsigned int co,
+/* Node @j from its children, each of 2^@co units, into @nd. */
+static __always_inline void runs_inner(const struct fnmm_runs *r, u32 j,
+				       unsigned int co,
 		       struct fnmm_run_node *nd)
 {
 	const struct fnmm_run_node *l = &r->node[2 * j], *g = &r->node[2 * j + 1];
@@ -142,6 +143,24 @@ static bool runs_same(const struct fnmm_run_node *a,
 {
 	return a->pre == b->pre && a->suf == b->suf && a->best == b->best &&
 	       a->order == b->order;
+}
+
+/*
+ * Recompute node @j in place; false if nothing changed.  Field by field:
+ * a copy of a whole node just built on the stack stalls store forwarding.
+ */
+static bool runs_update(struct fnmm_runs *r, u32 j, unsigned int co)
+{
+	struct fnmm_run_node nd, *o = &r->node[j];
+
+	runs_inner(r, j, co, &nd);
+	if (runs_same(&nd, o))
+		return false;
+	o->pre = nd.pre;
+	o->suf = nd.suf;
+	o->best = nd.best;
+	o->order = nd.order;
+	return true;
 }
 
 /**
@@ -205,30 +224,11 @@ void fnmm_runs_set(struct fnmm_runs *r, u32 i, u32 n, bool free)
 		runs_leaf(r->word[w], &r->node[r->nleaves + w]);
 	}
 	/* Each level of ancestors, up to the first where none changed. */
-	if (lo == hi) {
-		struct fnmm_run_node nd;
-
-		for (w = lo + r->nleaves; w > 1; co++) {
-			w /= 2;
-			runs_inner(r, w, co, &nd);
-			if (runs_same(&nd, &r->node[w]))
-				return;
-			r->node[w] = nd;
-		}
-		return;
-	}
 	for (lo += r->nleaves, hi += r->nleaves; lo > 1; co++) {
 		bool changed = false;
 
-		for (lo /= 2, hi /= 2, w = lo; w <= hi; w++) {
-			struct fnmm_run_node nd;
-
-			runs_inner(r, w, co, &nd);
-			if (!runs_same(&nd, &r->node[w])) {
-				r->node[w] = nd;
-				changed = true;
-			}
-		}
+		for (lo /= 2, hi /= 2, w = lo; w <= hi; w++)
+			changed |= runs_update(r, w, co);
 		if (!changed)
 			break;
 	}

@@ -16,63 +16,96 @@
  *    buddy boundary never makes a request fail that the free space could
  *    hold.  The runs are found by an index of free pages (module/runs.c),
  *    never by a walk: largest() is the index's longest run.
- *  - Blocks of orders 0..SPLIT_CACHE_ORDERS-1 released whole are kept on
- *    a small LIFO per order without coalescing (as the page allocator's
- *    per-CPU lists do), so an allocate/release pair of a small block
- *    does not split and merge all the way up.  They count as free in the
- *    index: a run through cached blocks takes them off their cache.
+ *  - Blocks of orders 0..SPLIT_MAG_ORDERS-1 go through per-CPU
+ *    magazines, as the page allocator's per-CPU lists do: a block released
+ *    whole goes on its CPU's magazine for its order, uncoalesced, and a
+ *    request of that order takes one from there; a magazine is refilled
+ *    from the buddy lists and flushed back to them SPLIT_MAG_BATCH blocks
+ *    at a time, under the Split lock.  So the common small pair takes
+ *    only its CPU's magazine lock, and CPUs do not share a cache line.
+ *
+ * Blocks in magazines stay allocated as far as the buddy lists and the
+ * index know (they cannot coalesce or be taken by a run).  The head
+ * descriptor's list link, unused while allocated, tells a caller's
+ * allocation (SPLIT_LIVE, set with release ordering) from a block in a
+ * magazine: a release claims it with one cmpxchg, without the Split lock,
+ * and a double release gets -ENOENT.  Each block's mark is in its own
+ * descriptor, so two CPUs working on their own blocks share no word.  available() counts magazine blocks as free.  A request the
+ * buddy lists and the index cannot serve drains every CPU's magazines
+ * and tries again, and largest() drains them before it reads the index,
+ * so neither ever reports less than the free space holds; draining is
+ * bounded (CPUs x SPLIT_MAG_ORDERS x SPLIT_MAG_DEPTH blocks).
+ * fnmm_longest() reads the index without draining.
  *
  * An alignment above a page is honoured as the kernel's vm_unmapped_area()
  * honours one (it asks for length + alignment - 1): from a buddy block of
  * order max(order of the request, order of the alignment), else from the
  * first run of n + a - 1 pages (a = the alignment in pages), else from the
- * first free aligned block of that order the index shows (one made of
- * cached blocks, or above max_order).  A request that fits only in a
- * shorter run at a lucky alignment gets -ENOMEM: this is what keeps it
- * O(log pages).
+ * first free aligned block of that order the index shows (one above
+ * max_order).  A request that fits only in a shorter run at a lucky
+ * alignment gets -ENOMEM: this is what keeps it O(log pages).
  *
- * Cost, under the one lock:
- *   allocate  O(1) from a cache; O(max order) from the buddy lists, plus
- *             O(n / 64 + log pages) to mark the n pages in the index;
- *             a run: O(log pages) to find it, O(max order + cached
- *             blocks) to take its blocks off their lists
- *   release   O(max order) (coalescing) + O(n / 64 + log pages) (index)
- *   refusal   O(log pages): two descents of the index
- *   largest   O(1); available O(1); alloc_size, carve O(1)
+ * Cost (n = pages of the request):
+ *   allocate  orders 0..3: O(1) under the CPU's magazine lock; a refill
+ *             takes SPLIT_MAG_BATCH blocks under the Split lock.  Else,
+ *             under the Split lock, O(max order) from the buddy lists
+ *             plus O(n / 64 + log pages) to mark the pages in the index,
+ *             or from a run: O(log pages) to find it, O(max order) to
+ *             take its blocks off their lists
+ *   release   O(1) onto a magazine (a flush: SPLIT_MAG_BATCH blocks under
+ *             the Split lock); else O(max order) coalescing +
+ *             O(n / 64 + log pages) in the index
+ *   refusal   O(log pages), then one drain and O(log pages) again
+ *   largest   a drain, then O(1); available O(CPUs); alloc_size O(1)
+ *             without a lock; carve O(1)
  *   check, occupancy  O(pages): debug and debugfs only
+ *
+ * Lock order: a CPU's magazine lock, then the Split lock.
  *
  * Metadata is one small descriptor per page, outside the managed memory.
  * Block indices count from the range's base rounded down to the largest
  * block size, so index alignment is physical alignment; the pages before
  * the base exist only as never-free padding.
  */
+#include <linux/atomic.h>
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
 #include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "fnmm_alloc.h"
 #include "fnmm_runs.h"
 
 #define SPLIT_NIL	U32_MAX
+#define SPLIT_LIVE	(U32_MAX - 1)	/* next of a caller's allocation */
 
 enum split_state {
 	SPLIT_NONE = 0,	/* inside a block, or padding */
 	SPLIT_FREE,	/* head of a free block of 2^order pages */
-	SPLIT_ALLOC,	/* head of a live allocation of npages pages */
-	SPLIT_CACHED,	/* head of a free block of 2^order pages on a cache */
+	SPLIT_ALLOC,	/* head of npages pages: an allocation or in a magazine */
 };
 
-#define SPLIT_CACHE_ORDERS	4
-#define SPLIT_CACHE_DEPTH	32
+#define SPLIT_MAG_ORDERS	4	/* orders that go through magazines */
+#define SPLIT_MAG_DEPTH		32	/* blocks per order per CPU */
+#define SPLIT_MAG_BATCH		8	/* blocks per refill or flush */
+
+/* A CPU's blocks of orders 0..SPLIT_MAG_ORDERS-1, each a LIFO. */
+struct split_mag {
+	spinlock_t lock;	/* protects n[], slot[], pages */
+	unsigned int n[SPLIT_MAG_ORDERS];
+	u32 slot[SPLIT_MAG_ORDERS][SPLIT_MAG_DEPTH];
+	unsigned long pages;	/* pages in slot[] */
+};
 
 /*
  * Per-page descriptor.  Only heads carry meaning: a free head is linked on
- * its order's list; an allocated head records the pages it holds.  Every
- * other page is SPLIT_NONE.
+ * its order's list; an allocated head records the pages it holds, and its
+ * next is SPLIT_LIVE while a caller holds it (SPLIT_NIL on a magazine).
+ * Every other page is SPLIT_NONE.
  */
 struct split_page {
 	u32 next;
@@ -84,13 +117,11 @@ struct split_page {
 
 struct fnmm_split {
 	struct fnmm_allocator a;
-	/*
-	 * protects pages[], runs, head[], nonempty, nfree[], cache[],
-	 * ncache[], free_pages, nallocs
-	 */
+	/* protects pages[], runs, head[], nonempty, nfree[], free_pages, nallocs */
 	spinlock_t lock;
 	struct split_page *pages;
-	struct fnmm_runs runs;	/* free pages by index, cached ones included */
+	struct fnmm_runs runs;	/* free pages by index */
+	struct split_mag __percpu *mag;
 	u64 abase;		/* address of page index 0 */
 	u32 npages;		/* indices in pages[], padding included */
 	u32 first;		/* index of the first managed page */
@@ -98,10 +129,8 @@ struct fnmm_split {
 	unsigned long nonempty;	/* bit k: head[k] is not empty */
 	u32 head[FNMM_SPLIT_MAX_ORDER + 1];
 	unsigned long nfree[FNMM_SPLIT_MAX_ORDER + 1];
-	u32 cache[SPLIT_CACHE_ORDERS][SPLIT_CACHE_DEPTH];
-	unsigned int ncache[SPLIT_CACHE_ORDERS];
-	u64 free_pages;		/* cached blocks included */
-	u64 nallocs;
+	u64 free_pages;		/* on the buddy lists (not in magazines) */
+	u64 nallocs;		/* heads of allocations, magazine blocks included */
 };
 
 static inline struct fnmm_split *to_split(struct fnmm_allocator *a)
@@ -213,33 +242,6 @@ static u32 split_free_order(struct fnmm_split *s, unsigned int order)
 	return find_next_bit(&s->nonempty, s->max_order + 1, order);
 }
 
-/* Give every cached block back to the buddy lists, coalescing. */
-static void split_drain(struct fnmm_split *s)
-{
-	unsigned int k;
-
-	for (k = 0; k < SPLIT_CACHE_ORDERS; k++)
-		while (s->ncache[k]) {
-			u32 i = s->cache[k][--s->ncache[k]];
-
-			s->pages[i].state = SPLIT_NONE;
-			split_free_block(s, i, k);
-		}
-}
-
-/* Take the cached block at @i of @order off its cache. */
-static void split_uncache(struct fnmm_split *s, u32 i, unsigned int order)
-{
-	unsigned int j;
-
-	for (j = 0; j < s->ncache[order]; j++)
-		if (s->cache[order][j] == i) {
-			s->cache[order][j] = s->cache[order][--s->ncache[order]];
-			break;
-		}
-	s->pages[i].state = SPLIT_NONE;
-}
-
 /*
  * Where a request of @n pages aligned to 2^@ao pages fits when no buddy
  * block does: *@at, and in *@start a head at or below it from which the
@@ -268,8 +270,8 @@ static bool split_find_fit(struct fnmm_split *s, u64 n, unsigned int ao,
 }
 
 /*
- * Take [at, at + n) out of the run of free (or cached) blocks whose
- * heads follow one another from @start.
+ * Take [at, at + n) out of the run of free blocks whose heads follow one
+ * another from @start.
  */
 static void split_take_run(struct fnmm_split *s, u32 start, u32 at, u32 n)
 {
@@ -281,10 +283,7 @@ static void split_take_run(struct fnmm_split *s, u32 start, u32 at, u32 n)
 		u32 len = 1U << order;
 
 		if (i + len > at) {
-			if (s->pages[i].state == SPLIT_CACHED)
-				split_uncache(s, i, order);
-			else
-				split_del_free(s, i, order);
+			split_del_free(s, i, order);
 			if (i < at) {
 				lo = i;
 				lo_len = at - i;
@@ -302,37 +301,21 @@ static void split_take_run(struct fnmm_split *s, u32 start, u32 at, u32 n)
 		split_free_range(s, end, hi_len);
 }
 
-static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
+/*
+ * The Split lock held: take @npages pages (a block of 2^@order pages
+ * aligned to 2^@ao, or any fit when no buddy block is that big), mark them
+ * an allocation (not live yet) and return the first index, or SPLIT_NIL.
+ */
+static u32 split_take(struct fnmm_split *s, u64 npages, unsigned int order,
+		      unsigned int ao)
 {
-	struct fnmm_split *s = to_split(a);
-	u64 npages = DIV_ROUND_UP_ULL(range->size, PAGE_SIZE);
-	unsigned int order = order_base_2(npages), ao = 0;
-	u32 i, start = 0;
-	unsigned int k;
+	u32 i, start;
+	u32 k = split_free_order(s, order);
 
-	if (range->alignment > PAGE_SIZE) {
-		ao = ilog2(range->alignment) - PAGE_SHIFT;
-		if (ao > s->max_order)
-			return -EINVAL;
-	}
-	if (npages > s->npages - s->first)
-		return -E2BIG;
-
-	spin_lock(&s->lock);
-	/* A whole small block, as released: straight from its cache. */
-	if (order < SPLIT_CACHE_ORDERS && npages == 1U << order &&
-	    ao <= order && s->ncache[order]) {
-		i = s->cache[order][--s->ncache[order]];
-		goto take;
-	}
-	order = max(order, ao);
-	k = split_free_order(s, order);
 	if (k > s->max_order) {
-		/* No buddy block that big: a run, cached blocks included. */
-		if (!split_find_fit(s, npages, ao, &start, &i)) {
-			spin_unlock(&s->lock);
-			return -ENOMEM;
-		}
+		/* No buddy block that big: the first run that holds it. */
+		if (!split_find_fit(s, npages, ao, &start, &i))
+			return SPLIT_NIL;
 		split_take_run(s, start, i, npages);
 		goto take;
 	}
@@ -346,12 +329,137 @@ static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 		split_free_range(s, i + npages, (1U << order) - npages);
 take:
 	s->pages[i].state = SPLIT_ALLOC;
-	s->pages[i].npages = npages;
+	s->pages[i].next = SPLIT_NIL;		/* not live yet */
+	WRITE_ONCE(s->pages[i].npages, npages);
 	fnmm_runs_set(&s->runs, i, npages, false);
 	s->free_pages -= npages;
 	s->nallocs++;
-	spin_unlock(&s->lock);
+	return i;
+}
 
+/* The Split lock held: give the block or allocation at @i back. */
+static void split_put(struct fnmm_split *s, u32 i)
+{
+	u32 n = s->pages[i].npages;
+
+	s->pages[i].state = SPLIT_NONE;
+	split_free_range(s, i, n);
+	fnmm_runs_set(&s->runs, i, n, true);
+	s->free_pages += n;
+	s->nallocs--;
+}
+
+/*
+ * Give the oldest SPLIT_MAG_BATCH blocks of order @k on magazine @m back
+ * (all of them with @all); the magazine's lock held, takes the Split lock.
+ */
+static void split_mag_flush(struct fnmm_split *s, struct split_mag *m,
+			    unsigned int k, bool all)
+{
+	unsigned int j, nb = all ? m->n[k] :
+			 min_t(unsigned int, m->n[k], SPLIT_MAG_BATCH);
+
+	if (!nb)
+		return;
+	/* Out of the magazine's count before into free_pages: never both. */
+	WRITE_ONCE(m->pages, m->pages - ((unsigned long)nb << k));
+	spin_lock(&s->lock);
+	for (j = 0; j < nb; j++)
+		split_put(s, m->slot[k][j]);
+	spin_unlock(&s->lock);
+	m->n[k] -= nb;
+	memmove(m->slot[k], m->slot[k] + nb, m->n[k] * sizeof(m->slot[k][0]));
+}
+
+/* Give every block on every CPU's magazines back to the buddy lists. */
+static bool split_drain_all(struct fnmm_split *s)
+{
+	bool any = false;
+	unsigned int k;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct split_mag *m = per_cpu_ptr(s->mag, cpu);
+
+		if (!READ_ONCE(m->pages))
+			continue;
+		spin_lock(&m->lock);
+		for (k = 0; k < SPLIT_MAG_ORDERS; k++) {
+			any |= m->n[k];
+			split_mag_flush(s, m, k, true);
+		}
+		spin_unlock(&m->lock);
+	}
+	return any;
+}
+
+/*
+ * A block of order @k from this CPU's magazine, refilled from the buddy
+ * lists when empty: its index, or SPLIT_NIL if none is to be had so.
+ */
+static u32 split_mag_alloc(struct fnmm_split *s, unsigned int k)
+{
+	struct split_mag *m = raw_cpu_ptr(s->mag);
+	u32 i = SPLIT_NIL;
+
+	spin_lock(&m->lock);
+	if (!m->n[k]) {
+		unsigned int j;
+
+		spin_lock(&s->lock);
+		while (m->n[k] < SPLIT_MAG_BATCH &&
+		       split_free_order(s, k) <= s->max_order) {
+			m->slot[k][m->n[k]++] = split_take(s, 1U << k, k, 0);
+			WRITE_ONCE(m->pages, m->pages + (1UL << k));
+		}
+		spin_unlock(&s->lock);
+		/* The first taken (the buddy lists' pick) is handed out first. */
+		for (j = 0; j < m->n[k] / 2; j++)
+			swap(m->slot[k][j], m->slot[k][m->n[k] - 1 - j]);
+	}
+	if (m->n[k]) {
+		i = m->slot[k][--m->n[k]];
+		WRITE_ONCE(m->pages, m->pages - (1UL << k));
+	}
+	spin_unlock(&m->lock);
+	return i;
+}
+
+static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
+{
+	struct fnmm_split *s = to_split(a);
+	u64 npages = DIV_ROUND_UP_ULL(range->size, PAGE_SIZE);
+	unsigned int order = order_base_2(npages), ao = 0;
+	u32 i = SPLIT_NIL;
+
+	if (range->alignment > PAGE_SIZE) {
+		ao = ilog2(range->alignment) - PAGE_SHIFT;
+		if (ao > s->max_order)
+			return -EINVAL;
+	}
+	if (npages > s->npages - s->first)
+		return -E2BIG;
+
+	/* A whole small block: from this CPU's magazine. */
+	if (order < SPLIT_MAG_ORDERS && npages == 1U << order &&
+	    ao <= order && order <= s->max_order)
+		i = split_mag_alloc(s, order);
+	if (i == SPLIT_NIL) {
+		order = max(order, ao);
+		spin_lock(&s->lock);
+		i = split_take(s, npages, order, ao);
+		spin_unlock(&s->lock);
+	}
+	/* Blocks held by magazines might make room: drain, try once more. */
+	if (i == SPLIT_NIL && split_drain_all(s)) {
+		spin_lock(&s->lock);
+		i = split_take(s, npages, order, ao);
+		spin_unlock(&s->lock);
+	}
+	if (i == SPLIT_NIL)
+		return -ENOMEM;
+	/* npages before the mark: a release or alloc_size reads it after. */
+	smp_store_release(&s->pages[i].next, SPLIT_LIVE);
 	range->address = s->abase + ((u64)i << PAGE_SHIFT);
 	return 0;
 }
@@ -369,33 +477,32 @@ static int split_release(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_split *s = to_split(a);
 	long i = split_index(s, addr);
-	unsigned int order;
+	struct split_mag *m;
+	unsigned int k;
 	u32 n;
 
 	if (i < 0)
 		return i;
-	spin_lock(&s->lock);
-	if (s->pages[i].state != SPLIT_ALLOC) {
-		spin_unlock(&s->lock);
+	/* Only the first release of a live allocation claims it. */
+	if (cmpxchg(&s->pages[i].next, SPLIT_LIVE, SPLIT_NIL) != SPLIT_LIVE)
 		return -ENOENT;
+	n = READ_ONCE(s->pages[i].npages);
+	k = ilog2(n);
+	if (!is_power_of_2(n) || k >= SPLIT_MAG_ORDERS || k > s->max_order ||
+	    i & (n - 1)) {
+		spin_lock(&s->lock);
+		split_put(s, i);
+		spin_unlock(&s->lock);
+		return 0;
 	}
-	n = s->pages[i].npages;
-	order = ilog2(n);
-	if (is_power_of_2(n) && order < SPLIT_CACHE_ORDERS &&
-	    order <= s->max_order && !(i & (n - 1)) &&
-	    s->ncache[order] < SPLIT_CACHE_DEPTH) {
-		/* Kept whole for the next request of its size. */
-		s->pages[i].state = SPLIT_CACHED;
-		s->pages[i].order = order;
-		s->cache[order][s->ncache[order]++] = i;
-	} else {
-		s->pages[i].state = SPLIT_NONE;
-		split_free_range(s, i, n);
-	}
-	fnmm_runs_set(&s->runs, i, n, true);
-	s->free_pages += n;
-	s->nallocs--;
-	spin_unlock(&s->lock);
+	/* Kept whole on this CPU's magazine for the next request of its size. */
+	m = raw_cpu_ptr(s->mag);
+	spin_lock(&m->lock);
+	if (m->n[k] == SPLIT_MAG_DEPTH)
+		split_mag_flush(s, m, k, false);
+	m->slot[k][m->n[k]++] = i;
+	WRITE_ONCE(m->pages, m->pages + n);
+	spin_unlock(&m->lock);
 	return 0;
 }
 
@@ -410,27 +517,36 @@ static int split_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
 	if (i < 0)
 		return i;
 	spin_lock(&s->lock);
-	if (s->pages[i].state != SPLIT_ALLOC) {
+	if (READ_ONCE(s->pages[i].next) != SPLIT_LIVE) {
 		ret = -ENOENT;
 	} else if (off >= s->pages[i].npages) {
 		ret = -EINVAL;
 	} else {
 		s->pages[i + off].state = SPLIT_ALLOC;
-		s->pages[i + off].npages = s->pages[i].npages - off;
-		s->pages[i].npages = off;
+		WRITE_ONCE(s->pages[i + off].npages, s->pages[i].npages - off);
+		WRITE_ONCE(s->pages[i].npages, off);
 		s->nallocs++;
+		/* The new head's npages before its mark. */
+		smp_store_release(&s->pages[i + off].next, SPLIT_LIVE);
 	}
 	spin_unlock(&s->lock);
 	return ret;
 }
 
+/* Free pages: on the buddy lists and in every CPU's magazines. */
 static u64 split_available(struct fnmm_allocator *a)
 {
-	return READ_ONCE(to_split(a)->free_pages) << PAGE_SHIFT;
+	struct fnmm_split *s = to_split(a);
+	u64 n = READ_ONCE(s->free_pages);
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(per_cpu_ptr(s->mag, cpu)->pages);
+	return n << PAGE_SHIFT;
 }
 
-/* The longest run of free pages: what a request can get. */
-static u64 split_largest(struct fnmm_allocator *a)
+/* The longest run of free pages, magazines not drained. */
+static u64 split_longest(struct fnmm_allocator *a)
 {
 	struct fnmm_split *s = to_split(a);
 	u64 ret;
@@ -441,20 +557,24 @@ static u64 split_largest(struct fnmm_allocator *a)
 	return ret;
 }
 
+/* The longest run of free pages, magazines drained: what a request gets. */
+static u64 split_largest(struct fnmm_allocator *a)
+{
+	split_drain_all(to_split(a));
+	return split_longest(a);
+}
+
 static u64 split_alloc_size(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_split *s = to_split(a);
 	long i = split_index(s, addr);
-	u64 ret = 0;
 
-	if (i < 0)
+	/* The mark, then npages (paired with the allocation's release). */
+	if (i < 0 || smp_load_acquire(&s->pages[i].next) != SPLIT_LIVE)
 		return 0;
-	spin_lock(&s->lock);
-	if (s->pages[i].state == SPLIT_ALLOC)
-		ret = (u64)s->pages[i].npages << PAGE_SHIFT;
-	spin_unlock(&s->lock);
-	return ret;
+	return (u64)READ_ONCE(s->pages[i].npages) << PAGE_SHIFT;
 }
+
 
 /**
  * fnmm_split_max_order() - order of the largest block
@@ -470,7 +590,7 @@ unsigned int fnmm_split_max_order(struct fnmm_allocator *a)
  * @a: a Split allocator
  * @order: the order, at most fnmm_split_max_order()
  *
- * Blocks kept on the small-block caches are not counted (see
+ * Blocks on the per-CPU magazines are not counted (see
  * fnmm_split_drain()).
  */
 unsigned long fnmm_split_free_blocks(struct fnmm_allocator *a,
@@ -482,19 +602,17 @@ unsigned long fnmm_split_free_blocks(struct fnmm_allocator *a,
 }
 
 /**
- * fnmm_split_drain() - coalesce the blocks kept on the small-block caches
+ * fnmm_split_drain() - give the blocks on every CPU's magazines back
  * @a: a Split allocator
  *
  * Afterwards every free page is on the buddy lists, merged with its free
- * buddies (what fnmm_split_free_blocks() then reports is final).
+ * buddies (what fnmm_split_free_blocks() then reports is final, until
+ * the next small allocation or release refills a magazine).
+ * O(CPUs x SPLIT_MAG_ORDERS x SPLIT_MAG_DEPTH) blocks.
  */
 void fnmm_split_drain(struct fnmm_allocator *a)
 {
-	struct fnmm_split *s = to_split(a);
-
-	spin_lock(&s->lock);
-	split_drain(s);
-	spin_unlock(&s->lock);
+	split_drain_all(to_split(a));
 }
 
 /* Check the free lists of every order against nfree[] and nonempty. */
@@ -522,14 +640,57 @@ static bool split_lists_ok(struct fnmm_split *s)
 	return true;
 }
 
+/* Each magazine holds whole, aligned, not-live blocks of its order. */
+static bool split_mags_ok(struct fnmm_split *s)
+{
+	bool ok = true;
+	unsigned int k, j;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct split_mag *m = per_cpu_ptr(s->mag, cpu);
+		unsigned long pages = 0;
+
+		spin_lock(&m->lock);
+		spin_lock(&s->lock);
+		for (k = 0; k < SPLIT_MAG_ORDERS; k++) {
+			if (m->n[k] > SPLIT_MAG_DEPTH)
+				ok = false;
+			for (j = 0; ok && j < m->n[k]; j++) {
+				u32 i = m->slot[k][j];
+
+				if (i < s->first || i >= s->npages ||
+				    i & ((1U << k) - 1) ||
+				    s->pages[i].state != SPLIT_ALLOC ||
+				    s->pages[i].npages != 1U << k ||
+				    READ_ONCE(s->pages[i].next) == SPLIT_LIVE)
+					ok = false;
+				pages += 1UL << k;
+			}
+		}
+		if (pages != m->pages)
+			ok = false;
+		spin_unlock(&s->lock);
+		spin_unlock(&m->lock);
+	}
+	return ok;
+}
+
+/*
+ * Everything the Split lock protects, and the magazines one at a time.
+ * Magazines and live marks change without the Split lock, so only what
+ * holds under concurrent use is checked: a live mark only on an
+ * allocation's head.
+ */
 static int split_check(struct fnmm_allocator *a)
 {
 	struct fnmm_split *s = to_split(a);
-	u64 free = 0, allocs = 0, cached = 0;
+	u64 free = 0, allocs = 0;
 	int ret = -EUCLEAN;
 	u32 i, j, len;
-	unsigned int k;
 
+	if (!split_mags_ok(s))
+		return -EUCLEAN;
 	spin_lock(&s->lock);
 	for (i = 0; i < s->first; i++)
 		if (s->pages[i].state != SPLIT_NONE ||
@@ -555,19 +716,14 @@ static int split_check(struct fnmm_allocator *a)
 			free += len;
 		} else if (p->state == SPLIT_ALLOC) {
 			allocs++;
-		} else if (p->state == SPLIT_CACHED) {
-			if (p->order >= SPLIT_CACHE_ORDERS ||
-			    p->order > s->max_order || i & (len - 1))
-				goto out;
-			free += len;
-			cached++;
 		} else {
 			goto out;	/* a page nobody accounts for */
 		}
 		if (!len || len > s->npages - i)
 			goto out;
 		for (j = 1; j < len; j++)
-			if (s->pages[i + j].state != SPLIT_NONE)
+			if (s->pages[i + j].state != SPLIT_NONE ||
+			    READ_ONCE(s->pages[i + j].next) == SPLIT_LIVE)
 				goto out;
 		/* The index has the block's pages free, the allocation's not. */
 		for (j = 0; j < len; j++)
@@ -575,21 +731,7 @@ static int split_check(struct fnmm_allocator *a)
 			    (p->state == SPLIT_ALLOC))
 				goto out;
 	}
-	/* Each cache holds exactly the cached blocks of its order. */
-	for (k = 0; k < SPLIT_CACHE_ORDERS; k++) {
-		if (s->ncache[k] > SPLIT_CACHE_DEPTH)
-			goto out;
-		for (j = 0; j < s->ncache[k]; j++) {
-			i = s->cache[k][j];
-			if (i < s->first || i >= s->npages ||
-			    s->pages[i].state != SPLIT_CACHED ||
-			    s->pages[i].order != k)
-				goto out;
-			cached--;
-		}
-	}
-	if (!cached && free == s->free_pages && allocs == s->nallocs &&
-	    split_lists_ok(s))
+	if (free == s->free_pages && allocs == s->nallocs && split_lists_ok(s))
 		ret = 0;
 out:
 	spin_unlock(&s->lock);
@@ -601,10 +743,12 @@ static void split_destroy(struct fnmm_allocator *a)
 	struct fnmm_split *s = to_split(a);
 
 	fnmm_runs_fini(&s->runs);
+	free_percpu(s->mag);
 	kvfree(s->pages);
 	kfree(s);
 }
 
+/* Callers' allocations; blocks on magazines are free to a caller. */
 static void split_occupancy(struct fnmm_allocator *a, unsigned long *map)
 {
 	struct fnmm_split *s = to_split(a);
@@ -612,9 +756,32 @@ static void split_occupancy(struct fnmm_allocator *a, unsigned long *map)
 
 	spin_lock(&s->lock);
 	for (i = s->first; i < s->npages; i += split_head_len(&s->pages[i]))
-		if (s->pages[i].state == SPLIT_ALLOC)
+		if (s->pages[i].state == SPLIT_ALLOC &&
+		    READ_ONCE(s->pages[i].next) == SPLIT_LIVE)
 			bitmap_set(map, i - s->first, s->pages[i].npages);
 	spin_unlock(&s->lock);
+}
+
+/* Set the pages on every CPU's magazines in @map; how many. */
+static unsigned long split_cached(struct fnmm_allocator *a, unsigned long *map)
+{
+	struct fnmm_split *s = to_split(a);
+	unsigned long n = 0;
+	unsigned int k, j;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct split_mag *m = per_cpu_ptr(s->mag, cpu);
+
+		spin_lock(&m->lock);
+		for (k = 0; k < SPLIT_MAG_ORDERS; k++)
+			for (j = 0; j < m->n[k]; j++) {
+				bitmap_set(map, m->slot[k][j] - s->first, 1U << k);
+				n += 1UL << k;
+			}
+		spin_unlock(&m->lock);
+	}
+	return n;
 }
 
 static const struct fnmm_alloc_ops split_ops = {
@@ -623,10 +790,12 @@ static const struct fnmm_alloc_ops split_ops = {
 	.release	= split_release,
 	.available	= split_available,
 	.largest	= split_largest,
+	.longest	= split_longest,
 	.alloc_size	= split_alloc_size,
 	.carve		= split_carve,
 	.check		= split_check,
 	.occupancy	= split_occupancy,
+	.cached		= split_cached,
 	.destroy	= split_destroy,
 };
 
@@ -647,6 +816,7 @@ struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 	u64 n = size >> PAGE_SHIFT;
 	u64 abase;
 	unsigned int k;
+	int cpu;
 
 	if (!size || !PAGE_ALIGNED(base) || !PAGE_ALIGNED(size) ||
 	    base + size < base || max_order > FNMM_SPLIT_MAX_ORDER)
@@ -654,7 +824,7 @@ struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 	if (!max_order)
 		max_order = min_t(unsigned int, ilog2(n), FNMM_SPLIT_MAX_ORDER);
 	abase = base & ~((PAGE_SIZE << max_order) - 1);
-	if (n + ((base - abase) >> PAGE_SHIFT) >= SPLIT_NIL)
+	if (n + ((base - abase) >> PAGE_SHIFT) >= SPLIT_LIVE)
 		return ERR_PTR(-E2BIG);
 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
@@ -663,11 +833,15 @@ struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 	s->first = (base - abase) >> PAGE_SHIFT;
 	s->npages = s->first + n;
 	s->pages = kvcalloc(s->npages, sizeof(*s->pages), GFP_KERNEL);
-	if (!s->pages || fnmm_runs_init(&s->runs, s->npages)) {
+	s->mag = alloc_percpu(struct split_mag);
+	if (!s->pages || !s->mag || fnmm_runs_init(&s->runs, s->npages)) {
+		free_percpu(s->mag);
 		kvfree(s->pages);
 		kfree(s);
 		return ERR_PTR(-ENOMEM);
 	}
+	for_each_possible_cpu(cpu)
+		spin_lock_init(&per_cpu_ptr(s->mag, cpu)->lock);
 	s->a.ops = &split_ops;
 	s->a.base = base;
 	s->a.size = size;

@@ -19,9 +19,9 @@
  *   bit-top-2          a 2-page Bit request that fits only at the top
  *                      (released again, untimed)
  *   sparse-block       one block of a sparse fill as the device makes it
- *                      (module/context.c buf_fill(): largest(), then an
- *                      allocation of min(the rest rounded down to a power
- *                      of two, largest))
+ *                      (module/context.c buf_fill(): longest() or, before
+ *                      it, largest(); then an allocation of min(the rest
+ *                      rounded down to a power of two, that))
  *   split-pair-0       a 1-page Split allocate + release (the common case,
  *                      on the same fragmented state)
  *   bit-pair-1         a 1-page Bit allocate + release, likewise
@@ -152,7 +152,11 @@ int main(int argc, char **argv)
 		u64 left = 256 * PAGE_SIZE, want, l, addr;
 		unsigned long long t = now();
 
+#ifdef FNMM_HAVE_LONGEST	/* as context.c's buf_fill() */
+		l = fnmm_longest(s);
+#else
 		l = fnmm_largest(s);
+#endif
 		want = 1ULL << (63 - __builtin_clzll(left));
 		want = want < l ? want : l;
 		addr = alloc(s, want);

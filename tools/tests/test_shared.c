@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -206,7 +207,7 @@ struct took {
 
 /*
  * Reserve every free byte of allocator @kind on @f: first one page (the
- * block a release put on Split's LIFO cache of single pages comes back
+ * block a release put on Split's per-CPU LIFO magazine may come back
  * first), then each time the largest free run.  Each allocation is mapped
  * and must read zero; they stay allocated until @f is closed.  With
  * @avoid_len, note whether any allocation overlaps [@avoid, +@avoid_len)
@@ -1322,12 +1323,15 @@ out:
 /*
  * An Uncached/Device allocation whose scrub fails, or whose direct map
  * cannot be made write-back again (debugfs @knob), is quarantined; the
- * retry frees it, and its pages, handed out again (Split's LIFO cache)
- * as write-back and mapped, draw no x86/PAT complaint: the direct map is
- * write-back again.
+ * retry frees it, and its pages, handed out again (Split's per-CPU LIFO
+ * magazine: the case runs pinned to one CPU, where the retry's release
+ * and the next ReserveMem both happen, with no Info between them: Info's
+ * largest drains the magazines) as write-back and mapped, draw no
+ * x86/PAT complaint: the direct map is write-back again.
  */
 static void take_quarantine(const char *name, __u32 access, const char *knob)
 {
+	cpu_set_t all, one;
 	int n0 = 0, n1 = 0, f = fnmm_open(), ret;
 	char *before = pat_lines(&n0), *after;
 	struct fnmm_info b, a;
@@ -1337,6 +1341,10 @@ static void take_quarantine(const char *name, __u32 access, const char *knob)
 	size_t bad = 0;
 	void *p;
 
+	sched_getaffinity(0, sizeof(all), &all);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	sched_setaffinity(0, sizeof(one), &one);
 	if (!tap(f >= 0, errname(f), "take: quarantine %s: open", name))
 		goto out;
 	ret = fnmm_reserve(f, len, access, SPLIT, 0, &r);
@@ -1360,10 +1368,11 @@ static void take_quarantine(const char *name, __u32 access, const char *knob)
 	       "take: quarantine %s: quarantined", name);
 	tap_ret(write_file(DBG "quarantine", "retry"), 0,
 		"take: quarantine %s: echo retry > quarantine", name);
+	/* Before Info: its largest drains the magazines. */
+	ret = fnmm_reserve(f, len, RWU, SPLIT, 0, &r2);
 	info_or_fail(mon, &a, name);
 	tap_eq(QUARANTINED(&a), QUARANTINED(&b),
 	       "take: quarantine %s: the retry freed it", name);
-	ret = fnmm_reserve(f, len, RWU, SPLIT, 0, &r2);
 	tap(!ret && r2.range.phys == phys, errname(ret),
 	    "take: quarantine %s: the same pages come back, write-back", name);
 	p = ret ? MAP_FAILED : fnmm_mmap(f, r2.handle, len, RW);
@@ -1379,6 +1388,7 @@ static void take_quarantine(const char *name, __u32 access, const char *knob)
 		munmap(p, len);
 	}
 out:
+	sched_setaffinity(0, sizeof(all), &all);
 	write_file(DBG "fail_scrub", "0");
 	write_file(DBG "fail_type", "0");
 	if (f >= 0)

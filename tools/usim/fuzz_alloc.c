@@ -51,6 +51,7 @@
 #include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "fnmm_alloc.h"
@@ -506,19 +507,20 @@ struct snap {
 
 static void take_snap(struct snap *s)
 {
-	unsigned int k;
-
 	memset(s, 0, sizeof(*s));
 	s->avail = API(fnmm_available(S.base));
-	s->largest = API(fnmm_largest(S.base));
+	/*
+	 * largest() drains the per-CPU magazines (so does a refused
+	 * request): left out here, it is checked against the model after
+	 * every step; reading it here would empty the magazines before
+	 * every call.
+	 */
+
 	if (S.pool) {
 		s->pavail = API(fnmm_available(S.pool));
 		s->plargest = API(fnmm_largest(S.pool));
 		s->held = API(fnmm_pool_held(S.pool));
 	}
-	if (S.btype == B_SPLIT)
-		for (k = 0; k <= FNMM_SPLIT_MAX_ORDER; k++)
-			s->nfree[k] = API(fnmm_split_free_blocks(S.base, k));
 	s->kmalloc_live = usim_kmalloc_live;
 }
 
@@ -535,6 +537,40 @@ static void same_snap(const struct snap *a, const char *what, int ret)
 		     a->avail, b.avail, a->largest, b.largest, a->pavail,
 		     b.pavail, a->plargest, b.plargest, a->held, b.held,
 		     a->kmalloc_live, b.kmalloc_live);
+}
+
+/*
+ * Split or Bit with units on its per-CPU magazines (not drained): they
+ * must be units the model has free, no more than the magazines have room
+ * for (Split: 32 blocks of each order 0..3, Bit: 64 chunks, per CPU), and
+ * fnmm_longest() (which does not drain) must be the model's longest run
+ * with them taken out.
+ */
+static void verify_magazines(void)
+{
+	u64 run = 0, best = 0, mag, longest, n = 0;
+	u32 u;
+
+	memset(S.occ, 0, BITS_TO_LONGS(S.nunits) * sizeof(long));
+	mag = API(fnmm_cached(S.base, S.occ));
+	for (u = 0; u < S.nunits; u++) {
+		bool held = test_bit(u, S.occ);
+
+		if (S.umap[u] && held)
+			fail("unit %u on a magazine, model used", u);
+		n += held;
+		run = !held && !S.umap[u] ? run + 1 : 0;
+		if (run > best)
+			best = run;
+	}
+	if (n != mag || mag > USIM_NR_CPUS *
+	    (S.btype == B_SPLIT ? 32ULL * (1 + 2 + 4 + 8) : 64ULL))
+		fail("magazines hold %llu pages (%llu in the map), more than"
+		     " they have room for", mag, n);
+	longest = API(fnmm_longest(S.base));
+	if (longest != best * S.gran)
+		fail("longest %#llx without draining, model %#llx with %llu"
+		     " pages on magazines", longest, best * S.gran, mag);
 }
 
 static void verify(void)
@@ -558,24 +594,26 @@ static void verify(void)
 	if (v != S.bsize - used * S.gran)
 		fail("%s available %#llx, model %#llx", S.base->ops->name, v,
 		     S.bsize - used * S.gran);
-	v = API(fnmm_largest(S.base));
-	want = base_model_largest();
-	if (v != want)
-		fail("%s largest %#llx, model %#llx", S.base->ops->name, v,
-		     want);
+	/*
+	 * Every other check drains the per-CPU magazines first (as
+	 * largest() does); the others leave them filled, to be exercised
+	 * across steps, and check what holds with blocks on them.
+	 */
+	bool drained = rd(1) & 1;
+
+	if (!drained)
+		verify_magazines();
+	if (drained) {
+		v = API(fnmm_largest(S.base));
+		want = base_model_largest();
+		if (v != want)
+			fail("%s largest %#llx, model %#llx",
+			     S.base->ops->name, v, want);
+	}
 	if (S.btype == B_SPLIT) {
 		if (API(fnmm_split_max_order(S.base)) != S.mo)
 			fail("max_order %u, want %u",
 			     fnmm_split_max_order(S.base), S.mo);
-		/*
-		 * Blocks on the small-block caches are not in the counts:
-		 * every other check drains them first (the rest leave the
-		 * caches filled, to be exercised across steps).
-		 */
-		bool drained = rd(1) & 1;
-
-		if (drained)
-			fnmm_split_drain(S.base), after_call("fnmm_split_drain");
 		for (k = 0; k <= FNMM_SPLIT_MAX_ORDER + 2; k++) {
 			unsigned long n = API(fnmm_split_free_blocks(S.base, k));
 

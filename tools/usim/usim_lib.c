@@ -260,30 +260,28 @@ void usim_kfree(const void *p)
 /* ---- spinlock.h ---- */
 
 __thread int usim_locks_held;
+__thread unsigned int usim_cpu;
 
 #ifdef USIM_THREADS
 void usim_spin_lock_init(spinlock_t *l)
 {
-	pthread_mutexattr_t attr;
-
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
-	if (pthread_mutex_init(&l->m, &attr))
-		usim_bug(__FILE__, __LINE__, "pthread_mutex_init");
-	pthread_mutexattr_destroy(&attr);
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
+/* Test and test-and-set, as a kernel spinlock spins (no sleeping). */
 void usim_spin_lock(spinlock_t *l, const char *file, int line)
 {
-	if (pthread_mutex_lock(&l->m))
-		usim_bug(file, line, "spin_lock: recursive or invalid lock");
+	while (__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
 	usim_locks_held++;
 }
 
 void usim_spin_unlock(spinlock_t *l, const char *file, int line)
 {
-	if (pthread_mutex_unlock(&l->m))
-		usim_bug(file, line, "spin_unlock: lock not held by this thread");
+	if (!__atomic_load_n(&l->v, __ATOMIC_RELAXED))
+		usim_bug(file, line, "spin_unlock: lock not held");
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 	usim_locks_held--;
 }
 #else

@@ -32,6 +32,7 @@
 
 #define READ_ONCE(x)	(*(const volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#define smp_mb__before_atomic()	__atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
@@ -54,6 +55,8 @@
 #define max(x, y)	__usim_cmp(x, y, >)
 #define min_t(t, x, y)	__usim_cmp((t)(x), (t)(y), <)
 #define max_t(t, x, y)	__usim_cmp((t)(x), (t)(y), >)
+#define swap(a, b) \
+	do { __typeof__(a) __t = (a); (a) = (b); (b) = __t; } while (0)
 #define max3(x, y, z)	max((typeof(x))max(x, y), z)
 
 /* math.h, align.h */

@@ -11,6 +11,7 @@
 
 #include <string.h>
 #include <linux/bitops.h>
+#include <linux/slab.h>
 #include <linux/find.h>
 
 #define BITMAP_FIRST_WORD_MASK(start) (~0UL << ((start) & (BITS_PER_LONG - 1)))
@@ -76,6 +77,26 @@ static inline bool bitmap_subset(const unsigned long *src1,
 				 const unsigned long *src2, unsigned int nbits)
 {
 	return __bitmap_subset(src1, src2, nbits);
+}
+
+/* dst = src1 & ~src2, the first @nbits (whole words, as the kernel's). */
+static inline void bitmap_andnot(unsigned long *dst, const unsigned long *src1,
+				 const unsigned long *src2, unsigned int nbits)
+{
+	unsigned int k;
+
+	for (k = 0; k < BITS_TO_LONGS(nbits); k++)
+		dst[k] = src1[k] & ~src2[k];
+}
+
+static inline unsigned long *bitmap_zalloc(unsigned int nbits, gfp_t flags)
+{
+	return kzalloc(BITS_TO_LONGS(nbits) * sizeof(unsigned long), flags);
+}
+
+static inline void bitmap_free(const unsigned long *bitmap)
+{
+	kfree(bitmap);
 }
 
 #endif

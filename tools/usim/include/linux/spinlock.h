@@ -8,8 +8,9 @@
  * as pool_check() taking the parent's lock inside its own, is allowed),
  * so a caller can assert that none is left held after a call returns.
  *
- * With -DUSIM_THREADS: an error-checking pthread mutex, for benchmarks
- * with several threads (usim_locks_held is then per thread).
+ * With -DUSIM_THREADS: a spinning lock (test and test-and-set, as a
+ * kernel spinlock spins rather than sleeps), for benchmarks with several
+ * threads (usim_locks_held is then per thread).
  */
 #ifndef _USIM_LINUX_SPINLOCK_H
 #define _USIM_LINUX_SPINLOCK_H
@@ -19,10 +20,8 @@
 extern __thread int usim_locks_held;
 
 #ifdef USIM_THREADS
-#include <pthread.h>
-
 typedef struct {
-	pthread_mutex_t m;
+	int v;
 } spinlock_t;
 
 void usim_spin_lock_init(spinlock_t *l);

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * scale: throughput of the freenos-mm allocators with 1 and 2 threads,
+ * natively, on the user-space build of module/{alloc,runs,split,bit,
+ * pool}.c with -DUSIM_THREADS (locks spin as a kernel spinlock does), or
+ * on an older commit's sources (scale.sh builds both and interleaves).
+ *
+ *   out/scale THREADS SECONDS_X1000 LABEL
+ *
+ * Each thread is pinned to CPU t and runs as usim CPU t (so it has its
+ * own per-CPU magazines), on allocators shared by all threads:
+ *
+ *   split-0         Split 1-page allocate + release pairs
+ *   split-3         Split 8-page pairs (the magazines' largest order)
+ *   split-9         Split 2 MiB pairs (no magazine: the Split lock)
+ *   split-0-window  Split 1-page, each thread keeping 512 live and
+ *                   releasing a random one before each allocation (the
+ *                   magazines refill and flush)
+ *   bit-1           Bit (page chunks, as the device's) 1-chunk pairs
+ *   bit-2           Bit 2-chunk pairs (no magazine: the Bit lock)
+ *   pool-64-own     Pool 64 B pairs, a Pool per thread (a context each,
+ *                   as the device gives every open file its own) over
+ *                   the shared Split, each thread keeping one object
+ *                   live (an idle Pool gives its last page back)
+ *   pool-64-shared  the same on one Pool for all threads
+ *   malloc-64       glibc malloc(64) + free, for reference
+ *   malloc-4096     glibc malloc(4096) + free, for reference
+ *
+ * stdout: "LABEL<TAB>THREADS<TAB>CASE<TAB>OPS_PER_SECOND" per case.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <linux/err.h>
+#include <linux/mm.h>
+#include "fnmm_alloc.h"
+
+#define MAX_THREADS	8
+#define WINDOW		512
+#define SPLIT_BASE	(1ULL << 40)
+#define SPLIT_SIZE	(1ULL << 30)
+#define BIT_BASE	(2ULL << 40)
+#define BIT_SIZE	(512ULL << 20)
+
+extern __thread unsigned int usim_cpu;
+
+static const char *label;
+static int nthreads;
+static double seconds;
+static struct fnmm_allocator *split, *bit, *pools[MAX_THREADS], *shared_pool;
+static volatile int go, stop;
+static unsigned long long done[MAX_THREADS];
+
+enum { SPLIT_0, SPLIT_3, SPLIT_9, SPLIT_WIN, BIT_1, BIT_2, POOL_OWN,
+       POOL_SHARED, MALLOC_64, MALLOC_4K, NCASES };
+static const char *const names[NCASES] = {
+	"split-0", "split-3", "split-9", "split-0-window", "bit-1", "bit-2",
+	"pool-64-own", "pool-64-shared", "malloc-64", "malloc-4096",
+};
+static int which;
+
+static void die(const char *what, long v)
+{
+	fprintf(stderr, "scale: %s (%ld)\n", what, v);
+	exit(1);
+}
+
+static u64 get(struct fnmm_allocator *a, u64 size)
+{
+	struct fnmm_range r = { .size = size };
+	int ret = fnmm_allocate(a, &r);
+
+	if (ret)
+		die("allocate", ret);
+	return r.address;
+}
+
+static void put(struct fnmm_allocator *a, u64 addr)
+{
+	if (fnmm_release(a, addr))
+		die("release", 0);
+}
+
+static void *thread(void *arg)
+{
+	long t = (long)arg;
+	unsigned long long n = 0, rng = 0x9e3779b97f4a7c15ULL * (t + 1);
+	u64 win[WINDOW];
+	cpu_set_t set;
+	int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(t, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	usim_cpu = t;
+	if (which == SPLIT_WIN)
+		for (i = 0; i < WINDOW; i++)
+			win[i] = get(split, PAGE_SIZE);
+	/* One object kept, so that the Pool keeps its page (module/pool.c). */
+	if (which == POOL_OWN)
+		win[0] = get(pools[t], 64);
+	if (which == POOL_SHARED)
+		win[0] = get(shared_pool, 64);
+	while (!go)
+		;
+	while (!stop) {
+		for (i = 0; i < 64; i++) {
+			switch (which) {
+			case SPLIT_0:
+				put(split, get(split, PAGE_SIZE));
+				break;
+			case SPLIT_3:
+				put(split, get(split, 8 * PAGE_SIZE));
+				break;
+			case SPLIT_9:
+				put(split, get(split, 512 * PAGE_SIZE));
+				break;
+			case SPLIT_WIN: {
+				unsigned int j;
+
+				rng ^= rng << 13;
+				rng ^= rng >> 7;
+				rng ^= rng << 17;
+				j = rng % WINDOW;
+				put(split, win[j]);
+				win[j] = get(split, PAGE_SIZE);
+				break;
+			}
+			case BIT_1:
+				put(bit, get(bit, PAGE_SIZE));
+				break;
+			case BIT_2:
+				put(bit, get(bit, 2 * PAGE_SIZE));
+				break;
+			case POOL_OWN:
+				put(pools[t], get(pools[t], 64));
+				break;
+			case POOL_SHARED:
+				put(shared_pool, get(shared_pool, 64));
+				break;
+			case MALLOC_64:
+				free(*(void *volatile *)&(void *){ malloc(64) });
+				break;
+			case MALLOC_4K:
+				free(*(void *volatile *)&(void *){ malloc(4096) });
+				break;
+			}
+		}
+		n += 64;
+	}
+	if (which == SPLIT_WIN)
+		for (i = 0; i < WINDOW; i++)
+			put(split, win[i]);
+	if (which == POOL_OWN)
+		put(pools[t], win[0]);
+	if (which == POOL_SHARED)
+		put(shared_pool, win[0]);
+	done[t] = n;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th[MAX_THREADS];
+	struct timespec t0, t1, d;
+	long t;
+	int k;
+
+	if (argc != 4)
+		die("usage: scale THREADS MILLISECONDS LABEL", argc);
+	nthreads = atoi(argv[1]);
+	seconds = atoi(argv[2]) / 1000.0;
+	label = argv[3];
+	if (nthreads < 1 || nthreads > MAX_THREADS)
+		die("threads", nthreads);
+	split = fnmm_split_create(SPLIT_BASE, SPLIT_SIZE, 0);
+	if (IS_ERR(split))
+		die("split", PTR_ERR(split));
+	bit = fnmm_bit_create(BIT_BASE, BIT_SIZE, PAGE_SIZE);
+	if (IS_ERR(bit))
+		die("bit", PTR_ERR(bit));
+	shared_pool = fnmm_pool_create(split, FNMM_POOL_MIN_SHIFT, 11);
+	for (t = 0; t < nthreads; t++)
+		pools[t] = fnmm_pool_create(split, FNMM_POOL_MIN_SHIFT, 11);
+	for (k = 0; k < NCASES; k++) {
+		unsigned long long sum = 0;
+
+		which = k;
+		go = stop = 0;
+		for (t = 0; t < nthreads; t++)
+			pthread_create(&th[t], NULL, thread, (void *)t);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		go = 1;
+		d.tv_sec = (time_t)seconds;
+		d.tv_nsec = (long)((seconds - d.tv_sec) * 1e9);
+		nanosleep(&d, NULL);
+		stop = 1;
+		for (t = 0; t < nthreads; t++) {
+			pthread_join(th[t], NULL);
+			sum += done[t];
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		printf("%s\t%d\t%s\t%.0f\n", label, nthreads, names[k],
+		       sum / ((t1.tv_sec - t0.tv_sec) +
+			      (t1.tv_nsec - t0.tv_nsec) / 1e9));
+		fflush(stdout);
+	}
+	if (fnmm_check(split) || fnmm_check(bit))
+		die("check", 0);
+	return 0;
+}
