@@ -182,7 +182,7 @@ static void bit_fragmented_fit(struct kunit *test)
  * release, a carve and alloc_size see no allocation), still free to
  * available(), in use to the index until a drain (largest() drains), and
  * handed out again first on that CPU.  An empty magazine is refilled with
- * a free aligned block of 64 chunks, handed out from its lowest.
+ * a free aligned block of 32 chunks, handed out from its lowest.
  */
 static void bit_magazine(struct kunit *test)
 {
@@ -195,7 +195,7 @@ static void bit_magazine(struct kunit *test)
 	migrate_disable();
 	x = bit_alloc(test, a, PAGE_SIZE, 0);
 	KUNIT_EXPECT_EQ(test, x, TEST_BASE);
-	KUNIT_EXPECT_EQ(test, fnmm_cached(a, map), 63UL);
+	KUNIT_EXPECT_EQ(test, fnmm_cached(a, map), 31UL);
 	KUNIT_EXPECT_EQ(test, bit_alloc(test, a, PAGE_SIZE, 0),
 			TEST_BASE + PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_release(a, TEST_BASE + PAGE_SIZE), 0);
@@ -204,7 +204,7 @@ static void bit_magazine(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(a, x), 0ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_carve(a, x, PAGE_SIZE), -ENOENT);
 	KUNIT_EXPECT_EQ(test, fnmm_available(a), 512 * PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, fnmm_longest(a), 448 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_longest(a), 480 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
 	y = bit_alloc(test, a, PAGE_SIZE, 0);
 	KUNIT_EXPECT_EQ(test, y, x);

@@ -25,8 +25,8 @@
  * small blocks do: a chunk released goes on its CPU's magazine and a
  * request takes one from there, under that magazine's lock only.  An
  * empty magazine is refilled under the Bit lock with a free aligned block
- * of 64 chunks if the index has one (one index update, one word of the
- * live bitmap per CPU), else with up to BIT_MAG_SINGLES first-fit
+ * of 2^BIT_MAG_BLOCK chunks if the index has one (one index update),
+ * else with up to BIT_MAG_SINGLES first-fit
  * chunks; a full one gives its oldest BIT_MAG_FLUSH back.  Chunks on
  * magazines stay in use to the bitmaps and the index; a "live" bitmap,
  * changed only with atomic bit operations, tells a caller's allocation
@@ -66,10 +66,10 @@
 #include "fnmm_alloc.h"
 #include "fnmm_runs.h"
 
-#define BIT_MAG_DEPTH	64	/* chunks per CPU */
-#define BIT_MAG_FLUSH	16	/* chunks a full magazine gives back */
-#define BIT_MAG_SINGLES	8	/* chunks per refill without a free 64 */
-#define BIT_MAG_BLOCK	6	/* a refill's block: 2^6 chunks */
+#define BIT_MAG_DEPTH	32	/* chunks per CPU */
+#define BIT_MAG_FLUSH	8	/* chunks a full magazine gives back */
+#define BIT_MAG_SINGLES	8	/* chunks per refill without a free block */
+#define BIT_MAG_BLOCK	5	/* a refill's block: 2^5 chunks */
 
 /* A CPU's free single chunks, a LIFO. */
 struct bit_mag {
@@ -216,7 +216,7 @@ static void bit_mag_refill(struct fnmm_bit *b, struct bit_mag *m)
 	if (u != FNMM_RUNS_NONE) {
 		unsigned long i = u - b->pad;
 
-		/* 64 single chunks in one go, handed out from the lowest. */
+		/* A block of single chunks in one go, from the lowest. */
 		n = 1U << BIT_MAG_BLOCK;
 		bitmap_set(b->used, i, n);
 		bitmap_set(b->start, i, n);

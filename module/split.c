@@ -90,7 +90,7 @@ enum split_state {
 };
 
 #define SPLIT_MAG_ORDERS	4	/* orders that go through magazines */
-#define SPLIT_MAG_DEPTH		32	/* blocks per order per CPU */
+#define SPLIT_MAG_DEPTH		16	/* blocks per order per CPU */
 #define SPLIT_MAG_BATCH		8	/* blocks per refill or flush */
 
 /* A CPU's blocks of orders 0..SPLIT_MAG_ORDERS-1, each a LIFO. */

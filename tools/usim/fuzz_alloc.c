@@ -542,7 +542,7 @@ static void same_snap(const struct snap *a, const char *what, int ret)
 /*
  * Split or Bit with units on its per-CPU magazines (not drained): they
  * must be units the model has free, no more than the magazines have room
- * for (Split: 32 blocks of each order 0..3, Bit: 64 chunks, per CPU), and
+ * for (Split: 16 blocks of each order 0..3, Bit: 32 chunks, per CPU), and
  * fnmm_longest() (which does not drain) must be the model's longest run
  * with them taken out.
  */
@@ -564,7 +564,7 @@ static void verify_magazines(void)
 			best = run;
 	}
 	if (n != mag || mag > USIM_NR_CPUS *
-	    (S.btype == B_SPLIT ? 32ULL * (1 + 2 + 4 + 8) : 64ULL))
+	    (S.btype == B_SPLIT ? 16ULL * (1 + 2 + 4 + 8) : 32ULL))
 		fail("magazines hold %llu pages (%llu in the map), more than"
 		     " they have room for", mag, n);
 	longest = API(fnmm_longest(S.base));
