@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #define FNMM_RUNS_NONE	((u32)~0U)
+#define FNMM_RUNS_DIRTY	8	/* leaves whose ancestors may wait */
 
 /**
  * struct fnmm_run_node - summary of the units under one node of the tree
@@ -37,29 +38,28 @@ struct fnmm_run_node {
  *	@nleaves - 1 inner nodes
  * @nleaves: words, a power of two
  * @nunits: units that can be free; those above never are
+ * @ndirty: leaves in @dirty
+ * @dirty: leaves whose word changed since their node and its ancestors
+ *	were last computed; every query brings them up to date first
+ * @isdirty: one bit per leaf, set while it is in @dirty
  */
 struct fnmm_runs {
 	u64 *word;
 	struct fnmm_run_node *node;
+	unsigned long *isdirty;
 	u32 nleaves;
 	u32 nunits;
+	u32 ndirty;
+	u32 dirty[FNMM_RUNS_DIRTY];
 };
 
 int fnmm_runs_init(struct fnmm_runs *r, u32 nunits);
 void fnmm_runs_fini(struct fnmm_runs *r);
 void fnmm_runs_set(struct fnmm_runs *r, u32 i, u32 n, bool free);
-u32 fnmm_runs_find(const struct fnmm_runs *r, u64 n);
-u32 fnmm_runs_find_block(const struct fnmm_runs *r, unsigned int order);
-int fnmm_runs_check(const struct fnmm_runs *r);
-
-/**
- * fnmm_runs_longest() - units in the longest free run
- * @r: the index
- */
-static inline u32 fnmm_runs_longest(const struct fnmm_runs *r)
-{
-	return r->node[1].best;
-}
+u32 fnmm_runs_find(struct fnmm_runs *r, u64 n);
+u32 fnmm_runs_find_block(struct fnmm_runs *r, unsigned int order);
+u32 fnmm_runs_longest(struct fnmm_runs *r);
+int fnmm_runs_check(struct fnmm_runs *r);
 
 /**
  * fnmm_runs_free() - is a unit free

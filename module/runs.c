@@ -10,11 +10,18 @@
  * them is the left one's suf plus the right one's pre), a word gives its
  * leaf in O(log 64) with shifts and masks, so:
  *
- *   fnmm_runs_set()         O(n / 64 + log words): the words of the range,
- *                           their leaves, then each level of ancestors
- *                           above them; it stops at the first level where
- *                           no node changed
- *   fnmm_runs_longest()     O(1): the root's best
+ *   fnmm_runs_set()         O(n / 64) for the words of the range.  A range
+ *                           within FNMM_RUNS_DIRTY words only notes their
+ *                           leaves as dirty; the next query (or a full
+ *                           list) brings each dirty leaf and its
+ *                           ancestors up to date, O(log words) each and
+ *                           stopping at the first node that did not
+ *                           change.  So an allocate/release pair on the
+ *                           same words costs one leaf when the next query
+ *                           comes, not two walks up the tree.  A wider
+ *                           range is brought up to date at once, level by
+ *                           level: O(n / 64 + log words)
+ *   fnmm_runs_longest()     O(1) after the dirty leaves: the root's best
  *   fnmm_runs_find()        O(log words): the lowest start of a free run
  *                           of n (first fit), by one descent: left child
  *                           if its best holds n, else the run across the
@@ -24,9 +31,11 @@
  *                           the order field
  *   fnmm_runs_check()       O(words): recompute every node; debug only
  *
+ * Every query is then O(FNMM_RUNS_DIRTY x log words) at worst.
+ *
  * Memory: one bit per unit and 16 bytes per word in the tree (2 × 16 per
- * power-of-two-rounded word), i.e. 0.375 bytes per unit at most: 384 KiB
- * for the 2^20 pages of a 4 GiB region.
+ * power-of-two-rounded word) and a dirty bit per word, i.e. about 0.375
+ * bytes per unit at most: 384 KiB for the 2^20 pages of a 4 GiB region.
  *
  * The index does no locking: every call on one index is serialized by
  * its owner (Split's or Bit's lock).
@@ -177,11 +186,14 @@ int fnmm_runs_init(struct fnmm_runs *r, u32 nunits)
 	if (!nunits || nunits == U32_MAX)
 		return -EINVAL;
 	r->nunits = nunits;
+	r->ndirty = 0;
 	r->nleaves = roundup_pow_of_two(words);
 	r->word = kvcalloc(r->nleaves, sizeof(*r->word), GFP_KERNEL);
 	r->node = kvcalloc(2 * (size_t)r->nleaves, sizeof(*r->node),
 			   GFP_KERNEL);
-	if (!r->word || !r->node) {
+	r->isdirty = kvcalloc(BITS_TO_LONGS(r->nleaves), sizeof(long),
+			      GFP_KERNEL);
+	if (!r->word || !r->node || !r->isdirty) {
 		fnmm_runs_fini(r);
 		return -ENOMEM;
 	}
@@ -196,8 +208,48 @@ void fnmm_runs_fini(struct fnmm_runs *r)
 {
 	kvfree(r->word);
 	kvfree(r->node);
+	kvfree(r->isdirty);
 	r->word = NULL;
 	r->node = NULL;
+	r->isdirty = NULL;
+}
+
+/* Bring leaf @w's node and its ancestors up to date. */
+static void runs_up(struct fnmm_runs *r, u32 w)
+{
+	struct fnmm_run_node nd, *o = &r->node[r->nleaves + w];
+	unsigned int co = ilog2(RUNS_WORD);
+	u32 j;
+
+	runs_leaf(r->word[w], &nd);
+	if (runs_same(&nd, o))
+		return;
+	*o = nd;
+	for (j = (r->nleaves + w) / 2; j && runs_update(r, j, co); j /= 2)
+		co++;
+}
+
+/* Bring every dirty leaf and its ancestors up to date. */
+static void runs_flush(struct fnmm_runs *r)
+{
+	u32 k;
+
+	for (k = 0; k < r->ndirty; k++) {
+		__clear_bit(r->dirty[k], r->isdirty);
+		runs_up(r, r->dirty[k]);
+	}
+	r->ndirty = 0;
+}
+
+/* Note leaf @w as dirty, flushing the list when it is full. */
+static void runs_dirty(struct fnmm_runs *r, u32 w)
+{
+	if (test_bit(w, r->isdirty))
+		return;
+	if (r->ndirty == FNMM_RUNS_DIRTY)
+		runs_flush(r);
+	__set_bit(w, r->isdirty);
+	r->dirty[r->ndirty++] = w;
 }
 
 /**
@@ -221,8 +273,13 @@ void fnmm_runs_set(struct fnmm_runs *r, u32 i, u32 n, bool free)
 			r->word[w] |= mask;
 		else
 			r->word[w] &= ~mask;
-		runs_leaf(r->word[w], &r->node[r->nleaves + w]);
+		if (hi - lo < FNMM_RUNS_DIRTY)
+			runs_dirty(r, w);
+		else
+			runs_leaf(r->word[w], &r->node[r->nleaves + w]);
 	}
+	if (hi - lo < FNMM_RUNS_DIRTY)
+		return;
 	/* Each level of ancestors, up to the first where none changed. */
 	for (lo += r->nleaves, hi += r->nleaves; lo > 1; co++) {
 		bool changed = false;
@@ -244,11 +301,12 @@ void fnmm_runs_set(struct fnmm_runs *r, u32 i, u32 n, bool free)
  *
  * Return: the first unit, or FNMM_RUNS_NONE if no run is that long.
  */
-u32 fnmm_runs_find(const struct fnmm_runs *r, u64 n)
+u32 fnmm_runs_find(struct fnmm_runs *r, u64 n)
 {
 	u64 size = (u64)r->nleaves * RUNS_WORD, start = 0;
 	u32 j = 1;
 
+	runs_flush(r);
 	if (!n || n > r->node[1].best)
 		return FNMM_RUNS_NONE;
 	while (j < r->nleaves) {
@@ -276,11 +334,12 @@ u32 fnmm_runs_find(const struct fnmm_runs *r, u64 n)
  *
  * Return: the first unit, or FNMM_RUNS_NONE if no such block is free.
  */
-u32 fnmm_runs_find_block(const struct fnmm_runs *r, unsigned int order)
+u32 fnmm_runs_find_block(struct fnmm_runs *r, unsigned int order)
 {
 	u64 size = (u64)r->nleaves * RUNS_WORD, start = 0;
 	u32 j = 1;
 
+	runs_flush(r);
 	if (order >= 32 || r->node[1].order <= order)
 		return FNMM_RUNS_NONE;
 	for (;;) {
@@ -300,18 +359,31 @@ u32 fnmm_runs_find_block(const struct fnmm_runs *r, unsigned int order)
 }
 
 /**
+ * fnmm_runs_longest() - units in the longest free run
+ * @r: the index
+ */
+u32 fnmm_runs_longest(struct fnmm_runs *r)
+{
+	runs_flush(r);
+	return r->node[1].best;
+}
+
+/**
  * fnmm_runs_check() - recompute the whole tree and compare
  * @r: the index
  *
  * Return: 0, or -EUCLEAN if a node disagrees with the words below it or
  * a unit at or above @r->nunits is free.
  */
-int fnmm_runs_check(const struct fnmm_runs *r)
+int fnmm_runs_check(struct fnmm_runs *r)
 {
 	unsigned int co = ilog2(RUNS_WORD);
 	struct fnmm_run_node nd;
 	u32 j, lo;
 
+	if (r->ndirty > FNMM_RUNS_DIRTY)
+		return -EUCLEAN;
+	runs_flush(r);
 	for (j = 0; j < r->nleaves; j++) {
 		u64 w = r->word[j];
 

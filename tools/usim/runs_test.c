@@ -84,7 +84,19 @@ static void verify(struct fnmm_runs *r)
 	u32 best = model_longest(), n;
 	unsigned int k;
 
-	expect(fnmm_runs_check(r) == 0, "check", nu, 0, 0);
+	/* Sometimes a find or a block search is the first query. */
+	if (rnd() % 2) {
+		n = 1 + rnd() % (best + 2);
+		expect(fnmm_runs_find(r, n) == model_find(n), "first find", n,
+		       fnmm_runs_find(r, n), model_find(n));
+	} else {
+		k = rnd() % 8;
+		expect(fnmm_runs_find_block(r, k) == model_block(k),
+		       "first find_block", k, fnmm_runs_find_block(r, k),
+		       model_block(k));
+	}
+
+	/* Queries first: each must bring the dirty leaves up to date. */
 	expect(fnmm_runs_longest(r) == best, "longest", nu,
 	       fnmm_runs_longest(r), best);
 	for (n = 1; n <= best + 1; n = n < 70 ? n + 1 : n * 2 + rnd() % 3) {
@@ -106,6 +118,7 @@ static void verify(struct fnmm_runs *r)
 
 		expect(got == want, "find_block", k, got, want);
 	}
+	expect(fnmm_runs_check(r) == 0, "check", nu, 0, 0);
 }
 
 int main(int argc, char **argv)
