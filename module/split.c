@@ -5,17 +5,20 @@
  * FreeNOS's SplitAllocator hands out pages from a bitmap; this one is a
  * real splitting and coalescing (buddy) allocator over a page-aligned
  * range.  Free memory is kept as power-of-two blocks of pages on one list
- * per order; an allocation takes the smallest fitting block (found in O(1)
- * through a bitmap of non-empty orders), splits it down, and gives the
- * unused tail pages of a non-power-of-two request straight back, so a
- * request of n pages holds exactly n pages.  Release coalesces buddies.
+ * per order, always coalesced with free buddies, and as an index of free
+ * pages (module/runs.c) that finds the first run of n free pages by
+ * address, or the first free aligned block, in O(log pages).  A request
+ * of n pages holds exactly n pages.
  *
- * Two things a plain buddy allocator lacks:
- *  - When no block of the needed order is free, the request is served
- *    from the first run of adjacent free blocks long enough for it, so a
- *    buddy boundary never makes a request fail that the free space could
- *    hold.  The runs are found by an index of free pages (module/runs.c),
- *    never by a walk: largest() is the index's longest run.
+ * Placement:
+ *  - An unaligned request takes the first run of n free pages by address
+ *    (first fit, as genalloc places: the free space stays together at the
+ *    top, and a buddy boundary never makes a request fail that the free
+ *    space could hold); the blocks it overlaps are taken off their lists
+ *    and the ends given back as maximal blocks, O(max order).
+ *  - An aligned request, and a magazine's refill, takes the smallest free
+ *    block aligned enough (found in O(1) through a bitmap of non-empty
+ *    orders), splitting it down; else the first fitting run.
  *  - Blocks of orders 0..SPLIT_MAG_ORDERS-1 go through per-CPU
  *    magazines, as the page allocator's per-CPU lists do: a block released
  *    whole goes on its CPU's magazine for its order, uncoalesced, and a
@@ -30,8 +33,9 @@
  * allocation (SPLIT_LIVE, set with release ordering) from a block in a
  * magazine: a release claims it with one cmpxchg, without the Split lock,
  * and a double release gets -ENOENT.  Each block's mark is in its own
- * descriptor, so two CPUs working on their own blocks share no word.  available() counts magazine blocks as free.  A request the
- * buddy lists and the index cannot serve drains every CPU's magazines
+ * descriptor, so two CPUs working on their own blocks share no word.
+ * available() counts magazine blocks as free.  A request the buddy
+ * lists and the index cannot serve drains every CPU's magazines
  * and tries again, and largest() drains them before it reads the index,
  * so neither ever reports less than the free space holds; draining is
  * bounded (CPUs x SPLIT_MAG_ORDERS x SPLIT_MAG_DEPTH blocks).
@@ -48,10 +52,10 @@
  * Cost (n = pages of the request):
  *   allocate  orders 0..3: O(1) under the CPU's magazine lock; a refill
  *             takes SPLIT_MAG_BATCH blocks under the Split lock.  Else,
- *             under the Split lock, O(max order) from the buddy lists
- *             plus O(n / 64 + log pages) to mark the pages in the index,
- *             or from a run: O(log pages) to find it, O(max order) to
- *             take its blocks off their lists
+ *             under the Split lock, O(log pages) to find the first fit
+ *             (the index's dirty leaves brought up first, at most 8
+ *             walks to the root), O(max order) to take its blocks off
+ *             their lists, O(n / 64) to mark the pages in the index
  *   release   O(1) onto a magazine (a flush: SPLIT_MAG_BATCH blocks under
  *             the Split lock); else O(max order) coalescing +
  *             O(n / 64 + log pages) in the index
@@ -302,18 +306,23 @@ static void split_take_run(struct fnmm_split *s, u32 start, u32 at, u32 n)
 }
 
 /*
- * The Split lock held: take @npages pages (a block of 2^@order pages
- * aligned to 2^@ao, or any fit when no buddy block is that big), mark them
- * an allocation (not live yet) and return the first index, or SPLIT_NIL.
+ * The Split lock held: take @npages pages (@order: order_base_2(@npages)
+ * or the alignment's order @ao if larger), mark them an allocation (not
+ * live yet) and return the first index, or SPLIT_NIL.
  */
 static u32 split_take(struct fnmm_split *s, u64 npages, unsigned int order,
-		      unsigned int ao)
+		      unsigned int ao, bool buddy)
 {
 	u32 i, start;
 	u32 k = split_free_order(s, order);
 
-	if (k > s->max_order) {
-		/* No buddy block that big: the first run that holds it. */
+	/*
+	 * Unaligned: first fit by address, as genalloc places (the free
+	 * space stays in one piece at the top).  Aligned, or @buddy (a
+	 * magazine's refill): the smallest buddy block that is aligned
+	 * enough, else the first run that holds it.
+	 */
+	if ((!ao && !buddy) || k > s->max_order) {
 		if (!split_find_fit(s, npages, ao, &start, &i))
 			return SPLIT_NIL;
 		split_take_run(s, start, i, npages);
@@ -409,7 +418,8 @@ static u32 split_mag_alloc(struct fnmm_split *s, unsigned int k)
 		spin_lock(&s->lock);
 		while (m->n[k] < SPLIT_MAG_BATCH &&
 		       split_free_order(s, k) <= s->max_order) {
-			m->slot[k][m->n[k]++] = split_take(s, 1U << k, k, 0);
+			m->slot[k][m->n[k]++] = split_take(s, 1U << k, k, 0,
+							   true);
 			WRITE_ONCE(m->pages, m->pages + (1UL << k));
 		}
 		spin_unlock(&s->lock);
@@ -447,13 +457,13 @@ static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 	if (i == SPLIT_NIL) {
 		order = max(order, ao);
 		spin_lock(&s->lock);
-		i = split_take(s, npages, order, ao);
+		i = split_take(s, npages, order, ao, false);
 		spin_unlock(&s->lock);
 	}
 	/* Blocks held by magazines might make room: drain, try once more. */
 	if (i == SPLIT_NIL && split_drain_all(s)) {
 		spin_lock(&s->lock);
-		i = split_take(s, npages, order, ao);
+		i = split_take(s, npages, order, ao, false);
 		spin_unlock(&s->lock);
 	}
 	if (i == SPLIT_NIL)
