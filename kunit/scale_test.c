@@ -140,7 +140,7 @@ static u64 scale_once(struct kunit *test, struct scale_run *r,
 		wake_up_process(task[t]);
 	}
 	while (atomic_read(&r->ready) < nthreads)
-		msleep(1);
+		usleep_range(1000, 2000);
 	t0 = ktime_get_ns();
 	WRITE_ONCE(r->go, true);
 	msleep(SCALE_MS);
