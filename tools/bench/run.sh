@@ -24,12 +24,14 @@ done
 {
 	echo "# freenos-mm benchmark results"
 	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $(nproc) CPUs," \
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $(nproc) CPUs" \
+		"$(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n1)," \
 		"commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null)."
 	for part in worst scale scale-x86 uml icount e2e pagemap; do
 		[ -f "$FNMM_RESULTS/$part.md" ] && { echo; cat "$FNMM_RESULTS/$part.md"; }
 	done
 } > "$FNMM_RESULTS/bench.md"
 echo "bench: results in $FNMM_RESULTS/bench.md"
+python3 "$here/readme.py" "$FNMM_RESULTS" "$repo/README.md" || rc=1
 ls "$FNMM_RESULTS"
 exit $rc

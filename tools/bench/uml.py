@@ -108,6 +108,7 @@ set title "Largest allocatable block after each phase (pages)"
 unset logscale
 set logscale y
 set xlabel "phase"
+set ylabel "largest block (pages)"
 set style data linespoints
 plot "< grep -P '\\tsplit\\t' {o}/frag.tsv" using 1:5 t "split", \\
      "< grep -P '\\tbit\\t' {o}/frag.tsv" using 1:5 t "bit", \\
