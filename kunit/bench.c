@@ -450,17 +450,23 @@ static void bench_scale_1g(struct kunit *test) { scale_size(test, 1ULL << 30); }
 static void bench_scale_4g(struct kunit *test) { scale_size(test, 4ULL << 30); }
 
 /*
- * Fragmentation: one seeded trace (log-uniform sizes of 1..256 pages,
- * random frees) replayed against each allocator over 256 MiB.
+ * Fragmentation: seeded traces (log-uniform sizes of 1..256 pages,
+ * random frees), FRAG_SEEDS of them, each replayed against each
+ * allocator over 256 MiB.  The largest block after each phase is
+ * fnmm_largest() for ours (exact: it drains the magazines, it changes no
+ * allocation) and, for gen_pool, found by trying (an allocation and its
+ * release leave genalloc's bitmap as it was).
  */
 #define FRAG_PAGES	65536UL
 #define FRAG_LIVE	8192
+#define FRAG_SEEDS	5
 
 struct frag_ops {
 	const char *name;
 	int (*alloc)(void *p, unsigned long pages, u64 *addr);
 	void (*free)(void *p, u64 addr, unsigned long pages);
 	u64 (*free_pages)(void *p);
+	unsigned long (*largest)(const struct frag_ops *o, void *p);
 };
 
 static int fa_alloc(void *p, unsigned long pages, u64 *addr)
@@ -482,6 +488,11 @@ static u64 fa_free_pages(void *p)
 	return fnmm_available(p) >> PAGE_SHIFT;
 }
 
+static unsigned long fa_largest(const struct frag_ops *o, void *p)
+{
+	return fnmm_largest(p) >> PAGE_SHIFT;
+}
+
 static int gp_alloc(void *p, unsigned long pages, u64 *addr)
 {
 	*addr = gen_pool_alloc(p, pages << PAGE_SHIFT);
@@ -499,7 +510,7 @@ static u64 gp_free_pages(void *p)
 }
 
 /* Largest allocatable block in pages, by trying (binary search). */
-static unsigned long frag_largest(const struct frag_ops *o, void *p)
+static unsigned long gp_largest(const struct frag_ops *o, void *p)
 {
 	unsigned long lo = 0, hi = o->free_pages(p);
 	u64 addr;
@@ -522,13 +533,21 @@ struct frag_live {
 	unsigned long pages;
 };
 
+static int frag_cmp(const void *a, const void *b)
+{
+	const struct frag_live *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
 /* Log-uniform: 1, 2, 4 .. 256 pages. */
 static unsigned long frag_size(struct rnd_state *rs)
 {
 	return 1UL << (prandom_u32_state(rs) % 9);
 }
 
-static void frag_replay(struct kunit *test, const struct frag_ops *o, void *p)
+static void frag_replay(struct kunit *test, const struct frag_ops *o, void *p,
+			u32 seed)
 {
 	static const char * const phases[] = {
 		"fill to 80%", "churn 20000 ops", "free every other",
@@ -540,7 +559,7 @@ static void frag_replay(struct kunit *test, const struct frag_ops *o, void *p)
 	int ph;
 
 	KUNIT_ASSERT_NOT_NULL(test, live);
-	prandom_seed_state(&rs, 42);
+	prandom_seed_state(&rs, seed);
 	for (ph = 0; ph < ARRAY_SIZE(phases); ph++) {
 		unsigned long ops = ph == 1 ? 20000 : ph == 3 ? 64 : FRAG_LIVE;
 		unsigned long largest, freep, pm;
@@ -555,12 +574,21 @@ static void frag_replay(struct kunit *test, const struct frag_ops *o, void *p)
 			if (ph == 0 && used * 10 >= FRAG_PAGES * 8)
 				break;
 			if (ph == 2) {
-				if (i >= nlive)
-					break;
-				o->free(p, live[i].addr, live[i].pages);
-				used -= live[i].pages;
-				live[i] = live[--nlive];
-				continue;
+				/* By address: every other allocation goes. */
+				unsigned long k, n = 0;
+
+				sort(live, nlive, sizeof(*live), frag_cmp, NULL);
+				for (k = 0; k < nlive; k++) {
+					if (k % 2) {
+						o->free(p, live[k].addr,
+							live[k].pages);
+						used -= live[k].pages;
+					} else {
+						live[n++] = live[k];
+					}
+				}
+				nlive = n;
+				break;
 			}
 			if (do_free && nlive) {
 				unsigned long k = prandom_u32_state(&rs) % nlive;
@@ -579,13 +607,13 @@ static void frag_replay(struct kunit *test, const struct frag_ops *o, void *p)
 			live[nlive++].pages = pages;
 			used += pages;
 		}
-		largest = frag_largest(o, p);
+		largest = o->largest(o, p);
 		freep = o->free_pages(p);
 		/* External fragmentation, per mille: 1 - largest / free. */
 		pm = freep ? 1000 - largest * 1000 / freep : 0;
-		pr_info("FNMM-BENCH\tfrag\t%d %s\t%s\t%lu\t%lu\t%lu\t%lu\t%lu.%01lu\n",
-			ph + 1, phases[ph], o->name, nlive, freep, largest,
-			failed, pm / 10, pm % 10);
+		pr_info("FNMM-BENCH\tfrag\t%u\t%d %s\t%s\t%lu\t%lu\t%lu\t%lu\t%lu.%01lu\n",
+			seed, ph + 1, phases[ph], o->name, nlive, freep,
+			largest, failed, pm / 10, pm % 10);
 	}
 	while (nlive--)
 		o->free(p, live[nlive].addr, live[nlive].pages);
@@ -595,28 +623,31 @@ static void frag_replay(struct kunit *test, const struct frag_ops *o, void *p)
 static void bench_fragmentation(struct kunit *test)
 {
 	static const struct frag_ops fnmm_ops[] = {
-		{ "split", fa_alloc, fa_free, fa_free_pages },
-		{ "bit", fa_alloc, fa_free, fa_free_pages },
+		{ "split", fa_alloc, fa_free, fa_free_pages, fa_largest },
+		{ "bit", fa_alloc, fa_free, fa_free_pages, fa_largest },
 	};
 	static const struct frag_ops gp_ops = {
-		"gen_pool", gp_alloc, gp_free, gp_free_pages,
+		"gen_pool", gp_alloc, gp_free, gp_free_pages, gp_largest,
 	};
 	u64 size = FRAG_PAGES << PAGE_SHIFT;
 	struct fnmm_allocator *a;
 	struct gen_pool *gp;
+	u32 seed;
 
-	pr_info("FNMM-BENCH\tfrag-header\tphase\tallocator\tlive\tfree pages\tlargest pages\tfailed\text. frag %%\n");
-	a = fnmm_split_create(SIM_BASE, size, 0);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
-	frag_replay(test, &fnmm_ops[0], a);
-	fnmm_destroy(a);
-	a = fnmm_bit_create(SIM_BASE, size, PAGE_SIZE);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
-	frag_replay(test, &fnmm_ops[1], a);
-	fnmm_destroy(a);
-	gp = gp_make(test, SIM_BASE, size);
-	frag_replay(test, &gp_ops, gp);
-	gen_pool_destroy(gp);
+	pr_info("FNMM-BENCH\tfrag-header\tseed\tphase\tallocator\tlive\tfree pages\tlargest pages\tfailed\text. frag %%\n");
+	for (seed = 42; seed < 42 + FRAG_SEEDS; seed++) {
+		a = fnmm_split_create(SIM_BASE, size, 0);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+		frag_replay(test, &fnmm_ops[0], a, seed);
+		fnmm_destroy(a);
+		a = fnmm_bit_create(SIM_BASE, size, PAGE_SIZE);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+		frag_replay(test, &fnmm_ops[1], a, seed);
+		fnmm_destroy(a);
+		gp = gp_make(test, SIM_BASE, size);
+		frag_replay(test, &gp_ops, gp, seed);
+		gen_pool_destroy(gp);
+	}
 }
 
 static struct kunit_case bench_cases[] = {

@@ -11,10 +11,10 @@
  *
  * Cost: a scrub is O(bytes), in 2 MiB steps with cond_resched() between
  * (each step a memremap() of a boot-reserved region); cache maintenance
- * O(bytes); switching a taken region's memory type O(pages) plus a TLB
- * flush (set_memory_*()); claiming O(region) (the first scrub); taking
- * at load checks every page of each candidate range (at most 64 tries);
- * looking for referenced pages O(pages).
+ * O(bytes), in the same steps; switching a taken region's memory type
+ * O(pages) plus a TLB flush (set_memory_*()); claiming O(region) (the
+ * first scrub); taking at load checks every page of each candidate range
+ * (at most 64 tries); looking for referenced pages O(pages).
  */
 #include <linux/gfp.h>
 #include <linux/io.h>
@@ -102,7 +102,8 @@ int fnmm_region_scrub(struct fnmm_region *r, u64 phys, u64 size)
  *
  * On x86, clean writes lines back (CLWB where there is one) and
  * invalidate uses CLFLUSH, which writes back dirty lines first: x86 has
- * no invalidate that drops dirty data.
+ * no invalidate that drops dirty data.  O(bytes), in 2 MiB steps with
+ * cond_resched() between them; sleeps.
  *
  * Return: 0, -EINVAL (range not in @r), -ENOMEM, -EOPNOTSUPP (no cache
  * maintenance on this architecture).
@@ -111,18 +112,25 @@ int fnmm_region_cache(struct fnmm_region *r, u64 phys, u64 size,
 		      enum fnmm_cache_op op)
 {
 #ifdef CONFIG_X86
-	void *va;
+	u64 done = 0;
 
 	if (!region_inside(r, phys, size))
 		return -EINVAL;
-	va = region_map(r, phys, size);
-	if (!va)
-		return -ENOMEM;
-	if (op == FNMM_CACHE_CLEAN)
-		arch_wb_cache_pmem(va, size);
-	else
-		clflush_cache_range(va, size);
-	region_unmap(r, va);
+	/* At most 2 MiB at a time, as a scrub: bounded latency. */
+	while (done < size) {
+		u64 len = min_t(u64, size - done, SZ_2M);
+		void *va = region_map(r, phys + done, len);
+
+		if (!va)
+			return -ENOMEM;
+		if (op == FNMM_CACHE_CLEAN)
+			arch_wb_cache_pmem(va, len);
+		else
+			clflush_cache_range(va, len);
+		region_unmap(r, va);
+		done += len;
+		cond_resched();
+	}
 	return 0;
 #else
 	return -EOPNOTSUPP;

@@ -95,9 +95,10 @@ def main():
                                           r.startswith('| ' + h) for h in heads),
                    first_only=True)
         out += t
-        out += ['', '**Fragmentation** (UML, one seeded trace, 256 MiB each):', '']
+        out += ['', '**Fragmentation** (UML, seeded traces, 256 MiB each; '
+                'median (min-max) over the seeds):', '']
         for tb in tables(md):
-            if 'ext. frag' in tb:
+            if 'largest >= gen_pool' in tb:
                 out.append(tb)
         out += ['']
     md = read(results, 'icount.md')
