@@ -26,7 +26,16 @@
  *                      on the same fragmented state)
  *   bit-pair-1         a 1-page Bit allocate + release, likewise
  *
- * stdout: one line per sample, "LABEL<TAB>SIZE_MIB<TAB>CASE<TAB>NS".
+ * and the metadata the allocators keep, in bytes (from the kmalloc
+ * shim, malloc_usable_size()):
+ *
+ *   meta-split      a fresh Split of SIZE_MIB
+ *   meta-bit        a fresh Bit of SIZE_MIB (page chunks)
+ *   meta-pool       a Pool over that Split (each open file has one), empty
+ *                   and then holding one object
+ *
+ * stdout: one line per sample, "LABEL<TAB>SIZE_MIB<TAB>CASE<TAB>NS", and
+ * per metadata figure "LABEL<TAB>SIZE_MIB<TAB>meta-...<TAB>BYTES".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +43,7 @@
 #include <time.h>
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/slab.h>
 #include "fnmm_alloc.h"
 
 #define SPLIT_BASE	(1ULL << 40)
@@ -86,8 +96,9 @@ static void fragment(struct fnmm_allocator *a, u64 base, u64 pages)
 
 int main(int argc, char **argv)
 {
-	struct fnmm_allocator *s, *b;
+	struct fnmm_allocator *s, *b, *pool;
 	unsigned long samples, k;
+	long meta;
 	u64 size, pages, top;
 
 	if (argc != 4)
@@ -98,10 +109,30 @@ int main(int argc, char **argv)
 	size = (u64)mib << 20;
 	pages = size >> PAGE_SHIFT;
 
+	meta = usim_kmalloc_bytes;
 	s = fnmm_split_create(SPLIT_BASE, size, 0);
+	printf("%s\t%lu\tmeta-split\t%ld\n", label, mib, usim_kmalloc_bytes - meta);
+	meta = usim_kmalloc_bytes;
 	b = fnmm_bit_create(BIT_BASE, size, PAGE_SIZE);
+	printf("%s\t%lu\tmeta-bit\t%ld\n", label, mib, usim_kmalloc_bytes - meta);
 	if (IS_ERR(s) || IS_ERR(b))
 		die("create", 0);
+	meta = usim_kmalloc_bytes;
+	pool = fnmm_pool_create(s, FNMM_POOL_MIN_SHIFT, 11);
+	if (IS_ERR(pool))
+		die("pool", 0);
+	printf("%s\t%lu\tmeta-pool-empty\t%ld\n", label, mib,
+	       usim_kmalloc_bytes - meta);
+	{
+		struct fnmm_range r = { .size = 64 };
+
+		if (fnmm_allocate(pool, &r))
+			die("pool allocate", 0);
+		printf("%s\t%lu\tmeta-pool-one\t%ld\n", label, mib,
+		       usim_kmalloc_bytes - meta);
+		fnmm_release(pool, r.address);
+	}
+	fnmm_destroy(pool);
 	fragment(s, SPLIT_BASE, pages);
 	fragment(b, BIT_BASE, pages);
 	top = BIT_BASE + size - 2 * PAGE_SIZE;

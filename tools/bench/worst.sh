@@ -48,10 +48,11 @@ def stat(v):
     return v[len(v) // 2], v[0], v[int(len(v) * 0.9)], v[-1]
 def size(mib):
     return '%d GiB' % (mib // 1024) if mib >= 1024 else '%d MiB' % mib
-cases = []
+cases, meta = [], []
 for (case, mib, b) in d:
-    if (case, mib) not in cases:
-        cases.append((case, mib))
+    lst = meta if case.startswith('meta-') else cases
+    if (case, mib) not in lst:
+        lst.append((case, mib))
 print('## Worst cases (user-space build, native)\n')
 print('Every other page of a Split and a Bit allocator (page chunks) free, '
       'no two adjacent; one call timed at a time (clock_gettime, ~20 ns '
@@ -68,5 +69,17 @@ for case, mib in cases:
     mb = stat(d[(case, mib, 'base')])[0]
     mn = stat(d[(case, mib, 'now')])[0]
     print('| %s | %s | %s | %s | %.1f× |' % (case, size(mib), row[0], row[1], mb / max(mn, 1)))
+print('\n## Metadata (user-space build)\n')
+print('Bytes the allocators kmalloc for their metadata (malloc_usable_size '
+      'in the shim): a fresh Split and a fresh Bit (page chunks) of the '
+      'region, and a Pool (one per open file) empty and with one 64 B '
+      'object.  Per GiB: bytes / region GiB.\n')
+print('| metadata | region | baseline bytes | now bytes | now per GiB of region |')
+print('|---|---|---:|---:|---:|')
+for case, mib in meta:
+    bb = d[(case, mib, 'base')][0]
+    nb = d[(case, mib, 'now')][0]
+    per = '%.0f KiB' % (nb * 1024 / mib / 1024) if case in ('meta-split', 'meta-bit') else ''
+    print('| %s | %s | %d | %d | %s |' % (case, size(mib), bb, nb, per))
 PY
 cat "$results/worst.md"

@@ -10,6 +10,7 @@
  * on, which the fuzzer must find (tools/usim/run-fuzz.sh --self-test).
  */
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/bitmap.h>
@@ -225,6 +226,7 @@ again:
 unsigned long usim_kmalloc_calls;
 unsigned long usim_kmalloc_fail_at;
 long usim_kmalloc_live;
+long usim_kmalloc_bytes;
 size_t usim_kmalloc_limit = (size_t)1 << 30;
 
 void *usim_kmalloc(size_t size, gfp_t flags, bool kv)
@@ -244,8 +246,10 @@ void *usim_kmalloc(size_t size, gfp_t flags, bool kv)
 	if (size > usim_kmalloc_limit)
 		return NULL;
 	p = (flags & __GFP_ZERO) ? calloc(1, size) : malloc(size);
-	if (p)
+	if (p) {
 		usim_kmalloc_live++;
+		usim_kmalloc_bytes += malloc_usable_size(p);
+	}
 	return p;
 }
 
@@ -254,6 +258,7 @@ void usim_kfree(const void *p)
 	if (ZERO_OR_NULL_PTR(p))
 		return;
 	usim_kmalloc_live--;
+	usim_kmalloc_bytes -= malloc_usable_size((void *)p);
 	free((void *)p);
 }
 

@@ -30,6 +30,7 @@
 extern unsigned long usim_kmalloc_calls;
 extern unsigned long usim_kmalloc_fail_at;
 extern long usim_kmalloc_live;
+extern long usim_kmalloc_bytes;	/* bytes of those (malloc_usable_size) */
 extern size_t usim_kmalloc_limit;
 
 void *usim_kmalloc(size_t size, gfp_t flags, bool kv);
