@@ -328,3 +328,51 @@ void fnmm_model_random(struct kunit *test, struct fnmm_allocator *a,
 	KUNIT_EXPECT_EQ(test, fnmm_available(a), fnmm_size(a));
 	KUNIT_EXPECT_EQ(test, fnmm_largest(a), fnmm_size(a));
 }
+
+/* fnmm_allocate() of @size bytes at @align; the address, or 0 if refused. */
+static u64 model_try(struct fnmm_allocator *a, u64 size, u64 align)
+{
+	struct fnmm_range r = { .size = size, .alignment = align };
+
+	return fnmm_allocate(a, &r) ? 0 : r.address;
+}
+
+/**
+ * fnmm_test_aligned_rule() - the aligned-request rule on 32 pages
+ * @test: the test
+ * @a: a Split or Bit allocator of 32 pages, page granule, nothing held
+ * @base: its base, aligned to 16 pages
+ *
+ * An aligned request is served as vm_unmapped_area() serves one: from a
+ * run of n + a - 1 free pages or a free aligned block of max(n, a) pages
+ * (both found in O(log pages)), never from a shorter run that happens to
+ * be aligned.
+ */
+void fnmm_test_aligned_rule(struct kunit *test, struct fnmm_allocator *a,
+			    u64 base)
+{
+	u64 x[32];
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		x[i] = model_try(a, PAGE_SIZE, 0);
+		KUNIT_ASSERT_NE(test, x[i], 0ULL);
+	}
+	/* Pages 4..6 free: 2 pages fit at 4, 16 KiB-aligned, but no rule. */
+	for (i = 4; i < 7; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(a, x[i]), 0);
+	KUNIT_EXPECT_EQ(test, model_try(a, 2 * PAGE_SIZE, 4 * PAGE_SIZE), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 3 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, model_try(a, 3 * PAGE_SIZE, 0), x[4]);
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[4]), 0);
+	/* Pages 9..13: a run of 2 + 4 - 1, served at its aligned page 12. */
+	for (i = 9; i < 14; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(a, x[i]), 0);
+	KUNIT_EXPECT_EQ(test, model_try(a, 2 * PAGE_SIZE, 4 * PAGE_SIZE),
+			base + 12 * PAGE_SIZE);
+	/* Page 7 free too: the aligned block 4..7 comes first. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[7]), 0);
+	KUNIT_EXPECT_EQ(test, model_try(a, 2 * PAGE_SIZE, 4 * PAGE_SIZE),
+			base + 4 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+}

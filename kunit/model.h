@@ -27,5 +27,7 @@ unsigned long fnmm_model_longest(const unsigned long *used,
 void fnmm_model_random(struct kunit *test, struct fnmm_allocator *a,
 		       u32 salt, unsigned int ops, unsigned long max_len,
 		       unsigned long max_align);
+void fnmm_test_aligned_rule(struct kunit *test, struct fnmm_allocator *a,
+			    u64 base);
 
 #endif /* _FNMM_KUNIT_MODEL_H */

@@ -399,38 +399,11 @@ static void split_magazine_pressure(struct kunit *test)
 	expect_pristine(test, a);
 }
 
-/*
- * An aligned request is served as vm_unmapped_area() serves one: from a
- * run of n + a - 1 free pages or a free aligned block of max(n, a) pages
- * (both found in O(log pages)), never from a shorter run that happens to
- * be aligned.
- */
+/* The aligned-request rule (kunit/model.c) on Split. */
 static void split_aligned_rule(struct kunit *test)
 {
-	struct fnmm_allocator *a = mk_split(test, TEST_BASE, 32, 0);
-	u64 x[32];
-	int i;
-
-	for (i = 0; i < 32; i++)
-		x[i] = split_alloc(test, a, PAGE_SIZE, 0);
-	/* Pages 4..6 free: 2 pages fit at 4, 16 KiB-aligned, but no rule. */
-	for (i = 4; i < 7; i++)
-		KUNIT_EXPECT_EQ(test, fnmm_release(a, x[i]), 0);
-	KUNIT_EXPECT_EQ(test, split_try(a, 2 * PAGE_SIZE, 4 * PAGE_SIZE),
-			-ENOMEM);
-	KUNIT_EXPECT_EQ(test, fnmm_largest(a), 3 * PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, split_try(a, 3 * PAGE_SIZE, 0), 0);
-	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[4]), 0);
-	/* Pages 9..13: a run of 2 + 4 - 1, served at its aligned page 12. */
-	for (i = 9; i < 14; i++)
-		KUNIT_EXPECT_EQ(test, fnmm_release(a, x[i]), 0);
-	KUNIT_EXPECT_EQ(test, split_alloc(test, a, 2 * PAGE_SIZE, 4 * PAGE_SIZE),
-			TEST_BASE + 12 * PAGE_SIZE);
-	/* Page 7 free too: the aligned block 4..7 comes first. */
-	KUNIT_EXPECT_EQ(test, fnmm_release(a, x[7]), 0);
-	KUNIT_EXPECT_EQ(test, split_alloc(test, a, 2 * PAGE_SIZE, 4 * PAGE_SIZE),
-			TEST_BASE + 4 * PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, fnmm_check(a), 0);
+	fnmm_test_aligned_rule(test, mk_split(test, TEST_BASE, 32, 0),
+			       TEST_BASE);
 }
 
 /* Small blocks come back LIFO from their cache; bigger requests drain. */

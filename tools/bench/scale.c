@@ -38,6 +38,7 @@
 #include <linux/err.h>
 #include <linux/mm.h>
 #include "fnmm_alloc.h"
+#include "usim_bench.h"
 
 #define MAX_THREADS	8
 #define WINDOW		512
@@ -63,27 +64,6 @@ static const char *const names[NCASES] = {
 };
 static int which;
 
-static void die(const char *what, long v)
-{
-	fprintf(stderr, "scale: %s (%ld)\n", what, v);
-	exit(1);
-}
-
-static u64 get(struct fnmm_allocator *a, u64 size)
-{
-	struct fnmm_range r = { .size = size };
-	int ret = fnmm_allocate(a, &r);
-
-	if (ret)
-		die("allocate", ret);
-	return r.address;
-}
-
-static void put(struct fnmm_allocator *a, u64 addr)
-{
-	if (fnmm_release(a, addr))
-		die("release", 0);
-}
 
 static void *thread(void *arg)
 {
@@ -170,6 +150,7 @@ int main(int argc, char **argv)
 	long t;
 	int k;
 
+	bench_name = "scale";
 	if (argc != 4)
 		die("usage: scale THREADS MILLISECONDS LABEL", argc);
 	nthreads = atoi(argv[1]);

@@ -45,6 +45,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include "fnmm_alloc.h"
+#include "usim_bench.h"
 
 #define SPLIT_BASE	(1ULL << 40)
 #define BIT_BASE	(2ULL << 40)
@@ -65,21 +66,6 @@ static void out(const char *what, unsigned long long ns)
 	printf("%s\t%lu\t%s\t%llu\n", label, mib, what, ns);
 }
 
-static void die(const char *what, long v)
-{
-	fprintf(stderr, "worst: %s (%ld)\n", what, v);
-	exit(1);
-}
-
-static u64 alloc(struct fnmm_allocator *a, u64 size)
-{
-	struct fnmm_range r = { .size = size };
-	int ret = fnmm_allocate(a, &r);
-
-	if (ret)
-		die("allocate", ret);
-	return r.address;
-}
 
 /* Every page allocated, then every other one (from the first) released. */
 static void fragment(struct fnmm_allocator *a, u64 base, u64 pages)
@@ -87,7 +73,7 @@ static void fragment(struct fnmm_allocator *a, u64 base, u64 pages)
 	u64 i;
 
 	for (i = 0; i < pages; i++)
-		if (alloc(a, PAGE_SIZE) != base + i * PAGE_SIZE)
+		if (get(a, PAGE_SIZE) != base + i * PAGE_SIZE)
 			die("fill out of order", (long)i);
 	for (i = 0; i < pages; i += 2)
 		if (fnmm_release(a, base + i * PAGE_SIZE))
@@ -101,6 +87,7 @@ int main(int argc, char **argv)
 	long meta;
 	u64 size, pages, top;
 
+	bench_name = "worst";
 	if (argc != 4)
 		die("usage: worst SIZE_MIB SAMPLES LABEL", argc);
 	mib = strtoul(argv[1], NULL, 0);
@@ -167,7 +154,7 @@ int main(int argc, char **argv)
 		if (fnmm_release(b, top))
 			die("bit release top", 0);
 	}
-	alloc(b, 2 * PAGE_SIZE);	/* now no pair is free */
+	get(b, 2 * PAGE_SIZE);	/* now no pair is free */
 	for (k = 0; k < samples; k++) {
 		struct fnmm_range r = { .size = 2 * PAGE_SIZE };
 		unsigned long long t = now();
@@ -190,21 +177,21 @@ int main(int argc, char **argv)
 #endif
 		want = 1ULL << (63 - __builtin_clzll(left));
 		want = want < l ? want : l;
-		addr = alloc(s, want);
+		addr = get(s, want);
 		out("sparse-block", now() - t);
 		if (fnmm_release(s, addr))
 			die("sparse release", 0);
 	}
 	for (k = 0; k < samples * 50; k++) {
 		unsigned long long t = now();
-		u64 x = alloc(s, PAGE_SIZE);
+		u64 x = get(s, PAGE_SIZE);
 
 		fnmm_release(s, x);
 		out("split-pair-0", now() - t);
 	}
 	for (k = 0; k < samples * 50; k++) {
 		unsigned long long t = now();
-		u64 x = alloc(b, PAGE_SIZE);
+		u64 x = get(b, PAGE_SIZE);
 
 		fnmm_release(b, x);
 		out("bit-pair-1", now() - t);
