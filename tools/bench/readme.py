@@ -6,7 +6,7 @@
 
 Replaces what lies between the two "bench-figures" markers in the README
 with tables taken from the files `make bench` wrote (bench.md's header for
-the commit, host and date; worst.md, scale.md, scale-x86.md, uml.md,
+the commit, host and date; worst.md, scale.md, lockstat.md, scale-x86.md, uml.md,
 icount.md, e2e.md, pagemap.md, each if present), so that no figure in the
 README is ever copied by hand.  The rows kept are the headline ones; every
 row stays in results/bench.md.
@@ -79,6 +79,14 @@ def main():
         out += ['**Scaling**, natively, 1 and 2 threads on their own CPUs '
                 '(spinning locks as the kernel\'s; glibc malloc as a reference '
                 'of a per-thread allocator on the same machine):', '']
+        out += tables(md)
+        out += ['']
+    md = read(results, 'lockstat.md')
+    if md:
+        out += ['**Lock hold times** under the mixed (stress) workload, '
+                'natively, 2 threads, by the place that takes the lock; '
+                'percentiles are power-of-two bucket bounds, the longest '
+                'hold includes host preemption:', '']
         out += tables(md)
         out += ['']
     md = read(results, 'scale-x86.md')

@@ -23,10 +23,21 @@
  *                   the shared Split, each thread keeping one object
  *                   live (an idle Pool gives its last page back)
  *   pool-64-shared  the same on one Pool for all threads
+ *   mixed           the stress workload's mix: each thread keeps 256
+ *                   allocations and replaces a random one per op with a
+ *                   new one: half Split (1 to 1024 pages, log-uniform,
+ *                   one in 8 of 512 and more 2 MiB-aligned), 3 in 10 Bit
+ *                   (1 to 64 chunks), 2 in 10 Pool (8 to 2048 B, its own);
+ *                   a refused request leaves its slot empty
  *   malloc-64       glibc malloc(64) + free, for reference
  *   malloc-4096     glibc malloc(4096) + free, for reference
  *
- * stdout: "LABEL<TAB>THREADS<TAB>CASE<TAB>OPS_PER_SECOND" per case.
+ * SCALE_ONLY=CASE in the environment runs that case alone.
+ *
+ * stdout: "LABEL<TAB>THREADS<TAB>CASE<TAB>OPS_PER_SECOND" per case.  Built
+ * with -DUSIM_LOCKSTAT (out/scale-lockstat), also per case and per place
+ * that takes a lock: "LABEL<TAB>THREADS<TAB>lock<TAB>CASE<TAB>FILE:LINE<TAB>
+ * HOLDS<TAB>H0 H1 ... H39<TAB>MAX_NS", Hk the holds of 2^(k-1)..2^k ns.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -37,6 +48,7 @@
 #include <time.h>
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/spinlock.h>
 #include "fnmm_alloc.h"
 #include "usim_bench.h"
 
@@ -57,19 +69,67 @@ static volatile int go, stop;
 static unsigned long long done[MAX_THREADS];
 
 enum { SPLIT_0, SPLIT_3, SPLIT_9, SPLIT_WIN, BIT_1, BIT_2, POOL_OWN,
-       POOL_SHARED, MALLOC_64, MALLOC_4K, NCASES };
+       POOL_SHARED, MIXED, MALLOC_64, MALLOC_4K, NCASES };
 static const char *const names[NCASES] = {
 	"split-0", "split-3", "split-9", "split-0-window", "bit-1", "bit-2",
-	"pool-64-own", "pool-64-shared", "malloc-64", "malloc-4096",
+	"pool-64-own", "pool-64-shared", "mixed", "malloc-64", "malloc-4096",
 };
 static int which;
 
+
+static unsigned long long xorshift(unsigned long long *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+struct slot {
+	struct fnmm_allocator *a;
+	u64 addr;
+};
+
+/* One op of the mixed workload on slot @k of @w. */
+static void mixed_op(struct slot *w, unsigned int k, long t,
+		     unsigned long long *rng)
+{
+	unsigned long long r = xorshift(rng);
+	struct fnmm_range range = { 0 };
+
+	if (w[k].a) {
+		put(w[k].a, w[k].addr);
+		w[k].a = NULL;
+	}
+	switch (r % 10) {
+	case 0 ... 4:
+		w[k].a = split;
+		range.size = (1ULL << ((r >> 8) % 11)) * PAGE_SIZE;
+		range.size += ((r >> 16) % range.size) & PAGE_MASK;
+		if (range.size >= 512 * PAGE_SIZE && !((r >> 32) % 8))
+			range.alignment = 2ULL << 20;
+		break;
+	case 5 ... 7:
+		w[k].a = bit;
+		range.size = (1ULL << ((r >> 8) % 7)) * PAGE_SIZE;
+		break;
+	default:
+		w[k].a = pools[t];
+		range.size = 8ULL << ((r >> 8) % 9);
+		break;
+	}
+	if (fnmm_allocate(w[k].a, &range))
+		w[k].a = NULL;
+	else
+		w[k].addr = range.address;
+}
 
 static void *thread(void *arg)
 {
 	long t = (long)arg;
 	unsigned long long n = 0, rng = 0x9e3779b97f4a7c15ULL * (t + 1);
 	u64 win[WINDOW];
+	struct slot mix[256] = { { 0 } };
 	cpu_set_t set;
 	int i;
 
@@ -122,6 +182,9 @@ static void *thread(void *arg)
 			case POOL_SHARED:
 				put(shared_pool, get(shared_pool, 64));
 				break;
+			case MIXED:
+				mixed_op(mix, xorshift(&rng) % 256, t, &rng);
+				break;
 			case MALLOC_64:
 				free(*(void *volatile *)&(void *){ malloc(64) });
 				break;
@@ -135,6 +198,9 @@ static void *thread(void *arg)
 	if (which == SPLIT_WIN)
 		for (i = 0; i < WINDOW; i++)
 			put(split, win[i]);
+	for (i = 0; i < 256; i++)
+		if (mix[i].a)
+			put(mix[i].a, mix[i].addr);
 	if (which == POOL_OWN)
 		put(pools[t], win[0]);
 	if (which == POOL_SHARED)
@@ -142,6 +208,24 @@ static void *thread(void *arg)
 	done[t] = n;
 	return NULL;
 }
+
+#ifdef USIM_LOCKSTAT
+static void lockstat_print(int nthreads, const char *name)
+{
+	struct usim_lockstat_site s[64];
+	int n = usim_lockstat_sites(s, 64), i, b;
+
+	for (i = 0; i < n; i++) {
+		const char *f = strrchr(s[i].file, '/');
+
+		printf("%s\t%d\tlock\t%s\t%s:%d\t%llu\t", label, nthreads,
+		       name, f ? f + 1 : s[i].file, s[i].line, s[i].count);
+		for (b = 0; b < 40; b++)
+			printf("%s%llu", b ? " " : "", s[i].bucket[b]);
+		printf("\t%llu\n", s[i].max_ns);
+	}
+}
+#endif
 
 int main(int argc, char **argv)
 {
@@ -168,10 +252,16 @@ int main(int argc, char **argv)
 	for (t = 0; t < nthreads; t++)
 		pools[t] = fnmm_pool_create(split, FNMM_POOL_MIN_SHIFT, 11);
 	for (k = 0; k < NCASES; k++) {
+		const char *only = getenv("SCALE_ONLY");
 		unsigned long long sum = 0;
 
+		if (only && strcmp(only, names[k]))
+			continue;
 		which = k;
 		go = stop = 0;
+#ifdef USIM_LOCKSTAT
+		usim_lockstat_reset();
+#endif
 		for (t = 0; t < nthreads; t++)
 			pthread_create(&th[t], NULL, thread, (void *)t);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -188,6 +278,9 @@ int main(int argc, char **argv)
 		printf("%s\t%d\t%s\t%.0f\n", label, nthreads, names[k],
 		       sum / ((t1.tv_sec - t0.tv_sec) +
 			      (t1.tv_nsec - t0.tv_nsec) / 1e9));
+#ifdef USIM_LOCKSTAT
+		lockstat_print(nthreads, names[k]);
+#endif
 		fflush(stdout);
 	}
 	if (fnmm_check(split) || fnmm_check(bit))

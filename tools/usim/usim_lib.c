@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <malloc.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
@@ -273,6 +274,85 @@ void usim_spin_lock_init(spinlock_t *l)
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
+#ifdef USIM_LOCKSTAT
+#include <x86intrin.h>
+
+#define LOCKSTAT_THREADS	8
+#define LOCKSTAT_SITES		64
+
+static struct usim_lockstat_site lockstat[LOCKSTAT_THREADS][LOCKSTAT_SITES];
+static double lockstat_ns_per_tick;
+
+static void lockstat_calibrate(void)
+{
+	struct timespec a, b, d = { 0, 20 * 1000 * 1000 };
+	unsigned long long t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = __rdtsc();
+	nanosleep(&d, NULL);
+	t1 = __rdtsc();
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	lockstat_ns_per_tick = ((b.tv_sec - a.tv_sec) * 1e9 +
+				(b.tv_nsec - a.tv_nsec)) / (double)(t1 - t0);
+}
+
+static void lockstat_add(const char *file, int line, unsigned long long ticks)
+{
+	struct usim_lockstat_site *t = lockstat[usim_cpu % LOCKSTAT_THREADS];
+	unsigned long long ns = ticks * lockstat_ns_per_tick;
+	int i, k = ns ? 64 - __builtin_clzll(ns) : 0;
+
+	for (i = 0; i < LOCKSTAT_SITES; i++)
+		if (!t[i].file || (t[i].file == file && t[i].line == line))
+			break;
+	if (i == LOCKSTAT_SITES)
+		return;
+	t[i].file = file;
+	t[i].line = line;
+	t[i].count++;
+	t[i].bucket[k < 40 ? k : 39]++;
+	if (ns > t[i].max_ns)
+		t[i].max_ns = ns;
+}
+
+void usim_lockstat_reset(void)
+{
+	if (!lockstat_ns_per_tick)
+		lockstat_calibrate();
+	memset(lockstat, 0, sizeof(lockstat));
+}
+
+/* The threads' tables merged by place: how many places (at most @max). */
+int usim_lockstat_sites(struct usim_lockstat_site *out, int max)
+{
+	int n = 0, t, i, j, k;
+
+	for (t = 0; t < LOCKSTAT_THREADS; t++)
+		for (i = 0; i < LOCKSTAT_SITES && lockstat[t][i].file; i++) {
+			struct usim_lockstat_site *s = &lockstat[t][i];
+
+			for (j = 0; j < n; j++)
+				if (out[j].file == s->file &&
+				    out[j].line == s->line)
+					break;
+			if (j == n) {
+				if (n == max)
+					continue;
+				memset(&out[n++], 0, sizeof(*out));
+				out[j].file = s->file;
+				out[j].line = s->line;
+			}
+			out[j].count += s->count;
+			if (s->max_ns > out[j].max_ns)
+				out[j].max_ns = s->max_ns;
+			for (k = 0; k < 40; k++)
+				out[j].bucket[k] += s->bucket[k];
+		}
+	return n;
+}
+#endif
+
 /* Test and test-and-set, as a kernel spinlock spins (no sleeping). */
 void usim_spin_lock(spinlock_t *l, const char *file, int line)
 {
@@ -280,12 +360,20 @@ void usim_spin_lock(spinlock_t *l, const char *file, int line)
 		while (__atomic_load_n(&l->v, __ATOMIC_RELAXED))
 			__builtin_ia32_pause();
 	usim_locks_held++;
+#ifdef USIM_LOCKSTAT
+	l->file = file;
+	l->line = line;
+	l->t0 = __rdtsc();
+#endif
 }
 
 void usim_spin_unlock(spinlock_t *l, const char *file, int line)
 {
 	if (!__atomic_load_n(&l->v, __ATOMIC_RELAXED))
 		usim_bug(file, line, "spin_unlock: lock not held");
+#ifdef USIM_LOCKSTAT
+	lockstat_add(l->file, l->line, __rdtsc() - l->t0);
+#endif
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 	usim_locks_held--;
 }

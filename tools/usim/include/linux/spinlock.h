@@ -22,9 +22,30 @@ extern __thread int usim_locks_held;
 #ifdef USIM_THREADS
 typedef struct {
 	int v;
+#ifdef USIM_LOCKSTAT
+	const char *file;	/* where the holder took it */
+	int line;
+	unsigned long long t0;	/* TSC when it was taken */
+#endif
 } spinlock_t;
 
 void usim_spin_lock_init(spinlock_t *l);
+
+/*
+ * -DUSIM_LOCKSTAT: every hold of every lock is timed (TSC) and counted in
+ * a log2-nanosecond histogram of the place that took it (file:line), per
+ * thread; usim_lockstat_print() merges the threads' and prints one line
+ * per place, usim_lockstat_reset() starts again.  Threads index their
+ * tables by usim_cpu.
+ */
+struct usim_lockstat_site {
+	const char *file;
+	int line;
+	unsigned long long count, max_ns;
+	unsigned long long bucket[40];	/* [k]: holds of 2^(k-1) .. 2^k ns */
+};
+void usim_lockstat_reset(void);
+int usim_lockstat_sites(struct usim_lockstat_site *out, int max);
 #else
 typedef struct {
 	int locked;
