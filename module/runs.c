@@ -13,12 +13,13 @@
  *   fnmm_runs_set()         O(n / 64) for the words of the range.  A range
  *                           within FNMM_RUNS_DIRTY words only notes their
  *                           leaves as dirty; the next query (or a full
- *                           list) brings each dirty leaf and its
- *                           ancestors up to date, O(log words) each and
- *                           stopping at the first node that did not
- *                           change.  So an allocate/release pair on the
- *                           same words costs one leaf when the next query
- *                           comes, not two walks up the tree.  A wider
+ *                           list) brings the dirty leaves and their
+ *                           ancestors up to date a level at a time, each
+ *                           shared ancestor once, up to the first level
+ *                           where none changed: O(8 log words) at most.
+ *                           So an allocate/release pair on the same words
+ *                           costs one leaf when the next query comes, not
+ *                           two walks up the tree.  A wider
  *                           range is brought up to date at once, level by
  *                           level: O(n / 64 + log words)
  *   fnmm_runs_longest()     O(1) after the dirty leaves: the root's best
@@ -214,31 +215,38 @@ void fnmm_runs_fini(struct fnmm_runs *r)
 	r->isdirty = NULL;
 }
 
-/* Bring leaf @w's node and its ancestors up to date. */
-static void runs_up(struct fnmm_runs *r, u32 w)
-{
-	struct fnmm_run_node nd, *o = &r->node[r->nleaves + w];
-	unsigned int co = ilog2(RUNS_WORD);
-	u32 j;
-
-	runs_leaf(r->word[w], &nd);
-	if (runs_same(&nd, o))
-		return;
-	*o = nd;
-	for (j = (r->nleaves + w) / 2; j && runs_update(r, j, co); j /= 2)
-		co++;
-}
-
 /* Bring every dirty leaf and its ancestors up to date. */
 static void runs_flush(struct fnmm_runs *r)
 {
-	u32 k;
+	unsigned int co = ilog2(RUNS_WORD);
+	u32 cur[FNMM_RUNS_DIRTY], n = 0, m, k, j;
 
+	/* The leaves in order, so that their ancestors stay in order. */
+	for (k = 1; k < r->ndirty; k++)
+		for (j = k; j && r->dirty[j - 1] > r->dirty[j]; j--)
+			swap(r->dirty[j - 1], r->dirty[j]);
 	for (k = 0; k < r->ndirty; k++) {
-		__clear_bit(r->dirty[k], r->isdirty);
-		runs_up(r, r->dirty[k]);
+		u32 w = r->dirty[k];
+		struct fnmm_run_node nd, *o = &r->node[r->nleaves + w];
+
+		__clear_bit(w, r->isdirty);
+		runs_leaf(r->word[w], &nd);
+		if (runs_same(&nd, o))
+			continue;
+		*o = nd;
+		cur[n++] = (r->nleaves + w) / 2;
 	}
 	r->ndirty = 0;
+	/* A level at a time, each shared ancestor once, up while any changed. */
+	for (; n; co++) {
+		for (k = 0, m = 0; k < n; k++) {
+			if (k && cur[k] == cur[k - 1])
+				continue;
+			if (runs_update(r, cur[k], co) && cur[k] > 1)
+				cur[m++] = cur[k] / 2;
+		}
+		n = m;
+	}
 }
 
 /* Note leaf @w as dirty, flushing the list when it is full. */
