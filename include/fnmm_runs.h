@@ -58,6 +58,8 @@ void fnmm_runs_fini(struct fnmm_runs *r);
 void fnmm_runs_set(struct fnmm_runs *r, u32 i, u32 n, bool free);
 u32 fnmm_runs_find(struct fnmm_runs *r, u64 n);
 u32 fnmm_runs_find_block(struct fnmm_runs *r, unsigned int order);
+u32 fnmm_runs_find_aligned(struct fnmm_runs *r, u64 n, unsigned int ao,
+			   u32 *start);
 u32 fnmm_runs_longest(struct fnmm_runs *r);
 int fnmm_runs_check(struct fnmm_runs *r);
 

@@ -100,25 +100,6 @@ static inline struct fnmm_bit *to_bit(struct fnmm_allocator *a)
 	return container_of(a, struct fnmm_bit, a);
 }
 
-/*
- * The index's unit where @n chunks aligned to 2^@ao chunks go, or
- * FNMM_RUNS_NONE: the lower of the first fitting run and the first
- * aligned free block.
- */
-static u32 bit_find(struct fnmm_bit *b, u64 n, unsigned int ao)
-{
-	u32 a = 1U << ao, p, q;
-
-	p = fnmm_runs_find(&b->runs, n + a - 1);
-	if (!ao)
-		return p;
-	if (p != FNMM_RUNS_NONE)
-		p = round_up(p, a);
-	q = fnmm_runs_find_block(&b->runs, max_t(unsigned int,
-						 order_base_2(n), ao));
-	return min(p, q);
-}
-
 /* The Bit lock held: mark @n chunks at @i an allocation (not live yet). */
 static void bit_take(struct fnmm_bit *b, unsigned long i, unsigned long n)
 {
@@ -264,11 +245,11 @@ static long bit_alloc_locked(struct fnmm_bit *b, unsigned long n,
 			     unsigned int ao)
 {
 	long i = -1;
-	u32 u;
+	u32 u, start;
 
 	spin_lock(&b->lock);
 	if (n <= b->nfree) {
-		u = bit_find(b, n, ao);
+		u = fnmm_runs_find_aligned(&b->runs, n, ao, &start);
 		if (u != FNMM_RUNS_NONE) {
 			i = u - b->pad;
 			bit_take(b, i, n);

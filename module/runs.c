@@ -367,6 +367,42 @@ u32 fnmm_runs_find_block(struct fnmm_runs *r, unsigned int order)
 }
 
 /**
+ * fnmm_runs_find_aligned() - where @n free units aligned to 2^@ao go
+ * @r: the index
+ * @n: units wanted, at least 1
+ * @ao: log2 of the alignment in units (0: none)
+ * @start: out: a unit at or below the result from which every unit up to
+ *	it is free (the start of its free run, or the result itself)
+ *
+ * The rule include/fnmm_alloc.h gives Split and Bit, as vm_unmapped_area()
+ * serves an alignment: the lower of the first run of @n + 2^@ao - 1 units
+ * (rounded up to the alignment) and the first free block of
+ * max(order_base_2(@n), @ao) aligned to its size.  O(log words).
+ *
+ * Return: the first unit, or FNMM_RUNS_NONE if neither exists.
+ */
+u32 fnmm_runs_find_aligned(struct fnmm_runs *r, u64 n, unsigned int ao,
+			   u32 *start)
+{
+	u32 a = 1U << ao, p, at, q;
+
+	/* The start of a maximal free run: the unit before it is not free. */
+	p = fnmm_runs_find(r, n + a - 1);
+	*start = p;
+	at = p == FNMM_RUNS_NONE ? p : round_up(p, a);
+	if (!ao)
+		return at;
+	/*
+	 * The first free block aligned to its size: no free block can start
+	 * below it and hold it, so it starts a block itself.
+	 */
+	q = fnmm_runs_find_block(r, max_t(unsigned int, order_base_2(n), ao));
+	if (q < at)
+		*start = at = q;
+	return at;
+}
+
+/**
  * fnmm_runs_longest() - units in the longest free run
  * @r: the index
  */

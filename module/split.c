@@ -247,33 +247,6 @@ static u32 split_free_order(struct fnmm_split *s, unsigned int order)
 }
 
 /*
- * Where a request of @n pages aligned to 2^@ao pages fits when no buddy
- * block does: *@at, and in *@start a head at or below it from which the
- * free blocks up to @at + @n follow one another.  False if none fits.
- */
-static bool split_find_fit(struct fnmm_split *s, u64 n, unsigned int ao,
-			   u32 *start, u32 *at)
-{
-	u32 a = 1U << ao, p, q;
-
-	/* The start of a maximal free run: the page before it is not free. */
-	p = fnmm_runs_find(&s->runs, n + a - 1);
-	*start = p;
-	*at = p == FNMM_RUNS_NONE ? p : round_up(p, a);
-	if (!ao)
-		return p != FNMM_RUNS_NONE;
-	/*
-	 * The first free block aligned to its size: no free block can start
-	 * below it and hold it, so it starts a block itself.
-	 */
-	q = fnmm_runs_find_block(&s->runs, max_t(unsigned int,
-						 order_base_2(n), ao));
-	if (q < *at)
-		*start = *at = q;
-	return *at != FNMM_RUNS_NONE;
-}
-
-/*
  * Take [at, at + n) out of the run of free blocks whose heads follow one
  * another from @start.
  */
@@ -323,7 +296,9 @@ static u32 split_take(struct fnmm_split *s, u64 npages, unsigned int order,
 	 * enough, else the first run that holds it.
 	 */
 	if ((!ao && !buddy) || k > s->max_order) {
-		if (!split_find_fit(s, npages, ao, &start, &i))
+		/* @start: the run's first head; blocks follow up to @i + n. */
+		i = fnmm_runs_find_aligned(&s->runs, npages, ao, &start);
+		if (i == FNMM_RUNS_NONE)
 			return SPLIT_NIL;
 		split_take_run(s, start, i, npages);
 		goto take;
@@ -584,7 +559,6 @@ static u64 split_alloc_size(struct fnmm_allocator *a, u64 addr)
 		return 0;
 	return (u64)READ_ONCE(s->pages[i].npages) << PAGE_SHIFT;
 }
-
 
 /**
  * fnmm_split_max_order() - order of the largest block
