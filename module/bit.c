@@ -159,7 +159,11 @@ static void bit_mag_flush(struct fnmm_bit *b, struct bit_mag *m,
 		return;
 	memcpy(tmp, m->slot, nb * sizeof(tmp[0]));
 	memmove(m->slot, m->slot + nb, (m->n - nb) * sizeof(tmp[0]));
-	/* Out of the magazine's count before into nfree: never both. */
+	/*
+	 * Out of the magazine's count first.  A reader summing both counts
+	 * can still see a block in both or neither while a refill or flush
+	 * runs: available() is not exact under concurrent use (issue 11).
+	 */
 	WRITE_ONCE(m->n, m->n - nb);
 	spin_lock(&b->lock);
 	for (j = 0; j < nb; j++)

@@ -345,7 +345,11 @@ static void split_mag_flush(struct fnmm_split *s, struct split_mag *m,
 
 	if (!nb)
 		return;
-	/* Out of the magazine's count before into free_pages: never both. */
+	/*
+	 * Out of the magazine's count first.  A reader summing both counts
+	 * can still see a block in both or neither while a refill or flush
+	 * runs: available() is not exact under concurrent use (issue 11).
+	 */
 	WRITE_ONCE(m->pages, m->pages - ((unsigned long)nb << k));
 	spin_lock(&s->lock);
 	for (j = 0; j < nb; j++)
