@@ -61,6 +61,7 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/seqlock.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "fnmm_alloc.h"
@@ -93,6 +94,12 @@ struct fnmm_bit {
 	unsigned long pad;	/* units below chunk 0: never free */
 	unsigned long nallocs;	/* magazine chunks included */
 	unsigned int shift;	/* log2(chunk size) */
+	/*
+	 * Written (under the Bit lock) around every move of chunks between
+	 * the bitmaps and a magazine, so that available() sums nfree and
+	 * the magazines' counts at one instant.
+	 */
+	seqcount_spinlock_t moving;
 };
 
 static inline struct fnmm_bit *to_bit(struct fnmm_allocator *a)
@@ -159,15 +166,12 @@ static void bit_mag_flush(struct fnmm_bit *b, struct bit_mag *m,
 		return;
 	memcpy(tmp, m->slot, nb * sizeof(tmp[0]));
 	memmove(m->slot, m->slot + nb, (m->n - nb) * sizeof(tmp[0]));
-	/*
-	 * Out of the magazine's count first.  A reader summing both counts
-	 * can still see a block in both or neither while a refill or flush
-	 * runs: available() is not exact under concurrent use (issue 11).
-	 */
-	WRITE_ONCE(m->n, m->n - nb);
 	spin_lock(&b->lock);
+	write_seqcount_begin(&b->moving);
+	WRITE_ONCE(m->n, m->n - nb);
 	for (j = 0; j < nb; j++)
 		bit_put(b, tmp[j], 1);
+	write_seqcount_end(&b->moving);
 	spin_unlock(&b->lock);
 }
 
@@ -233,7 +237,9 @@ static long bit_mag_alloc(struct fnmm_bit *b)
 	spin_lock(&m->lock);
 	if (!m->n) {
 		spin_lock(&b->lock);
+		write_seqcount_begin(&b->moving);
 		bit_mag_refill(b, m);
+		write_seqcount_end(&b->moving);
 		spin_unlock(&b->lock);
 	}
 	if (m->n) {
@@ -329,16 +335,28 @@ static int bit_release(struct fnmm_allocator *a, u64 addr)
 	return 0;
 }
 
-/* Free chunks: in the bitmaps and on every CPU's magazine. */
+/*
+ * Free chunks: in the bitmaps and on every CPU's magazine, summed between
+ * two moves of chunks from one to the other (at most BIT_AVAIL_TRIES
+ * tries; then the sum is only kept within the range).
+ */
+#define BIT_AVAIL_TRIES	16
+
 static u64 bit_available(struct fnmm_allocator *a)
 {
 	struct fnmm_bit *b = to_bit(a);
-	u64 n = READ_ONCE(b->nfree);
+	unsigned int seq, tries = 0;
+	u64 n;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
-		n += READ_ONCE(per_cpu_ptr(b->mag, cpu)->n);
-	return n << b->shift;
+	do {
+		seq = read_seqcount_begin(&b->moving);
+		n = READ_ONCE(b->nfree);
+		for_each_possible_cpu(cpu)
+			n += READ_ONCE(per_cpu_ptr(b->mag, cpu)->n);
+	} while (read_seqcount_retry(&b->moving, seq) &&
+		 ++tries < BIT_AVAIL_TRIES);
+	return min_t(u64, n << b->shift, a->size);
 }
 
 /* The longest run of free chunks, magazines not drained. */
@@ -368,6 +386,8 @@ static u64 bit_alloc_size(struct fnmm_allocator *a, u64 addr)
 
 	if (i < 0 || !test_bit(i, b->live))
 		return 0;
+	/* The live bit, then single (paired with allocate's and carve's). */
+	smp_rmb();
 	if (test_bit(i, b->single))
 		return a->granule;
 	spin_lock(&b->lock);
@@ -456,7 +476,8 @@ static int bit_check(struct fnmm_allocator *a)
 	starts = bitmap_weight(b->start, b->nchunks);
 	if (used + b->nfree != b->nchunks || starts != b->nallocs ||
 	    !bitmap_subset(b->start, b->used, b->nchunks) ||
-	    !bitmap_subset(b->live, b->start, b->nchunks) ||
+	    /* live changes without the lock (only within start) */
+	    !data_race(bitmap_subset(b->live, b->start, b->nchunks)) ||
 	    !bitmap_subset(b->single, b->start, b->nchunks) ||
 	    fnmm_runs_check(&b->runs))
 		ret = -EUCLEAN;
@@ -600,5 +621,6 @@ struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
 	b->shift = ilog2(chunk_size);
 	fnmm_runs_set(&b->runs, b->pad, n, true);
 	spin_lock_init(&b->lock);
+	seqcount_spinlock_init(&b->moving, &b->lock);
 	return &b->a;
 }

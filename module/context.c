@@ -926,11 +926,18 @@ void fnmm_ctx_destroy(struct fnmm_ctx *ctx)
 	fnmm_ctx_put(ctx);
 }
 
-static void stats_of(struct fnmm_allocator *a, struct fnmm_alloc_stats *s)
+/*
+ * largest: exact (per-CPU magazines drained first) for a privileged
+ * context; for any other, the index as it is, without the blocks on
+ * magazines, so that a loop of Info calls cannot make every CPU's next
+ * small request go to the allocator's lock.
+ */
+static void stats_of(struct fnmm_allocator *a, struct fnmm_alloc_stats *s,
+		     bool priv)
 {
 	s->size = fnmm_size(a);
 	s->free = fnmm_available(a);
-	s->largest = fnmm_largest(a);
+	s->largest = priv ? fnmm_largest(a) : fnmm_longest(a);
 	s->granule = a->granule;
 }
 
@@ -951,8 +958,8 @@ void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info)
 	info->region_base = ctx->priv ? dev->region.base : 0;
 	info->region_size = dev->region.size;
 	info->page_size = PAGE_SIZE;
-	stats_of(dev->split, &info->alloc[FNMM_ALLOC_SPLIT]);
-	stats_of(dev->bit, &info->alloc[FNMM_ALLOC_BIT]);
+	stats_of(dev->split, &info->alloc[FNMM_ALLOC_SPLIT], ctx->priv);
+	stats_of(dev->bit, &info->alloc[FNMM_ALLOC_BIT], ctx->priv);
 	memset(ps, 0, sizeof(*ps));
 	ps->granule = 1ULL << FNMM_POOL_MIN_SHIFT;
 	/* Any context can start a pool page while Split has one. */

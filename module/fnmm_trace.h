@@ -14,7 +14,9 @@
  * leaks to a reader of the trace who could not see it otherwise.
  * fnmm_alloc and fnmm_release also carry the allocator's free bytes and
  * largest free block after the operation (computed only while the event
- * is enabled), for fragmentation over time.
+ * is enabled), for fragmentation over time.  The largest block is
+ * fnmm_longest(): an event must not drain the per-CPU magazines, so
+ * blocks on them are free but not in it.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM fnmm
@@ -52,7 +54,7 @@ TRACE_EVENT(fnmm_alloc,
 		__entry->ret = ret;
 		__entry->ns = ns;
 		__entry->free = fnmm_available(a);
-		__entry->largest = fnmm_largest(a);
+		__entry->largest = fnmm_longest(a);
 	),
 	TP_printk("alloc=%s offset=%#llx size=%llu granted=%llu align=%llu order=%d ret=%d ns=%llu free=%llu largest=%llu",
 		  __get_str(alloc), __entry->offset, __entry->size,
@@ -77,7 +79,7 @@ TRACE_EVENT(fnmm_release,
 		__entry->size = size;
 		__entry->ret = ret;
 		__entry->free = fnmm_available(a);
-		__entry->largest = fnmm_largest(a);
+		__entry->largest = fnmm_longest(a);
 	),
 	TP_printk("alloc=%s offset=%#llx size=%llu ret=%d free=%llu largest=%llu",
 		  __get_str(alloc), __entry->offset, __entry->size, __entry->ret,

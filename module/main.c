@@ -9,9 +9,11 @@
  * Mappings are page-backed (pages.c) unless pages=0 on a boot-reserved
  * region.
  */
+#include <linux/capability.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/user_namespace.h>
 #include "fnmm_dev.h"
 
 static unsigned long long base;
@@ -60,6 +62,19 @@ static struct fnmm_dev *to_fnmm(struct device *d)
 	return container_of(misc, struct fnmm_dev, misc);
 }
 
+/*
+ * largest: a privileged reader gets the exact figure (the per-CPU
+ * magazines drained first); anyone else reads the index as it is, which
+ * leaves out the blocks on magazines (at most a few hundred pages per
+ * CPU), so that a loop of reads cannot make every CPU's next small
+ * request go to the allocator's lock.
+ */
+static u64 fnmm_sysfs_largest(struct fnmm_allocator *a)
+{
+	return ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN) ?
+	       fnmm_largest(a) : fnmm_longest(a);
+}
+
 #define FNMM_ATTR(name, alloc, expr)					\
 static ssize_t name##_show(struct device *d,				\
 			   struct device_attribute *attr, char *buf)	\
@@ -72,10 +87,10 @@ static DEVICE_ATTR_RO(name)
 
 FNMM_ATTR(free, split, fnmm_available(a));
 FNMM_ATTR(used, split, fnmm_size(a) - fnmm_available(a));
-FNMM_ATTR(largest, split, fnmm_largest(a));
+FNMM_ATTR(largest, split, fnmm_sysfs_largest(a));
 FNMM_ATTR(bit_free, bit, fnmm_available(a));
 FNMM_ATTR(bit_used, bit, fnmm_size(a) - fnmm_available(a));
-FNMM_ATTR(bit_largest, bit, fnmm_largest(a));
+FNMM_ATTR(bit_largest, bit, fnmm_sysfs_largest(a));
 
 static struct attribute *fnmm_attrs[] = {
 	&dev_attr_free.attr,

@@ -32,9 +32,13 @@
  * descriptor's list link, unused while allocated, tells a caller's
  * allocation (SPLIT_LIVE, set with release ordering) from a block in a
  * magazine: a release claims it with one cmpxchg, without the Split lock,
- * and a double release gets -ENOENT.  Each block's mark is in its own
+ * and a double release gets -ENOENT.  A carve claims it too
+ * (SPLIT_CUTTING) for the few stores of the cut, and a release waits
+ * that out.  Each block's mark is in its own
  * descriptor, so two CPUs working on their own blocks share no word.
- * available() counts magazine blocks as free.  A request the buddy
+ * available() counts magazine blocks as free, and sums the buddy lists'
+ * and the magazines' counts between two moves from one to the other (a
+ * seqcount, written under the Split lock by refills and flushes).  A request the buddy
  * lists and the index cannot serve drains every CPU's magazines
  * and tries again, and largest() drains them before it reads the index,
  * so neither ever reports less than the free space holds; draining is
@@ -79,6 +83,7 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/seqlock.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include "fnmm_alloc.h"
@@ -86,6 +91,7 @@
 
 #define SPLIT_NIL	U32_MAX
 #define SPLIT_LIVE	(U32_MAX - 1)	/* next of a caller's allocation */
+#define SPLIT_CUTTING	(U32_MAX - 2)	/* next while carve() cuts it */
 
 enum split_state {
 	SPLIT_NONE = 0,	/* inside a block, or padding */
@@ -135,6 +141,12 @@ struct fnmm_split {
 	unsigned long nfree[FNMM_SPLIT_MAX_ORDER + 1];
 	u64 free_pages;		/* on the buddy lists (not in magazines) */
 	u64 nallocs;		/* heads of allocations, magazine blocks included */
+	/*
+	 * Written (under the Split lock) around every move of blocks between
+	 * the buddy lists and a magazine, so that available() sums
+	 * free_pages and the magazines' pages at one instant.
+	 */
+	seqcount_spinlock_t moving;
 };
 
 static inline struct fnmm_split *to_split(struct fnmm_allocator *a)
@@ -345,15 +357,12 @@ static void split_mag_flush(struct fnmm_split *s, struct split_mag *m,
 
 	if (!nb)
 		return;
-	/*
-	 * Out of the magazine's count first.  A reader summing both counts
-	 * can still see a block in both or neither while a refill or flush
-	 * runs: available() is not exact under concurrent use (issue 11).
-	 */
-	WRITE_ONCE(m->pages, m->pages - ((unsigned long)nb << k));
 	spin_lock(&s->lock);
+	write_seqcount_begin(&s->moving);
+	WRITE_ONCE(m->pages, m->pages - ((unsigned long)nb << k));
 	for (j = 0; j < nb; j++)
 		split_put(s, m->slot[k][j]);
+	write_seqcount_end(&s->moving);
 	spin_unlock(&s->lock);
 	m->n[k] -= nb;
 	memmove(m->slot[k], m->slot[k] + nb, m->n[k] * sizeof(m->slot[k][0]));
@@ -395,12 +404,14 @@ static u32 split_mag_alloc(struct fnmm_split *s, unsigned int k)
 		unsigned int j;
 
 		spin_lock(&s->lock);
+		write_seqcount_begin(&s->moving);
 		while (m->n[k] < SPLIT_MAG_BATCH &&
 		       split_free_order(s, k) <= s->max_order) {
 			m->slot[k][m->n[k]++] = split_take(s, 1U << k, k, 0,
 							   true);
 			WRITE_ONCE(m->pages, m->pages + (1UL << k));
 		}
+		write_seqcount_end(&s->moving);
 		spin_unlock(&s->lock);
 		/* The first taken (the buddy lists' pick) is handed out first. */
 		for (j = 0; j < m->n[k] / 2; j++)
@@ -462,6 +473,22 @@ static long split_index(struct fnmm_split *s, u64 addr)
 	return (addr - s->abase) >> PAGE_SHIFT;
 }
 
+/*
+ * Change the mark of the allocation at @i from SPLIT_LIVE to @to; false
+ * if it is not live.  A carve() cutting it holds it SPLIT_CUTTING for a
+ * few stores under the Split lock: wait that out, so that the caller
+ * reads npages as the cut left it.
+ */
+static bool split_claim(struct fnmm_split *s, u32 i, u32 to)
+{
+	u32 old;
+
+	while ((old = cmpxchg(&s->pages[i].next, SPLIT_LIVE, to)) ==
+	       SPLIT_CUTTING)
+		cpu_relax();
+	return old == SPLIT_LIVE;
+}
+
 static int split_release(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_split *s = to_split(a);
@@ -473,7 +500,7 @@ static int split_release(struct fnmm_allocator *a, u64 addr)
 	if (i < 0)
 		return i;
 	/* Only the first release of a live allocation claims it. */
-	if (cmpxchg(&s->pages[i].next, SPLIT_LIVE, SPLIT_NIL) != SPLIT_LIVE)
+	if (!split_claim(s, i, SPLIT_NIL))
 		return -ENOENT;
 	n = READ_ONCE(s->pages[i].npages);
 	k = ilog2(n);
@@ -495,7 +522,12 @@ static int split_release(struct fnmm_allocator *a, u64 addr)
 	return 0;
 }
 
-/* Cut the allocation at @addr in two; offset checked by fnmm_carve(). */
+/*
+ * Cut the allocation at @addr in two; offset checked by fnmm_carve().
+ * The allocation is claimed (SPLIT_CUTTING) while it is cut, so that a
+ * release on another CPU reads its npages before the cut or after it,
+ * never a head's npages that the cut is changing.
+ */
 static int split_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
 {
 	struct fnmm_split *s = to_split(a);
@@ -506,32 +538,49 @@ static int split_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
 	if (i < 0)
 		return i;
 	spin_lock(&s->lock);
-	if (READ_ONCE(s->pages[i].next) != SPLIT_LIVE) {
+	if (!split_claim(s, i, SPLIT_CUTTING)) {
 		ret = -ENOENT;
-	} else if (off >= s->pages[i].npages) {
-		ret = -EINVAL;
 	} else {
-		s->pages[i + off].state = SPLIT_ALLOC;
-		WRITE_ONCE(s->pages[i + off].npages, s->pages[i].npages - off);
-		WRITE_ONCE(s->pages[i].npages, off);
-		s->nallocs++;
-		/* The new head's npages before its mark. */
-		smp_store_release(&s->pages[i + off].next, SPLIT_LIVE);
+		if (off >= s->pages[i].npages) {
+			ret = -EINVAL;
+		} else {
+			s->pages[i + off].state = SPLIT_ALLOC;
+			WRITE_ONCE(s->pages[i + off].npages,
+				   s->pages[i].npages - off);
+			WRITE_ONCE(s->pages[i].npages, off);
+			s->nallocs++;
+			/* The new head's npages before its mark. */
+			smp_store_release(&s->pages[i + off].next, SPLIT_LIVE);
+		}
+		/* Live again, npages cut: a waiting release reads the new. */
+		smp_store_release(&s->pages[i].next, SPLIT_LIVE);
 	}
 	spin_unlock(&s->lock);
 	return ret;
 }
 
-/* Free pages: on the buddy lists and in every CPU's magazines. */
+/*
+ * Free pages: on the buddy lists and in every CPU's magazines, summed
+ * between two moves of blocks from one to the other (at most
+ * SPLIT_AVAIL_TRIES tries; then the sum is only kept within the range).
+ */
+#define SPLIT_AVAIL_TRIES	16
+
 static u64 split_available(struct fnmm_allocator *a)
 {
 	struct fnmm_split *s = to_split(a);
-	u64 n = READ_ONCE(s->free_pages);
+	unsigned int seq, tries = 0;
+	u64 n;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
-		n += READ_ONCE(per_cpu_ptr(s->mag, cpu)->pages);
-	return n << PAGE_SHIFT;
+	do {
+		seq = read_seqcount_begin(&s->moving);
+		n = READ_ONCE(s->free_pages);
+		for_each_possible_cpu(cpu)
+			n += READ_ONCE(per_cpu_ptr(s->mag, cpu)->pages);
+	} while (read_seqcount_retry(&s->moving, seq) &&
+		 ++tries < SPLIT_AVAIL_TRIES);
+	return min_t(u64, n << PAGE_SHIFT, a->size);
 }
 
 /* The longest run of free pages, magazines not drained. */
@@ -557,9 +606,14 @@ static u64 split_alloc_size(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_split *s = to_split(a);
 	long i = split_index(s, addr);
+	u32 mark;
 
+	if (i < 0)
+		return 0;
 	/* The mark, then npages (paired with the allocation's release). */
-	if (i < 0 || smp_load_acquire(&s->pages[i].next) != SPLIT_LIVE)
+	while ((mark = smp_load_acquire(&s->pages[i].next)) == SPLIT_CUTTING)
+		cpu_relax();
+	if (mark != SPLIT_LIVE)
 		return 0;
 	return (u64)READ_ONCE(s->pages[i].npages) << PAGE_SHIFT;
 }
@@ -812,7 +866,7 @@ struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 	if (!max_order)
 		max_order = min_t(unsigned int, ilog2(n), FNMM_SPLIT_MAX_ORDER);
 	abase = base & ~((PAGE_SIZE << max_order) - 1);
-	if (n + ((base - abase) >> PAGE_SHIFT) >= SPLIT_LIVE)
+	if (n + ((base - abase) >> PAGE_SHIFT) >= SPLIT_CUTTING)
 		return ERR_PTR(-E2BIG);
 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
@@ -839,6 +893,7 @@ struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 	for (k = 0; k <= max_order; k++)
 		s->head[k] = SPLIT_NIL;
 	spin_lock_init(&s->lock);
+	seqcount_spinlock_init(&s->moving, &s->lock);
 	split_free_range(s, s->first, n);
 	fnmm_runs_set(&s->runs, s->first, n, true);
 	s->free_pages = n;

@@ -62,6 +62,7 @@ step bpftrace tools/bpftrace/test.sh
 step kunit tools/kunit/run.sh plain sanitizers x86
 step checks tools/checks.sh
 step usim-runs tools/usim/runs-test.sh
+step usim-race tools/usim/race-test.sh
 step usim-fuzz tools/usim/run-fuzz.sh --seconds 60
 step usim-selftest tools/usim/run-fuzz.sh --self-test --seconds 60
 

@@ -96,7 +96,9 @@ struct fnmm_vmctl {
  * struct fnmm_alloc_stats - counters of one allocator
  * @size: bytes managed
  * @free: bytes free
- * @largest: bytes of the largest allocation that would succeed now
+ * @largest: bytes of the largest allocation that would succeed now; for a
+ *	context without CAP_SYS_ADMIN (and not expose_phys), blocks on the
+ *	allocator's per-CPU caches are left out of it (see README)
  * @allocations: live allocations
  * @granule: smallest unit handed out, bytes
  */
