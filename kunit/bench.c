@@ -5,10 +5,12 @@
  * Not tests: figures, printed as tab-separated "FNMM-BENCH" lines, side
  * by side with the kernel's own allocators measured in the same run:
  *
- *   pair    ns per allocate+release pair (median of ROUNDS rounds), and
- *           per pair in batches of live allocations: Split vs
- *           alloc_pages, Bit vs gen_pool at 10/50/90 % fill, Pool vs
- *           kmem_cache
+ *   pair    ns per allocate+release pair (median, min and p90 of ROUNDS
+ *           rounds, ours and the kernel's taking turns round by round),
+ *           and per pair in batches of live allocations: Split vs
+ *           alloc_pages, Bit vs gen_pool at 10/50/90 % fill (full
+ *           64-chunk groups packed low or scattered, 1-chunk holes every
+ *           16 chunks, seeded random chunks), Pool vs kmem_cache
  *   scale   the same pair cost as the (simulated) region grows from
  *           64 MiB to 4 GiB and the fill rises to 99 %
  *   frag    one seeded allocation trace replayed against Split, Bit and
@@ -42,15 +44,33 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* One "FNMM-BENCH" line: part, case, ours, its ns, theirs, its ns. */
-static void report(const char *part, const char *what, const char *ours,
-		   u64 ours_ps, const char *theirs, u64 theirs_ps)
+/* Picoseconds per operation over ROUNDS rounds: median, min and p90. */
+struct spread {
+	u64 med, min, p90;
+};
+
+/* @ps picoseconds as nanoseconds with three decimals, in @buf. */
+static const char *ns(char *buf, u64 ps)
 {
-	pr_info("FNMM-BENCH\t%s\t%s\t%s\t%llu.%03llu\t%s\t%llu.%03llu\t%llu.%03llu\n",
-		part, what, ours, ours_ps / 1000, ours_ps % 1000, theirs,
-		theirs_ps / 1000, theirs_ps % 1000,
-		theirs_ps ? ours_ps / theirs_ps : 0,
-		theirs_ps ? ours_ps * 1000 / theirs_ps % 1000 : 0);
+	snprintf(buf, 24, "%llu.%03llu", ps / 1000, ps % 1000);
+	return buf;
+}
+
+/*
+ * One "FNMM-BENCH" line: part, case, ours, its median ns, theirs, its
+ * median ns, ours / theirs, then ours' min and p90 ns, theirs' min and p90.
+ */
+static void report(const char *part, const char *what, const char *ours,
+		   const struct spread *o, const char *theirs,
+		   const struct spread *t)
+{
+	char b[7][24];
+
+	pr_info("FNMM-BENCH\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		part, what, ours, ns(b[0], o->med), theirs, ns(b[1], t->med),
+		ns(b[2], t->med ? o->med * 1000 / t->med : 0),
+		ns(b[3], o->min), ns(b[4], o->p90), ns(b[5], t->min),
+		ns(b[6], t->p90));
 }
 
 /* A benchmark body: @iters operations; returns how many succeeded. */
@@ -67,22 +87,53 @@ struct bench {
 	unsigned long batch;
 };
 
-/* Median picoseconds per operation over ROUNDS rounds. */
-static u64 measure(struct kunit *test, struct bench *b)
+static void spread_of(u64 *ps, struct spread *sp)
 {
-	u64 ps[ROUNDS];
-	int r;
-
-	for (r = 0; r < ROUNDS; r++) {
-		u64 t0 = ktime_get_ns(), ok;
-
-		ok = b->run(b, b->iters);
-		ps[r] = (ktime_get_ns() - t0) * 1000 / b->iters;
-		KUNIT_EXPECT_EQ(test, ok, b->iters);
-		cond_resched();
-	}
 	sort(ps, ROUNDS, sizeof(ps[0]), cmp_u64, NULL);
-	return ps[ROUNDS / 2];
+	sp->med = ps[ROUNDS / 2];
+	sp->min = ps[0];
+	sp->p90 = ps[DIV_ROUND_UP(ROUNDS * 9, 10) - 1];
+}
+
+/*
+ * ROUNDS rounds of @ours and of @theirs (NULL: none) taking turns, so
+ * that both see the same machine; picoseconds per operation of each.
+ */
+static void measure(struct kunit *test, struct bench *ours, struct spread *os,
+		    struct bench *theirs, struct spread *ts)
+{
+	struct bench *b[2] = { ours, theirs };
+	u64 ps[2][ROUNDS];
+	int r, k;
+
+	for (r = 0; r < ROUNDS; r++)
+		for (k = 0; k < 2; k++) {
+			u64 t0, ok;
+
+			if (!b[k])
+				continue;
+			t0 = ktime_get_ns();
+			ok = b[k]->run(b[k], b[k]->iters);
+			ps[k][r] = (ktime_get_ns() - t0) * 1000 / b[k]->iters;
+			KUNIT_EXPECT_EQ(test, ok, b[k]->iters);
+			cond_resched();
+		}
+	spread_of(ps[0], os);
+	if (theirs)
+		spread_of(ps[1], ts);
+	else
+		*ts = (struct spread){ };
+}
+
+/* Measure both and print their line. */
+static void compare(struct kunit *test, const char *part, const char *what,
+		    const char *oname, struct bench *ours, const char *tname,
+		    struct bench *theirs)
+{
+	struct spread os, ts;
+
+	measure(test, ours, &os, theirs, &ts);
+	report(part, what, oname, &os, tname, &ts);
 }
 
 static unsigned long fnmm_pairs(struct bench *b, unsigned long iters)
@@ -239,8 +290,8 @@ static void bench_split_pages(struct kunit *test)
 				 c[i].order, c[i].batch);
 		else
 			snprintf(what, sizeof(what), "order %u", c[i].order);
-		report("pair", what, "split", measure(test, &ours),
-		       "alloc_pages", measure(test, &theirs));
+		compare(test, "pair", what, "split", &ours, "alloc_pages",
+			&theirs);
 	}
 	vfree(ours.addrs);
 	vfree(theirs.addrs);
@@ -248,72 +299,99 @@ static void bench_split_pages(struct kunit *test)
 }
 
 /*
- * Fill a region of @n chunks to @fill percent the same way for every
- * allocator, in groups of 64 chunks (so runs of up to 64 stay possible):
- * "packed" keeps the lowest @fill % of the groups (what a first-fit
- * allocator converges to), "scattered" keeps groups where a hash says so.
+ * Fill a region of @n chunks the same way for every allocator:
+ *  - FILL_PACKED: the lowest @fill % of 64-chunk groups (what a first-fit
+ *    allocator converges to);
+ *  - FILL_SCATTERED: 64-chunk groups where a hash says so, @fill % of them;
+ *  - FILL_HOLES: the lowest 3/4 full but for a 1-chunk hole every 16
+ *    chunks, the top quarter free (first fit's worst case: every request
+ *    above a chunk passes every hole);
+ *  - FILL_RANDOM: in the lowest 3/4, each chunk kept with probability
+ *    @fill % by a seeded hash (holes of every length), the top free.
+ * Every kept group is one allocation of its own.
  */
-#define GROUP	64
+enum fill_mode { FILL_PACKED, FILL_SCATTERED, FILL_HOLES, FILL_RANDOM };
+
+#define GROUP		64
+#define FILL_SEED	1
+
+static const char *const fill_names[] = { "packed", "scattered",
+					  "1-chunk holes every 16, top 1/4 free",
+					  "random (seed 1), top 1/4 free" };
+
+static unsigned long fill_group(enum fill_mode mode)
+{
+	return mode >= FILL_HOLES ? 1 : GROUP;
+}
 
 static bool fill_keep(unsigned long g, unsigned long ngroups,
-		      unsigned int fill, bool scattered)
+		      unsigned int fill, enum fill_mode mode)
 {
-	if (scattered)
+	switch (mode) {
+	case FILL_SCATTERED:
 		return hash_32(g, 16) % 1000 < fill * 10;
-	return g * 100 < (u64)ngroups * fill;
+	case FILL_HOLES:
+		return g * 4 < ngroups * 3 && g % 16 != 15;
+	case FILL_RANDOM:
+		return g * 4 < ngroups * 3 &&
+		       hash_32(g ^ (FILL_SEED << 24), 32) % 1000 < fill * 10;
+	default:
+		return g * 100 < (u64)ngroups * fill;
+	}
 }
 
 static void fnmm_fill(struct kunit *test, struct fnmm_allocator *a,
-		      unsigned long n, unsigned int fill, bool scattered)
+		      unsigned long n, unsigned int fill, enum fill_mode mode)
 {
-	unsigned long g, ng = n / GROUP;
+	unsigned long g, gs = fill_group(mode), ng = n / gs;
 
-	/* Every group is one allocation of its own, whatever the order. */
+	/* Each group one allocation, in address order (first fit). */
 	for (g = 0; g < ng; g++) {
-		struct fnmm_range r = { .size = GROUP * a->granule,
-					.alignment = GROUP * a->granule };
+		struct fnmm_range r = { .size = gs * a->granule,
+					.alignment = gs * a->granule };
 
 		KUNIT_ASSERT_EQ(test, fnmm_allocate(a, &r), 0);
+		KUNIT_ASSERT_EQ(test, r.address, a->base + g * gs * a->granule);
 	}
 	for (g = 0; g < ng; g++)
-		if (!fill_keep(g, ng, fill, scattered))
+		if (!fill_keep(g, ng, fill, mode))
 			KUNIT_ASSERT_EQ(test, fnmm_release(a, a->base +
-					g * GROUP * a->granule), 0);
+					g * gs * a->granule), 0);
 }
 
 static void fnmm_unfill(struct fnmm_allocator *a, unsigned long n,
-			unsigned int fill, bool scattered)
+			unsigned int fill, enum fill_mode mode)
 {
-	unsigned long g, ng = n / GROUP;
+	unsigned long g, gs = fill_group(mode), ng = n / gs;
 
 	for (g = 0; g < ng; g++)
-		if (fill_keep(g, ng, fill, scattered))
-			WARN_ON(fnmm_release(a, a->base + g * GROUP * a->granule));
+		if (fill_keep(g, ng, fill, mode))
+			WARN_ON(fnmm_release(a, a->base + g * gs * a->granule));
 }
 
 /* gen_pool keeps no per-allocation records: take it all, free groups. */
 static void gp_fill(struct kunit *test, struct gen_pool *gp, u64 base,
-		    unsigned long n, unsigned int fill, bool scattered)
+		    unsigned long n, unsigned int fill, enum fill_mode mode)
 {
-	unsigned long g, ng = n / GROUP;
+	unsigned long g, gs = fill_group(mode), ng = n / gs;
 
 	KUNIT_ASSERT_EQ(test, gen_pool_alloc(gp, n * PAGE_SIZE),
 			(unsigned long)base);
 	for (g = 0; g < ng; g++)
-		if (!fill_keep(g, ng, fill, scattered))
-			gen_pool_free(gp, base + g * GROUP * PAGE_SIZE,
-				      GROUP * PAGE_SIZE);
+		if (!fill_keep(g, ng, fill, mode))
+			gen_pool_free(gp, base + g * gs * PAGE_SIZE,
+				      gs * PAGE_SIZE);
 }
 
 static void gp_empty(struct gen_pool *gp, u64 base, unsigned long n,
-		     unsigned int fill, bool scattered)
+		     unsigned int fill, enum fill_mode mode)
 {
-	unsigned long g, ng = n / GROUP;
+	unsigned long g, gs = fill_group(mode), ng = n / gs;
 
 	for (g = 0; g < ng; g++)
-		if (fill_keep(g, ng, fill, scattered))
-			gen_pool_free(gp, base + g * GROUP * PAGE_SIZE,
-				      GROUP * PAGE_SIZE);
+		if (fill_keep(g, ng, fill, mode))
+			gen_pool_free(gp, base + g * gs * PAGE_SIZE,
+				      gs * PAGE_SIZE);
 	gen_pool_destroy(gp);
 }
 
@@ -328,30 +406,34 @@ static struct gen_pool *gp_make(struct kunit *test, u64 base, u64 size)
 
 /* Bit vs gen_pool over @size bytes at @fill %: runs of @runs chunks. */
 static void bit_vs_genpool(struct kunit *test, const char *part, u64 size,
-			   unsigned int fill, bool scattered,
+			   unsigned int fill, enum fill_mode mode,
 			   const unsigned int *runs, unsigned int nruns)
 {
 	unsigned long n = size >> PAGE_SHIFT;
 	struct bench ours = { .run = fnmm_pairs, .iters = 2000 };
 	struct bench theirs = { .run = gp_pairs, .iters = 2000 };
-	char what[80];
+	char what[96];
 	unsigned int i;
 
 	ours.a = fnmm_bit_create(SIM_BASE, size, PAGE_SIZE);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(ours.a));
 	theirs.gp = gp_make(test, SIM_BASE, size);
-	fnmm_fill(test, ours.a, n, fill, scattered);
-	gp_fill(test, theirs.gp, SIM_BASE, n, fill, scattered);
+	fnmm_fill(test, ours.a, n, fill, mode);
+	gp_fill(test, theirs.gp, SIM_BASE, n, fill, mode);
 	for (i = 0; i < nruns; i++) {
 		ours.size = theirs.size = (u64)runs[i] << PAGE_SHIFT;
-		snprintf(what, sizeof(what), "%llu MiB, %u%% %s, %u chunk%s",
-			 size >> 20, fill, scattered ? "scattered" : "packed",
-			 runs[i], runs[i] > 1 ? "s" : "");
-		report(part, what, "bit", measure(test, &ours), "gen_pool",
-		       measure(test, &theirs));
+		if (mode == FILL_HOLES)
+			snprintf(what, sizeof(what), "%llu MiB, %s, %u chunk%s",
+				 size >> 20, fill_names[mode], runs[i],
+				 runs[i] > 1 ? "s" : "");
+		else
+			snprintf(what, sizeof(what), "%llu MiB, %u%% %s, %u chunk%s",
+				 size >> 20, fill, fill_names[mode], runs[i],
+				 runs[i] > 1 ? "s" : "");
+		compare(test, part, what, "bit", &ours, "gen_pool", &theirs);
 	}
-	gp_empty(theirs.gp, SIM_BASE, n, fill, scattered);
-	fnmm_unfill(ours.a, n, fill, scattered);
+	gp_empty(theirs.gp, SIM_BASE, n, fill, mode);
+	fnmm_unfill(ours.a, n, fill, mode);
 	KUNIT_EXPECT_EQ(test, fnmm_available(ours.a), size);
 	fnmm_destroy(ours.a);
 }
@@ -360,12 +442,18 @@ static void bench_bit_genpool(struct kunit *test)
 {
 	static const unsigned int runs[] = { 1, 8, 64 };
 	static const unsigned int fills[] = { 10, 50, 90 };
-	unsigned int f, sc;
+	unsigned int f, mode;
 
-	for (sc = 0; sc < 2; sc++)
+	for (mode = FILL_PACKED; mode <= FILL_SCATTERED; mode++)
 		for (f = 0; f < ARRAY_SIZE(fills); f++)
-			bit_vs_genpool(test, "pair", 256ULL << 20, fills[f], sc,
-				       runs, ARRAY_SIZE(runs));
+			bit_vs_genpool(test, "pair", 256ULL << 20, fills[f],
+				       mode, runs, ARRAY_SIZE(runs));
+	bit_vs_genpool(test, "pair", 256ULL << 20, 0, FILL_HOLES, runs,
+		       ARRAY_SIZE(runs));
+	bit_vs_genpool(test, "pair", 256ULL << 20, 50, FILL_RANDOM, runs,
+		       ARRAY_SIZE(runs));
+	bit_vs_genpool(test, "pair", 256ULL << 20, 90, FILL_RANDOM, runs,
+		       ARRAY_SIZE(runs));
 }
 
 /* Pool vs kmem_cache at 64, 256 and 1024 bytes: pairs and batches. */
@@ -395,8 +483,8 @@ static void bench_pool_kmem(struct kunit *test)
 			ours.iters = theirs.iters = batch ? 16 * batch : 20000;
 			snprintf(what, sizeof(what), "%u B%s", sizes[i],
 				 batch ? ", batch 1024" : "");
-			report("pair", what, "pool", measure(test, &ours),
-			       "kmem_cache", measure(test, &theirs));
+			compare(test, "pair", what, "pool", &ours, "kmem_cache",
+				&theirs);
 		}
 		kmem_cache_destroy(theirs.kc);
 	}
@@ -407,22 +495,21 @@ static void bench_pool_kmem(struct kunit *test)
 }
 
 /* Split order-0 pairs at a fill, in a region of @size bytes. */
-static u64 split_at(struct kunit *test, u64 size, unsigned int fill,
-		    bool scattered)
+static void split_at(struct kunit *test, u64 size, unsigned int fill,
+		     enum fill_mode mode, struct spread *sp)
 {
 	struct bench b = { .run = fnmm_pairs, .iters = 2000,
 			   .size = PAGE_SIZE };
 	unsigned long n = size >> PAGE_SHIFT;
-	u64 ps;
+	struct spread none;
 
 	b.a = fnmm_split_create(SIM_BASE, size, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(b.a));
-	fnmm_fill(test, b.a, n, fill, scattered);
-	ps = measure(test, &b);
-	fnmm_unfill(b.a, n, fill, scattered);
+	fnmm_fill(test, b.a, n, fill, mode);
+	measure(test, &b, sp, NULL, &none);
+	fnmm_unfill(b.a, n, fill, mode);
 	KUNIT_EXPECT_EQ(test, fnmm_available(b.a), size);
 	fnmm_destroy(b.a);
-	return ps;
 }
 
 /* Cost as the region grows (64 MiB .. 4 GiB) and fills (50/90/99 %). */
@@ -430,17 +517,18 @@ static void scale_size(struct kunit *test, u64 size)
 {
 	static const unsigned int fills[] = { 50, 90, 99 };
 	static const unsigned int one[] = { 1 };
-	unsigned int f, sc;
+	struct spread sp, none = { };
+	unsigned int f, mode;
 	char what[80];
 
-	for (sc = 0; sc < 2; sc++)
+	for (mode = FILL_PACKED; mode <= FILL_SCATTERED; mode++)
 		for (f = 0; f < ARRAY_SIZE(fills); f++) {
-			bit_vs_genpool(test, "scale", size, fills[f], sc, one, 1);
+			bit_vs_genpool(test, "scale", size, fills[f], mode, one,
+				       1);
 			snprintf(what, sizeof(what), "%llu MiB, %u%% %s, order 0",
-				 size >> 20, fills[f],
-				 sc ? "scattered" : "packed");
-			report("scale", what, "split",
-			       split_at(test, size, fills[f], sc), "-", 0);
+				 size >> 20, fills[f], fill_names[mode]);
+			split_at(test, size, fills[f], mode, &sp);
+			report("scale", what, "split", &sp, "-", &none);
 		}
 }
 

@@ -100,10 +100,14 @@ def main():
     if md:
         heads = ('order 0 |', 'order 3 |', 'order 9 |', 'order 0, batch 1024',
                  '256 MiB, 50% scattered, 1 chunk', '256 MiB, 50% scattered, 8 chunks',
-                 '256 MiB, 90% packed, 1 chunk', '64 B |', '64 B, batch 1024')
+                 '256 MiB, 90% packed, 1 chunk',
+                 '256 MiB, 1-chunk holes every 16, top 1/4 free, 8 chunks',
+                 '256 MiB, 90% random (seed 1), top 1/4 free, 8 chunks',
+                 '64 B |', '64 B, batch 1024')
         out += ['**In-kernel cost** (UML runs the allocator code natively, one '
                 'CPU), ns per allocate + release pair next to the kernel\'s '
-                'allocator, median of 9 rounds:', '']
+                'allocator: median over the boots of each boot\'s median of 9 rounds '
+                '(lowest min - highest p90):', '']
         t = tables(md, keep=lambda r: any(('| ' + h) in r + ' |' or
                                           r.startswith('| ' + h) for h in heads),
                    first_only=True)

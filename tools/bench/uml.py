@@ -1,40 +1,76 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Turn the FNMM-BENCH lines of a UML benchmark log (kunit/bench.c) into
-Markdown tables, TSV data and gnuplot plots in a results directory.
+"""Turn the FNMM-BENCH lines of UML benchmark logs (kunit/bench.c), one
+log per boot, into Markdown tables, TSV data and gnuplot plots in a
+results directory.  A cost is the median over the boots of each boot's
+median of 9 rounds, with the lowest min and the highest p90 of any boot.
 
-    uml.py TEST_LOG RESULTS_DIR
+    uml.py RESULTS_DIR TEST_LOG...
 """
 import os
 import subprocess
 import sys
 
 
+def merge(boots):
+    """One row per case, in the first boot's order, over every boot."""
+    out = []
+    for key in boots[0] if boots else []:
+        runs = [b[key] for b in boots if key in b]
+        what, ours, _, theirs = runs[0][:4]
+
+        def med(i):
+            v = sorted(float(r[i]) for r in runs)
+            return v[len(v) // 2]
+        ons, tns = med(2), med(4)
+        r = {"what": what, "ours": ours, "theirs": theirs,
+             "ons": "%.1f" % ons, "tns": "%.1f" % tns,
+             "ratio": "%.3f" % (ons / tns) if tns else "0"}
+        # min and p90 (fields 6-9); logs from before they were printed
+        # have neither: the medians stand in.
+        for name, i, fn in (("omin", 6, min), ("op90", 7, max),
+                            ("tmin", 8, min), ("tp90", 9, max)):
+            v = [float(r[i]) for r in runs if len(r) > i]
+            r[name] = "%.1f" % fn(v) if v else r["ons" if name[0] == "o"
+                                                 else "tns"]
+        out.append(r)
+    return out
+
+
 def main():
-    log, out = sys.argv[1], sys.argv[2]
+    out, logs = sys.argv[1], sys.argv[2:]
     os.makedirs(out, exist_ok=True)
-    pairs, scale, frag = [], [], []
-    for line in open(log, errors="replace"):
-        if "FNMM-BENCH\t" not in line:
-            continue
-        f = line.rstrip("\n").split("FNMM-BENCH\t", 1)[1].split("\t")
-        if f[0] == "pair":
-            pairs.append(f[1:])
-        elif f[0] == "scale":
-            scale.append(f[1:])
-        elif f[0] == "frag":
-            frag.append(f[1:])
+    boots = {"pair": [], "scale": []}
+    frag = []
+    for n, log in enumerate(logs):
+        rows = {"pair": {}, "scale": {}}
+        for line in open(log, errors="replace"):
+            if "FNMM-BENCH\t" not in line:
+                continue
+            f = line.rstrip("\n").split("FNMM-BENCH\t", 1)[1].split("\t")
+            if f[0] in rows:
+                rows[f[0]][(f[1], f[2])] = f[1:]
+            elif f[0] == "frag" and n == 0:
+                frag.append(f[1:])	# the same trace every boot
+        for k in rows:
+            boots[k].append(rows[k])
+    pairs, scale = merge(boots["pair"]), merge(boots["scale"])
     if not pairs or not frag:
-        sys.exit("uml.py: no benchmark lines in " + log)
+        sys.exit("uml.py: no benchmark lines in " + " ".join(logs))
 
     md = ["### In-kernel allocator cost (UML, native code)", "",
-          "Median of 9 rounds, ns per allocate+release pair (batches: "
-          "that many live allocations, then all released).  Ratio = "
-          "ours / kernel's, lower is better.", "",
+          "ns per allocate+release pair (batches: that many live "
+          "allocations, then all released): median over %d boots of each "
+          "boot's median of 9 rounds, ours and the kernel's taking turns "
+          "round by round; in brackets the lowest min and the highest p90 "
+          "of any boot.  Ratio = ours / kernel's (medians), lower is "
+          "better." % len(logs), "",
           "| case | ours | ns | kernel's | ns | ratio |",
           "|---|---|---:|---|---:|---:|"]
-    for what, ours, ons, theirs, tns, ratio in pairs:
-        md.append(f"| {what} | {ours} | {ons} | {theirs} | {tns} | {ratio} |")
+    for r in pairs:
+        md.append(f"| {r['what']} | {r['ours']} | {r['ons']} ({r['omin']}-"
+                  f"{r['op90']}) | {r['theirs']} | {r['tns']} ({r['tmin']}-"
+                  f"{r['tp90']}) | {r['ratio']} |")
 
     md += ["", "### Scaling with region size and fill (UML)", "",
            "ns per single-chunk pair (Bit vs gen_pool) and order-0 pair "
@@ -44,13 +80,13 @@ def main():
            "| region, fill | bit ns | gen_pool ns | bit/gen_pool | split ns |",
            "|---|---:|---:|---:|---:|"]
     rows = {}
-    for what, ours, ons, theirs, tns, ratio in scale:
-        key = what.rsplit(",", 1)[0]
+    for m in scale:
+        key = m["what"].rsplit(",", 1)[0]
         r = rows.setdefault(key, {})
-        if ours == "bit":
-            r["bit"], r["gp"], r["ratio"] = ons, tns, ratio
+        if m["ours"] == "bit":
+            r["bit"], r["gp"], r["ratio"] = m["ons"], m["tns"], m["ratio"]
         else:
-            r["split"] = ons
+            r["split"] = m["ons"]
     with open(os.path.join(out, "scale.tsv"), "w") as t:
         t.write("#region_mib\tfill\tlayout\tbit_ns\tgen_pool_ns\tsplit_ns\n")
         for key, r in rows.items():
@@ -115,8 +151,9 @@ def main():
             t.write("\t".join([row[1].split()[0]] + row[2:]) + "\n")
     with open(os.path.join(out, "pairs.tsv"), "w") as t:
         t.write("#case\tours\tours_ns\tkernel\tkernel_ns\tratio\n")
-        for row in pairs:
-            t.write("\t".join(row) + "\n")
+        for r in pairs:
+            t.write("\t".join(r[k] for k in ("what", "ours", "ons", "theirs",
+                                             "tns", "ratio")) + "\n")
     text = "\n".join(md) + "\n"
     open(os.path.join(out, "uml.md"), "w").write(text)
     sys.stdout.write(text)
