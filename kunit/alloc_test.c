@@ -53,6 +53,7 @@ static int alloc_test_init(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
 	test->priv = ctx;
+	fnmm_test_pin_cpu();
 	if (!p)
 		return 0;
 	switch (p->kind) {

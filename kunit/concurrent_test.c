@@ -17,9 +17,12 @@
  * pages from directly, and one of them makes every thread allocate from
  * the same empty class at the same moment, round after round, so that
  * the threads refill it together: pool_new_slab() runs with the lock
- * dropped in several threads and all but one pool_install() loses the
- * race and returns its page.  A counting wrapper around the parent tells
- * how often that happened (printed).
+ * dropped in several threads and all but one pool_install() of a
+ * sub-pool loses the race and returns its page (two threads bound to
+ * each CPU: a Pool is one sub-pool per CPU).  A counting wrapper around
+ * the parent tells how often that happened (printed).  The other cases'
+ * threads move between CPUs, so some releases reach another CPU's
+ * sub-pool.
  *
  * The threads must not use KUnit's assertions (they are not the test's
  * thread): each records its first failure and the test reports it.
@@ -407,8 +410,9 @@ static void conc_barrier(struct conc_shared *sh)
 /*
  * Rounds: thread 0 empties the class's spare (trim) and audits while the
  * others wait; then all allocate from the empty class at once; thread 0
- * counts the pages given back meanwhile; then all release.  Allocations from an empty class go to pool_new_slab() with
- * the lock dropped, so the threads race to pool_install().
+ * counts the pages given back meanwhile; then all release.  Allocations
+ * from an empty class go to pool_new_slab() with the lock dropped, so
+ * the threads that share a CPU (a sub-pool) race to pool_install().
  */
 static int conc_refill_fn(void *data)
 {
@@ -523,9 +527,14 @@ static void concurrent(struct kunit *test)
 	sh->seed = fnmm_test_seed();
 	kunit_info(test, "seed %u\n", sh->seed);
 	sh->nthreads = CONC_THREADS;
-	/* The barrier spins: no more threads than CPUs (UML has one). */
+	/*
+	 * The refill race: a Pool is one sub-pool per CPU, so threads race
+	 * to refill only on one CPU (preemptible: one runs while the other
+	 * makes its slab with the lock dropped).  Two threads per CPU, each
+	 * pair bound to its CPU, the pairs' sub-pools side by side.
+	 */
 	if (c->fn == conc_refill_fn)
-		sh->nthreads = clamp_t(unsigned int, num_online_cpus(), 2,
+		sh->nthreads = clamp_t(unsigned int, 2 * num_online_cpus(), 2,
 				       CONC_THREADS);
 	for (i = 0; i < sh->nthreads; i++) {
 		struct conc_thread *t = &sh->t[i];
@@ -538,6 +547,10 @@ static void concurrent(struct kunit *test)
 		t->task = kthread_create(c->fn, t, "fnmm-conc/%u", i);
 		if (IS_ERR(t->task))
 			break;
+		if (c->fn == conc_refill_fn)
+			kthread_bind(t->task, cpumask_nth(i / 2 %
+							  num_online_cpus(),
+							  cpu_online_mask));
 		get_task_struct(t->task);
 		started++;
 	}

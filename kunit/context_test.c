@@ -11,6 +11,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
 #include "fnmm_dev.h"
+#include "model.h"
 
 #define REGION_PAGES	256
 #define BIT_PAGES	32
@@ -33,6 +34,7 @@ static int ctx_test_init(struct kunit *test)
 	struct ctx_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
+	fnmm_test_pin_cpu();
 	KUNIT_ASSERT_EQ(test, fnmm_region_take(&f->dev.region,
 					       REGION_PAGES * PAGE_SIZE), 0);
 	KUNIT_ASSERT_EQ(test, fnmm_dev_init(&f->dev, BIT_PAGES * PAGE_SIZE), 0);

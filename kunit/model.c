@@ -6,11 +6,13 @@
 #include <kunit/test.h>
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
+#include <linux/cpumask.h>
 #include <linux/log2.h>
 #include <linux/math.h>
 #include <linux/moduleparam.h>
 #include <linux/prandom.h>
 #include <linux/random.h>
+#include <linux/sched.h>
 #include "model.h"
 
 #undef MODULE_PARAM_PREFIX
@@ -55,6 +57,20 @@ int fnmm_test_suite_seed(struct kunit_suite *suite)
 		  "# %s: seed %u (repeat with fnmm_kunit.seed=%u)\n",
 		  suite->name, s, s);
 	return 0;
+}
+
+/**
+ * fnmm_test_pin_cpu() - keep the calling test on the CPU it runs on
+ *
+ * A Pool is one sub-pool per CPU, and Split's and Bit's small blocks go
+ * through per-CPU magazines: a case that expects where its next object
+ * or block comes from must not move to another CPU halfway (x86_64 KUnit
+ * has two).  Each case runs in a kthread of its own, so the pin ends
+ * with it.
+ */
+void fnmm_test_pin_cpu(void)
+{
+	set_cpus_allowed_ptr(current, cpumask_of(raw_smp_processor_id()));
 }
 
 /**

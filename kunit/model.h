@@ -20,6 +20,7 @@
 
 u32 fnmm_test_seed(void);
 int fnmm_test_suite_seed(struct kunit_suite *suite);
+void fnmm_test_pin_cpu(void);
 bool fnmm_model_fits(const unsigned long *used, unsigned long nbits,
 		     u64 base, u64 granule, unsigned long len, u64 align);
 unsigned long fnmm_model_longest(const unsigned long *used,

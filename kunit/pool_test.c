@@ -4,6 +4,7 @@
  */
 #include <kunit/test.h>
 #include "fnmm_alloc.h"
+#include "model.h"
 
 #define TEST_BASE	0x40000000ULL
 
@@ -30,6 +31,13 @@ static struct pool_ctx *mk_pool(struct kunit *test, bool bit_parent,
 				     PAGE_SHIFT - 1);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pool));
 	return ctx;
+}
+
+/* Where an object comes from depends on the CPU (one sub-pool each). */
+static int pool_test_init(struct kunit *test)
+{
+	fnmm_test_pin_cpu();
+	return 0;
 }
 
 static void pool_test_exit(struct kunit *test)
@@ -286,6 +294,7 @@ static struct kunit_case pool_cases[] = {
 
 static struct kunit_suite pool_suite = {
 	.name = "fnmm_pool",
+	.init = pool_test_init,
 	.exit = pool_test_exit,
 	.test_cases = pool_cases,
 };

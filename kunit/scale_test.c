@@ -9,6 +9,8 @@
  *   pool-64      Pool, 64 B, a Pool per thread (the device gives every
  *                open file its own) over one shared Split, each thread
  *                keeping one object live (an idle Pool gives its page back)
+ *   pool-64-shared  the same on one Pool for every thread (its per-CPU
+ *                sub-pools), as threads of one process share their file's
  *   kmem_cache   64 B, one cache
  *
  * Every case runs SCALE_MS per thread count.  Prints one line per case,
@@ -34,16 +36,18 @@
 #define SCALE_MAX	4
 #define SCALE_MS	300
 
-enum scale_case { SC_SPLIT, SC_PAGES, SC_POOL, SC_KMEM, SC_NR };
+enum scale_case { SC_SPLIT, SC_PAGES, SC_POOL, SC_POOL_SHARED, SC_KMEM,
+		  SC_NR };
 
 static const char *const scale_names[SC_NR] = {
-	"split-0", "alloc_pages", "pool-64", "kmem_cache",
+	"split-0", "alloc_pages", "pool-64", "pool-64-shared", "kmem_cache",
 };
 
 struct scale_run {
 	enum scale_case c;
 	struct fnmm_allocator *split;
 	struct fnmm_allocator *pool[SCALE_MAX];
+	struct fnmm_allocator *shared;	/* one Pool for every thread */
 	struct kmem_cache *cache;
 	atomic_t ready;
 	bool go;
@@ -53,6 +57,12 @@ struct scale_run {
 	struct completion done[SCALE_MAX];
 	unsigned int id[SCALE_MAX];
 };
+
+/* Thread @t's Pool in a Pool case. */
+static struct fnmm_allocator *scale_pool(struct scale_run *r, unsigned int t)
+{
+	return r->c == SC_POOL_SHARED ? r->shared : r->pool[t];
+}
 
 static int scale_pair(struct scale_run *r, unsigned int t)
 {
@@ -72,9 +82,10 @@ static int scale_pair(struct scale_run *r, unsigned int t)
 		__free_pages(pg, 0);
 		return 0;
 	case SC_POOL:
+	case SC_POOL_SHARED:
 		range.size = 64;
-		ret = fnmm_allocate(r->pool[t], &range);
-		return ret ?: fnmm_release(r->pool[t], range.address);
+		ret = fnmm_allocate(scale_pool(r, t), &range);
+		return ret ?: fnmm_release(scale_pool(r, t), range.address);
 	default:
 		obj = kmem_cache_alloc(r->cache, GFP_KERNEL);
 		if (!obj)
@@ -94,8 +105,8 @@ static int scale_fn(void *arg)
 	bool kept = false;
 	int i, err = 0;
 
-	if (r->c == SC_POOL) {
-		err = fnmm_allocate(r->pool[t], &keep);
+	if (r->c == SC_POOL || r->c == SC_POOL_SHARED) {
+		err = fnmm_allocate(scale_pool(r, t), &keep);
 		kept = !err;
 	}
 	atomic_inc(&r->ready);
@@ -108,7 +119,7 @@ static int scale_fn(void *arg)
 		cond_resched();
 	}
 	if (kept)
-		err = err ?: fnmm_release(r->pool[t], keep.address);
+		err = err ?: fnmm_release(scale_pool(r, t), keep.address);
 	r->ops[t] = n;
 	r->err[t] = err;
 	complete(&r->done[t]);
@@ -175,6 +186,9 @@ static void scale_pairs(struct kunit *test)
 					      PAGE_SHIFT - 1);
 		KUNIT_ASSERT_FALSE(test, IS_ERR(r->pool[t]));
 	}
+	r->shared = fnmm_pool_create(r->split, FNMM_POOL_MIN_SHIFT,
+				     PAGE_SHIFT - 1);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(r->shared));
 	r->cache = kmem_cache_create("fnmm_scale", 64, 0, 0, NULL);
 	KUNIT_ASSERT_NOT_NULL(test, r->cache);
 	for (c = 0; c < SC_NR; c++) {
@@ -193,6 +207,8 @@ static void scale_pairs(struct kunit *test)
 	kmem_cache_destroy(r->cache);
 	for (t = 0; t < n; t++)
 		fnmm_destroy(r->pool[t]);
+	KUNIT_EXPECT_EQ(test, fnmm_check(r->shared), 0);
+	fnmm_destroy(r->shared);
 	KUNIT_EXPECT_EQ(test, fnmm_check(r->split), 0);
 	fnmm_destroy(r->split);
 }

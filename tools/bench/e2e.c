@@ -12,7 +12,10 @@
  *   hugetlb   mmap(MAP_HUGETLB, 2 MiB pages; at least one) + touch +
  *             munmap
  *
- * "touch" writes one byte in every 4 KiB of the buffer's size.  Rounds
+ * "touch" writes one byte in every 4 KiB of the buffer's size (page
+ * faults, mostly: one per 4 KiB page, one per 2 MiB hugetlb or PMD
+ * mapping), or with --touch all every byte of it (memset: the data
+ * work every method has to do as well).  Rounds
  * alternate the methods (one cycle of each per round, each method first
  * in turn) so that a drift of the machine, or what one method leaves
  * behind for the next, hits all of them alike; a few warm-up rounds are
@@ -26,6 +29,7 @@
  * non-zero only for a usage error or a method that fails midway.
  *
  *   fnmm_e2e [--rounds N] [--rounds-large N] [--warmup N] [--sizes LIST]
+ *            [--touch page|all]
  *
  * --rounds: rounds for sizes up to 2 MiB (default 200; e2e.sh asks for
  * 500); --rounds-large: above 2 MiB (default 20; e2e.sh: 50); --sizes:
@@ -80,12 +84,19 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* Write one byte in every 4 KiB of [p, p + size). */
+static bool touch_all;	/* --touch all */
+
+/* Write one byte in every 4 KiB of [p, p + size), or every byte. */
 static void touch(void *p, size_t size)
 {
 	volatile unsigned char *c = p;
 	size_t off;
 
+	if (touch_all) {
+		memset(p, 0x5a, size);
+		__asm__ __volatile__("" : : "r"(p) : "memory");
+		return;
+	}
 	for (off = 0; off < size; off += TOUCH_STRIDE)
 		c[off] = (unsigned char)off | 1;
 }
@@ -207,7 +218,7 @@ static long huge_pages_free(void)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--rounds N] [--rounds-large N] [--warmup N] [--sizes LIST]\n",
+		"usage: %s [--rounds N] [--rounds-large N] [--warmup N] [--sizes LIST] [--touch page|all]\n",
 		prog);
 	exit(2);
 }
@@ -268,6 +279,10 @@ int main(int argc, char **argv)
 			warmup = parse_uint(argv[++i], 0, argv[0]);
 		else if (!strcmp(argv[i], "--sizes"))
 			list = argv[++i];
+		else if (!strcmp(argv[i], "--touch") &&
+			 (!strcmp(argv[i + 1], "page") ||
+			  !strcmp(argv[i + 1], "all")))
+			touch_all = !strcmp(argv[++i], "all");
 		else
 			usage(argv[0]);
 	}
@@ -275,6 +290,7 @@ int main(int argc, char **argv)
 
 	if (uname(&un) == 0)
 		printf("# kernel %s %s\n", un.release, un.machine);
+	printf("# touch %s\n", touch_all ? "all" : "page");
 	printf("# page size %lu, huge pages free %ld\n",
 	       (unsigned long)sysconf(_SC_PAGESIZE), huge_pages_free());
 	printf("# null syscall (getppid) %llu ns\n",

@@ -8,7 +8,8 @@
 # FNMM-BENCH section out of the serial log and writes, into $FNMM_RESULTS
 # (default: results/ at the top of the repo):
 #   e2e.md          the Markdown fragment (also printed on stdout)
-#   e2e.tsv         medians and ratios per size, for gnuplot
+#   e2e.tsv         medians and ratios per size, one byte written per
+#                   4 KiB (for gnuplot); e2e-all.tsv: every byte written
 #   e2e-guest.txt   fnmm_e2e's own output (min, median, p90 per method)
 #   e2e.png         plot-e2e.gp's bar chart, when gnuplot is installed
 # The VM's own output goes to stderr.  Figures only, no pass/fail on them;
@@ -43,13 +44,18 @@ if [ $vm_rc -ne 0 ]; then
 	exit 1
 fi
 
-section=$(sed -n '/^FNMM-BENCH-BEGIN/,/^FNMM-BENCH-END/p' "$log" |
-	sed '1d;$d')
-if ! grep -q '^method	size	bytes' <<<"$section"; then
-	echo "e2e: no FNMM-BENCH section in $log" >&2
+# Two sections: "--touch page", then "--touch all".
+both=$(sed -n '/^FNMM-BENCH-BEGIN/,/^FNMM-BENCH-END/p' "$log")
+section=$(awk '/^FNMM-BENCH-BEGIN/ { n++; next } /^FNMM-BENCH-END/ { next }
+	n == 1' <<<"$both")
+section_all=$(awk '/^FNMM-BENCH-BEGIN/ { n++; next } /^FNMM-BENCH-END/ { next }
+	n == 2' <<<"$both")
+if ! grep -q '^method	size	bytes' <<<"$section" ||
+   ! grep -q '^method	size	bytes' <<<"$section_all"; then
+	echo "e2e: no FNMM-BENCH sections (touch page, touch all) in $log" >&2
 	exit 1
 fi
-printf '%s\n' "$section" > "$results/e2e-guest.txt"
+printf '%s\n' "$section" "$section_all" > "$results/e2e-guest.txt"
 kernel=$(sed -n 's/^# kernel \([^ ]*\).*/\1/p' <<<"$section")
 hp_free=$(sed -n 's/.*huge pages free \([0-9-]*\).*/\1/p' <<<"$section")
 warm=$(sed -n 's/.*, \([0-9]*\) warm-up rounds.*/\1/p' <<<"$section")
@@ -57,7 +63,8 @@ sys_ns=$(sed -n 's/^# null syscall (getppid) \([0-9]*\) ns/\1/p' <<<"$section")
 
 # Long rows (method, size, bytes, rounds, median, min, p90) -> one row per
 # size: medians of the four methods and the ratios fnmm / kernel.
-grep -v '^#' <<<"$section" | awk -F'\t' '
+long_to_wide() {
+	grep -v '^#' | awk -F'\t' '
 function ratio(a, b) {
 	return (a == "NA" || b == "NA" || b == 0) ? "NA" : sprintf("%.2f", a / b)
 }
@@ -79,7 +86,10 @@ END {
 		print s, bytes[s], rounds[s], f, fm, a, h, ratio(f, a),
 		      ratio(f, h), ratio(fm, a), ratio(fm, h)
 	}
-}' > "$results/e2e.tsv"
+}'
+}
+long_to_wide <<<"$section" > "$results/e2e.tsv"
+long_to_wide <<<"$section_all" > "$results/e2e-all.tsv"
 
 awk -F'\t' -v accel="$accel" -v kernel="$kernel" -v hp="$hugepages" \
 	-v hpfree="$hp_free" -v rs="$rounds" -v rl="$rounds_large" \
@@ -95,8 +105,15 @@ function ns(x,   s, r) {	# 1234567 -> 1 234 567
 	return s r
 }
 function label(s) { sub(/[KMG]iB$/, " &", s); sub(/^[0-9]+B$/, "& ", s); return s }
-NR == 1 {
-	print "### End to end in the test VM: get, touch, give back a buffer"
+FNR == 1 {
+	if (NR == 1) {
+		print "### End to end in the test VM: get, touch, give back a buffer"
+		print ""
+		print "One byte written per 4 KiB (the cost of faults and mapping):"
+	} else {
+		print ""
+		print "Every byte written (`memset`: the data work included):"
+	}
 	print ""
 	print "| size | rounds | fnmm ns | fnmm-map ns | anon ns | hugetlb ns | fnmm/anon | fnmm/hugetlb | fnmm-map/anon | fnmm-map/hugetlb |"
 	print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -118,7 +135,9 @@ END {
 	print "handle 0 + touch + UnMap + Release; **anon** = `mmap(MAP_ANONYMOUS |"
 	print "MAP_POPULATE)` + touch + `munmap`;"
 	print "**hugetlb** = `mmap(MAP_HUGETLB)` (2 MiB pages, at least one, faulted in by the"
-	print "touch) + touch + `munmap`. Touch = write one byte per 4 KiB. All four hand out"
+	print "touch) + touch + `munmap`. Touch = write one byte per 4 KiB (first table: a"
+	print "fault per 4 KiB page, one per 2 MiB mapping; freenos-mm maps 2 MiB allocations"
+	print "with PMDs, as hugetlb does), or every byte (second table). All four hand out"
 	print "zeroed memory: the kernel zeroes pages when it maps them, freenos-mm when they"
 	print "are given back (memset and clflush, in Release here). Ratios are ours / the"
 	print "kernel'"'"'s median: below 1 means freenos-mm'"'"'s path is faster."
@@ -132,7 +151,7 @@ END {
 		printf "system call (getppid) takes %s ns here.\n", ns(sysns)
 	}
 	print "Raw per-method min/median/p90: `e2e-guest.txt`; plot: `e2e.png`."
-}' "$results/e2e.tsv" > "$results/e2e.md"
+}' "$results/e2e.tsv" "$results/e2e-all.tsv" > "$results/e2e.md"
 
 ymin=$(awk -F'\t' 'NR > 1 { for (c = 4; c <= 7; c++) if (c != 5 && $c != "NA" &&
 	(m == "" || $c + 0 < m)) m = $c + 0 } END { print m == "" ? 1 : m }' \

@@ -956,6 +956,71 @@ static void split_back(struct split_want *sw, const char *what)
 
 #define NFILES	1000
 
+/* Run on CPU @cpu only, or (-1) on any. */
+static int pin(int cpu)
+{
+	cpu_set_t set;
+	int c;
+
+	CPU_ZERO(&set);
+	for (c = 0; c < CPU_SETSIZE; c++)
+		if (cpu < 0 || c == cpu)
+			CPU_SET(c, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+#define PER_PAGE	64	/* 64-byte objects: one page */
+
+/*
+ * A Pool is one sub-pool per CPU (module/pool.c): a page's worth of
+ * objects reserved on CPU 0 and another on CPU 1 take a page each; the
+ * CPU-0 ones released from CPU 1 give that page back (its own
+ * sub-pool's rule, whoever releases), and then the rest.
+ */
+static void pool_two_cpus(void)
+{
+	__u64 h[2][PER_PAGE];
+	struct fnmm_info in;
+	struct fnmm_vmctl r;
+	int f, c, i, ret = 0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		tap_skip("one CPU", "pool: sub-pools of two CPUs");
+		return;
+	}
+	f = fnmm_open();
+	if (!tap(f >= 0, errname(f), "pool: two CPUs: open"))
+		return;
+	for (c = 0; c < 2 && !ret; c++) {
+		ret = pin(c);
+		for (i = 0; i < PER_PAGE && !ret; i++) {
+			ret = fnmm_reserve(f, 64, RWU, POOL, 0, &r);
+			h[c][i] = r.handle;
+		}
+	}
+	tap_ret(ret, 0, "pool: two CPUs: %d objects of 64 B on CPU 0, %d on CPU 1",
+		PER_PAGE, PER_PAGE);
+	if (!info_or_fail(mon, &in, "pool: two CPUs"))
+		tap_eq(in.alloc[POOL].size, 2 * pg,
+		       "pool: two CPUs: a page each (one sub-pool per CPU)");
+	ret = pin(1);
+	for (i = 0; i < PER_PAGE && !ret; i++)
+		ret = fnmm_release(f, h[0][i]);
+	tap_ret(ret, 0, "pool: two CPUs: CPU 0's objects released on CPU 1");
+	if (!info_or_fail(mon, &in, "pool: two CPUs"))
+		tap_eq(in.alloc[POOL].size, pg,
+		       "pool: two CPUs: ... their page went back");
+	ret = pin(0);
+	for (i = 0; i < PER_PAGE && !ret; i++)
+		ret = fnmm_release(f, h[1][i]);
+	tap_ret(ret, 0, "pool: two CPUs: CPU 1's objects released on CPU 0");
+	if (!info_or_fail(mon, &in, "pool: two CPUs"))
+		tap_eq(in.alloc[POOL].size, 0,
+		       "pool: two CPUs: ... and no page is held");
+	close(f);
+	pin(-1);
+}
+
 static void part_pool(void)
 {
 	static int fds[NFILES];
@@ -980,6 +1045,8 @@ static void part_pool(void)
 		"pool: one object of each class live at once, then release them");
 	split_back(&sw, "pool: ... Split's free and largest back again");
 	close(f);
+	pool_two_cpus();
+	split_back(&sw, "pool: two CPUs: Split's free and largest back again");
 
 	if (setrlimit(RLIMIT_NOFILE, &rl))
 		tap_diag("pool: setrlimit NOFILE: %s", strerror(errno));

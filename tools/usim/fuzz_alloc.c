@@ -17,7 +17,9 @@
  *            current largest() and just above it), release (live, double,
  *            misaligned, out of range, never allocated), carve, alloc_size,
  *            Pool trim, a failing kmalloc under the next allocation; in
- *            Pool mode also direct allocations from the parent
+ *            Pool mode also direct allocations from the parent; each op
+ *            on CPU 0 or 1 (usim_cpu: the magazines and the Pool's
+ *            sub-pools of both, releases on the other CPU)
  *   end      release everything (or destroy with allocations live)
  *
  * A shadow model checks every step, and any violation abort()s:
@@ -25,7 +27,10 @@
  *    (include/fnmm_alloc.h) for its arguments, and whether a valid request
  *    fits is decided by the model from its own map of free units (Split:
  *    an aligned, fully free 2^order block; Bit: an aligned free run; Pool:
- *    a page of the class with a free object, or a free page in the parent);
+ *    a page of the class with a free object in the calling CPU's
+ *    sub-pool, its spare, or a free page in the parent; a page goes to
+ *    the spare or back by its own sub-pool's rules, whichever CPU
+ *    releases);
  *  - a rejected call changes nothing (available, largest, held, the Split
  *    free-block counts, the kmalloc'd objects);
  *  - allocations lie in the range, are aligned as asked, overlap nothing
@@ -118,6 +123,7 @@ static struct {
 	u8 umap[MAX_UNITS];		/* 0 free, 1 direct, 2 Pool page */
 	struct {
 		u8 shift;		/* class held by the Pool, 0 = none */
+		u8 cpu;			/* the sub-pool (CPU) that holds it */
 		u16 count;		/* live objects in it */
 	} pg[MAX_UNITS];
 	u32 npg;			/* pages spanned: ceil(bsize / PAGE) */
@@ -384,13 +390,20 @@ static bool parent_page_fits(void)
 	return !r.err && base_fits(&r);
 }
 
-/* Does a page held by the Pool in class @shift have a free object? */
-static bool pool_class_has_room(unsigned int shift)
+/*
+ * The Pool is one sub-pool per CPU (module/pool.c): the pool ops run on
+ * CPU 0 or 1 (usim_cpu, from the input), and a page belongs to the
+ * sub-pool that took it.
+ */
+#define POOL_CPUS	2
+
+/* Does a page of sub-pool @cpu in class @shift have a free object? */
+static bool pool_class_has_room(unsigned int shift, unsigned int cpu)
 {
 	u32 i;
 
 	for (i = 0; i < S.npg; i++)
-		if (S.pg[i].shift == shift &&
+		if (S.pg[i].shift == shift && S.pg[i].cpu == cpu &&
 		    S.pg[i].count < (PAGE_SIZE >> shift))
 			return true;
 	return false;
@@ -399,34 +412,38 @@ static bool pool_class_has_room(unsigned int shift)
 /* The Pool's spare page (an empty page of no class), or -1. */
 #define POOL_SPARE	0xff
 
-static int pool_spare(void)
+static int pool_spare(unsigned int cpu)
 {
 	u32 i;
 
 	for (i = 0; i < S.npg; i++)
-		if (S.pg[i].shift == POOL_SPARE)
+		if (S.pg[i].shift == POOL_SPARE && S.pg[i].cpu == cpu)
 			return i;
 	return -1;
 }
 
-/* Live Pool objects. */
-static int pool_objects(void)
+/* Live Pool objects of sub-pool @cpu. */
+static int pool_objects(unsigned int cpu)
 {
-	int i, n = 0;
+	int n = 0;
+	u32 i;
 
-	for (i = 0; i < S.nlive; i++)
-		n += !S.live[i].direct;
+	for (i = 0; i < S.npg; i++)
+		if (S.pg[i].shift && S.pg[i].shift != POOL_SPARE &&
+		    S.pg[i].cpu == cpu)
+			n += S.pg[i].count;
 	return n;
 }
 
+/* What an allocation on this CPU (usim_cpu) gets now. */
 static u64 pool_model_largest(void)
 {
 	unsigned int s;
 
-	if (parent_page_fits() || pool_spare() >= 0)
+	if (parent_page_fits() || pool_spare(usim_cpu) >= 0)
 		return 1ULL << S.max_shift;
 	for (s = S.max_shift; s >= S.min_shift; s--)
-		if (pool_class_has_room(s))
+		if (pool_class_has_room(s, usim_cpu))
 			return 1ULL << s;
 	return 0;
 }
@@ -727,8 +744,8 @@ static void op_pool_alloc(u64 size, u64 align, bool inject)
 
 	pool_req(size, align, &q);
 	if (!q.err)
-		room = pool_class_has_room(q.shift);
-	spare = q.err || room ? -1 : pool_spare();
+		room = pool_class_has_room(q.shift, usim_cpu);
+	spare = q.err || room ? -1 : pool_spare(usim_cpu);
 	want = q.err ? q.err : room || spare >= 0 || parent_page_fits() ? 0 :
 	       -ENOMEM;
 	take_snap(&sn);
@@ -762,10 +779,11 @@ static void op_pool_alloc(u64 size, u64 align, bool inject)
 		     q.held);
 	pi = (r.address - S.bbase) / PAGE_SIZE;
 	if (room) {
-		if (S.pg[pi].shift != q.shift ||
+		if (S.pg[pi].shift != q.shift || S.pg[pi].cpu != usim_cpu ||
 		    S.pg[pi].count >= (PAGE_SIZE >> q.shift))
 			fail("object %#llx of class %#llx not from a slab of "
-			     "its class with room", r.address, q.held);
+			     "its class with room on CPU %u", r.address, q.held,
+			     usim_cpu);
 	} else if (spare >= 0) {
 		if (pi != (u32)spare)
 			fail("object %#llx: a class with no room, but not from "
@@ -786,6 +804,7 @@ static void op_pool_alloc(u64 size, u64 align, bool inject)
 				     page);
 		umap_set(page, PAGE_SIZE, 2);
 		S.pg[pi].shift = q.shift;
+		S.pg[pi].cpu = usim_cpu;
 	}
 	S.pg[pi].count++;
 	live_add(r.address, q.held, false);
@@ -869,6 +888,7 @@ static void op_pool_release(u64 addr)
 	u32 pi;
 	bool keep;
 	int spare;
+	u8 owner;
 
 	if (avoid_tail_page && in_tail_page(addr))
 		return;
@@ -900,10 +920,12 @@ static void op_pool_release(u64 addr)
 	if (--S.pg[pi].count)
 		return;
 	/*
-	 * An empty slab stays as the pool's one spare if it has none and
-	 * objects remain; after the last object every page goes back.
+	 * An empty slab stays as its sub-pool's one spare if it has none and
+	 * objects remain there; after the sub-pool's last object every page
+	 * of it goes back.  Whichever CPU releases: the owner's rules.
 	 */
-	keep = pool_objects() && pool_spare() < 0;
+	owner = S.pg[pi].cpu;
+	keep = pool_objects(owner) && pool_spare(owner) < 0;
 	if (API(fnmm_alloc_size(S.base, S.bbase + (u64)pi * PAGE_SIZE)) !=
 	    (keep ? PAGE_SIZE : 0))
 		fail("empty slab %#llx %s", S.bbase + (u64)pi * PAGE_SIZE,
@@ -915,7 +937,7 @@ static void op_pool_release(u64 addr)
 	}
 	S.pg[pi].shift = 0;
 	umap_set(S.bbase + (u64)pi * PAGE_SIZE, PAGE_SIZE, 0);
-	if (!pool_objects() && (spare = pool_spare()) >= 0) {
+	if (!pool_objects(owner) && (spare = pool_spare(owner)) >= 0) {
 		if (API(fnmm_alloc_size(S.base, S.bbase + (u64)spare * PAGE_SIZE)))
 			fail("spare %#llx kept after the last object went",
 			     S.bbase + (u64)spare * PAGE_SIZE);
@@ -1104,6 +1126,9 @@ static void do_op(void)
 	u8 op = rd(1);
 	bool direct;
 	int i;
+
+	/* CPU 0 or 1: the magazines and the Pool's sub-pools of either. */
+	usim_cpu = (op >> 4) & 1;
 
 	switch (op % 12) {
 	case 0: case 1: case 2:			/* allocate */
@@ -1491,6 +1516,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned int inject;
 
 	read_avoid();
+	usim_cpu = 0;
 	memset(&S, 0, sizeof(S));
 	S.in = data;
 	S.left = size;

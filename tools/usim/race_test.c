@@ -14,7 +14,12 @@
  *   carve-size      alloc_size() while the allocation is cut: its size
  *                   before the cut or after, nothing else.
  *   double-release  both threads release one allocation: exactly one
- *                   gets 0, the other -ENOENT.
+ *                   gets 0, the other -ENOENT (for Pool, one of them on
+ *                   the other CPU than the object's sub-pool).
+ *   pool-refill     both threads on the same "CPU" (so the same Pool
+ *                   sub-pool) allocate from an empty class at once: the
+ *                   refills race (one slab installed, the other given
+ *                   back), two distinct objects, nothing held after.
  *   available       one thread allocates and releases single blocks in
  *                   batches (magazine refills and flushes); the other
  *                   reads available(), which must never exceed the size,
@@ -91,7 +96,9 @@ struct race {
 	u64 size;		/* of the allocation raced on */
 	u64 cut;		/* carve-release: the carve's offset */
 	int (*act[2])(struct race *r);
+	bool same_cpu;		/* both threads on CPU 0 */
 	u64 addr;
+	u64 got[2];		/* pool-refill: each thread's object */
 	int ret[2];
 	unsigned long bad;
 	char first_bad[160];
@@ -120,6 +127,18 @@ static int act_size(struct race *r)
 	return fnmm_alloc_size(r->a, r->addr) / r->cut;
 }
 
+static __thread int race_t;	/* this thread's index, 0 or 1 */
+
+/* Allocate a 64-byte object into got[this thread]. */
+static int act_alloc(struct race *r)
+{
+	struct fnmm_range range = { .size = 64 };
+	int ret = fnmm_allocate(r->a, &range);
+
+	r->got[race_t] = ret ? 0 : range.address;
+	return ret;
+}
+
 struct thread_arg {
 	struct race *r;
 	int t;
@@ -132,9 +151,12 @@ static void *race_thread(void *p)
 	unsigned long long s = seed * 2 + ta->t + 1;
 	unsigned long i;
 
-	usim_cpu = ta->t;
+	race_t = ta->t;
+	usim_cpu = r->same_cpu ? 0 : ta->t;
 	for (i = 0; i < rounds; i++) {
-		if (ta->t == 0) {
+		if (ta->t == 0 && !r->size) {
+			r->addr = 1;	/* nothing to set up */
+		} else if (ta->t == 0) {
 			struct fnmm_range range = { .size = r->size };
 
 			if (fnmm_allocate(r->a, &range)) {
@@ -152,7 +174,15 @@ static void *race_thread(void *p)
 		if (ta->t == 0 && r->addr) {
 			int c = r->ret[0], rel = r->ret[1];
 
-			if (r->act[1] == act_size) {
+			if (r->act[0] == act_alloc) {
+				/* Two objects, each its own, all given back. */
+				if (c || rel || r->got[0] == r->got[1] ||
+				    fnmm_release(r->a, r->got[0]) ||
+				    fnmm_release(r->a, r->got[1]) ||
+				    fnmm_pool_held(r->a))
+					record(r, "round %lu: allocations %ld and %ld",
+					       i, c, rel);
+			} else if (r->act[1] == act_size) {
 				/* The size before the cut, or after it. */
 				int whole = r->size / r->cut;
 
@@ -356,6 +386,8 @@ int main(int argc, char **argv)
 				 { act_release, act_release } });
 	run_race(&(struct race){ "pool-double-release", pool, 64, 0,
 				 { act_release, act_release } });
+	run_race(&(struct race){ "pool-refill", pool, 0, 0,
+				 { act_alloc, act_alloc }, true });
 	fnmm_destroy(pool);
 	run_available("split-available", split, PAGE_SIZE);
 	run_available("bit-available", bit, 4096);

@@ -263,6 +263,53 @@ void usim_kfree(const void *p)
 	free((void *)p);
 }
 
+/* ---- rcupdate.h ---- */
+
+#include <linux/rcupdate.h>
+
+#ifdef USIM_THREADS
+#include <pthread.h>
+
+#define USIM_RCU_RING	4096
+
+static const void *rcu_ring[USIM_RCU_RING];
+static unsigned int rcu_next;
+static pthread_mutex_t rcu_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void usim_kfree_rcu(const void *p)
+{
+	const void *old;
+
+	pthread_mutex_lock(&rcu_lock);
+	old = rcu_ring[rcu_next];
+	rcu_ring[rcu_next] = p;
+	rcu_next = (rcu_next + 1) % USIM_RCU_RING;
+	pthread_mutex_unlock(&rcu_lock);
+	kfree(old);
+}
+
+void usim_rcu_barrier(void)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&rcu_lock);
+	for (i = 0; i < USIM_RCU_RING; i++) {
+		kfree(rcu_ring[i]);
+		rcu_ring[i] = NULL;
+	}
+	pthread_mutex_unlock(&rcu_lock);
+}
+#else
+void usim_kfree_rcu(const void *p)
+{
+	kfree(p);
+}
+
+void usim_rcu_barrier(void)
+{
+}
+#endif
+
 /* ---- spinlock.h ---- */
 
 __thread int usim_locks_held;
@@ -400,7 +447,7 @@ void usim_spin_unlock(spinlock_t *l, const char *file, int line)
 #endif
 
 /* ---------------------------------------------------------------- */
-/* xarray.h: a sorted array of (index, entry) under a mutex.          */
+/* xarray.h: a sorted array under a mutex, a lock-free lookup table.   */
 
 void xa_init(struct xarray *xa)
 {
@@ -408,6 +455,57 @@ void xa_init(struct xarray *xa)
 	xa->slots = NULL;
 	xa->n = 0;
 	xa->cap = 0;
+	xa->top = NULL;
+	xa->ntop = 0;
+	xa->old = NULL;
+}
+
+static void *xa_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p)
+		usim_bug(__FILE__, __LINE__, "xarray calloc failed");
+	return p;
+}
+
+/* Mirror @entry (NULL: none) at @index in the lock-free table; lock held. */
+static void xa_mirror(struct xarray *xa, unsigned long index, void *entry)
+{
+	unsigned long hi = index / USIM_XA_LEAF;
+	struct usim_xa_leaf *leaf;
+
+	if (hi >= USIM_XA_TOP_MAX)
+		return;		/* xa_load() looks such an index up locked */
+	if (hi >= xa->ntop) {
+		unsigned long n = xa->ntop ? xa->ntop : 16;
+		struct usim_xa_leaf **top;
+		struct usim_xa_old *o;
+
+		if (!entry)
+			return;
+		while (n <= hi)
+			n *= 2;
+		top = xa_calloc(n, sizeof(*top));
+		if (xa->ntop)
+			memcpy(top, xa->top, xa->ntop * sizeof(*top));
+		o = xa_calloc(1, sizeof(*o));
+		o->p = xa->top;
+		o->next = xa->old;
+		xa->old = o;
+		/* The table before its size: a reader of the size sees it. */
+		__atomic_store_n(&xa->top, top, __ATOMIC_RELEASE);
+		__atomic_store_n(&xa->ntop, n, __ATOMIC_RELEASE);
+	}
+	leaf = xa->top[hi];
+	if (!leaf) {
+		if (!entry)
+			return;
+		leaf = xa_calloc(1, sizeof(*leaf));
+		__atomic_store_n(&xa->top[hi], leaf, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&leaf->slot[index % USIM_XA_LEAF], entry,
+			 __ATOMIC_RELEASE);
 }
 
 /* Position of @index, or where it would be inserted; lock held. */
@@ -433,9 +531,23 @@ static bool xa_here(struct xarray *xa, size_t i, unsigned long index)
 
 void *xa_load(struct xarray *xa, unsigned long index)
 {
+	unsigned long hi = index / USIM_XA_LEAF, ntop;
+	struct usim_xa_leaf **top, *leaf;
 	void *e = NULL;
 	size_t i;
 
+	if (hi < USIM_XA_TOP_MAX) {
+		/* Lock-free, as the kernel's under RCU. */
+		ntop = __atomic_load_n(&xa->ntop, __ATOMIC_ACQUIRE);
+		if (hi >= ntop)
+			return NULL;
+		top = __atomic_load_n(&xa->top, __ATOMIC_ACQUIRE);
+		leaf = __atomic_load_n(&top[hi], __ATOMIC_ACQUIRE);
+		if (leaf)
+			e = __atomic_load_n(&leaf->slot[index % USIM_XA_LEAF],
+					    __ATOMIC_ACQUIRE);
+		return e == XA_ZERO_ENTRY ? NULL : e;
+	}
 	pthread_mutex_lock(&xa->lock);
 	i = xa_pos(xa, index);
 	if (xa_here(xa, i, index) && xa->slots[i].entry != XA_ZERO_ENTRY)
@@ -450,6 +562,7 @@ static void *xa_put(struct xarray *xa, unsigned long index, void *entry)
 	size_t i = xa_pos(xa, index);
 	void *old;
 
+	xa_mirror(xa, index, entry);
 	if (xa_here(xa, i, index)) {
 		old = xa->slots[i].entry;
 		xa->slots[i].entry = entry;
@@ -479,6 +592,7 @@ static void *xa_take(struct xarray *xa, unsigned long index)
 
 	if (!xa_here(xa, i, index))
 		return NULL;
+	xa_mirror(xa, index, NULL);
 	old = xa->slots[i].entry;
 	memmove(&xa->slots[i], &xa->slots[i + 1],
 		(xa->n - i - 1) * sizeof(*xa->slots));
@@ -527,11 +641,25 @@ void xa_release(struct xarray *xa, unsigned long index)
 
 void xa_destroy(struct xarray *xa)
 {
+	unsigned long i;
+
 	pthread_mutex_lock(&xa->lock);
 	free(xa->slots);
 	xa->slots = NULL;
 	xa->n = 0;
 	xa->cap = 0;
+	for (i = 0; i < xa->ntop; i++)
+		free(xa->top[i]);
+	free(xa->top);
+	xa->top = NULL;
+	xa->ntop = 0;
+	while (xa->old) {
+		struct usim_xa_old *o = xa->old;
+
+		xa->old = o->next;
+		free(o->p);
+		free(o);
+	}
 	pthread_mutex_unlock(&xa->lock);
 }
 

@@ -14,6 +14,11 @@ static inline void *ERR_PTR(long error)
 	return (void *)error;
 }
 
+static inline void *ERR_CAST(const void *ptr)
+{
+	return (void *)ptr;
+}
+
 static inline long PTR_ERR(const void *ptr)
 {
 	return (long)ptr;

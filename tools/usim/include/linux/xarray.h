@@ -4,7 +4,10 @@
  *
  * Only what module/pool.c uses: a sorted array of (index, entry) pairs
  * with binary search, behind its own mutex as the kernel's xarray has its
- * own lock.  A reserved slot (xa_reserve) holds a zero entry: xa_load()
+ * own lock, and beside it a two-level table of the same entries that
+ * xa_load() reads without the lock, as the kernel's reads under RCU
+ * (writers publish with release stores; a table outgrown is kept until
+ * xa_destroy(), so a reader never sees one freed).  A reserved slot (xa_reserve) holds a zero entry: xa_load()
  * returns NULL for it and xa_for_each() skips it, as in the kernel.
  * Storing into a reserved slot never allocates; growth uses realloc and
  * aborts if that fails (the shim's own memory is not under test).
@@ -23,10 +26,25 @@ struct usim_xa_slot {
 	void *entry;
 };
 
+#define USIM_XA_LEAF	512UL		/* entries per leaf of the table */
+#define USIM_XA_TOP_MAX	(1UL << 20)	/* leaves at most: indexes < 2^29 */
+
+struct usim_xa_leaf {
+	void *slot[USIM_XA_LEAF];
+};
+
+struct usim_xa_old {
+	void *p;
+	struct usim_xa_old *next;
+};
+
 struct xarray {
 	pthread_mutex_t lock;
 	struct usim_xa_slot *slots;
 	size_t n, cap;
+	struct usim_xa_leaf **top;	/* [index / USIM_XA_LEAF] */
+	unsigned long ntop;
+	struct usim_xa_old *old;	/* outgrown tables */
 };
 
 void xa_init(struct xarray *xa);
