@@ -31,7 +31,9 @@
  * magazines stay in use to the bitmaps and the index; a "live" bitmap,
  * changed only with atomic bit operations, tells a caller's allocation
  * from a chunk on a magazine, so a release is claimed without the Bit
- * lock and a double release gets -ENOENT; a "single" bitmap (changed
+ * lock and a double release gets -ENOENT (its bits are laid out so that
+ * two CPUs' magazine blocks do not share a cache line: bit_live()); a
+ * "single" bitmap (changed
  * under the Bit lock, atomically) marks 1-chunk allocations, so a
  * release knows its size without the lock.  As for Split, available()
  * counts magazine chunks as free, a request that cannot be served
@@ -85,7 +87,8 @@ struct fnmm_bit {
 	spinlock_t lock;
 	unsigned long *used;	/* 1 = chunk in use (or on a magazine) */
 	unsigned long *start;	/* 1 = chunk starts an allocation (or is on a magazine) */
-	unsigned long *live;	/* 1 = a caller's allocation starts here; atomic */
+	/* 1 = a caller's allocation starts here (at bit_live()); atomic */
+	unsigned long *live;
 	unsigned long *single;	/* 1 = a 1-chunk allocation (or on a magazine) */
 	struct bit_mag __percpu *mag;
 	struct fnmm_runs runs;	/* free chunks; unit = chunk + pad */
@@ -94,6 +97,7 @@ struct fnmm_bit {
 	unsigned long pad;	/* units below chunk 0: never free */
 	unsigned long nallocs;	/* magazine chunks included */
 	unsigned int shift;	/* log2(chunk size) */
+	unsigned int live_shift;	/* log2(cache lines of live) */
 	/*
 	 * Written (under the Bit lock) around every move of chunks between
 	 * the bitmaps and a magazine, so that available() sums nfree and
@@ -105,6 +109,28 @@ struct fnmm_bit {
 static inline struct fnmm_bit *to_bit(struct fnmm_allocator *a)
 {
 	return container_of(a, struct fnmm_bit, a);
+}
+
+/*
+ * Where chunk @i's live bit is.  A CPU's magazine is refilled with an
+ * aligned block of 2^BIT_MAG_BLOCK chunks, and two CPUs usually get
+ * neighbouring blocks: with live bits in chunk order they would write
+ * the same cache line on every allocate and release.  So blocks are
+ * dealt round-robin over the live bitmap's 2^live_shift cache lines
+ * (BIT_LIVE_LINE bits each), a block's bits together: neighbouring
+ * blocks land on different lines.
+ */
+#define BIT_LIVE_LINE	512	/* bits in a 64-byte cache line */
+
+static inline unsigned long bit_live(const struct fnmm_bit *b, unsigned long i)
+{
+	unsigned long u = i + b->pad, blk = u >> BIT_MAG_BLOCK;
+	unsigned long lines = 1UL << b->live_shift;
+
+	return (((blk & (lines - 1)) <<
+		 (ilog2(BIT_LIVE_LINE) - BIT_MAG_BLOCK)) +
+		(blk >> b->live_shift)) << BIT_MAG_BLOCK |
+	       (u & ((1UL << BIT_MAG_BLOCK) - 1));
 }
 
 /* The Bit lock held: mark @n chunks at @i an allocation (not live yet). */
@@ -292,7 +318,7 @@ static int bit_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 		return -ENOMEM;
 	/* The bitmaps set up before the live bit a release claims. */
 	smp_mb__before_atomic();
-	set_bit(i, b->live);
+	set_bit(bit_live(b, i), b->live);
 	range->address = a->base + ((u64)i << b->shift);
 	return 0;
 }
@@ -317,7 +343,7 @@ static int bit_release(struct fnmm_allocator *a, u64 addr)
 	if (i < 0)
 		return i;
 	/* Only the first release of a live allocation claims it. */
-	if (!test_and_clear_bit(i, b->live))
+	if (!test_and_clear_bit(bit_live(b, i), b->live))
 		return -ENOENT;
 	if (!test_bit(i, b->single)) {
 		spin_lock(&b->lock);
@@ -384,14 +410,14 @@ static u64 bit_alloc_size(struct fnmm_allocator *a, u64 addr)
 	long i = bit_index(b, addr);
 	u64 ret = 0;
 
-	if (i < 0 || !test_bit(i, b->live))
+	if (i < 0 || !test_bit(bit_live(b, i), b->live))
 		return 0;
 	/* The live bit, then single (paired with allocate's and carve's). */
 	smp_rmb();
 	if (test_bit(i, b->single))
 		return a->granule;
 	spin_lock(&b->lock);
-	if (test_bit(i, b->live))
+	if (test_bit(bit_live(b, i), b->live))
 		ret = (u64)bit_run(b, i) << b->shift;
 	spin_unlock(&b->lock);
 	return ret;
@@ -408,7 +434,7 @@ static int bit_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
 	if (i < 0)
 		return i;
 	spin_lock(&b->lock);
-	if (!test_bit(i, b->live)) {
+	if (!test_bit(bit_live(b, i), b->live)) {
 		ret = -ENOENT;
 	} else if (offset >= a->size || off >= bit_run(b, i)) {
 		ret = -EINVAL;
@@ -422,7 +448,7 @@ static int bit_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
 		b->nallocs++;
 		/* The start and single bits before the live bit. */
 		smp_mb__before_atomic();
-		set_bit(i + off, b->live);
+		set_bit(bit_live(b, i + off), b->live);
 	}
 	spin_unlock(&b->lock);
 	return ret;
@@ -447,7 +473,8 @@ static bool bit_mags_ok(struct fnmm_bit *b, unsigned long *cached)
 			u32 i = m->slot[j];
 
 			if (i >= b->nchunks || !test_bit(i, b->start) ||
-			    !test_bit(i, b->single) || test_bit(i, b->live) ||
+			    !test_bit(i, b->single) ||
+			    test_bit(bit_live(b, i), b->live) ||
 			    bit_run(b, i) != 1)
 				ok = false;
 		}
@@ -476,8 +503,6 @@ static int bit_check(struct fnmm_allocator *a)
 	starts = bitmap_weight(b->start, b->nchunks);
 	if (used + b->nfree != b->nchunks || starts != b->nallocs ||
 	    !bitmap_subset(b->start, b->used, b->nchunks) ||
-	    /* live changes without the lock (only within start) */
-	    !data_race(bitmap_subset(b->live, b->start, b->nchunks)) ||
 	    !bitmap_subset(b->single, b->start, b->nchunks) ||
 	    fnmm_runs_check(&b->runs))
 		ret = -EUCLEAN;
@@ -498,6 +523,9 @@ static int bit_check(struct fnmm_allocator *a)
 			ret = -EUCLEAN;
 		if (test_bit(i, b->start) &&
 		    test_bit(i, b->single) != (bit_run(b, i) == 1))
+			ret = -EUCLEAN;
+		/* live changes without the lock, but only on a start */
+		if (test_bit(bit_live(b, i), b->live) && !test_bit(i, b->start))
 			ret = -EUCLEAN;
 	}
 	spin_unlock(&b->lock);
@@ -580,6 +608,7 @@ static const struct fnmm_alloc_ops bit_ops = {
 struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
 {
 	struct fnmm_bit *b;
+	unsigned long nblk;
 	u64 n;
 	int cpu;
 
@@ -597,7 +626,13 @@ struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
 	b->pad = (base >> ilog2(chunk_size)) & (roundup_pow_of_two(n) - 1);
 	b->used = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
 	b->start = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
-	b->live = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
+	/* At least a line per block up to 16 lines, a power of two. */
+	nblk = DIV_ROUND_UP(b->pad + n, 1UL << BIT_MAG_BLOCK);
+	b->live_shift = order_base_2(max(DIV_ROUND_UP(nblk, BIT_LIVE_LINE >>
+						       BIT_MAG_BLOCK),
+					 min(nblk, 16UL)));
+	b->live = kvcalloc(BITS_TO_LONGS(BIT_LIVE_LINE) << b->live_shift,
+			   sizeof(long), GFP_KERNEL);
 	b->single = kvcalloc(BITS_TO_LONGS(n), sizeof(long), GFP_KERNEL);
 	b->mag = alloc_percpu(struct bit_mag);
 	if (!b->used || !b->start || !b->live || !b->single || !b->mag ||

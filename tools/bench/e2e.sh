@@ -17,7 +17,7 @@
 #
 # Environment: FNMM_E2E_ROUNDS (default 500, sizes up to 2 MiB),
 # FNMM_E2E_ROUNDS_LARGE (default 50, 32 MiB), FNMM_E2E_HUGEPAGES (2 MiB
-# pages reserved at boot, default 20), FNMM_E2E_TIMEOUT (seconds, 300),
+# pages reserved at boot, default 20), FNMM_E2E_TIMEOUT (seconds, 900),
 # and those of tools/vm/run.sh (FNMM_VM_ACCEL, FNMM_CACHE, ...).
 set -euo pipefail
 
@@ -36,7 +36,7 @@ make -s -C "$here" e2e >&2
 
 rm -f "$log"
 vm_rc=0
-"$repo/tools/vm/run.sh" --timeout "${FNMM_E2E_TIMEOUT:-300}" \
+"$repo/tools/vm/run.sh" --timeout "${FNMM_E2E_TIMEOUT:-900}" \
 	--append "hugepages=$hugepages FNMM_E2E_ROUNDS=$rounds FNMM_E2E_ROUNDS_LARGE=$rounds_large" \
 	"$here/guest-e2e.sh" >&2 || vm_rc=$?
 if [ $vm_rc -ne 0 ]; then
