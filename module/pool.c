@@ -400,9 +400,9 @@ static struct pool_cpu *pool_cpu_at(struct fnmm_pool *p, unsigned int c)
 	return READ_ONCE(p->cpu[c]);
 }
 
-static u64 pool_available(struct fnmm_allocator *a)
+/* The sum of one counter (@held, else free_bytes) over the sub-pools. */
+static u64 pool_sum(struct fnmm_pool *p, bool held)
 {
-	struct fnmm_pool *p = to_pool(a);
 	struct pool_cpu *pc;
 	unsigned int c;
 	u64 n = 0;
@@ -410,9 +410,15 @@ static u64 pool_available(struct fnmm_allocator *a)
 	for (c = 0; c < p->ncpus; c++) {
 		pc = pool_cpu_at(p, c);
 		if (pc)
-			n += READ_ONCE(pc->free_bytes);
+			n += held ? READ_ONCE(pc->held) :
+				    READ_ONCE(pc->free_bytes);
 	}
 	return n;
+}
+
+static u64 pool_available(struct fnmm_allocator *a)
+{
+	return pool_sum(to_pool(a), false);
 }
 
 /*
@@ -586,17 +592,7 @@ void fnmm_pool_trim(struct fnmm_allocator *a)
  */
 u64 fnmm_pool_held(struct fnmm_allocator *a)
 {
-	struct fnmm_pool *p = to_pool(a);
-	struct pool_cpu *pc;
-	unsigned int c;
-	u64 n = 0;
-
-	for (c = 0; c < p->ncpus; c++) {
-		pc = pool_cpu_at(p, c);
-		if (pc)
-			n += READ_ONCE(pc->held);
-	}
-	return n;
+	return pool_sum(to_pool(a), true);
 }
 
 /* No user is left: no lock, and no reader to wait for. */

@@ -25,19 +25,26 @@ def read(results, name):
     return open(path, encoding='utf-8').read() if os.path.exists(path) else None
 
 
-def tables(md, keep=None, first_only=False):
-    """The markdown tables of @md (header, separator, rows), rows filtered."""
-    out, cur = [], []
+def tables(md, keep=None, first_only=False, captions=False):
+    """The markdown tables of @md (header, separator, rows), rows filtered;
+    with @captions, each preceded by the paragraph line just above it
+    when that line ends with a colon (a table's caption)."""
+    out, cur, last, cap = [], [], '', ''
     for line in md.splitlines() + ['']:
         if line.startswith('|'):
+            if not cur:
+                cap = last if captions and last.endswith(':') else ''
             cur.append(line)
             continue
+        if line.strip():
+            last = line.strip()
         if cur:
             rows = cur[2:]
             if keep:
                 rows = [r for r in rows if keep(r)]
             if rows:
-                out.append('\n'.join(cur[:2] + rows))
+                out.append((cap + '\n\n' if cap else '') +
+                           '\n'.join(cur[:2] + rows))
             cur = []
             if first_only and out:
                 break
@@ -128,7 +135,8 @@ def main():
         md = read(results, name)
         if md:
             out += ['**%s**:' % title, '']
-            out += tables(md)
+            for t in tables(md, captions=True):
+                out += [t, '']
             out += ['']
     out.append(END)
     text = open(readme, encoding='utf-8').read()
