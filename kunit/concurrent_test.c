@@ -20,9 +20,10 @@
  * dropped in several threads and all but one pool_install() of a
  * sub-pool loses the race and returns its page (two threads bound to
  * each CPU: a Pool is one sub-pool per CPU).  A counting wrapper around
- * the parent tells how often that happened (printed).  The other cases'
+ * the parent tells how often that happened (printed).  The random cases'
  * threads move between CPUs, so some releases reach another CPU's
- * sub-pool.
+ * sub-pool; the handoff cases make every release one: each thread,
+ * bound to its CPU, releases what the next one allocated.
  *
  * The threads must not use KUnit's assertions (they are not the test's
  * thread): each records its first failure and the test reports it.
@@ -450,6 +451,37 @@ static int conc_refill_fn(void *data)
 	return conc_done(t);
 }
 
+/*
+ * Rounds: every thread makes CONC_LIVE / 2 random allocations, then,
+ * after a barrier, releases the next thread's.  The threads are bound to
+ * different CPUs, so every release goes to another CPU than the one that
+ * allocated: onto its own magazine (Split, Bit) or to the owner's
+ * sub-pool (Pool) while that owner allocates.
+ */
+static int conc_handoff_fn(void *data)
+{
+	struct conc_thread *t = data;
+	struct conc_shared *sh = t->sh;
+	struct conc_thread *next = &sh->t[(t->id + 1) % sh->nthreads];
+	unsigned int round, k, op = 0;
+
+	for (round = 0; round < CONC_ROUNDS / 4; round++) {
+		for (k = 0; k < CONC_LIVE / 2; k++, op++)
+			conc_random_alloc(t, prandom_u32_state(&t->rnd), op);
+		conc_barrier(sh);
+		/* Only this thread touches @next's list until the barrier. */
+		conc_release_all(next, op);
+		if (t->id == 0 && round % 16 == 0) {
+			if (fnmm_check(sh->a) ||
+			    (sh->parent && fnmm_check(sh->parent)))
+				conc_fail(t, op, "check failed");
+			t->checks++;
+		}
+		conc_barrier(sh);
+	}
+	return conc_done(t);
+}
+
 struct conc_case {
 	const char *name;
 	enum conc_kind kind;
@@ -461,6 +493,9 @@ static const struct conc_case conc_cases[] = {
 	{ "bit", CONC_BIT, conc_random_fn },
 	{ "pool over split", CONC_POOL, conc_random_fn },
 	{ "pool refill race", CONC_POOL, conc_refill_fn },
+	{ "split handoff", CONC_SPLIT, conc_handoff_fn },
+	{ "bit handoff", CONC_BIT, conc_handoff_fn },
+	{ "pool handoff", CONC_POOL, conc_handoff_fn },
 };
 
 static void conc_desc(const struct conc_case *c, char *desc)
@@ -536,6 +571,10 @@ static void concurrent(struct kunit *test)
 	if (c->fn == conc_refill_fn)
 		sh->nthreads = clamp_t(unsigned int, 2 * num_online_cpus(), 2,
 				       CONC_THREADS);
+	/* A handoff: one thread per CPU, each bound to its own. */
+	if (c->fn == conc_handoff_fn)
+		sh->nthreads = clamp_t(unsigned int, num_online_cpus(), 2,
+				       CONC_THREADS);
 	for (i = 0; i < sh->nthreads; i++) {
 		struct conc_thread *t = &sh->t[i];
 
@@ -550,6 +589,9 @@ static void concurrent(struct kunit *test)
 		if (c->fn == conc_refill_fn)
 			kthread_bind(t->task, cpumask_nth(i / 2 %
 							  num_online_cpus(),
+							  cpu_online_mask));
+		if (c->fn == conc_handoff_fn)
+			kthread_bind(t->task, cpumask_nth(i % num_online_cpus(),
 							  cpu_online_mask));
 		get_task_struct(t->task);
 		started++;
