@@ -539,7 +539,8 @@ static int pool_check(struct fnmm_allocator *a)
 	 */
 	rcu_read_lock();
 	xa_for_each(&p->slabs, i, slab) {
-		for (c = 0; c < p->ncpus && p->cpu[c] != slab->owner; c++)
+		for (c = 0; c < p->ncpus && pool_cpu_at(p, c) != slab->owner;
+		     c++)
 			;
 		ok &= c < p->ncpus;
 	}
