@@ -14,8 +14,9 @@
  * spare and counters, as per-CPU arenas.  An allocation takes its
  * CPU's sub-pool; a slab belongs to the sub-pool that made it for its
  * whole life, and a release takes the lock of the slab's owner (found
- * through the xarray without a lock, re-checked under the owner's lock;
- * slabs are freed after an RCU grace period).  So threads on different
+ * through the xarray without a lock, under RCU; a slab leaves the xarray
+ * marked dead under its owner's lock and is freed after a grace period,
+ * so the release checks the mark once it holds the lock).  So threads on different
  * CPUs that release their own objects share no lock and no cache line;
  * an object released on another CPU costs that CPU's lock, as a remote
  * free.  On one CPU a pool behaves exactly as one sub-pool.
@@ -30,8 +31,8 @@
  * Cost: allocate O(1) when its class has room or there is a spare (first
  * slab on the class's partial list, first free bit among at most
  * PAGE_SIZE / 8), else one parent allocation and an xarray insert made
- * with the lock dropped; release O(log n) in the slabs held (two xarray
- * lookups), plus one parent release when a page goes back; available()
+ * with the lock dropped; release O(log n) in the slabs held (one xarray
+ * lookup), plus one parent release when a page goes back; available()
  * and held O(CPUs); largest() (what this CPU's next allocation gets)
  * O(classes); check() O(CPUs x slabs held).  Metadata: a pointer per possible CPU, a sub-pool (about 350
  * bytes) per CPU that allocated, a descriptor per slab.  The price of
@@ -68,6 +69,7 @@ struct pool_slab {
 	u64 addr;		/* the parent page it carves up */
 	unsigned int inuse;
 	unsigned int cls;
+	bool dead;		/* out of the xarray, freed after RCU */
 	/* 1 = object in use; sized for the smallest class */
 	unsigned long map[];
 };
@@ -224,6 +226,7 @@ static void pool_unlink(struct fnmm_pool *p, struct pool_cpu *pc,
 			struct pool_slab *slab)
 {
 	xa_erase(&p->slabs, pool_pidx(p, slab->addr));
+	slab->dead = true;
 	pc->held -= PAGE_SIZE;
 	pc->free_bytes -= PAGE_SIZE;
 }
@@ -294,35 +297,17 @@ static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 }
 
 /*
- * The sub-pool whose slab holds @addr (no lock: the slab may be going,
- * its owner stays until the pool is destroyed), or NULL.
+ * The object of @slab at @addr: its index in *@objp, or -ENOENT (the
+ * spare, or not in use) or -EINVAL (not on an object of its class).
+ * The slab's owner's lock held.
  */
-static struct pool_cpu *pool_owner(struct fnmm_pool *p, u64 addr)
+static int pool_obj(struct pool_cpu *pc, struct pool_slab *slab, u64 addr,
+		    unsigned int *objp)
 {
-	struct pool_slab *slab;
-	struct pool_cpu *pc = NULL;
-
-	rcu_read_lock();
-	slab = xa_load(&p->slabs, pool_pidx(p, addr));
-	if (slab)
-		pc = READ_ONCE(slab->owner);
-	rcu_read_unlock();
-	return pc;
-}
-
-/*
- * The slab of @pc holding @addr and its object index; @pc's lock held,
- * so a slab found in the xarray and owned by @pc stays.
- */
-static int pool_find(struct fnmm_pool *p, struct pool_cpu *pc, u64 addr,
-		     struct pool_slab **slabp, unsigned int *objp)
-{
-	struct pool_slab *slab;
 	unsigned int shift;
 	u64 off;
 
-	slab = xa_load(&p->slabs, pool_pidx(p, addr));
-	if (!slab || slab->owner != pc || slab == pc->spare)
+	if (slab == pc->spare)
 		return -ENOENT;
 	shift = pc->cls[slab->cls].shift;
 	off = addr - slab->addr;
@@ -330,21 +315,25 @@ static int pool_find(struct fnmm_pool *p, struct pool_cpu *pc, u64 addr,
 		return -EINVAL;
 	if (!test_bit(off >> shift, slab->map))
 		return -ENOENT;
-	*slabp = slab;
 	*objp = off >> shift;
 	return 0;
 }
 
-/* The owner of @addr (not locked), or -EINVAL outside, -ENOENT. */
-static struct pool_cpu *pool_owner_of(struct fnmm_pool *p, u64 addr)
+/*
+ * The slab holding @addr, found without a lock (RCU: a slab goes after a
+ * grace period), and its owner, whose lock the caller takes before it
+ * leaves the RCU section and then checks that the slab is not gone
+ * (@dead, set under that lock when it left the xarray).  NULL if none.
+ */
+static struct pool_slab *pool_lookup(struct fnmm_pool *p, u64 addr)
 {
-	struct fnmm_allocator *pa = p->parent;
-	struct pool_cpu *pc;
+	return xa_load(&p->slabs, pool_pidx(p, addr));
+}
 
-	if (addr < pa->base || addr - pa->base >= pa->size)
-		return ERR_PTR(-EINVAL);
-	pc = pool_owner(p, addr);
-	return pc ? pc : ERR_PTR(-ENOENT);
+static bool pool_in_parent(struct fnmm_pool *p, u64 addr)
+{
+	return addr >= p->parent->base &&
+	       addr - p->parent->base < p->parent->size;
 }
 
 static int pool_release(struct fnmm_allocator *a, u64 addr)
@@ -356,11 +345,18 @@ static int pool_release(struct fnmm_allocator *a, u64 addr)
 	unsigned int obj;
 	int ret;
 
-	pc = pool_owner_of(p, addr);
-	if (IS_ERR(pc))
-		return PTR_ERR(pc);
+	if (!pool_in_parent(p, addr))
+		return -EINVAL;
+	rcu_read_lock();
+	slab = pool_lookup(p, addr);
+	if (!slab) {
+		rcu_read_unlock();
+		return -ENOENT;
+	}
+	pc = slab->owner;
 	spin_lock(&pc->lock);
-	ret = pool_find(p, pc, addr, &slab, &obj);
+	ret = slab->dead ? -ENOENT : pool_obj(pc, slab, addr, &obj);
+	rcu_read_unlock();	/* not dead: it stays while the lock is held */
 	if (ret)
 		goto out;
 	cl = &pc->cls[slab->cls];
@@ -457,12 +453,19 @@ static u64 pool_alloc_size(struct fnmm_allocator *a, u64 addr)
 	unsigned int obj;
 	u64 ret = 0;
 
-	pc = pool_owner_of(p, addr);
-	if (IS_ERR(pc))
+	if (!pool_in_parent(p, addr))
 		return 0;
+	rcu_read_lock();
+	slab = pool_lookup(p, addr);
+	if (!slab) {
+		rcu_read_unlock();
+		return 0;
+	}
+	pc = slab->owner;
 	spin_lock(&pc->lock);
-	if (!pool_find(p, pc, addr, &slab, &obj))
+	if (!slab->dead && !pool_obj(pc, slab, addr, &obj))
 		ret = 1ULL << pc->cls[slab->cls].shift;
+	rcu_read_unlock();
 	spin_unlock(&pc->lock);
 	return ret;
 }
@@ -497,6 +500,7 @@ static bool pool_cpu_ok(struct fnmm_pool *p, struct pool_cpu *pc)
 		if (slab->owner != pc)
 			continue;
 		if (slab->cls >= POOL_NR_CLASSES || pool_pidx(p, slab->addr) != i ||
+		    slab->dead ||
 		    slab->inuse != bitmap_weight(slab->map, pc->cls[slab->cls].nobj) ||
 		    fnmm_alloc_size(p->parent, slab->addr) != PAGE_SIZE)
 			return false;
