@@ -16,8 +16,9 @@
  * whole life, and a release takes the lock of the slab's owner (found
  * through the xarray without a lock, under RCU; a slab leaves the xarray
  * marked dead under its owner's lock and is freed after a grace period,
- * so the release checks the mark once it holds the lock).  So threads on different
- * CPUs that release their own objects share no lock and no cache line;
+ * so the release checks the mark once it holds the lock).  So threads
+ * on different CPUs that release their own objects share no lock and no
+ * cache line;
  * an object released on another CPU costs that CPU's lock, as a remote
  * free.  On one CPU a pool behaves exactly as one sub-pool.
  *
@@ -34,8 +35,9 @@
  * with the lock dropped; release O(log n) in the slabs held (one xarray
  * lookup), plus one parent release when a page goes back; available()
  * and held O(CPUs); largest() (what this CPU's next allocation gets)
- * O(classes); check() O(CPUs x slabs held).  Metadata: a pointer per possible CPU, a sub-pool (about 350
- * bytes) per CPU that allocated, a descriptor per slab.  The price of
+ * O(classes); check() O(CPUs x slabs held).  Metadata: a pointer per
+ * possible CPU, a sub-pool (about 350 bytes) per CPU that allocated, a
+ * descriptor per slab.  The price of
  * giving an idle pool's last page back: an alloc/free pair on an
  * otherwise empty pool takes and returns a page (and its descriptor and
  * xarray slot) every time, about 4x a pair with an object live (83 vs
@@ -248,7 +250,7 @@ static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 	if (shift > p->max_shift)
 		return -E2BIG;
 	/* This CPU's sub-pool (any will do: the hint may be stale at once). */
-	cpu = raw_smp_processor_id() % p->ncpus;
+	cpu = raw_smp_processor_id();	/* below nr_cpu_ids = p->ncpus */
 	pc = READ_ONCE(p->cpu[cpu]);
 	if (unlikely(!pc)) {
 		pc = pool_cpu_first(p, cpu, &fresh);
@@ -320,10 +322,11 @@ static int pool_obj(struct pool_cpu *pc, struct pool_slab *slab, u64 addr,
 }
 
 /*
- * The slab holding @addr, found without a lock (RCU: a slab goes after a
- * grace period), and its owner, whose lock the caller takes before it
- * leaves the RCU section and then checks that the slab is not gone
- * (@dead, set under that lock when it left the xarray).  NULL if none.
+ * The slab holding @addr, or NULL, found without a lock.  The caller is
+ * in an RCU section (a slab is freed after a grace period), takes the
+ * slab's owner's lock before it leaves that section, and then checks
+ * that the slab is not dead (set under that lock when it left the
+ * xarray): Release and alloc_size.
  */
 static struct pool_slab *pool_lookup(struct fnmm_pool *p, u64 addr)
 {
@@ -432,7 +435,7 @@ static u64 pool_largest(struct fnmm_allocator *a)
 
 	if (fnmm_available(p->parent) >= PAGE_SIZE)
 		return 1ULL << p->max_shift;
-	pc = pool_cpu_at(p, raw_smp_processor_id() % p->ncpus);
+	pc = pool_cpu_at(p, raw_smp_processor_id());
 	if (!pc)
 		return 0;
 	spin_lock(&pc->lock);

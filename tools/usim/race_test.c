@@ -35,6 +35,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,11 +105,17 @@ struct race {
 	char first_bad[160];
 };
 
-static void record(struct race *r, const char *fmt, unsigned long round,
-		   long a, long b)
+/* Count a bad round; the first one's message is kept. */
+static __attribute__((format(printf, 2, 3)))
+void record(struct race *r, const char *fmt, ...)
 {
-	if (!r->bad++)
-		snprintf(r->first_bad, sizeof(r->first_bad), fmt, round, a, b);
+	va_list ap;
+
+	if (r->bad++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->first_bad, sizeof(r->first_bad), fmt, ap);
+	va_end(ap);
 }
 
 static int act_carve(struct race *r)
@@ -160,8 +167,7 @@ static void *race_thread(void *p)
 			struct fnmm_range range = { .size = r->size };
 
 			if (fnmm_allocate(r->a, &range)) {
-				record(r, "round %lu: allocate failed %ld%ld",
-				       i, 0, 0);
+				record(r, "round %lu: allocate failed", i);
 				r->addr = 0;
 			} else {
 				r->addr = range.address;
@@ -180,7 +186,7 @@ static void *race_thread(void *p)
 				    fnmm_release(r->a, r->got[0]) ||
 				    fnmm_release(r->a, r->got[1]) ||
 				    fnmm_pool_held(r->a))
-					record(r, "round %lu: allocations %ld and %ld",
+					record(r, "round %lu: allocations %d and %d",
 					       i, c, rel);
 			} else if (r->act[1] == act_size) {
 				/* The size before the cut, or after it. */
@@ -189,7 +195,7 @@ static void *race_thread(void *p)
 				if (c || (rel != whole && rel != 1) ||
 				    fnmm_release(r->a, r->addr) ||
 				    fnmm_release(r->a, r->addr + r->cut))
-					record(r, "round %lu: carve %ld, alloc_size %ld",
+					record(r, "round %lu: carve %d, alloc_size %d",
 					       i, c, rel);
 			} else if (r->act[0] == act_carve) {
 				/* The release wins or the carve does, whole. */
@@ -197,15 +203,14 @@ static void *race_thread(void *p)
 				int got = fnmm_release(r->a, r->addr + r->cut);
 
 				if (rel || (c && c != -ENOENT) || got != want)
-					record(r, "round %lu: carve/release %ld, second half's release %ld",
-					       i, (long)c * 1000 + rel, got);
+					record(r, "round %lu: carve %d, release %d, second half's release %d",
+					       i, c, rel, got);
 			} else if (!!c == !!rel || (c | rel) != -ENOENT) {
-				record(r, "round %lu: releases returned %ld and %ld",
+				record(r, "round %lu: releases returned %d and %d",
 				       i, c, rel);
 			}
 			if (fnmm_check(r->a))
-				record(r, "round %lu: check failed %ld%ld",
-				       i, 0, 0);
+				record(r, "round %lu: check failed", i);
 		}
 		barrier_wait();
 	}
@@ -238,8 +243,9 @@ static void run_race(struct race *r)
 	pthread_join(th, NULL);
 	/* Every allocation raced on was released: all the space is back. */
 	if (fnmm_available(r->a) != before)
-		record(r, "end: available %ld, was %ld", 0,
-		       (long)fnmm_available(r->a), (long)before);
+		record(r, "end: available %llu, was %llu",
+		       (unsigned long long)fnmm_available(r->a),
+		       (unsigned long long)before);
 	report(r->name, r->bad, rounds, r->first_bad);
 }
 
