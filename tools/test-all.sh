@@ -11,20 +11,21 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-passed=0 failed=0
+passed=0 failed=0 bad_steps=
 
 # count NAME LOG: add the last "PREFIX: N passed, M failed" of LOG.
 count() {
 	local line p f
 	line=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$2" | tail -n1)
 	if [ -z "$line" ]; then
-		echo "== $1: no result line (counted as 1 failure)"
+		echo "== $1: no result line (counted as 1 failure)" | tee -a "$2"
 		p=0 f=1
 	else
 		read -r p f < <(echo "$line" | sed -E 's/.* ([0-9]+) passed, ([0-9]+) failed/\1 \2/')
 	fi
-	echo "== $1: $p passed, $f failed"
+	echo "== $1: $p passed, $f failed" | tee -a "$out/$1.log"
 	passed=$((passed + p)) failed=$((failed + f))
+	[ "$f" -eq 0 ] || bad_steps="$bad_steps $1"
 }
 
 step() {
@@ -35,8 +36,10 @@ step() {
 	rc=${PIPESTATUS[0]}
 	count "$name" "$out/$name.log"
 	if [ "$rc" -ne 0 ] && ! grep -qE ' [1-9][0-9]* failed$' "$out/$name.log"; then
-		echo "== $name: exit $rc without a counted failure (counted as 1)"
+		echo "== $name: exit $rc without a counted failure (counted as 1)" |
+			tee -a "$out/$name.log"
 		failed=$((failed + 1))
+		bad_steps="$bad_steps $name"
 	fi
 }
 
@@ -66,5 +69,11 @@ step usim-race tools/usim/race-test.sh
 step usim-fuzz tools/usim/run-fuzz.sh --seconds 60
 step usim-selftest tools/usim/run-fuzz.sh --self-test --seconds 60
 
+# What failed, again at the end: a CI log is often read from its tail.
+for name in $bad_steps; do
+	echo "== what failed in $name:"
+	grep -aE '^(not ok|vm: FAIL)|\[FAILED\]|\bFAIL\b|VIOLATION|reports:| [1-9][0-9]* failed$|no result line|without a counted failure' "$out/$name.log" |
+		head -n 20
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -121,10 +121,33 @@ if [ -f /fnmm/mod/order ]; then
 	# read once stay cached (bpftrace maps large libraries over 9p).
 	mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /host
 fi
+# The watchdog: a guest script still running near the host's timeout
+# prints where each user task and each kernel task in state R or D is
+# (its kernel stack), the blocked tasks as the kernel sees them, and
+# the kernel log since the script started, before QEMU is killed.
+wd=$(sed -n 's/.*fnmm_watchdog=\([0-9]*\).*/\1/p' /proc/cmdline)
+n0=$(dmesg | wc -l)
+if [ -n "$wd" ]; then
+	(
+	sleep "$wd"
+	echo "FNMM-VM-WATCHDOG: the guest script still runs after ${wd} s"
+	for t in /proc/[0-9]*/task/[0-9]*; do
+		st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' $t/status 2>/dev/null)
+		args=$(tr '\0' ' ' < $t/cmdline 2>/dev/null)
+		[ -n "$args" ] || case $st in R|D) ;; *) continue ;; esac
+		echo "# task ${t#/proc/} state $st: $args[$(cat $t/comm 2>/dev/null)]"
+		sed 's/^/#   /' $t/stack 2>/dev/null
+	done
+	echo w > /proc/sysrq-trigger
+	dmesg | tail -n +$((n0 + 1)) | tail -n 300 | sed 's/^/# dmesg: /'
+	echo "not ok - watchdog: the guest script finished in ${wd} s"
+	) &
+fi
 echo
 echo "FNMM-VM-START $(uname -r)"
 cd /fnmm && sh /fnmm/test.sh
 rc=$?
+[ -z "$wd" ] || kill $! 2>/dev/null
 echo "FNMM-VM-TAINT $(cat /proc/sys/kernel/tainted)"
 echo "FNMM-VM-DMESG-BEGIN"
 dmesg
@@ -140,7 +163,7 @@ accel=${FNMM_VM_ACCEL:-tcg}
 qemu=(qemu-system-x86_64 -accel "$accel" -m "${FNMM_VM_MEM:-1G}"
       -smp "${FNMM_VM_SMP:-2}" -nographic -no-reboot
       -kernel "/boot/vmlinuz-$kver" -initrd "$work/$name.cpio.gz"
-      -append "console=ttyS0 panic=-1 loglevel=3 $memmap$append")
+      -append "console=ttyS0 panic=-1 loglevel=3 fnmm_watchdog=$((timeout * 9 / 10)) $memmap$append")
 [ "$accel" = kvm ] && qemu+=(-cpu host)
 [ $hostroot -eq 1 ] && qemu+=(-virtfs
 	local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap)

@@ -27,6 +27,34 @@ workload() {
 	sleep 2
 }
 
+# stop_bt: SIGINT to bpftrace ($pid), which prints its maps and exits.
+# A background job of a non-interactive shell starts with SIGINT
+# ignored, and bpftrace catches it only once it has set up its handler:
+# so the signal goes again every 2 s while it runs, for at most 60 s,
+# then SIGKILL and a failure.
+bt_alive() {
+	[ -d /proc/$pid ] && ! grep -q '^State:[[:space:]]*Z' /proc/$pid/status 2>/dev/null
+}
+stop_bt() {
+	echo "# $name.bt: $(grep -E '^Sig(Ign|Cgt)' /proc/$pid/status 2>/dev/null | tr '\n\t' '  ')"
+	j=0
+	while [ $j -lt 30 ] && bt_alive; do
+		kill -INT $pid 2>/dev/null
+		k=0
+		while [ $k -lt 20 ] && bt_alive; do
+			sleep 0.1; k=$((k + 1))
+		done
+		j=$((j + 1))
+	done
+	if bt_alive; then
+		notok "$name.bt: exits on SIGINT (killed after $j tries)"
+		kill -KILL $pid 2>/dev/null
+	elif [ $j -gt 1 ]; then
+		echo "# $name.bt: exited after $j SIGINTs"
+	fi
+	wait $pid
+}
+
 # run_bt NAME PATTERN...: trace the workload with NAME.bt; each PATTERN
 # (an extended regex) must appear in its output.
 run_bt() {
@@ -34,21 +62,21 @@ run_bt() {
 	out=/tmp/$name.out
 	chroot /host /usr/bin/bpftrace /mnt/bpftrace/$name.bt > $out 2>&1 &
 	pid=$!
+	# Attached and running: BEGIN's line ("fnmm NAME: tracing ...") is
+	# printed once every probe is attached.
 	i=0
-	while ! grep -q '^Attaching' $out && [ $i -lt 240 ]; do
+	while ! grep -q "^fnmm $name: tracing" $out && [ $i -lt 240 ]; do
 		sleep 1; i=$((i + 1))
 	done
-	if ! grep -q '^Attaching' $out; then
+	if ! grep -q "^fnmm $name: tracing" $out; then
 		cat $out
 		notok "$name.bt: attached"
-		kill -INT $pid 2>/dev/null
-		wait $pid
+		stop_bt
 		return
 	fi
 	ok "$name.bt: attached after ${i}s ($(grep '^Attaching' $out))"
 	workload
-	kill -INT $pid
-	wait $pid
+	stop_bt
 	echo "# ---- $name.bt output:"
 	sed 's/^/#   /' $out | grep -av '^#   $' | head -n 40
 	for p in "$@"; do
