@@ -130,16 +130,40 @@ static inline u64 fnmm_base(const struct fnmm_allocator *a)
 /* Split: power-of-two buddy blocks of pages, split and coalesced. */
 #define FNMM_SPLIT_MAX_ORDER	20	/* largest block: 2^20 pages */
 
+/*
+ * Flags of the create functions.  FNMM_NO_PERCPU: no per-CPU magazines;
+ * every request is placed under the allocator's lock exactly as the rule
+ * of this header says (unaligned: the first run of n free units by
+ * address, as genalloc's first fit), so placement never depends on which
+ * CPU freed what: it trades the per-CPU fast path for placement.
+ */
+#define FNMM_NO_PERCPU		0x1
+#define FNMM_CREATE_FLAGS	FNMM_NO_PERCPU
+
 /* The create functions return an ERR_PTR on failure. */
-struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
-					 unsigned int max_order);
+struct fnmm_allocator *fnmm_split_create_flags(u64 base, u64 size,
+					       unsigned int max_order,
+					       unsigned int flags);
+
+static inline struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
+						       unsigned int max_order)
+{
+	return fnmm_split_create_flags(base, size, max_order, 0);
+}
 unsigned int fnmm_split_max_order(struct fnmm_allocator *a);
 void fnmm_split_drain(struct fnmm_allocator *a);
 unsigned long fnmm_split_free_blocks(struct fnmm_allocator *a,
 				     unsigned int order);
 
 /* Bit: one bit per fixed-size chunk, 1 = used. */
-struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size);
+struct fnmm_allocator *fnmm_bit_create_flags(u64 base, u64 size,
+					     u64 chunk_size, unsigned int flags);
+
+static inline struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size,
+						     u64 chunk_size)
+{
+	return fnmm_bit_create_flags(base, size, chunk_size, 0);
+}
 
 /* Pool: power-of-two object classes carved from a parent's pages. */
 #define FNMM_POOL_MIN_SHIFT	3	/* smallest object: 8 bytes */

@@ -128,6 +128,8 @@ struct fnmm_qblock {
  * @expose_phys: physical addresses may be shown to unprivileged callers
  * @account: charge region bytes to the opener's RLIMIT_MEMLOCK
  * @max_handles: live handles per file at most
+ * @alloc_flags: 0, or FNMM_NO_PERCPU for Split and Bit (module parameter
+ *	percpu=0: no per-CPU magazines, placement exactly first fit)
  * @misc: the character device /dev/freenos-mm
  * @debugfs: /sys/kernel/debug/freenos-mm, or an error pointer
  */
@@ -156,6 +158,7 @@ struct fnmm_dev {
 	bool expose_phys;
 	bool account;
 	u32 max_handles;
+	unsigned int alloc_flags;
 	struct miscdevice misc;
 	struct dentry *debugfs;
 };

@@ -405,6 +405,10 @@ static void create_rejects_bad_args(struct kunit *test)
 				FNMM_SPLIT_MAX_ORDER + 1)), -EINVAL);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(fnmm_split_create(~0ULL - PAGE_SIZE + 1,
 							2 * PAGE_SIZE, 0)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(fnmm_split_create_flags(TEST_BASE,
+				PAGE_SIZE, 0, FNMM_NO_PERCPU << 1)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(fnmm_bit_create_flags(TEST_BASE,
+				PAGE_SIZE, PAGE_SIZE, ~0U)), -EINVAL);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(fnmm_bit_create(TEST_BASE, PAGE_SIZE, 0)),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(fnmm_bit_create(TEST_BASE, PAGE_SIZE, 3)),

@@ -540,7 +540,8 @@ static void bench_scale_4g(struct kunit *test) { scale_size(test, 4ULL << 30); }
 /*
  * Fragmentation: seeded traces (log-uniform sizes of 1..256 pages,
  * random frees), FRAG_SEEDS of them, each replayed against each
- * allocator over 256 MiB.  The largest block after each phase is
+ * allocator over 256 MiB: Split and Bit as the device makes them, the
+ * same made with FNMM_NO_PERCPU (module parameter percpu=0), gen_pool.  The largest block after each phase is
  * fnmm_largest() for ours (exact: it drains the magazines, it changes no
  * allocation) and, for gen_pool, found by trying (an allocation and its
  * release leave genalloc's bitmap as it was).
@@ -713,6 +714,8 @@ static void bench_fragmentation(struct kunit *test)
 	static const struct frag_ops fnmm_ops[] = {
 		{ "split", fa_alloc, fa_free, fa_free_pages, fa_largest },
 		{ "bit", fa_alloc, fa_free, fa_free_pages, fa_largest },
+		{ "split-exact", fa_alloc, fa_free, fa_free_pages, fa_largest },
+		{ "bit-exact", fa_alloc, fa_free, fa_free_pages, fa_largest },
 	};
 	static const struct frag_ops gp_ops = {
 		"gen_pool", gp_alloc, gp_free, gp_free_pages, gp_largest,
@@ -724,14 +727,20 @@ static void bench_fragmentation(struct kunit *test)
 
 	pr_info("FNMM-BENCH\tfrag-header\tseed\tphase\tallocator\tlive\tfree pages\tlargest pages\tfailed\text. frag %%\n");
 	for (seed = 42; seed < 42 + FRAG_SEEDS; seed++) {
-		a = fnmm_split_create(SIM_BASE, size, 0);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(a));
-		frag_replay(test, &fnmm_ops[0], a, seed);
-		fnmm_destroy(a);
-		a = fnmm_bit_create(SIM_BASE, size, PAGE_SIZE);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(a));
-		frag_replay(test, &fnmm_ops[1], a, seed);
-		fnmm_destroy(a);
+		unsigned int k;
+
+		/* As the device makes them, and with percpu=0. */
+		for (k = 0; k < ARRAY_SIZE(fnmm_ops); k++) {
+			unsigned int fl = k < 2 ? 0 : FNMM_NO_PERCPU;
+
+			a = k % 2 ? fnmm_bit_create_flags(SIM_BASE, size,
+							  PAGE_SIZE, fl) :
+				    fnmm_split_create_flags(SIM_BASE, size, 0,
+							    fl);
+			KUNIT_ASSERT_FALSE(test, IS_ERR(a));
+			frag_replay(test, &fnmm_ops[k], a, seed);
+			fnmm_destroy(a);
+		}
 		gp = gp_make(test, SIM_BASE, size);
 		frag_replay(test, &gp_ops, gp, seed);
 		gen_pool_destroy(gp);

@@ -9,14 +9,22 @@
 
 #define TEST_BASE	0x40000000ULL
 
-static struct fnmm_allocator *mk_bit(struct kunit *test, u64 base,
-				     u64 chunks, u64 chunk)
+static struct fnmm_allocator *mk_bit_flags(struct kunit *test, u64 base,
+					   u64 chunks, u64 chunk,
+					   unsigned int flags)
 {
-	struct fnmm_allocator *a = fnmm_bit_create(base, chunks * chunk, chunk);
+	struct fnmm_allocator *a = fnmm_bit_create_flags(base, chunks * chunk,
+							 chunk, flags);
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
 	test->priv = a;
 	return a;
+}
+
+static struct fnmm_allocator *mk_bit(struct kunit *test, u64 base,
+				     u64 chunks, u64 chunk)
+{
+	return mk_bit_flags(test, base, chunks, chunk, 0);
 }
 
 static void bit_test_exit(struct kunit *test)
@@ -308,17 +316,20 @@ struct bit_rand_param {
 	u64 chunk;
 	unsigned int offset;	/* chunks from TEST_BASE to the base */
 	unsigned int chunks;
+	unsigned int flags;	/* FNMM_NO_PERCPU: placement checked too */
 };
 
 static const struct bit_rand_param bit_rands[] = {
 	{ PAGE_SIZE, 0, 256 }, { PAGE_SIZE, 3, 300 }, { 64, 3, 1024 },
 	{ 512, 5, 500 },
+	{ PAGE_SIZE, 3, 300, FNMM_NO_PERCPU }, { 64, 3, 1024, FNMM_NO_PERCPU },
 };
 
 static void bit_rand_desc(const struct bit_rand_param *p, char *desc)
 {
-	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%u chunks of %llu at base+%u",
-		 p->chunks, p->chunk, p->offset);
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%u chunks of %llu at base+%u%s",
+		 p->chunks, p->chunk, p->offset,
+		 p->flags ? ", no per-CPU (exact first fit)" : "");
 }
 
 KUNIT_ARRAY_PARAM(bit_rand, bit_rands, bit_rand_desc);
@@ -331,11 +342,12 @@ KUNIT_ARRAY_PARAM(bit_rand, bit_rands, bit_rand_desc);
 static void bit_random(struct kunit *test)
 {
 	const struct bit_rand_param *p = test->param_value;
-	struct fnmm_allocator *a = mk_bit(test,
-					  TEST_BASE + p->offset * p->chunk,
-					  p->chunks, p->chunk);
+	struct fnmm_allocator *a = mk_bit_flags(test,
+						TEST_BASE + p->offset * p->chunk,
+						p->chunks, p->chunk, p->flags);
 
-	fnmm_model_random(test, a, p - bit_rands, 3000, p->chunks / 4, 64);
+	fnmm_model_random(test, a, p - bit_rands, 3000, p->chunks / 4, 64,
+			  p->flags & FNMM_NO_PERCPU);
 }
 
 static struct kunit_case bit_cases[] = {

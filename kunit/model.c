@@ -153,6 +153,7 @@ struct model_live {
 struct model_run {
 	struct kunit *test;
 	struct fnmm_allocator *a;
+	bool exact;		/* FNMM_NO_PERCPU: placement is predicted */
 	unsigned long *used;	/* the model: 1 = held */
 	unsigned long *map;	/* scratch for fnmm_occupancy() */
 	unsigned long nbits;
@@ -161,6 +162,54 @@ struct model_run {
 	u32 seed;
 	unsigned int op;
 };
+
+/**
+ * fnmm_model_place() - where the placement rule puts a request
+ * @used: the model, one bit per granule, 1 = held
+ * @nbits: granules in @used
+ * @base: address of granule 0
+ * @granule: bytes per granule
+ * @len: granules asked for
+ * @align: alignment in bytes (0 or up to a granule: none)
+ *
+ * The rule of include/fnmm_alloc.h, by a naive search: unaligned, the
+ * first run of @len free granules; aligned to a granules, the lower of
+ * the first maximal run of @len + a - 1 (from its first aligned address)
+ * and the first free block of max(order_base_2(@len), log2 a) granules
+ * aligned to its size.
+ *
+ * Return: the first granule, or -1 if neither exists.
+ */
+long fnmm_model_place(const unsigned long *used, unsigned long nbits,
+		      u64 base, u64 granule, unsigned long len, u64 align)
+{
+	unsigned long a = align > granule ? align / granule : 1;
+	unsigned long i = 0, z, e, bl, u;
+	long at = -1;
+	u64 bsz;
+
+	while (i < nbits) {
+		z = find_next_zero_bit(used, nbits, i);
+		if (z >= nbits)
+			break;
+		e = find_next_bit(used, nbits, z);
+		if (e - z >= len + a - 1) {
+			at = z + (round_up(base + z * granule, a * granule) -
+				  (base + z * granule)) / granule;
+			break;
+		}
+		i = e;
+	}
+	if (a == 1)
+		return at;
+	bl = max_t(unsigned long, roundup_pow_of_two(len), a);
+	bsz = bl * granule;
+	for (u = (round_up(base, bsz) - base) / granule; u + bl <= nbits &&
+	     (at < 0 || u < at); u += bl)
+		if (find_next_bit(used, u + bl, u) == u + bl)
+			return u;
+	return at;
+}
 
 /* One request of @len granules at @align bytes; false if refused. */
 static bool model_alloc(struct model_run *m, u64 size, unsigned long len,
@@ -185,6 +234,12 @@ static bool model_alloc(struct model_run *m, u64 size, unsigned long len,
 	KUNIT_ASSERT_GE_MSG(test, r.address, a->base, "seed %u op %u",
 			    m->seed, m->op);
 	first = (r.address - a->base) / a->granule;
+	if (m->exact)
+		KUNIT_ASSERT_EQ_MSG(test, (long)first,
+				    fnmm_model_place(m->used, m->nbits, a->base,
+						     a->granule, len, align),
+				    "seed %u op %u: %lu granules aligned to %llu placed off the rule",
+				    m->seed, m->op, len, align);
 	KUNIT_ASSERT_LE_MSG(test, first + len, m->nbits,
 			    "seed %u op %u: past the end", m->seed, m->op);
 	KUNIT_ASSERT_EQ_MSG(test, (r.address - a->base) % a->granule, 0ULL,
@@ -256,6 +311,10 @@ static void model_agree(struct model_run *m)
 
 	KUNIT_ASSERT_EQ_MSG(test, fnmm_check(a), 0, "seed %u op %u",
 			    m->seed, m->op);
+	if (m->exact)
+		KUNIT_ASSERT_EQ_MSG(test, fnmm_cached(a, m->map), 0UL,
+				    "seed %u op %u: a per-CPU cache in use",
+				    m->seed, m->op);
 	KUNIT_ASSERT_EQ_MSG(test, fnmm_available(a),
 			    (u64)(m->nbits - held) * a->granule,
 			    "seed %u op %u: available", m->seed, m->op);
@@ -281,6 +340,8 @@ static void model_agree(struct model_run *m)
  * @ops: operations to run
  * @max_len: longest request, in granules
  * @max_align: largest alignment asked for, in granules (a power of two)
+ * @exact: @a was made with FNMM_NO_PERCPU: every address is also checked
+ *	against fnmm_model_place(), and no per-CPU cache holds anything
  *
  * Allocations (sizes not always a whole number of granules, a quarter of
  * them aligned), releases, and carves with a release of one part.  After
@@ -291,7 +352,7 @@ static void model_agree(struct model_run *m)
  */
 void fnmm_model_random(struct kunit *test, struct fnmm_allocator *a,
 		       u32 salt, unsigned int ops, unsigned long max_len,
-		       unsigned long max_align)
+		       unsigned long max_align, bool exact)
 {
 	struct model_run *m = kunit_kzalloc(test, sizeof(*m), GFP_KERNEL);
 	unsigned int nomem = 0, carves = 0, align_bits = ilog2(max_align) + 1;
@@ -301,6 +362,7 @@ void fnmm_model_random(struct kunit *test, struct fnmm_allocator *a,
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	m->test = test;
 	m->a = a;
+	m->exact = exact;
 	m->nbits = fnmm_size(a) / g;
 	m->used = kunit_kcalloc(test, BITS_TO_LONGS(m->nbits), sizeof(long),
 				GFP_KERNEL);

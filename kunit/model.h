@@ -9,7 +9,8 @@
  *
  * The reference model: a bitmap of granules, 1 = held, kept by the test
  * beside the allocator; fnmm_model_fits() is the naive search a refused
- * request is checked against.
+ * request is checked against, fnmm_model_place() the one that says where
+ * an allocator without per-CPU caches (FNMM_NO_PERCPU) places a request.
  */
 #ifndef _FNMM_KUNIT_MODEL_H
 #define _FNMM_KUNIT_MODEL_H
@@ -25,9 +26,11 @@ bool fnmm_model_fits(const unsigned long *used, unsigned long nbits,
 		     u64 base, u64 granule, unsigned long len, u64 align);
 unsigned long fnmm_model_longest(const unsigned long *used,
 				 unsigned long nbits);
+long fnmm_model_place(const unsigned long *used, unsigned long nbits,
+		      u64 base, u64 granule, unsigned long len, u64 align);
 void fnmm_model_random(struct kunit *test, struct fnmm_allocator *a,
 		       u32 salt, unsigned int ops, unsigned long max_len,
-		       unsigned long max_align);
+		       unsigned long max_align, bool exact);
 void fnmm_test_aligned_rule(struct kunit *test, struct fnmm_allocator *a,
 			    u64 base);
 

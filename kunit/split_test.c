@@ -11,15 +11,23 @@
 #define TEST_BASE	0x40000000ULL
 #define SPLIT_TEST_BATCH	8	/* SPLIT_MAG_BATCH in module/split.c */
 
-static struct fnmm_allocator *mk_split(struct kunit *test, u64 base,
-				       u64 pages, unsigned int max_order)
+static struct fnmm_allocator *mk_split_flags(struct kunit *test, u64 base,
+					     u64 pages, unsigned int max_order,
+					     unsigned int flags)
 {
-	struct fnmm_allocator *a = fnmm_split_create(base, pages * PAGE_SIZE,
-						     max_order);
+	struct fnmm_allocator *a = fnmm_split_create_flags(base,
+							   pages * PAGE_SIZE,
+							   max_order, flags);
 
 	KUNIT_ASSERT_FALSE(test, IS_ERR(a));
 	test->priv = a;
 	return a;
+}
+
+static struct fnmm_allocator *mk_split(struct kunit *test, u64 base,
+				       u64 pages, unsigned int max_order)
+{
+	return mk_split_flags(test, base, pages, max_order, 0);
 }
 
 static void split_test_exit(struct kunit *test)
@@ -452,17 +460,20 @@ struct split_rand_param {
 	unsigned int offset;	/* pages from TEST_BASE to the base */
 	unsigned int pages;
 	unsigned int max_order;	/* 0: the largest that fits */
+	unsigned int flags;	/* FNMM_NO_PERCPU: placement checked too */
 };
 
 static const struct split_rand_param split_rands[] = {
 	{ 0, 256, 0 }, { 3, 300, 0 }, { 0, 256, 3 }, { 5, 64, 1 },
+	{ 0, 256, 0, FNMM_NO_PERCPU }, { 3, 300, 0, FNMM_NO_PERCPU },
+	{ 5, 64, 1, FNMM_NO_PERCPU },
 };
 
 static void split_rand_desc(const struct split_rand_param *p, char *desc)
 {
 	snprintf(desc, KUNIT_PARAM_DESC_SIZE,
-		 "%u pages at base+%u, max order %u", p->pages, p->offset,
-		 p->max_order);
+		 "%u pages at base+%u, max order %u%s", p->pages, p->offset,
+		 p->max_order, p->flags ? ", no per-CPU (exact first fit)" : "");
 }
 
 KUNIT_ARRAY_PARAM(split_rand, split_rands, split_rand_desc);
@@ -476,13 +487,14 @@ KUNIT_ARRAY_PARAM(split_rand, split_rands, split_rand_desc);
 static void split_random(struct kunit *test)
 {
 	const struct split_rand_param *p = test->param_value;
-	struct fnmm_allocator *a = mk_split(test,
-					    TEST_BASE + p->offset * PAGE_SIZE,
-					    p->pages, p->max_order);
+	struct fnmm_allocator *a = mk_split_flags(test,
+						  TEST_BASE + p->offset * PAGE_SIZE,
+						  p->pages, p->max_order,
+						  p->flags);
 	unsigned long max_align = 1UL << min(fnmm_split_max_order(a), 6U);
 
 	fnmm_model_random(test, a, p - split_rands, 3000, p->pages / 4,
-			  max_align);
+			  max_align, p->flags & FNMM_NO_PERCPU);
 }
 
 static struct kunit_case split_cases[] = {

@@ -54,6 +54,10 @@
  *             a single chunk, else O(n / 64); carve O(n / 64)
  *   check     O(chunks): debug only; occupancy O(chunks / 64)
  *
+ * Made with FNMM_NO_PERCPU (module parameter percpu=0) a Bit has no
+ * magazines: a single chunk is placed first fit under the Bit lock, as
+ * any other request.
+ *
  * Lock order: a CPU's magazine lock, then the Bit lock.
  */
 #include <linux/bitmap.h>
@@ -96,6 +100,7 @@ struct fnmm_bit {
 	unsigned long nfree;	/* not counting magazines */
 	unsigned long pad;	/* units below chunk 0: never free */
 	unsigned long nallocs;	/* magazine chunks included */
+	bool percpu;		/* magazines in use (not FNMM_NO_PERCPU) */
 	unsigned int shift;	/* log2(chunk size) */
 	unsigned int live_shift;	/* log2(cache lines of live) */
 	/*
@@ -307,7 +312,7 @@ static int bit_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 			return -EINVAL;
 		ao = ilog2(range->alignment) - b->shift;
 	}
-	if (n == 1 && !ao)
+	if (n == 1 && !ao && b->percpu)
 		i = bit_mag_alloc(b);
 	if (i < 0)
 		i = bit_alloc_locked(b, n, ao);
@@ -345,7 +350,7 @@ static int bit_release(struct fnmm_allocator *a, u64 addr)
 	/* Only the first release of a live allocation claims it. */
 	if (!test_and_clear_bit(bit_live(b, i), b->live))
 		return -ENOENT;
-	if (!test_bit(i, b->single)) {
+	if (!b->percpu || !test_bit(i, b->single)) {
 		spin_lock(&b->lock);
 		bit_put(b, i, bit_run(b, i));
 		spin_unlock(&b->lock);
@@ -597,15 +602,19 @@ static const struct fnmm_alloc_ops bit_ops = {
 };
 
 /**
- * fnmm_bit_create() - create a Bit allocator
+ * fnmm_bit_create_flags() - create a Bit allocator
  * @base: first address, aligned to @chunk_size
  * @size: bytes, a non-zero multiple of @chunk_size
  * @chunk_size: bytes per bit, a power of two
+ * @flags: 0 or FNMM_NO_PERCPU (no magazines: placement exactly first fit)
  *
- * Return: the allocator, or ERR_PTR(-EINVAL) for a bad range or chunk
- * size, ERR_PTR(-ENOMEM).
+ * fnmm_bit_create() is this with @flags 0.
+ *
+ * Return: the allocator, or ERR_PTR(-EINVAL) for a bad range, chunk size
+ * or flag, ERR_PTR(-E2BIG), ERR_PTR(-ENOMEM).
  */
-struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
+struct fnmm_allocator *fnmm_bit_create_flags(u64 base, u64 size,
+					     u64 chunk_size, unsigned int flags)
 {
 	struct fnmm_bit *b;
 	unsigned long nblk;
@@ -613,7 +622,8 @@ struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
 	int cpu;
 
 	if (!chunk_size || !is_power_of_2(chunk_size) || !size ||
-	    (base | size) & (chunk_size - 1) || base + size < base)
+	    (base | size) & (chunk_size - 1) || base + size < base ||
+	    flags & ~FNMM_CREATE_FLAGS)
 		return ERR_PTR(-EINVAL);
 	n = size / chunk_size;
 	if (n > INT_MAX)
@@ -654,6 +664,7 @@ struct fnmm_allocator *fnmm_bit_create(u64 base, u64 size, u64 chunk_size)
 	b->nchunks = n;
 	b->nfree = n;
 	b->shift = ilog2(chunk_size);
+	b->percpu = !(flags & FNMM_NO_PERCPU);
 	fnmm_runs_set(&b->runs, b->pad, n, true);
 	spin_lock_init(&b->lock);
 	seqcount_spinlock_init(&b->moving, &b->lock);

@@ -1087,7 +1087,8 @@ int fnmm_dev_audit(struct fnmm_dev *dev, char *why, size_t len)
  * @bit_size: bytes of the region given to the Bit allocator (page-rounded;
  *	0: an eighth of the region)
  *
- * @dev->account and @dev->max_handles (0: the most, 2^20 - 1) are the
+ * @dev->account, @dev->max_handles (0: the most, 2^20 - 1) and
+ * @dev->alloc_flags (0 or FNMM_NO_PERCPU, for Split and Bit) are the
  * caller's to set before.
  *
  * Return: 0 or a negative errno.
@@ -1107,7 +1108,8 @@ int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size)
 	atomic64_set(&dev->exported, 0);
 	atomic64_set(&dev->exported_bytes, 0);
 	atomic64_set(&dev->mappings, 0);
-	dev->split = fnmm_split_create(dev->region.base, dev->region.size, 0);
+	dev->split = fnmm_split_create_flags(dev->region.base, dev->region.size,
+					     0, dev->alloc_flags);
 	if (IS_ERR(dev->split))
 		return PTR_ERR(dev->split);
 	if (!bit_size)
@@ -1117,7 +1119,8 @@ int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size)
 	if (ret)
 		goto err_split;
 	dev->bit_base = r.address;
-	dev->bit = fnmm_bit_create(r.address, r.size, PAGE_SIZE);
+	dev->bit = fnmm_bit_create_flags(r.address, r.size, PAGE_SIZE,
+					 dev->alloc_flags);
 	if (IS_ERR(dev->bit)) {
 		ret = PTR_ERR(dev->bit);
 		goto err_carve;

@@ -48,6 +48,10 @@ static bool pages = true;
 module_param(pages, bool, 0444);
 MODULE_PARM_DESC(pages, "Give a boot-reserved region struct pages (ZONE_DEVICE), so get_user_pages() works on its mappings and 2 MiB entries map it; cached memory only (default: yes; no: PFN mappings, any memory type)");
 
+static bool percpu = true;
+module_param(percpu, bool, 0444);
+MODULE_PARM_DESC(percpu, "Per-CPU magazines for Split's 1-8 page blocks and Bit's single chunks, so CPUs do not share a lock (default: yes; no: every request is placed under one lock by first fit, as genalloc places, which fragments less)");
+
 static ushort mode = 0600;
 module_param(mode, ushort, 0444);
 MODULE_PARM_DESC(mode, "Mode of /dev/freenos-mm (default 0600)");
@@ -125,6 +129,7 @@ static int __init fnmm_init(void)
 	}
 	fnmm.account = account;
 	fnmm.max_handles = max_handles;
+	fnmm.alloc_flags = percpu ? 0 : FNMM_NO_PERCPU;
 	ret = fnmm_dev_init(&fnmm, bit_size);
 	if (ret)
 		goto err_pages;

@@ -45,6 +45,12 @@
  * bounded (CPUs x SPLIT_MAG_ORDERS x SPLIT_MAG_DEPTH blocks).
  * fnmm_longest() reads the index without draining.
  *
+ * Made with FNMM_NO_PERCPU (module parameter percpu=0) a Split has no
+ * magazines: every request, aligned or not, takes the index's rule under
+ * the Split lock, so placement is a function of the free pages alone
+ * (the magazines' LIFO reuse and held-back blocks move the fragmentation
+ * trace's outcome both ways, seed by seed: kunit/bench.c).
+ *
  * An alignment above a page is honoured as the kernel's vm_unmapped_area()
  * honours one (it asks for length + alignment - 1): from a buddy block of
  * order max(order of the request, order of the alignment), else from the
@@ -139,6 +145,7 @@ struct fnmm_split {
 	unsigned long nonempty;	/* bit k: head[k] is not empty */
 	u32 head[FNMM_SPLIT_MAX_ORDER + 1];
 	unsigned long nfree[FNMM_SPLIT_MAX_ORDER + 1];
+	bool percpu;		/* magazines in use (not FNMM_NO_PERCPU) */
 	u64 free_pages;		/* on the buddy lists (not in magazines) */
 	u64 nallocs;		/* heads of allocations, magazine blocks included */
 	/*
@@ -305,9 +312,11 @@ static u32 split_take(struct fnmm_split *s, u64 npages, unsigned int order,
 	 * Unaligned: first fit by address, as genalloc places (the free
 	 * space stays in one piece at the top).  Aligned, or @buddy (a
 	 * magazine's refill): the smallest buddy block that is aligned
-	 * enough, else the first run that holds it.
+	 * enough, else the first run that holds it.  Without magazines
+	 * (FNMM_NO_PERCPU) every request takes the index's rule, so where
+	 * it goes depends on which pages are free, not on the lists' order.
 	 */
-	if ((!ao && !buddy) || k > s->max_order) {
+	if ((!ao && !buddy) || !s->percpu || k > s->max_order) {
 		/* @start: the run's first head; blocks follow up to @i + n. */
 		i = fnmm_runs_find_aligned(&s->runs, npages, ao, &start);
 		if (i == FNMM_RUNS_NONE)
@@ -441,7 +450,7 @@ static int split_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 		return -E2BIG;
 
 	/* A whole small block: from this CPU's magazine. */
-	if (order < SPLIT_MAG_ORDERS && npages == 1U << order &&
+	if (s->percpu && order < SPLIT_MAG_ORDERS && npages == 1U << order &&
 	    ao <= order && order <= s->max_order)
 		i = split_mag_alloc(s, order);
 	if (i == SPLIT_NIL) {
@@ -504,8 +513,8 @@ static int split_release(struct fnmm_allocator *a, u64 addr)
 		return -ENOENT;
 	n = READ_ONCE(s->pages[i].npages);
 	k = ilog2(n);
-	if (!is_power_of_2(n) || k >= SPLIT_MAG_ORDERS || k > s->max_order ||
-	    i & (n - 1)) {
+	if (!s->percpu || !is_power_of_2(n) || k >= SPLIT_MAG_ORDERS ||
+	    k > s->max_order || i & (n - 1)) {
 		spin_lock(&s->lock);
 		split_put(s, i);
 		spin_unlock(&s->lock);
@@ -842,17 +851,21 @@ static const struct fnmm_alloc_ops split_ops = {
 };
 
 /**
- * fnmm_split_create() - create a Split allocator
+ * fnmm_split_create_flags() - create a Split allocator
  * @base: first address, page-aligned
  * @size: bytes, a non-zero multiple of the page size
  * @max_order: largest block is 2^@max_order pages; 0 picks the largest
  *	that fits the range (at most FNMM_SPLIT_MAX_ORDER)
+ * @flags: 0 or FNMM_NO_PERCPU (no magazines: placement exactly first fit)
  *
- * Return: the allocator, or ERR_PTR(-EINVAL) for a bad range or order,
- * ERR_PTR(-E2BIG) for a range too large to index, ERR_PTR(-ENOMEM).
+ * fnmm_split_create() is this with @flags 0.
+ *
+ * Return: the allocator, or ERR_PTR(-EINVAL) for a bad range, order or
+ * flag, ERR_PTR(-E2BIG) for a range too large to index, ERR_PTR(-ENOMEM).
  */
-struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
-					 unsigned int max_order)
+struct fnmm_allocator *fnmm_split_create_flags(u64 base, u64 size,
+					       unsigned int max_order,
+					       unsigned int flags)
 {
 	struct fnmm_split *s;
 	u64 n = size >> PAGE_SHIFT;
@@ -861,7 +874,8 @@ struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 	int cpu;
 
 	if (!size || !PAGE_ALIGNED(base) || !PAGE_ALIGNED(size) ||
-	    base + size < base || max_order > FNMM_SPLIT_MAX_ORDER)
+	    base + size < base || max_order > FNMM_SPLIT_MAX_ORDER ||
+	    flags & ~FNMM_CREATE_FLAGS)
 		return ERR_PTR(-EINVAL);
 	if (!max_order)
 		max_order = min_t(unsigned int, ilog2(n), FNMM_SPLIT_MAX_ORDER);
@@ -890,6 +904,7 @@ struct fnmm_allocator *fnmm_split_create(u64 base, u64 size,
 	s->a.granule = PAGE_SIZE;
 	s->abase = abase;
 	s->max_order = max_order;
+	s->percpu = !(flags & FNMM_NO_PERCPU);
 	for (k = 0; k <= max_order; k++)
 		s->head[k] = SPLIT_NIL;
 	spin_lock_init(&s->lock);

@@ -106,7 +106,10 @@ def main():
            "found by trying), median (min-max) over the seeds; then how "
            "many seeds ours failed no more requests than gen_pool and kept "
            "a largest block at least as large.  Phase 3 frees every other "
-           "allocation by address.", "",
+           "allocation by address.  split and bit are as the device makes "
+           "them (per-CPU magazines); split-exact and bit-exact are made "
+           "with FNMM_NO_PERCPU (module parameter percpu=0): no magazines, "
+           "every request placed by the rule under the lock.", "",
            "| phase | allocator | failed | largest pages | "
            "failed <= gen_pool | largest >= gen_pool |",
            "|---|---|---:|---:|---:|---:|"]
@@ -124,7 +127,8 @@ def main():
             phases.append(r[1])
     for phase in phases:
         gp = by.get((phase, "gen_pool"), {})
-        for name in ("split", "bit", "gen_pool"):
+        for name in ("split", "bit", "split-exact", "bit-exact",
+                     "gen_pool"):
             d = by.get((phase, name))
             if not d:
                 continue

@@ -4,7 +4,12 @@
  * the user-space build of module/{alloc,runs,split,bit,pool}.c (or of an
  * older commit's sources: worst.sh builds both and interleaves them).
  *
- *   out/worst SIZE_MIB SAMPLES LABEL
+ *   out/worst SIZE_MIB SAMPLES LABEL [percpu=0]
+ *
+ * With percpu=0 (today's sources only) the Split and the Bit are made
+ * with FNMM_NO_PERCPU, as the module parameter makes them: no per-CPU
+ * magazines (so a refusal has nothing to drain), every case named
+ * "CASE (percpu=0)".
  *
  * A Split and a Bit allocator (page chunks, as the device's) of SIZE_MIB
  * each, filled page by page and then every other page released, so that
@@ -61,9 +66,11 @@ static inline unsigned long long now(void)
 	return t.tv_sec * 1000000000ULL + t.tv_nsec;
 }
 
+static const char *suffix = "";	/* " (percpu=0)" */
+
 static void out(const char *what, unsigned long long ns)
 {
-	printf("%s\t%lu\t%s\t%llu\n", label, mib, what, ns);
+	printf("%s\t%lu\t%s%s\t%llu\n", label, mib, what, suffix, ns);
 }
 
 
@@ -86,10 +93,19 @@ int main(int argc, char **argv)
 	unsigned long samples, k;
 	long meta;
 	u64 size, pages, top;
+	unsigned int flags = 0;
 
 	bench_name = "worst";
-	if (argc != 4)
-		die("usage: worst SIZE_MIB SAMPLES LABEL", argc);
+	if (argc == 5 && !strcmp(argv[4], "percpu=0")) {
+#ifdef FNMM_NO_PERCPU
+		flags = FNMM_NO_PERCPU;
+		suffix = " (percpu=0)";
+#else
+		die("percpu=0: these sources have no FNMM_NO_PERCPU", 0);
+#endif
+	} else if (argc != 4) {
+		die("usage: worst SIZE_MIB SAMPLES LABEL [percpu=0]", argc);
+	}
 	mib = strtoul(argv[1], NULL, 0);
 	samples = strtoul(argv[2], NULL, 0);
 	label = argv[3];
@@ -97,26 +113,40 @@ int main(int argc, char **argv)
 	pages = size >> PAGE_SHIFT;
 
 	meta = usim_kmalloc_bytes;
+#ifdef FNMM_NO_PERCPU
+	s = fnmm_split_create_flags(SPLIT_BASE, size, 0, flags);
+#else
 	s = fnmm_split_create(SPLIT_BASE, size, 0);
-	printf("%s\t%lu\tmeta-split\t%ld\n", label, mib, usim_kmalloc_bytes - meta);
+#endif
+	if (!flags)
+		printf("%s\t%lu\tmeta-split\t%ld\n", label, mib,
+		       usim_kmalloc_bytes - meta);
 	meta = usim_kmalloc_bytes;
+#ifdef FNMM_NO_PERCPU
+	b = fnmm_bit_create_flags(BIT_BASE, size, PAGE_SIZE, flags);
+#else
 	b = fnmm_bit_create(BIT_BASE, size, PAGE_SIZE);
-	printf("%s\t%lu\tmeta-bit\t%ld\n", label, mib, usim_kmalloc_bytes - meta);
+#endif
+	if (!flags)
+		printf("%s\t%lu\tmeta-bit\t%ld\n", label, mib,
+		       usim_kmalloc_bytes - meta);
 	if (IS_ERR(s) || IS_ERR(b))
 		die("create", 0);
 	meta = usim_kmalloc_bytes;
 	pool = fnmm_pool_create(s, FNMM_POOL_MIN_SHIFT, 11);
 	if (IS_ERR(pool))
 		die("pool", 0);
-	printf("%s\t%lu\tmeta-pool-empty\t%ld\n", label, mib,
-	       usim_kmalloc_bytes - meta);
+	if (!flags)
+		printf("%s\t%lu\tmeta-pool-empty\t%ld\n", label, mib,
+		       usim_kmalloc_bytes - meta);
 	{
 		struct fnmm_range r = { .size = 64 };
 
 		if (fnmm_allocate(pool, &r))
 			die("pool allocate", 0);
-		printf("%s\t%lu\tmeta-pool-one\t%ld\n", label, mib,
-		       usim_kmalloc_bytes - meta);
+		if (!flags)
+			printf("%s\t%lu\tmeta-pool-one\t%ld\n", label, mib,
+			       usim_kmalloc_bytes - meta);
 		fnmm_release(pool, r.address);
 	}
 	fnmm_destroy(pool);

@@ -5,7 +5,7 @@
 #
 # Builds out/worst on today's allocator sources and out/worst-base on
 # those of BASELINE (tools/bench/Makefile: the last commit before the run
-# index), runs them interleaved (base, now, base, now, ...) ROUNDS times
+# index), runs them interleaved (base, now, now with percpu=0, base, ...) ROUNDS times
 # at 64 MiB, 1 GiB and 4 GiB, pinned to one CPU, and writes into
 # $FNMM_RESULTS (default results/):
 #   worst.md    the table: per case and size, median (min-p90) and the
@@ -25,11 +25,15 @@ tsv=$results/worst.tsv
 cpu=$(( $(nproc) - 1 ))
 for r in $(seq "$rounds"); do
 	for mib in 64 1024 4096; do
-		for b in base now; do
+		for b in base now now-percpu0; do
 			exe=$here/out/worst
 			[ $b = base ] && exe=$here/out/worst-base
 			echo "worst: round $r, $mib MiB, $b" >&2
-			taskset -c "$cpu" "$exe" "$mib" 15 "$b" >> "$tsv"
+			if [ $b = now-percpu0 ]; then
+				taskset -c "$cpu" "$exe" "$mib" 15 now percpu=0
+			else
+				taskset -c "$cpu" "$exe" "$mib" 15 "$b"
+			fi >> "$tsv"
 		done
 	done
 done
@@ -46,6 +50,9 @@ def fmt(ns):
 def stat(v):
     v = sorted(v)
     return v[len(v) // 2], v[0], v[int(len(v) * 0.9)], v[-1]
+def base_case(case):
+    # "X (percpu=0)" runs on today's sources only: against the baseline's X
+    return case.split(' (')[0]
 def size(mib):
     return '%d GiB' % (mib // 1024) if mib >= 1024 else '%d MiB' % mib
 cases, meta = [], []
@@ -58,15 +65,18 @@ print('Every other page of a Split and a Bit allocator (page chunks) free, '
       'no two adjacent; one call timed at a time (clock_gettime, ~20 ns '
       'of it the clock\'s), %s rounds interleaved with the baseline, '
       'commit %s (before the run index).  median (min–p90), worst; '
-      'ratio = baseline median / now median.\n' % (rounds, base))
+      'ratio = baseline median / now median.  Rows "(percpu=0)": a Split '
+      'made with FNMM_NO_PERCPU (no per-CPU magazines), against the '
+      'baseline\'s row of the same case.\n' % (rounds, base))
 print('| case | region | baseline | now | baseline / now |')
 print('|---|---|---:|---:|---:|')
 for case, mib in cases:
     row = []
     for b in ('base', 'now'):
-        m, lo, p90, hi = stat(d[(case, mib, b)])
+        m, lo, p90, hi = stat(d[(base_case(case) if b == 'base' else case,
+                                 mib, b)])
         row.append('%s (%s–%s), worst %s' % (fmt(m), fmt(lo), fmt(p90), fmt(hi)))
-    mb = stat(d[(case, mib, 'base')])[0]
+    mb = stat(d[(base_case(case), mib, 'base')])[0]
     mn = stat(d[(case, mib, 'now')])[0]
     print('| %s | %s | %s | %s | %.1f× |' % (case, size(mib), row[0], row[1], mb / max(mn, 1)))
 print('\n## Metadata (user-space build)\n')

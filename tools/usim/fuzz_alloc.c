@@ -8,7 +8,8 @@
  *   header   kind (Split, Bit, Pool over Split, Pool over Bit) and flags:
  *            invalid-create probes first, a failing kmalloc injected into
  *            create, destroy with live allocations, release order
- *   create   base, size, max_order / chunk size, min/max shift: any page-
+ *   create   base, size, max_order / chunk size, min/max shift, with
+ *            or without FNMM_NO_PERCPU: any page-
  *            or chunk-aligned base (also bases not aligned to the largest
  *            block and ranges near the top of the address space); a
  *            combination the module must refuse is checked for its errno
@@ -35,7 +36,10 @@
  *    free-block counts, the kmalloc'd objects);
  *  - allocations lie in the range, are aligned as asked, overlap nothing
  *    live, and hold what alloc_size() reports: the request rounded up to
- *    the granule (Split, Bit) or the class size (Pool);
+ *    the granule (Split, Bit) or the class size (Pool); without per-CPU
+ *    magazines (FNMM_NO_PERCPU) a Split or Bit allocation lies exactly
+ *    where the placement rule puts it in the model's map, and nothing is
+ *    ever on a magazine;
  *  - available() = size - sum of live allocation sizes (Pool: held bytes
  *    - live object bytes; the parent's pages held by the Pool are known
  *    to the model), largest() = the model's largest allocatable size,
@@ -134,6 +138,7 @@ static struct {
 	int nlive;
 	u64 freed[NFREED];
 	unsigned int nfreed;
+	bool exact;			/* FNMM_NO_PERCPU: placement predicted */
 } S;
 
 /* ---------------------------------------------------------------- */
@@ -349,6 +354,51 @@ static bool base_fits(const struct req *r)
 		return true;
 	k = clog2u(r->n) > log2u(a) ? clog2u(r->n) : log2u(a);
 	return bit_model_fit(1ULL << k, (1ULL << k) - 1, base_origin_off());
+}
+
+/*
+ * Where an allocator made with FNMM_NO_PERCPU places a request that
+ * fits, by the same rule: unaligned, the first run of n free units; else
+ * the lower of the first maximal run of n + a - 1 units (from its first
+ * aligned unit) and the first free aligned block base_fits() looks for.
+ * The unit, or -1.
+ */
+static long base_place(const struct req *r)
+{
+	u64 a = r->mask + 1, run = 0, k, b;
+	long at = -1, u, z = -1;
+
+	for (u = 0; u < (long)S.nunits; u++) {
+		if (S.umap[u]) {
+			run = 0;
+			continue;
+		}
+		if (!run++)
+			z = u;
+		/* the run from z is maximal on the left; n + a - 1 long? */
+		if (run >= r->n + a - 1)
+			break;
+	}
+	if (u < (long)S.nunits) {
+		at = z;
+		while ((at + r->off) & r->mask)
+			at++;
+	}
+	if (!r->mask)
+		return at;
+	k = clog2u(r->n) > log2u(a) ? clog2u(r->n) : log2u(a);
+	b = 1ULL << k;
+	for (u = 0; u + b <= S.nunits && (at < 0 || u < at); u++) {
+		u64 j;
+
+		if ((u + base_origin_off()) & (b - 1))
+			continue;
+		for (j = 0; j < b && !S.umap[u + j]; j++)
+			;
+		if (j == b)
+			return u;
+	}
+	return at;
 }
 
 static void pool_req(u64 size, u64 align, struct req *r)
@@ -570,6 +620,9 @@ static void verify_magazines(void)
 
 	memset(S.occ, 0, BITS_TO_LONGS(S.nunits) * sizeof(long));
 	mag = API(fnmm_cached(S.base, S.occ));
+	if (S.exact && mag)
+		fail("%llu units on magazines of an allocator without them",
+		     mag);
 	for (u = 0; u < S.nunits; u++) {
 		bool held = test_bit(u, S.occ);
 
@@ -723,6 +776,10 @@ static void op_base_alloc(u64 size, u64 align)
 	if ((r.address - S.bbase) % S.gran)
 		fail("allocation %#llx not on a granule", r.address);
 	u = unit_of(r.address);
+	if (S.exact && (long)u != base_place(&q))
+		fail("%s allocate(size %#llx, align %#llx) at unit %u, the "
+		     "placement rule says %ld", S.base->ops->name, size,
+		     align, u, base_place(&q));
 	for (j = 0; j < q.held / S.gran; j++)
 		if (S.umap[u + j])
 			fail("allocation [%#llx, +%#llx) takes a used unit %#llx",
@@ -1219,9 +1276,9 @@ static struct fnmm_allocator *create_checked(const char *what, int kind,
 	if (inject)
 		usim_kmalloc_fail_at = fail_at = usim_kmalloc_calls + inject;
 	if (kind == 0)
-		a = API(fnmm_split_create(base, size, arg));
+		a = API(fnmm_split_create_flags(base, size, arg, arg2));
 	else if (kind == 1)
-		a = API(fnmm_bit_create(base, size, arg));
+		a = API(fnmm_bit_create_flags(base, size, arg, arg2));
 	else
 		a = API(fnmm_pool_create(parent, arg, arg2));
 	if (inject) {
@@ -1267,6 +1324,11 @@ static void invalid_creates(void)
 		 create_checked("pool", 2, 0, 0, 3, ERR_PTR(-ENOMEM), 8, -EINVAL, 0);
 		 break;
 	default:
+		/* a flag the interface does not define */
+		create_checked("split", 0, b, PAGE_SIZE, 0, NULL,
+			       (unsigned int)FNMM_NO_PERCPU << (1 + rd(1) % 31), -EINVAL, 0);
+		create_checked("bit", 1, b, PAGE_SIZE, 64, NULL,
+			       (unsigned int)FNMM_NO_PERCPU << (1 + rd(1) % 31), -EINVAL, 0);
 		sp = create_checked("split", 0, b, 16 * PAGE_SIZE, 0, NULL, 0, 0, 0);
 		create_checked("pool", 2, 0, 0, 2, sp, 8, -EINVAL, 0);
 		create_checked("pool", 2, 0, 0, 9, sp, 8, -EINVAL, 0);
@@ -1285,7 +1347,7 @@ static void invalid_creates(void)
 static void create_split(unsigned int inject)
 {
 	u64 n = 1 + rd(2) % MAX_UNITS, size = n * PAGE_SIZE, base;
-	unsigned int mo_arg = rd(1), mo, first_max, sel = rd(1);
+	unsigned int mo_arg = rd(1), mo, first_max, sel = rd(1), fl;
 	u64 first, hi = rd(4);
 	int want = 0;
 
@@ -1312,16 +1374,18 @@ static void create_split(unsigned int inject)
 	base += first * PAGE_SIZE;
 	if (base + size < base)
 		want = -EINVAL;
-	S.base = create_checked("split", 0, base, size, mo_arg, NULL, 0, want,
+	S.exact = sel & 0x10;
+	fl = S.exact ? FNMM_NO_PERCPU : 0;
+	S.base = create_checked("split", 0, base, size, mo_arg, NULL, fl, want,
 				inject);
 	if (!S.base && inject)
 		S.base = create_checked("split", 0, base, size, mo_arg, NULL,
-					0, want, 0);
+					fl, want, 0);
 	if (!S.base) {		/* refused as it should be: a valid one */
 		base = 1ULL << 32;
 		first = 0;
 		S.base = create_checked("split", 0, base, size, mo_arg, NULL,
-					0, 0, 0);
+					fl, 0, 0);
 	}
 	S.btype = B_SPLIT;
 	S.bbase = base;
@@ -1337,6 +1401,7 @@ static void create_bit(unsigned int inject, bool for_pool)
 	u8 sel = rd(1);
 	u64 chunk, n = 1 + rd(2) % MAX_UNITS, base, size;
 	u64 hi = rd(4);
+	unsigned int fl;
 	int want = 0;
 
 	switch (sel % 8) {
@@ -1367,14 +1432,17 @@ static void create_bit(unsigned int inject, bool for_pool)
 	}
 	if (base + size < base)
 		want = -EINVAL;
-	S.base = create_checked("bit", 1, base, size, chunk, NULL, 0, want,
+	/* sel's top bit, where no chunk size is read from it */
+	S.exact = sel % 8 != 6 && sel & 0x80;
+	fl = S.exact ? FNMM_NO_PERCPU : 0;
+	S.base = create_checked("bit", 1, base, size, chunk, NULL, fl, want,
 				inject);
 	if (!S.base && inject)
-		S.base = create_checked("bit", 1, base, size, chunk, NULL, 0,
+		S.base = create_checked("bit", 1, base, size, chunk, NULL, fl,
 					want, 0);
 	if (!S.base) {
 		base = 1ULL << 32;
-		S.base = create_checked("bit", 1, base, size, chunk, NULL, 0,
+		S.base = create_checked("bit", 1, base, size, chunk, NULL, fl,
 					0, 0);
 	}
 	S.btype = B_BIT;

@@ -92,6 +92,7 @@ run_tap test_badinput test_badinput
 run_tap test_lifetime test_lifetime
 run_tap test_priv test_priv
 run_tap test_meta test_meta
+run_tap place-percpu test_place percpu
 check "fnmm demo" fnmm demo
 check "fnmm alloc --export: the allocation as a dma-buf" sh -c \
 	'fnmm alloc 1M --export --hold-seconds 0 </dev/null | tee /tmp/exp.out; grep -q "exported: dma-buf fd" /tmp/exp.out'
@@ -187,6 +188,15 @@ fi
 if load "reload: mode=0666 account=0" mode=0666 account=0; then
 	run_tap shared-account0 test_shared account0
 	check "rmmod after account=0" rmmod freenos-mm
+fi
+# percpu=0: no per-CPU magazines, every request placed first fit.
+if load "reload: percpu=0" percpu=0; then
+	run_tap place-exact test_place exact
+	run_tap test_vmctl-exact test_vmctl
+	run_tap shared-pool-exact test_shared pool
+	check "debugfs check ok after percpu=0" \
+		sh -c "[ \"\$(head -n1 $D/check)\" = ok ]"
+	check "rmmod after percpu=0" rmmod freenos-mm
 fi
 if load "reload: max_handles=64" max_handles=64; then
 	run_tap shared-handles test_shared handles 64
