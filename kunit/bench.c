@@ -541,8 +541,8 @@ static void bench_scale_4g(struct kunit *test) { scale_size(test, 4ULL << 30); }
  * Fragmentation: seeded traces (log-uniform sizes of 1..256 pages,
  * random frees), FRAG_SEEDS of them, each replayed against each
  * allocator over 256 MiB: Split and Bit as the device makes them, the
- * same made with FNMM_NO_PERCPU (module parameter percpu=0), gen_pool.  The largest block after each phase is
- * fnmm_largest() for ours (exact: it drains the magazines, it changes no
+ * same made with FNMM_NO_PERCPU (module parameter percpu=0), gen_pool.
+ * The largest block after each phase is fnmm_largest() for ours (exact: it drains the magazines, it changes no
  * allocation) and, for gen_pool, found by trying (an allocation and its
  * release leave genalloc's bitmap as it was).
  */

@@ -13,6 +13,7 @@
 #include <linux/prandom.h>
 #include <linux/random.h>
 #include <linux/sched.h>
+#include <linux/string.h>
 #include "model.h"
 
 #undef MODULE_PARAM_PREFIX
@@ -154,6 +155,7 @@ struct model_run {
 	struct kunit *test;
 	struct fnmm_allocator *a;
 	bool exact;		/* FNMM_NO_PERCPU: placement is predicted */
+	u64 origin;		/* where the allocator's blocks align from */
 	unsigned long *used;	/* the model: 1 = held */
 	unsigned long *map;	/* scratch for fnmm_occupancy() */
 	unsigned long nbits;
@@ -171,17 +173,22 @@ struct model_run {
  * @granule: bytes per granule
  * @len: granules asked for
  * @align: alignment in bytes (0 or up to a granule: none)
+ * @origin: the address the allocator's index counts from, at or below
+ *	@base: its blocks are aligned from there (Split: @base rounded down
+ *	to its largest block, so a block above that order may sit at an
+ *	address not aligned to its size)
  *
  * The rule of include/fnmm_alloc.h, by a naive search: unaligned, the
  * first run of @len free granules; aligned to a granules, the lower of
  * the first maximal run of @len + a - 1 (from its first aligned address)
  * and the first free block of max(order_base_2(@len), log2 a) granules
- * aligned to its size.
+ * aligned to its size from @origin.
  *
  * Return: the first granule, or -1 if neither exists.
  */
 long fnmm_model_place(const unsigned long *used, unsigned long nbits,
-		      u64 base, u64 granule, unsigned long len, u64 align)
+		      u64 base, u64 granule, unsigned long len, u64 align,
+		      u64 origin)
 {
 	unsigned long a = align > granule ? align / granule : 1;
 	unsigned long i = 0, z, e, bl, u;
@@ -204,7 +211,8 @@ long fnmm_model_place(const unsigned long *used, unsigned long nbits,
 		return at;
 	bl = max_t(unsigned long, roundup_pow_of_two(len), a);
 	bsz = bl * granule;
-	for (u = (round_up(base, bsz) - base) / granule; u + bl <= nbits &&
+	for (u = (round_up(base - origin, bsz) - (base - origin)) / granule;
+	     u + bl <= nbits &&
 	     (at < 0 || u < at); u += bl)
 		if (find_next_bit(used, u + bl, u) == u + bl)
 			return u;
@@ -237,7 +245,8 @@ static bool model_alloc(struct model_run *m, u64 size, unsigned long len,
 	if (m->exact)
 		KUNIT_ASSERT_EQ_MSG(test, (long)first,
 				    fnmm_model_place(m->used, m->nbits, a->base,
-						     a->granule, len, align),
+						     a->granule, len, align,
+						     m->origin),
 				    "seed %u op %u: %lu granules aligned to %llu placed off the rule",
 				    m->seed, m->op, len, align);
 	KUNIT_ASSERT_LE_MSG(test, first + len, m->nbits,
@@ -363,6 +372,10 @@ void fnmm_model_random(struct kunit *test, struct fnmm_allocator *a,
 	m->test = test;
 	m->a = a;
 	m->exact = exact;
+	/* Bit's index starts at an address aligned to its whole size. */
+	if (!strcmp(a->ops->name, "split"))
+		m->origin = a->base & ~((PAGE_SIZE <<
+					 fnmm_split_max_order(a)) - 1);
 	m->nbits = fnmm_size(a) / g;
 	m->used = kunit_kcalloc(test, BITS_TO_LONGS(m->nbits), sizeof(long),
 				GFP_KERNEL);

@@ -27,7 +27,8 @@ bool fnmm_model_fits(const unsigned long *used, unsigned long nbits,
 unsigned long fnmm_model_longest(const unsigned long *used,
 				 unsigned long nbits);
 long fnmm_model_place(const unsigned long *used, unsigned long nbits,
-		      u64 base, u64 granule, unsigned long len, u64 align);
+		      u64 base, u64 granule, unsigned long len, u64 align,
+		      u64 origin);
 void fnmm_model_random(struct kunit *test, struct fnmm_allocator *a,
 		       u32 salt, unsigned int ops, unsigned long max_len,
 		       unsigned long max_align, bool exact);
