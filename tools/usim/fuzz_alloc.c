@@ -244,20 +244,6 @@ static u32 unit_of(u64 addr)
 	return (addr - S.bbase) / S.gran;
 }
 
-/* Bit: is there a run of @n free chunks at i with (i + off) & mask == 0? */
-static bool bit_model_fit(u64 n, u64 mask, u64 off)
-{
-	u64 run = 0;
-	long i;
-
-	for (i = (long)S.nunits - 1; i >= 0; i--) {
-		run = S.umap[i] ? 0 : run + 1;
-		if (run >= n && !(((u64)i + off) & mask))
-			return true;
-	}
-	return false;
-}
-
 static u64 bit_model_largest(void)
 {
 	u64 run = 0, best = 0;
@@ -339,29 +325,12 @@ static void base_req(u64 size, u64 align, struct req *r)
 }
 
 /*
- * An unaligned request fits in any run of n free units.  One aligned to
- * a units (a > 1) fits as vm_unmapped_area() fits one: in a run of
- * n + a - 1 units, or in a free block of 2^k units aligned to 2^k,
- * k = max(ceil(log2 n), log2 a) (include/fnmm_alloc.h).
- */
-static bool base_fits(const struct req *r)
-{
-	u64 a = r->mask + 1, k;
-
-	if (!r->mask)
-		return bit_model_fit(r->n, 0, 0);
-	if (bit_model_fit(r->n + a - 1, 0, 0))
-		return true;
-	k = clog2u(r->n) > log2u(a) ? clog2u(r->n) : log2u(a);
-	return bit_model_fit(1ULL << k, (1ULL << k) - 1, base_origin_off());
-}
-
-/*
- * Where an allocator made with FNMM_NO_PERCPU places a request that
- * fits, by the same rule: unaligned, the first run of n free units; else
- * the lower of the first maximal run of n + a - 1 units (from its first
- * aligned unit) and the first free aligned block base_fits() looks for.
- * The unit, or -1.
+ * Where a request goes by the rule of include/fnmm_alloc.h (an allocator
+ * made with FNMM_NO_PERCPU places it exactly there): unaligned, the first
+ * run of n free units; aligned to a units (a > 1), as vm_unmapped_area()
+ * fits one, the lower of the first maximal run of n + a - 1 units (from
+ * its first aligned unit) and the first free block of 2^k units aligned
+ * to 2^k, k = max(ceil(log2 n), log2 a).  The unit, or -1.
  */
 static long base_place(const struct req *r)
 {
@@ -399,6 +368,12 @@ static long base_place(const struct req *r)
 			return u;
 	}
 	return at;
+}
+
+/* A request fits wherever the rule can place it. */
+static bool base_fits(const struct req *r)
+{
+	return base_place(r) >= 0;
 }
 
 static void pool_req(u64 size, u64 align, struct req *r)
