@@ -66,6 +66,13 @@ static inline unsigned long long now(void)
 	return t.tv_sec * 1000000000ULL + t.tv_nsec;
 }
 
+/* The baseline's sources have no create flags. */
+#ifndef FNMM_NO_PERCPU
+#define FNMM_NO_PERCPU	0
+#define fnmm_split_create_flags(b, s, o, f)	fnmm_split_create(b, s, o)
+#define fnmm_bit_create_flags(b, s, c, f)	fnmm_bit_create(b, s, c)
+#endif
+
 static const char *suffix = "";	/* " (percpu=0)" */
 
 static void out(const char *what, unsigned long long ns)
@@ -97,12 +104,10 @@ int main(int argc, char **argv)
 
 	bench_name = "worst";
 	if (argc == 5 && !strcmp(argv[4], "percpu=0")) {
-#ifdef FNMM_NO_PERCPU
+		if (!FNMM_NO_PERCPU)
+			die("percpu=0: these sources have no FNMM_NO_PERCPU", 0);
 		flags = FNMM_NO_PERCPU;
 		suffix = " (percpu=0)";
-#else
-		die("percpu=0: these sources have no FNMM_NO_PERCPU", 0);
-#endif
 	} else if (argc != 4) {
 		die("usage: worst SIZE_MIB SAMPLES LABEL [percpu=0]", argc);
 	}
@@ -113,20 +118,12 @@ int main(int argc, char **argv)
 	pages = size >> PAGE_SHIFT;
 
 	meta = usim_kmalloc_bytes;
-#ifdef FNMM_NO_PERCPU
 	s = fnmm_split_create_flags(SPLIT_BASE, size, 0, flags);
-#else
-	s = fnmm_split_create(SPLIT_BASE, size, 0);
-#endif
 	if (!flags)
 		printf("%s\t%lu\tmeta-split\t%ld\n", label, mib,
 		       usim_kmalloc_bytes - meta);
 	meta = usim_kmalloc_bytes;
-#ifdef FNMM_NO_PERCPU
 	b = fnmm_bit_create_flags(BIT_BASE, size, PAGE_SIZE, flags);
-#else
-	b = fnmm_bit_create(BIT_BASE, size, PAGE_SIZE);
-#endif
 	if (!flags)
 		printf("%s\t%lu\tmeta-bit\t%ld\n", label, mib,
 		       usim_kmalloc_bytes - meta);
