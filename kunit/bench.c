@@ -456,14 +456,20 @@ static void bench_bit_genpool(struct kunit *test)
 		       ARRAY_SIZE(runs));
 }
 
-/* Pool vs kmem_cache at 64, 256 and 1024 bytes: pairs and batches. */
+/*
+ * Pool vs kmem_cache at 64, 256 and 1024 bytes: pairs on an empty pool
+ * (an idle Pool holds no page, so each pair takes a slab from Split and
+ * gives it back; kmem_cache keeps its slabs), pairs with one object of
+ * the size kept live in each, and batches.
+ */
 static void bench_pool_kmem(struct kunit *test)
 {
 	static const unsigned int sizes[] = { 64, 256, 1024 };
+	static const char *const kinds[] = { "", ", one live", ", batch 1024" };
 	struct bench ours = { }, theirs = { };
 	struct fnmm_allocator *split;
 	char what[48], name[32];
-	unsigned int i, batch;
+	unsigned int i, k;
 
 	split = fnmm_split_create(SIM_BASE, 64ULL << 20, 0);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(split));
@@ -476,15 +482,30 @@ static void bench_pool_kmem(struct kunit *test)
 		theirs.kc = kmem_cache_create(name, sizes[i], 0, 0, NULL);
 		KUNIT_ASSERT_NOT_NULL(test, theirs.kc);
 		ours.size = sizes[i];
-		for (batch = 0; batch <= 1024; batch += 1024) {
-			ours.batch = theirs.batch = batch;
-			ours.run = batch ? fnmm_batches : fnmm_pairs;
-			theirs.run = batch ? kc_batches : kc_pairs;
-			ours.iters = theirs.iters = batch ? 16 * batch : 20000;
+		for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+			struct fnmm_range keep = { .size = sizes[i] };
+			void *kept = NULL;
+
+			ours.batch = theirs.batch = k == 2 ? 1024 : 0;
+			ours.run = k == 2 ? fnmm_batches : fnmm_pairs;
+			theirs.run = k == 2 ? kc_batches : kc_pairs;
+			ours.iters = theirs.iters = k == 2 ? 16 * 1024 : 20000;
+			if (k == 1) {
+				KUNIT_ASSERT_EQ(test,
+						fnmm_allocate(ours.a, &keep), 0);
+				kept = kmem_cache_alloc(theirs.kc, GFP_KERNEL);
+				KUNIT_ASSERT_NOT_NULL(test, kept);
+			}
 			snprintf(what, sizeof(what), "%u B%s", sizes[i],
-				 batch ? ", batch 1024" : "");
+				 kinds[k]);
 			compare(test, "pair", what, "pool", &ours, "kmem_cache",
 				&theirs);
+			if (k == 1) {
+				KUNIT_EXPECT_EQ(test,
+						fnmm_release(ours.a, keep.address),
+						0);
+				kmem_cache_free(theirs.kc, kept);
+			}
 		}
 		kmem_cache_destroy(theirs.kc);
 	}

@@ -76,46 +76,66 @@ static void shift_desc(const unsigned int *s, char *desc)
 KUNIT_ARRAY_PARAM(shift, shifts, shift_desc);
 
 /*
- * One class: objects are naturally aligned, fill a page before the next
- * page is taken, and the pages go back when the objects do.
+ * The bytes of a slab of 2^@shift-byte objects, as module/pool.c states
+ * its rule: a page while a page holds 16, else the pages that hold 32,
+ * at most 8.
+ */
+static u64 slab_size(unsigned int shift)
+{
+	u64 per_page = PAGE_SIZE >> shift;
+
+	if (per_page >= 16)
+		return PAGE_SIZE;
+	return min_t(u64, 32 / per_page, 8) * PAGE_SIZE;
+}
+
+/*
+ * One class: objects are naturally aligned, fill a slab (of its class's
+ * size, aligned to it) before the next slab is taken, and the slabs go
+ * back when the objects do.
  */
 static void pool_class_fill(struct kunit *test)
 {
 	unsigned int shift = *(const unsigned int *)test->param_value;
 	struct pool_ctx *ctx = mk_pool(test, false, 16);
-	u64 obj = 1ULL << shift, per = PAGE_SIZE / obj, i, first, addr;
-	u64 pfree = fnmm_available(ctx->parent);
+	u64 obj = 1ULL << shift, slab = slab_size(shift), per = slab / obj;
+	u64 pfree = fnmm_available(ctx->parent), i, first, addr;
 
 	if (shift >= PAGE_SHIFT)
 		kunit_skip(test, "class larger than half a page");
 	first = pool_alloc(test, ctx->pool, obj, 0);
-	KUNIT_EXPECT_EQ(test, first & (obj - 1), 0ULL);
+	KUNIT_EXPECT_EQ(test, first & (slab - 1), 0ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, first), obj);
-	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->parent, first), slab);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - slab);
 	for (i = 1; i < per; i++) {
 		addr = pool_alloc(test, ctx->pool, obj, 0);
-		/* Same page until it is full. */
-		KUNIT_EXPECT_EQ(test, addr & PAGE_MASK, first & PAGE_MASK);
+		/* Same slab until it is full. */
+		KUNIT_EXPECT_EQ(test, addr & ~(slab - 1), first);
 	}
 	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->pool), 0ULL);
 	addr = pool_alloc(test, ctx->pool, obj, 0);
-	KUNIT_EXPECT_NE(test, addr & PAGE_MASK, first & PAGE_MASK);
-	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent),
-			pfree - 2 * PAGE_SIZE);
-	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
+	KUNIT_EXPECT_NE(test, addr & ~(slab - 1), first);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree - 2 * slab);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * slab);
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	/* Objects on every page of a slab are found and sized. */
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, first + slab - obj),
+			obj);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, addr + obj), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, addr + slab - obj),
+			-ENOENT);
 
-	/* The lone object's page empties and is kept as the spare. */
+	/* The lone object's slab empties and is kept as the spare. */
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, addr), 0);
-	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * slab);
 	for (i = 0; i < per - 1; i++)
-		KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool,
-						   (first & PAGE_MASK) + i * obj),
+		KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, first + i * obj),
 				0);
-	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
-	/* The last object: its page and the spare go back. */
-	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, (first & PAGE_MASK) +
-					   (per - 1) * obj), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * slab);
+	/* The last object: its slab and the spare go back. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, first + (per - 1) * obj),
+			0);
 	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree);
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
@@ -262,22 +282,120 @@ static void pool_destroy_returns_pages(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->parent), 0);
 }
 
-/* Pool pages never overlap the parent's other allocations. */
+/*
+ * Pool pages never overlap the parent's other allocations; with no
+ * aligned block of its size free, a slab is the largest one there is.
+ */
 static void pool_shares_parent(struct kunit *test)
 {
 	struct pool_ctx *ctx = mk_pool(test, true, 8);
-	struct fnmm_range r = { .size = 6 * PAGE_SIZE };
+	struct fnmm_range r = { .size = 5 * PAGE_SIZE };
+	struct fnmm_range r1 = { .size = PAGE_SIZE }, r2 = r1;
 	u64 o1, o2;
 
+	/* Pages 0-4 and 6 used: 5 and 7 free, no aligned pair. */
 	KUNIT_ASSERT_EQ(test, fnmm_allocate(ctx->parent, &r), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_allocate(ctx->parent, &r1), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_allocate(ctx->parent, &r2), 0);
+	KUNIT_ASSERT_EQ(test, fnmm_release(ctx->parent, r1.address), 0);
 	o1 = pool_alloc(test, ctx->pool, 512, 0);
 	o2 = pool_alloc(test, ctx->pool, 2048, 0);
 	KUNIT_EXPECT_TRUE(test, o1 < r.address || o1 >= r.address + r.size);
 	KUNIT_EXPECT_TRUE(test, o2 < r.address || o2 >= r.address + r.size);
 	KUNIT_EXPECT_NE(test, o1 & PAGE_MASK, o2 & PAGE_MASK);
+	KUNIT_EXPECT_NE(test, o1 & PAGE_MASK, r2.address);
+	KUNIT_EXPECT_NE(test, o2 & PAGE_MASK, r2.address);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), 0ULL);
 	KUNIT_EXPECT_EQ(test, pool_try(ctx->pool, 64, 0), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->parent), 0);
+}
+
+/*
+ * A multi-page slab is the spare like a page: any class takes it, its
+ * objects are found on every page, and it goes back whole.
+ */
+static void pool_big_slab_spare(struct kunit *test)
+{
+	struct pool_ctx *ctx = mk_pool(test, false, 64);
+	u64 pfree = fnmm_available(ctx->parent), big = slab_size(10);
+	u64 keep = pool_alloc(test, ctx->pool, 8, 0);
+	u64 x = pool_alloc(test, ctx->pool, 1024, 0), y, last = 0;
+	unsigned int i;
+
+	KUNIT_ASSERT_GT(test, big, (u64)PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, x & (big - 1), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), PAGE_SIZE + big);
+	/* x's slab empties: the spare, of 8 pages. */
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), PAGE_SIZE + big);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent),
+			pfree - PAGE_SIZE - big);
+	/* A 64-byte class takes it: big / 64 objects in it, no new slab. */
+	y = pool_alloc(test, ctx->pool, 64, 0);
+	KUNIT_EXPECT_EQ(test, y, x);
+	for (i = 1; i < big / 64; i++)
+		last = pool_alloc(test, ctx->pool, 64, 0);
+	KUNIT_EXPECT_EQ(test, last, x + big - 64);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, last), 64ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), PAGE_SIZE + big);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	/* Released from its last page first, then all. */
+	for (i = big / 64; i-- > 0;)
+		KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x + i * 64), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, last), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, keep), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(ctx->parent), pfree);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->parent), 0);
+}
+
+/*
+ * A slab's bitmap counts a page of 8-byte objects: an 8-page spare is
+ * not for classes below 64 bytes (they make a page of their own), and a
+ * 64-byte class fills it with 512.
+ */
+static void pool_big_spare_small_class(struct kunit *test)
+{
+	struct pool_ctx *ctx = mk_pool(test, false, 64);
+	u64 big = slab_size(11), per = big / 64, x, small, y;
+	u64 keep = pool_alloc(test, ctx->pool, 1024, 0);
+	u64 *objs = kunit_kcalloc(test, per, sizeof(*objs), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	KUNIT_ASSERT_EQ(test, per, PAGE_SIZE / 8);
+	x = pool_alloc(test, ctx->pool, 2048, 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * big);
+	/* 32-byte objects: 1024 would not fit the bitmap; a page of them. */
+	small = pool_alloc(test, ctx->pool, 32, 0);
+	KUNIT_EXPECT_TRUE(test, small < x || small >= x + big);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 2 * big + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	/* 64-byte objects take the spare: 512 of them, then a new slab. */
+	for (i = 0; i < per; i++) {
+		objs[i] = pool_alloc(test, ctx->pool, 64, 0);
+		KUNIT_EXPECT_EQ(test, objs[i], x + i * 64);
+	}
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->pool),
+			big - 1024 + PAGE_SIZE - 32);
+	y = pool_alloc(test, ctx->pool, 64, 0);
+	KUNIT_EXPECT_TRUE(test, y < x || y >= x + big);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool),
+			2 * big + 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	for (i = 0; i < per; i++)
+		KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, objs[i]), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, y), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, small), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, keep), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->pool), 0ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->parent), 0);
 }
 
@@ -289,6 +407,8 @@ static struct kunit_case pool_cases[] = {
 	KUNIT_CASE(pool_parent_exhaustion),
 	KUNIT_CASE(pool_destroy_returns_pages),
 	KUNIT_CASE(pool_shares_parent),
+	KUNIT_CASE(pool_big_slab_spare),
+	KUNIT_CASE(pool_big_spare_small_class),
 	{}
 };
 

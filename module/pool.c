@@ -3,45 +3,68 @@
  * freenos-mm: the Pool allocator.
  *
  * As FreeNOS's PoolAllocator: objects of power-of-two size classes are
- * carved out of pages obtained from a parent allocator (Split or Bit).
- * Each pool page ("slab") holds objects of one class and a bitmap of
- * them, 1 = used, kept outside the managed memory.  An xarray indexed by
- * the parent's page number finds the slab of an address, so metadata
- * grows with the slabs held, not with the parent's size.
+ * carved out of blocks obtained from a parent allocator (Split or Bit).
+ * Each slab, one block of the parent, holds objects of one class and a
+ * bitmap of them, 1 = used, kept outside the managed memory.  A slab is
+ * one page for classes a page holds 16 of, else the 2, 4 or 8 pages that
+ * hold 32 (4 KiB pages: 512 B in 4 pages, 1 and 2 KiB in 8, as SLUB
+ * sizes kmalloc-512 to -2k), aligned to its size; when the parent has no
+ * such block, the largest smaller one it has.  So a class of big
+ * objects sets up a slab per 16-32 objects, not per 2-4.
+ *
+ * Finding an address's slab: an xarray indexed by the parent's page
+ * number holds each slab at its first page; the slab of an address is
+ * the first one found walking down from its page, at most 7 pages (one
+ * tree walk, then steps within a leaf).  Before that, a release tries
+ * the slab its CPU's last lookup found (a hint: objects go back in runs
+ * from one slab), which costs no tree walk at all.
  *
  * Per CPU: a pool is one sub-pool per CPU that allocates from it (made
  * on that CPU's first allocation), each with its own lock, class lists,
- * spare and counters, as per-CPU arenas.  An allocation takes its
- * CPU's sub-pool; a slab belongs to the sub-pool that made it for its
- * whole life, and a release takes the lock of the slab's owner (found
- * through the xarray without a lock, under RCU; a slab leaves the xarray
- * marked dead under its owner's lock and is freed after a grace period,
- * so the release checks the mark once it holds the lock).  So threads
- * on different CPUs that release their own objects share no lock and no
- * cache line;
- * an object released on another CPU costs that CPU's lock, as a remote
- * free.  On one CPU a pool behaves exactly as one sub-pool.
+ * spare, stash and counters, as per-CPU arenas.  An allocation takes
+ * its CPU's sub-pool; a slab belongs to the sub-pool that made it for
+ * its whole life, and a release takes the lock of the slab's owner
+ * (found through the hint or the xarray without a lock, under RCU).  So
+ * threads on different CPUs that release their own objects share no
+ * lock and no cache line; an object released on another CPU costs that
+ * CPU's lock, as a remote free.  On one CPU a pool behaves exactly as
+ * one sub-pool.
+ *
+ * Descriptors are type-stable for the lockless readers: a slab leaves
+ * the xarray marked dead under its owner's lock, and its descriptor goes
+ * to the owner's stash (at most POOL_STASH_MAX) for its next slab, else
+ * is freed after a grace period, hints to it cleared first.  A reader
+ * may thus hold a descriptor that is dead or already carves up another
+ * block of the same sub-pool: it checks, under the owner's lock, that
+ * the slab is alive and holds the address (pool_obj()); slabs never
+ * overlap, so a live slab holding the address is that address's slab.
  *
  * A slab that becomes empty goes back to the parent at once, except one
- * page per sub-pool kept as a spare (of no class: any class takes it) so
- * that an alloc/free pair does not bounce a page through the parent each
- * time.  The spare is kept only while the sub-pool has live objects:
- * releasing its last object gives every page of it back, so an idle pool
- * holds nothing.  fnmm_pool_trim() returns the spares at any time.
+ * slab per sub-pool (at most 8 pages) kept as a spare, of no class: any
+ * class whose objects its bitmap can count takes it (the bitmap holds a
+ * page of the smallest objects, 512 at 4 KiB: an 8-page spare serves
+ * 64 B and up), so that an alloc/free pair does not bounce a slab
+ * through the parent each time.  The spare is kept only while the
+ * sub-pool has live objects: releasing its last object gives every
+ * block of it back, so an idle pool holds no page (only its stashed
+ * descriptors).  fnmm_pool_trim() returns the spares and the stashes at
+ * any time.
  *
  * Cost: allocate O(1) when its class has room or there is a spare (first
- * slab on the class's partial list, first free bit among at most
- * PAGE_SIZE / 8), else one parent allocation and an xarray insert made
- * with the lock dropped; release O(log n) in the slabs held (one xarray
- * lookup), plus one parent release when a page goes back; available()
- * and held O(CPUs); largest() (what this CPU's next allocation gets)
- * O(classes); check() O(CPUs x slabs held).  Metadata: a pointer per
- * possible CPU, a sub-pool (about 350 bytes) per CPU that allocated, a
- * descriptor per slab.  The price of
- * giving an idle pool's last page back: an alloc/free pair on an
- * otherwise empty pool takes and returns a page (and its descriptor and
- * xarray slot) every time, about 4x a pair with an object live (83 vs
- * 25 ns in the user-space build).
+ * slab on the class's partial list, first free bit among at most 512),
+ * else at most 4 parent allocations (8, 4, 2, 1 pages) and an xarray
+ * reservation made with the lock dropped; release O(1) on a hint hit,
+ * else O(log n) in the slabs held (one xarray walk and at most 7 steps),
+ * plus one parent release when a slab goes back; available() and held
+ * O(CPUs); largest() (what this CPU's next allocation gets) O(classes);
+ * check() O(CPUs x slabs held); freeing a descriptor O(CPUs) (its hints).
+ * Metadata: a pointer per possible CPU, a sub-pool (about 430 bytes) per
+ * CPU that allocated, a 128-byte descriptor per slab held and per stashed
+ * one (at most 32 per sub-pool, 4 KiB).  The price of giving an idle
+ * pool's last block back: an alloc/free pair on an otherwise empty pool
+ * takes and returns a block (and its xarray slot) every time, about 10x
+ * a pair with an object live (make bench: "64 B" against "64 B, one
+ * live").
  */
 #include <linux/atomic.h>
 #include <linux/bitmap.h>
@@ -61,36 +84,70 @@
 #include "fnmm_alloc.h"
 
 #define POOL_NR_CLASSES	(PAGE_SHIFT - FNMM_POOL_MIN_SHIFT)
+/* A slab is at most 2^3 pages, and holds up to 32 objects of its class. */
+#define POOL_SLAB_MAX_ORDER	3
+#define POOL_SLAB_OBJS		32
+/* Classes with fewer objects per page than this get multi-page slabs. */
+#define POOL_SLAB_MIN_PAGE_OBJS	16
+/*
+ * Objects a slab's bitmap counts: a page of the smallest class (512 at
+ * 4 KiB), so a descriptor is 128 bytes; a class of smaller objects than
+ * a spare's size allows (8 pages: below 64 B) makes a slab of its own.
+ */
+#define POOL_MAP_BITS		(PAGE_SIZE >> FNMM_POOL_MIN_SHIFT)
+/* Descriptors a sub-pool keeps for its next slabs (128 bytes each). */
+#define POOL_STASH_MAX		32
 
 struct pool_cpu;
 
+/*
+ * A slab's descriptor.  Looked up without a lock (pool_lookup()), and
+ * reused for the owner's next slabs (its stash), so a reader may find it
+ * dead or carving up another block: addr and order change only while
+ * dead, as WRITE_ONCE for the lockless reader, and every reader checks
+ * dead and the address under the owner's lock.
+ */
 struct pool_slab {
-	struct list_head node;	/* on its class's partial or full list */
+	/* on a class's partial or full list, or the owner's stash */
+	struct list_head node;
 	struct rcu_head rcu;
 	struct pool_cpu *owner;	/* its sub-pool, for its whole life */
-	u64 addr;		/* the parent page it carves up */
-	unsigned int inuse;
-	unsigned int cls;
-	bool dead;		/* out of the xarray, freed after RCU */
-	/* 1 = object in use; sized for the smallest class */
-	unsigned long map[];
+	u64 addr;		/* the parent block it carves up */
+	u16 inuse;
+	u16 nobj;		/* objects of its class it holds */
+	u8 order;		/* of that block: 2^order pages, aligned */
+	u8 cls;
+	bool dead;		/* out of the xarray: stashed or freed */
+	/* 1 = object in use */
+	unsigned long map[BITS_TO_LONGS(POOL_MAP_BITS)];
 };
 
 struct pool_class {
 	struct list_head partial;	/* slabs with used and free objects */
 	struct list_head full;		/* slabs with no free object */
 	unsigned int shift;		/* log2(object size) */
-	unsigned int nobj;		/* objects per slab */
+	unsigned int order;		/* of the slabs it asks the parent for */
 };
 
 /* One CPU's part of a pool. */
 struct pool_cpu {
 	/*
-	 * protects cls[], spare, the fields of the slabs it owns, free_bytes,
-	 * held, nallocs, and its slabs' entries in the pool's xarray
+	 * protects cls[], spare, stash, nstash, the fields of the slabs it
+	 * owns, free_bytes, held, nallocs, and its slabs' entries in the
+	 * pool's xarray
 	 */
 	spinlock_t lock;
 	struct pool_slab *spare;	/* one empty slab of no class, or NULL */
+	struct list_head stash;		/* dead descriptors, for new slabs */
+	unsigned int nstash;		/* at most POOL_STASH_MAX */
+	/*
+	 * The slab the last lookup on this CPU found, or NULL: a cache for
+	 * the next release (objects go back in runs from one slab), read
+	 * and set without a lock (set only with the slab's owner's lock
+	 * held and the slab alive), checked like any lookup's result, and
+	 * cleared (pool_forget()) before its descriptor is freed.
+	 */
+	struct pool_slab *hint;
 	u64 free_bytes;			/* free object bytes in its slabs */
 	u64 held;			/* bytes of parent pages it holds */
 	unsigned long nallocs;
@@ -107,6 +164,12 @@ struct fnmm_pool {
 	struct pool_cpu *cpu[];		/* per CPU, NULL until it allocates */
 };
 
+/* A slab gone from its sub-pool: its block to give back, its descriptor. */
+struct pool_gone {
+	u64 addr;
+	struct pool_slab *slab;	/* to free, or NULL: stashed */
+};
+
 static inline struct fnmm_pool *to_pool(struct fnmm_allocator *a)
 {
 	return container_of(a, struct fnmm_pool, a);
@@ -117,23 +180,114 @@ static inline unsigned long pool_pidx(struct fnmm_pool *p, u64 addr)
 	return (addr - p->parent->base) >> PAGE_SHIFT;
 }
 
+static inline u64 slab_bytes(const struct pool_slab *slab)
+{
+	return PAGE_SIZE << slab->order;
+}
+
+/* Can @slab's bitmap count every object of 2^@shift bytes in it? */
+static inline bool slab_fits(const struct pool_slab *slab, unsigned int shift)
+{
+	return slab_bytes(slab) >> shift <= POOL_MAP_BITS;
+}
+
+/* Does @slab (live: its owner's lock held) carve up @addr? */
+static inline bool slab_holds(const struct pool_slab *slab, u64 addr)
+{
+	return addr - slab->addr < slab_bytes(slab);
+}
+
 /*
- * Get a page from the parent, a descriptor for it and its xarray slot;
- * no lock held.  Return: the slab, or an ERR_PTR.
+ * The order of the slabs of objects of 2^@shift bytes: one page while a
+ * page holds POOL_SLAB_MIN_PAGE_OBJS of them, else the pages that hold
+ * POOL_SLAB_OBJS, at most 2^POOL_SLAB_MAX_ORDER (4 KiB pages: 512 B in 4
+ * pages, 1 and 2 KiB in 8, as SLUB sizes kmalloc-512 to kmalloc-2k).
+ */
+static unsigned int pool_slab_order(unsigned int shift)
+{
+	unsigned int per_page = PAGE_SIZE >> shift;
+
+	if (per_page >= POOL_SLAB_MIN_PAGE_OBJS)
+		return 0;
+	return min_t(unsigned int, POOL_SLAB_MAX_ORDER,
+		     ilog2(POOL_SLAB_OBJS / per_page));
+}
+
+/* A descriptor from @pc's stash, or NULL; its lock held. */
+static struct pool_slab *pool_stash_take(struct pool_cpu *pc)
+{
+	struct pool_slab *slab;
+
+	slab = list_first_entry_or_null(&pc->stash, struct pool_slab, node);
+	if (slab) {
+		list_del(&slab->node);
+		pc->nstash--;
+	}
+	return slab;
+}
+
+/*
+ * A descriptor is about to be freed: no CPU's hint may name it after
+ * the grace period.  Hints are set under the owner's lock while the
+ * slab lives, and it died under that lock before this: O(CPUs).
+ */
+static void pool_forget(struct fnmm_pool *p, struct pool_slab *slab)
+{
+	struct pool_cpu *pc;
+	unsigned int c;
+
+	for (c = 0; c < p->ncpus; c++) {
+		pc = READ_ONCE(p->cpu[c]);
+		if (pc && READ_ONCE(pc->hint) == slab)
+			cmpxchg(&pc->hint, slab, NULL);
+	}
+}
+
+/* Put a dead descriptor back on @pc's stash, or free it; lock held. */
+static void pool_stash_put(struct fnmm_pool *p, struct pool_cpu *pc,
+			   struct pool_slab *slab)
+{
+	if (pc->nstash < POOL_STASH_MAX) {
+		list_add(&slab->node, &pc->stash);
+		pc->nstash++;
+	} else {
+		pool_forget(p, slab);
+		kfree_rcu(slab, rcu);
+	}
+}
+
+/*
+ * Get a block of 2^@order pages from the parent, aligned to its size,
+ * else the largest smaller one it has (down to a page: the parent's
+ * error for that is the answer), a descriptor for it (@slab, dead, from
+ * the stash; else a new one) and its xarray slot; no lock held.  Return:
+ * the slab, still dead (pool_install() brings it to life), or an ERR_PTR
+ * (@slab then untouched, for the caller to stash again).
  */
 static struct pool_slab *pool_new_slab(struct fnmm_pool *p,
-				       struct pool_cpu *pc)
+				       struct pool_cpu *pc,
+				       unsigned int order,
+				       struct pool_slab *slab)
 {
-	struct fnmm_range r = { .size = PAGE_SIZE, .alignment = PAGE_SIZE };
-	unsigned int nobj = PAGE_SIZE >> p->min_shift;
-	struct pool_slab *slab;
+	struct pool_slab *made = NULL;
+	struct fnmm_range r;
 	int ret;
 
-	slab = kzalloc(struct_size(slab, map, BITS_TO_LONGS(nobj)),
-		       GFP_KERNEL_ACCOUNT);
-	if (!slab)
-		return ERR_PTR(-ENOMEM);
-	ret = fnmm_allocate(p->parent, &r);
+	if (!slab) {
+		made = kzalloc(sizeof(*made), GFP_KERNEL_ACCOUNT);
+		if (!made)
+			return ERR_PTR(-ENOMEM);
+		made->dead = true;
+		made->owner = pc;
+		slab = made;
+	}
+	for (;; order--) {
+		r = (struct fnmm_range){ .size = PAGE_SIZE << order,
+					 .alignment = PAGE_SIZE << order };
+		ret = fnmm_allocate(p->parent, &r);
+		if (!ret || !order)
+			break;
+	}
 	if (ret)
 		goto err;
 	ret = xa_reserve(&p->slabs, pool_pidx(p, r.address),
@@ -142,23 +296,14 @@ static struct pool_slab *pool_new_slab(struct fnmm_pool *p,
 		fnmm_release(p->parent, r.address);
 		goto err;
 	}
-	slab->addr = r.address;
-	slab->owner = pc;
+	WRITE_ONCE(slab->addr, r.address);
+	WRITE_ONCE(slab->order, order);
+	slab->inuse = 0;
+	bitmap_zero(slab->map, POOL_MAP_BITS);
 	return slab;
 err:
-	kfree(slab);
+	kfree(made);	/* never published */
 	return ERR_PTR(ret);
-}
-
-/*
- * Return an empty slab's page to the parent; no lock held, the slab out
- * of the xarray.  A release on another CPU may still be reading it (its
- * owner), so the descriptor goes after a grace period.
- */
-static void pool_free_slab(struct fnmm_pool *p, struct pool_slab *slab)
-{
-	WARN_ON_ONCE(fnmm_release(p->parent, slab->addr));
-	kfree_rcu(slab, rcu);
 }
 
 /* Give back a slab never published (not in the xarray); no lock held. */
@@ -166,19 +311,35 @@ static void pool_discard(struct fnmm_pool *p, struct pool_slab *slab)
 {
 	xa_release(&p->slabs, pool_pidx(p, slab->addr));
 	WARN_ON_ONCE(fnmm_release(p->parent, slab->addr));
-	kfree(slab);
+	pool_forget(p, slab);	/* a stashed one may have lived before */
+	kfree_rcu(slab, rcu);
 }
 
 /*
- * The first allocation on CPU @cpu: a slab for it first, then its
- * sub-pool, so that a failure leaves nothing behind.  Return: the
- * sub-pool (another task's, if one on this CPU made it meanwhile) with
- * the slab in *@freshp, or an ERR_PTR.
+ * Give a gone slab's block back to the parent and free its descriptor
+ * unless stashed; no lock held.  A release on another CPU may still be
+ * reading the descriptor, so it goes after a grace period.
+ */
+static void pool_bury(struct fnmm_pool *p, struct pool_gone *g)
+{
+	WARN_ON_ONCE(fnmm_release(p->parent, g->addr));
+	if (g->slab) {
+		pool_forget(p, g->slab);
+		kfree_rcu(g->slab, rcu);
+	}
+}
+
+/*
+ * The first allocation on CPU @cpu, for slabs of @order: a slab for it
+ * first, then its sub-pool, so that a failure leaves nothing behind.
+ * Return: the sub-pool (another task's, if one on this CPU made it
+ * meanwhile) with the slab in *@freshp, or an ERR_PTR.
  */
 static struct pool_cpu *pool_cpu_first(struct fnmm_pool *p, unsigned int cpu,
+				       unsigned int order,
 				       struct pool_slab **freshp)
 {
-	struct pool_slab *fresh = pool_new_slab(p, NULL);
+	struct pool_slab *fresh = pool_new_slab(p, NULL, order, NULL);
 	struct pool_cpu *pc, *old;
 	unsigned int c;
 
@@ -190,11 +351,12 @@ static struct pool_cpu *pool_cpu_first(struct fnmm_pool *p, unsigned int cpu,
 		return ERR_PTR(-ENOMEM);
 	}
 	spin_lock_init(&pc->lock);
+	INIT_LIST_HEAD(&pc->stash);
 	for (c = 0; c <= p->max_shift - p->min_shift; c++) {
 		INIT_LIST_HEAD(&pc->cls[c].partial);
 		INIT_LIST_HEAD(&pc->cls[c].full);
 		pc->cls[c].shift = p->min_shift + c;
-		pc->cls[c].nobj = PAGE_SIZE >> (p->min_shift + c);
+		pc->cls[c].order = pool_slab_order(p->min_shift + c);
 	}
 	/* Published whole (cmpxchg orders the stores above before it). */
 	old = cmpxchg(&p->cpu[cpu], NULL, pc);
@@ -207,30 +369,60 @@ static struct pool_cpu *pool_cpu_first(struct fnmm_pool *p, unsigned int cpu,
 	return pc;
 }
 
-/* Install a fresh slab as the spare, or hand it back; lock held. */
+/* Does class @cl have room, in a slab of its own or the spare? */
+static bool pool_has_room(struct pool_cpu *pc, struct pool_class *cl)
+{
+	return !list_empty(&cl->partial) ||
+	       (pc->spare && slab_fits(pc->spare, cl->shift));
+}
+
+/*
+ * Install a fresh slab (of a size class @cl can use) as the spare, or as
+ * a slab of @cl if there is a spare @cl cannot use, or hand it back;
+ * lock held.
+ */
 static struct pool_slab *pool_install(struct fnmm_pool *p,
 				      struct pool_cpu *pc,
 				      struct pool_class *cl,
 				      struct pool_slab *slab)
 {
-	if (pc->spare || !list_empty(&cl->partial))
+	if (pool_has_room(pc, cl))
 		return slab;	/* raced: someone else refilled the class */
+	slab->dead = false;
 	/* The slot was reserved: storing allocates nothing. */
 	xa_store(&p->slabs, pool_pidx(p, slab->addr), slab, GFP_NOWAIT);
-	pc->held += PAGE_SIZE;
-	pc->free_bytes += PAGE_SIZE;
-	pc->spare = slab;
+	pc->held += slab_bytes(slab);
+	pc->free_bytes += slab_bytes(slab);
+	if (!pc->spare) {
+		pc->spare = slab;
+		return NULL;
+	}
+	slab->cls = cl - pc->cls;
+	slab->nobj = slab_bytes(slab) >> cl->shift;
+	list_add(&slab->node, &cl->partial);
 	return NULL;
 }
 
-/* Take an empty slab out of the pool; lock held, page freed by caller. */
+/*
+ * Take an empty slab out of the pool, its descriptor to the stash if
+ * there is room; lock held.  Its block and descriptor are in *@g for
+ * pool_bury() once the lock is dropped.
+ */
 static void pool_unlink(struct fnmm_pool *p, struct pool_cpu *pc,
-			struct pool_slab *slab)
+			struct pool_slab *slab, struct pool_gone *g)
 {
 	xa_erase(&p->slabs, pool_pidx(p, slab->addr));
 	slab->dead = true;
-	pc->held -= PAGE_SIZE;
-	pc->free_bytes -= PAGE_SIZE;
+	pc->held -= slab_bytes(slab);
+	pc->free_bytes -= slab_bytes(slab);
+	g->addr = slab->addr;
+	g->slab = NULL;
+	if (pc->nstash < POOL_STASH_MAX) {
+		list_add(&slab->node, &pc->stash);
+		pc->nstash++;
+	} else {
+		g->slab = slab;
+	}
 }
 
 static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
@@ -253,19 +445,26 @@ static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 	cpu = raw_smp_processor_id();	/* below nr_cpu_ids = p->ncpus */
 	pc = READ_ONCE(p->cpu[cpu]);
 	if (unlikely(!pc)) {
-		pc = pool_cpu_first(p, cpu, &fresh);
+		pc = pool_cpu_first(p, cpu, pool_slab_order(shift), &fresh);
 		if (IS_ERR(pc))
 			return PTR_ERR(pc);
 	}
 	cl = &pc->cls[shift - p->min_shift];
 
 	spin_lock(&pc->lock);
-	while (list_empty(&cl->partial) && !pc->spare) {
+	while (!pool_has_room(pc, cl)) {
 		if (!fresh) {
+			slab = pool_stash_take(pc);
 			spin_unlock(&pc->lock);
-			fresh = pool_new_slab(p, pc);
-			if (IS_ERR(fresh))
+			fresh = pool_new_slab(p, pc, cl->order, slab);
+			if (IS_ERR(fresh)) {
+				if (slab) {
+					spin_lock(&pc->lock);
+					pool_stash_put(p, pc, slab);
+					spin_unlock(&pc->lock);
+				}
 				return PTR_ERR(fresh);
+			}
 			spin_lock(&pc->lock);
 		}
 		fresh = pool_install(p, pc, cl, fresh);
@@ -280,12 +479,13 @@ static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 		slab = pc->spare;
 		pc->spare = NULL;
 		slab->cls = shift - p->min_shift;
+		slab->nobj = slab_bytes(slab) >> shift;
 		list_add(&slab->node, &cl->partial);
 	}
 	slab = list_first_entry(&cl->partial, struct pool_slab, node);
-	obj = find_first_zero_bit(slab->map, cl->nobj);
+	obj = find_first_zero_bit(slab->map, slab->nobj);
 	__set_bit(obj, slab->map);
-	if (++slab->inuse == cl->nobj)
+	if (++slab->inuse == slab->nobj)
 		list_move(&slab->node, &cl->full);
 	pc->free_bytes -= 1UL << shift;
 	pc->nallocs++;
@@ -300,8 +500,8 @@ static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 
 /*
  * The object of @slab at @addr: its index in *@objp, or -ENOENT (the
- * spare, or not in use) or -EINVAL (not on an object of its class).
- * The slab's owner's lock held.
+ * slab dead or not @addr's, the spare, or not in use) or -EINVAL (not on
+ * an object of its class).  The slab's owner's lock held.
  */
 static int pool_obj(struct pool_cpu *pc, struct pool_slab *slab, u64 addr,
 		    unsigned int *objp)
@@ -309,13 +509,13 @@ static int pool_obj(struct pool_cpu *pc, struct pool_slab *slab, u64 addr,
 	unsigned int shift;
 	u64 off;
 
-	if (slab == pc->spare)
+	if (slab->dead || !slab_holds(slab, addr) || slab == pc->spare)
 		return -ENOENT;
 	shift = pc->cls[slab->cls].shift;
 	off = addr - slab->addr;
 	if (off & ((1UL << shift) - 1))
 		return -EINVAL;
-	if (!test_bit(off >> shift, slab->map))
+	if (off >> shift >= slab->nobj || !test_bit(off >> shift, slab->map))
 		return -ENOENT;
 	*objp = off >> shift;
 	return 0;
@@ -323,14 +523,70 @@ static int pool_obj(struct pool_cpu *pc, struct pool_slab *slab, u64 addr,
 
 /*
  * The slab holding @addr, or NULL, found without a lock.  The caller is
- * in an RCU section (a slab is freed after a grace period), takes the
- * slab's owner's lock before it leaves that section, and then checks
- * that the slab is not dead (set under that lock when it left the
- * xarray): Release and alloc_size.
+ * in an RCU section (a descriptor is freed after a grace period), takes
+ * the slab's owner's lock before it leaves that section, and then checks
+ * with pool_obj() that the slab is alive and still @addr's (a dead one,
+ * stashed, may meanwhile carve up another block of the same sub-pool):
+ * Release and alloc_size.
+ *
+ * A slab sits in the xarray at its first page only.  Slabs do not
+ * overlap and are at most 2^POOL_SLAB_MAX_ORDER pages, so the only slab
+ * that can hold @addr is the first one found walking down from @addr's
+ * page, at most 7 pages: one walk of the tree, then steps to the left
+ * within its leaf (xas_prev()), which cost a load each.
  */
 static struct pool_slab *pool_lookup(struct fnmm_pool *p, u64 addr)
 {
-	return xa_load(&p->slabs, pool_pidx(p, addr));
+	unsigned long idx = pool_pidx(p, addr);
+	unsigned long lo = idx - min_t(unsigned long, idx,
+				       (1UL << POOL_SLAB_MAX_ORDER) - 1);
+	XA_STATE(xas, &p->slabs, idx);
+	struct pool_slab *slab;
+	void *e = xas_load(&xas);
+
+	for (;;) {
+		if (xa_is_retry(e)) {	/* the tree changed under us */
+			xas_reset(&xas);
+			e = xas_load(&xas);
+			continue;
+		}
+		if (e && !xa_is_zero(e))
+			break;		/* zero: a slot reserved, no slab yet */
+		if (xas.xa_index == lo)
+			return NULL;
+		e = xas_prev(&xas);
+	}
+	slab = e;
+	return addr - READ_ONCE(slab->addr) <
+	       (PAGE_SIZE << READ_ONCE(slab->order)) ? slab : NULL;
+}
+
+/*
+ * This CPU's hint, if it may be @addr's slab (it may be dead: the caller
+ * checks under the owner's lock, and asks pool_lookup() if that fails),
+ * else NULL; in an RCU section.  *@herep: this CPU's sub-pool, or NULL.
+ */
+static struct pool_slab *pool_hinted(struct fnmm_pool *p, u64 addr,
+				     struct pool_cpu **herep)
+{
+	struct pool_cpu *here = READ_ONCE(p->cpu[raw_smp_processor_id()]);
+	struct pool_slab *slab = here ? READ_ONCE(here->hint) : NULL;
+
+	*herep = here;
+	if (slab && addr - READ_ONCE(slab->addr) <
+		    (PAGE_SIZE << READ_ONCE(slab->order)))
+		return slab;
+	return NULL;
+}
+
+/*
+ * @slab, found by lookup, alive and its owner's lock held: the next
+ * hint of @here (pool_forget() runs after it dies, under that lock).
+ */
+static void pool_hint(struct pool_cpu *here, struct pool_slab *slab)
+{
+	if (here && READ_ONCE(here->hint) != slab)
+		WRITE_ONCE(here->hint, slab);
 }
 
 static bool pool_in_parent(struct fnmm_pool *p, u64 addr)
@@ -342,29 +598,40 @@ static bool pool_in_parent(struct fnmm_pool *p, u64 addr)
 static int pool_release(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_pool *p = to_pool(a);
-	struct pool_slab *slab, *spare;
+	struct pool_gone g[2] = { }, *spare = NULL;
+	struct pool_cpu *pc, *here;
+	struct pool_slab *slab;
 	struct pool_class *cl;
-	struct pool_cpu *pc;
 	unsigned int obj;
+	bool looked;
 	int ret;
 
 	if (!pool_in_parent(p, addr))
 		return -EINVAL;
 	rcu_read_lock();
-	slab = pool_lookup(p, addr);
-	if (!slab) {
-		rcu_read_unlock();
-		return -ENOENT;
+	slab = pool_hinted(p, addr, &here);
+	for (looked = !slab;; looked = true) {
+		if (looked)
+			slab = pool_lookup(p, addr);
+		if (!slab) {
+			rcu_read_unlock();
+			return -ENOENT;
+		}
+		pc = slab->owner;
+		spin_lock(&pc->lock);
+		ret = pool_obj(pc, slab, addr, &obj);
+		if (!ret || looked)
+			break;
+		spin_unlock(&pc->lock);
 	}
-	pc = slab->owner;
-	spin_lock(&pc->lock);
-	ret = slab->dead ? -ENOENT : pool_obj(pc, slab, addr, &obj);
-	rcu_read_unlock();	/* not dead: it stays while the lock is held */
+	rcu_read_unlock();	/* alive: it stays while the lock is held */
 	if (ret)
 		goto out;
+	if (looked)
+		pool_hint(here, slab);
 	cl = &pc->cls[slab->cls];
 	__clear_bit(obj, slab->map);
-	if (slab->inuse-- == cl->nobj)
+	if (slab->inuse-- == slab->nobj)
 		list_move(&slab->node, &cl->partial);
 	pc->free_bytes += 1UL << cl->shift;
 	pc->nallocs--;
@@ -376,17 +643,17 @@ static int pool_release(struct fnmm_allocator *a, u64 addr)
 		pc->spare = slab;
 		goto out;
 	}
-	pool_unlink(p, pc, slab);
+	pool_unlink(p, pc, slab, &g[0]);
 	/* The sub-pool's last object: the spare goes back too. */
-	spare = pc->nallocs ? NULL : pc->spare;
-	if (spare) {
+	if (!pc->nallocs && pc->spare) {
+		pool_unlink(p, pc, pc->spare, &g[1]);
 		pc->spare = NULL;
-		pool_unlink(p, pc, spare);
+		spare = &g[1];
 	}
 	spin_unlock(&pc->lock);
-	pool_free_slab(p, slab);
+	pool_bury(p, &g[0]);
 	if (spare)
-		pool_free_slab(p, spare);
+		pool_bury(p, spare);
 	return 0;
 out:
 	spin_unlock(&pc->lock);
@@ -451,24 +718,37 @@ static u64 pool_largest(struct fnmm_allocator *a)
 static u64 pool_alloc_size(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_pool *p = to_pool(a);
+	struct pool_cpu *pc, *here;
 	struct pool_slab *slab;
-	struct pool_cpu *pc;
 	unsigned int obj;
+	bool looked;
 	u64 ret = 0;
+	int err;
 
 	if (!pool_in_parent(p, addr))
 		return 0;
 	rcu_read_lock();
-	slab = pool_lookup(p, addr);
-	if (!slab) {
-		rcu_read_unlock();
-		return 0;
+	slab = pool_hinted(p, addr, &here);
+	for (looked = !slab;; looked = true) {
+		if (looked)
+			slab = pool_lookup(p, addr);
+		if (!slab) {
+			rcu_read_unlock();
+			return 0;
+		}
+		pc = slab->owner;
+		spin_lock(&pc->lock);
+		err = pool_obj(pc, slab, addr, &obj);
+		if (!err || looked)
+			break;
+		spin_unlock(&pc->lock);
 	}
-	pc = slab->owner;
-	spin_lock(&pc->lock);
-	if (!slab->dead && !pool_obj(pc, slab, addr, &obj))
-		ret = 1ULL << pc->cls[slab->cls].shift;
 	rcu_read_unlock();
+	if (!err) {
+		ret = 1ULL << pc->cls[slab->cls].shift;
+		if (looked)
+			pool_hint(here, slab);
+	}
 	spin_unlock(&pc->lock);
 	return ret;
 }
@@ -483,7 +763,8 @@ static long pool_check_list(struct fnmm_pool *p, struct pool_cpu *pc,
 
 	list_for_each_entry(slab, list, node) {
 		if (slab->cls != c || !slab->inuse || slab->owner != pc ||
-		    (slab->inuse == cl->nobj) != full ||
+		    slab->nobj != slab_bytes(slab) >> cl->shift ||
+		    (slab->inuse == slab->nobj) != full ||
 		    xa_load(&p->slabs, pool_pidx(p, slab->addr)) != slab)
 			return -1;
 		n++;
@@ -491,10 +772,28 @@ static long pool_check_list(struct fnmm_pool *p, struct pool_cpu *pc,
 	return n;
 }
 
+/*
+ * One slab as the xarray has it at index @i: its block the parent's, of
+ * its size, aligned, above @end (the end of the sub-pool's last slab),
+ * found by pool_lookup() from its last byte, its count its bitmap's.
+ */
+static bool pool_slab_ok(struct fnmm_pool *p, struct pool_slab *slab,
+			 unsigned long i, u64 end)
+{
+	return slab->cls < POOL_NR_CLASSES && !slab->dead &&
+	       slab->order <= POOL_SLAB_MAX_ORDER &&
+	       pool_pidx(p, slab->addr) == i && slab->addr >= end &&
+	       IS_ALIGNED(slab->addr, slab_bytes(slab)) &&
+	       fnmm_alloc_size(p->parent, slab->addr) == slab_bytes(slab) &&
+	       pool_lookup(p, slab->addr + slab_bytes(slab) - 1) == slab &&
+	       slab->nobj <= POOL_MAP_BITS &&
+	       slab->inuse == bitmap_weight(slab->map, slab->nobj);
+}
+
 /* One sub-pool's slabs, lists, spare and counters; its lock held. */
 static bool pool_cpu_ok(struct fnmm_pool *p, struct pool_cpu *pc)
 {
-	u64 slabs = 0, listed = 0, free = 0, objs = 0;
+	u64 slabs = 0, listed = 0, free = 0, objs = 0, held = 0, end = 0;
 	struct pool_slab *slab, *sp;
 	unsigned long i;
 	unsigned int c;
@@ -502,15 +801,14 @@ static bool pool_cpu_ok(struct fnmm_pool *p, struct pool_cpu *pc)
 	xa_for_each(&p->slabs, i, slab) {
 		if (slab->owner != pc)
 			continue;
-		if (slab->cls >= POOL_NR_CLASSES || pool_pidx(p, slab->addr) != i ||
-		    slab->dead ||
-		    slab->inuse != bitmap_weight(slab->map, pc->cls[slab->cls].nobj) ||
-		    fnmm_alloc_size(p->parent, slab->addr) != PAGE_SIZE)
+		if (!pool_slab_ok(p, slab, i, end))
 			return false;
+		end = slab->addr + slab_bytes(slab);
 		slabs++;
+		held += slab_bytes(slab);
 		objs += slab->inuse;
-		free += slab == pc->spare ? PAGE_SIZE :
-			(u64)(pc->cls[slab->cls].nobj - slab->inuse) <<
+		free += slab == pc->spare ? slab_bytes(slab) :
+			(u64)(slab->nobj - slab->inuse) <<
 			pc->cls[slab->cls].shift;
 	}
 	for (c = 0; c <= p->max_shift - p->min_shift; c++) {
@@ -527,7 +825,14 @@ static bool pool_cpu_ok(struct fnmm_pool *p, struct pool_cpu *pc)
 		   xa_load(&p->slabs, pool_pidx(p, sp->addr)) != sp))
 		return false;
 	listed += !!sp;
-	return listed == slabs && slabs * PAGE_SIZE == pc->held &&
+	/* The stash: dead descriptors of this sub-pool, none in the xarray. */
+	c = 0;
+	list_for_each_entry(slab, &pc->stash, node) {
+		if (!slab->dead || slab->owner != pc || ++c > POOL_STASH_MAX ||
+		    xa_load(&p->slabs, pool_pidx(p, slab->addr)) == slab)
+			return false;
+	}
+	return listed == slabs && held == pc->held && c == pc->nstash &&
 	       free == pc->free_bytes && objs == pc->nallocs;
 }
 
@@ -564,16 +869,19 @@ static int pool_check(struct fnmm_allocator *a)
 }
 
 /**
- * fnmm_pool_trim() - give the spare empty pages back to the parent
+ * fnmm_pool_trim() - give the spare empty slabs back to the parent, and
+ *	the stashed descriptors to the kernel
  * @a: a Pool allocator
  *
- * One spare per sub-pool: O(CPUs).
+ * One spare and POOL_STASH_MAX descriptors per sub-pool: O(CPUs).
  */
 void fnmm_pool_trim(struct fnmm_allocator *a)
 {
 	struct fnmm_pool *p = to_pool(a);
+	struct pool_gone g = { };
 	struct pool_slab *slab;
 	struct pool_cpu *pc;
+	LIST_HEAD(stash);
 	unsigned int c;
 
 	for (c = 0; c < p->ncpus; c++) {
@@ -584,11 +892,19 @@ void fnmm_pool_trim(struct fnmm_allocator *a)
 		slab = pc->spare;
 		if (slab) {
 			pc->spare = NULL;
-			pool_unlink(p, pc, slab);
+			pool_unlink(p, pc, slab, &g);
 		}
+		list_splice_init(&pc->stash, &stash);
+		pc->nstash = 0;
 		spin_unlock(&pc->lock);
 		if (slab)
-			pool_free_slab(p, slab);
+			pool_bury(p, &g);
+		while ((slab = list_first_entry_or_null(&stash, struct pool_slab,
+							node))) {
+			list_del(&slab->node);
+			pool_forget(p, slab);
+			kfree_rcu(slab, rcu);
+		}
 	}
 }
 
@@ -607,7 +923,7 @@ u64 fnmm_pool_held(struct fnmm_allocator *a)
 static void pool_destroy(struct fnmm_allocator *a)
 {
 	struct fnmm_pool *p = to_pool(a);
-	struct pool_slab *slab;
+	struct pool_slab *slab, *next;
 	unsigned long i;
 	unsigned int c;
 
@@ -616,8 +932,13 @@ static void pool_destroy(struct fnmm_allocator *a)
 		kfree(slab);
 	}
 	xa_destroy(&p->slabs);
-	for (c = 0; c < p->ncpus; c++)
+	for (c = 0; c < p->ncpus; c++) {
+		if (!p->cpu[c])
+			continue;
+		list_for_each_entry_safe(slab, next, &p->cpu[c]->stash, node)
+			kfree(slab);
 		kfree(p->cpu[c]);
+	}
 	kfree(p);
 }
 

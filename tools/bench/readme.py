@@ -110,7 +110,8 @@ def main():
                  '256 MiB, 90% packed, 1 chunk',
                  '256 MiB, 1-chunk holes every 16, top 1/4 free, 8 chunks',
                  '256 MiB, 90% random (seed 1), top 1/4 free, 8 chunks',
-                 '64 B |', '64 B, batch 1024')
+                 '64 B |', '64 B, one live', '64 B, batch 1024',
+                 '1024 B, one live', '1024 B, batch 1024')
         out += ['**In-kernel cost** (UML runs the allocator code natively, one '
                 'CPU), ns per allocate + release pair next to the kernel\'s '
                 'allocator: median over the boots of each boot\'s median of 9 rounds '

@@ -28,10 +28,13 @@
  *    (include/fnmm_alloc.h) for its arguments, and whether a valid request
  *    fits is decided by the model from its own map of free units (Split:
  *    an aligned, fully free 2^order block; Bit: an aligned free run; Pool:
- *    a page of the class with a free object in the calling CPU's
- *    sub-pool, its spare, or a free page in the parent; a page goes to
- *    the spare or back by its own sub-pool's rules, whichever CPU
- *    releases);
+ *    a slab of the class with a free object in the calling CPU's
+ *    sub-pool, its spare (if the spare's bitmap, a page of 8-byte
+ *    objects, counts the class's), or a free block in the parent, of the class's
+ *    slab size (1 page, or 4 or 8 for 512 B and up: pool_slab_pages())
+ *    or else the largest smaller one the parent can give, aligned to its
+ *    size; a slab goes to the spare or back by its own sub-pool's rules,
+ *    whichever CPU releases);
  *  - a rejected call changes nothing (available, largest, held, the Split
  *    free-block counts, the kmalloc'd objects);
  *  - allocations lie in the range, are aligned as asked, overlap nothing
@@ -125,10 +128,12 @@ static struct {
 	u64 initial_largest;
 
 	u8 umap[MAX_UNITS];		/* 0 free, 1 direct, 2 Pool page */
-	struct {
+	struct {			/* set on every page of a slab */
 		u8 shift;		/* class held by the Pool, 0 = none */
 		u8 cpu;			/* the sub-pool (CPU) that holds it */
-		u16 count;		/* live objects in it */
+		u8 order;		/* the slab is 2^order pages */
+		u32 head;		/* the slab's first page */
+		u16 count;		/* live objects in it (at its head) */
 	} pg[MAX_UNITS];
 	u32 npg;			/* pages spanned: ceil(bsize / PAGE) */
 
@@ -422,14 +427,75 @@ static bool parent_page_fits(void)
  */
 #define POOL_CPUS	2
 
-/* Does a page of sub-pool @cpu in class @shift have a free object? */
+/* Is page @i the first of a Pool slab? */
+static bool pool_head(u32 i)
+{
+	return S.pg[i].shift && S.pg[i].head == i;
+}
+
+/* Objects of class @shift in the slab at page @i. */
+static u32 pool_nobj(u32 i, unsigned int shift)
+{
+	return (PAGE_SIZE << S.pg[i].order) >> shift;
+}
+
+/*
+ * Can class @shift take the spare at page @i?  Only if the slab's bitmap
+ * (a page of 8-byte objects) counts all its objects of that class.
+ */
+static bool pool_spare_fits(u32 i, unsigned int shift)
+{
+	return pool_nobj(i, shift) <= PAGE_SIZE / 8;
+}
+
+/*
+ * Pages of the slabs of class @shift, by the rule module/pool.c states:
+ * one page while a page holds 16 objects, else the pages holding 32, at
+ * most 8.
+ */
+static unsigned int pool_slab_pages(unsigned int shift)
+{
+	u64 per_page = PAGE_SIZE >> shift, n = 1;
+
+	if (per_page >= 16)
+		return 1;
+	while (n * per_page < 32 && n < 8)
+		n *= 2;
+	return n;
+}
+
+static void umap_set(u64 addr, u64 size, u8 v);
+
+/* Mark the 2^@order pages from @head as one slab of @shift (0: none). */
+static void pool_mark(u32 head, unsigned int order, u8 shift, u8 cpu)
+{
+	u32 j;
+
+	for (j = 0; j < 1U << order; j++) {
+		S.pg[head + j].shift = shift;
+		S.pg[head + j].cpu = cpu;
+		S.pg[head + j].order = order;
+		S.pg[head + j].head = head;
+	}
+}
+
+/* The slab at @head goes back to the parent. */
+static void pool_unmark(u32 head)
+{
+	unsigned int order = S.pg[head].order;
+
+	pool_mark(head, order, 0, 0);
+	umap_set(S.bbase + (u64)head * PAGE_SIZE, PAGE_SIZE << order, 0);
+}
+
+/* Does a slab of sub-pool @cpu in class @shift have a free object? */
 static bool pool_class_has_room(unsigned int shift, unsigned int cpu)
 {
 	u32 i;
 
 	for (i = 0; i < S.npg; i++)
-		if (S.pg[i].shift == shift && S.pg[i].cpu == cpu &&
-		    S.pg[i].count < (PAGE_SIZE >> shift))
+		if (pool_head(i) && S.pg[i].shift == shift &&
+		    S.pg[i].cpu == cpu && S.pg[i].count < pool_nobj(i, shift))
 			return true;
 	return false;
 }
@@ -442,7 +508,8 @@ static int pool_spare(unsigned int cpu)
 	u32 i;
 
 	for (i = 0; i < S.npg; i++)
-		if (S.pg[i].shift == POOL_SPARE && S.pg[i].cpu == cpu)
+		if (pool_head(i) && S.pg[i].shift == POOL_SPARE &&
+		    S.pg[i].cpu == cpu)
 			return i;
 	return -1;
 }
@@ -454,10 +521,28 @@ static int pool_objects(unsigned int cpu)
 	u32 i;
 
 	for (i = 0; i < S.npg; i++)
-		if (S.pg[i].shift && S.pg[i].shift != POOL_SPARE &&
+		if (pool_head(i) && S.pg[i].shift != POOL_SPARE &&
 		    S.pg[i].cpu == cpu)
 			n += S.pg[i].count;
 	return n;
+}
+
+/*
+ * The order of the slab a new slab of class @shift gets: the class's
+ * size if the parent has such a block aligned to it, else the largest
+ * smaller one it has; -1 if none, not even a page.
+ */
+static int pool_new_order(unsigned int shift)
+{
+	unsigned int n = pool_slab_pages(shift);
+	struct req r;
+
+	for (; n; n /= 2) {
+		base_req(n * PAGE_SIZE, n * PAGE_SIZE, &r);
+		if (!r.err && base_fits(&r))
+			return log2u(n);
+	}
+	return -1;
 }
 
 /* What an allocation on this CPU (usim_cpu) gets now. */
@@ -771,14 +856,18 @@ static void op_pool_alloc(u64 size, u64 align, bool inject)
 	unsigned long fail_at = 0;
 	struct snap sn;
 	struct req q;
-	int want, ret, spare;
-	u32 pi;
+	int want, ret, spare, order = -1;
+	u32 pi, h;
 
 	pool_req(size, align, &q);
 	if (!q.err)
 		room = pool_class_has_room(q.shift, usim_cpu);
 	spare = q.err || room ? -1 : pool_spare(usim_cpu);
-	want = q.err ? q.err : room || spare >= 0 || parent_page_fits() ? 0 :
+	if (spare >= 0 && !pool_spare_fits(spare, q.shift))
+		spare = -1;	/* too big for its bitmap: a slab of its own */
+	if (!q.err && !room && spare < 0)
+		order = pool_new_order(q.shift);
+	want = q.err ? q.err : room || spare >= 0 || order >= 0 ? 0 :
 	       -ENOMEM;
 	take_snap(&sn);
 	if (inject)
@@ -810,35 +899,39 @@ static void op_pool_alloc(u64 size, u64 align, bool inject)
 		fail("object %#llx not aligned to its class %#llx", r.address,
 		     q.held);
 	pi = (r.address - S.bbase) / PAGE_SIZE;
+	h = S.pg[pi].head;
 	if (room) {
 		if (S.pg[pi].shift != q.shift || S.pg[pi].cpu != usim_cpu ||
-		    S.pg[pi].count >= (PAGE_SIZE >> q.shift))
+		    S.pg[h].count >= pool_nobj(h, q.shift))
 			fail("object %#llx of class %#llx not from a slab of "
 			     "its class with room on CPU %u", r.address, q.held,
 			     usim_cpu);
 	} else if (spare >= 0) {
-		if (pi != (u32)spare)
-			fail("object %#llx: a class with no room, but not from "
-			     "the spare page", r.address);
-		S.pg[pi].shift = q.shift;
+		/* A fresh slab's first object is at its start. */
+		if (r.address != S.bbase + (u64)spare * PAGE_SIZE)
+			fail("object %#llx: a class with no room, but not the "
+			     "first of the spare slab", r.address);
+		pool_mark(spare, S.pg[spare].order, q.shift, usim_cpu);
 	} else {
-		u64 page = S.bbase + (u64)pi * PAGE_SIZE;
-		u32 u = unit_of(page), j;
+		u64 bytes = PAGE_SIZE << order;
+		u32 u = unit_of(r.address), j;
 
-		if (S.pg[pi].shift)
-			fail("object %#llx: a new slab in a page held already",
+		if (r.address & (bytes - 1) || (r.address - S.bbase) % PAGE_SIZE)
+			fail("object %#llx: a new slab of %#llx bytes must "
+			     "start there, aligned to its size", r.address,
+			     bytes);
+		if (r.address - S.bbase > S.bsize - bytes)
+			fail("new slab %#llx not wholly in the parent",
 			     r.address);
-		if (page - S.bbase > S.bsize - PAGE_SIZE)
-			fail("new slab %#llx not wholly in the parent", page);
-		for (j = 0; j < PAGE_SIZE / S.gran; j++)
+		for (j = 0; j < bytes / S.gran; j++)
 			if (S.umap[u + j])
-				fail("new slab %#llx over used parent memory",
-				     page);
-		umap_set(page, PAGE_SIZE, 2);
-		S.pg[pi].shift = q.shift;
-		S.pg[pi].cpu = usim_cpu;
+				fail("new slab [%#llx, +%#llx) over used parent "
+				     "memory", r.address, bytes);
+		umap_set(r.address, bytes, 2);
+		h = pi;
+		pool_mark(h, order, q.shift, usim_cpu);
 	}
-	S.pg[pi].count++;
+	S.pg[h].count++;
 	live_add(r.address, q.held, false);
 }
 
@@ -948,7 +1041,7 @@ static void op_pool_release(u64 addr)
 		return;
 	}
 	live_del(live_find(addr, false));
-	pi = (addr - S.bbase) / PAGE_SIZE;
+	pi = S.pg[(addr - S.bbase) / PAGE_SIZE].head;
 	if (--S.pg[pi].count)
 		return;
 	/*
@@ -959,22 +1052,20 @@ static void op_pool_release(u64 addr)
 	owner = S.pg[pi].cpu;
 	keep = pool_objects(owner) && pool_spare(owner) < 0;
 	if (API(fnmm_alloc_size(S.base, S.bbase + (u64)pi * PAGE_SIZE)) !=
-	    (keep ? PAGE_SIZE : 0))
+	    (keep ? PAGE_SIZE << S.pg[pi].order : 0))
 		fail("empty slab %#llx %s", S.bbase + (u64)pi * PAGE_SIZE,
 		     keep ? "returned, but the pool had no spare" :
 			    "kept, but the pool had a spare or no object");
 	if (keep) {
-		S.pg[pi].shift = POOL_SPARE;
+		pool_mark(pi, S.pg[pi].order, POOL_SPARE, owner);
 		return;
 	}
-	S.pg[pi].shift = 0;
-	umap_set(S.bbase + (u64)pi * PAGE_SIZE, PAGE_SIZE, 0);
+	pool_unmark(pi);
 	if (!pool_objects(owner) && (spare = pool_spare(owner)) >= 0) {
 		if (API(fnmm_alloc_size(S.base, S.bbase + (u64)spare * PAGE_SIZE)))
 			fail("spare %#llx kept after the last object went",
 			     S.bbase + (u64)spare * PAGE_SIZE);
-		S.pg[spare].shift = 0;
-		umap_set(S.bbase + (u64)spare * PAGE_SIZE, PAGE_SIZE, 0);
+		pool_unmark(spare);
 	}
 }
 
@@ -984,12 +1075,9 @@ static void op_pool_trim(void)
 
 	API((fnmm_pool_trim(S.pool), 0));
 	trace("pool trim");
-	for (i = 0; i < S.npg; i++) {
-		if (S.pg[i].shift == POOL_SPARE) {
-			S.pg[i].shift = 0;
-			umap_set(S.bbase + (u64)i * PAGE_SIZE, PAGE_SIZE, 0);
-		}
-	}
+	for (i = 0; i < S.npg; i++)
+		if (pool_head(i) && S.pg[i].shift == POOL_SPARE)
+			pool_unmark(i);
 }
 
 static void op_carve(struct fnmm_allocator *a, u64 addr, u64 offset)
@@ -1041,7 +1129,10 @@ static void op_alloc_size(struct fnmm_allocator *a, u64 addr)
 		if (i >= 0)
 			want = S.live[i].size;
 	} else if (is_pool_page(addr)) {
-		want = PAGE_SIZE;
+		/* The parent sees a slab as one block. */
+		i = (addr - S.bbase) / PAGE_SIZE;
+		if (S.pg[i].head == (u32)i)
+			want = PAGE_SIZE << S.pg[i].order;
 	} else {
 		i = live_find(addr, true);
 		if (i >= 0)

@@ -20,6 +20,16 @@
  *                   sub-pool) allocate from an empty class at once: the
  *                   refills race (one slab installed, the other given
  *                   back), two distinct objects, nothing held after.
+ *   pool-reuse      both threads on one "CPU": a 1 KiB object alone in
+ *                   its 8-page slab; one thread releases it, the other
+ *                   releases it and allocates another 1 KiB object, whose
+ *                   slab takes the dead slab's descriptor from the stash
+ *                   (and often the same block).  A release that looked
+ *                   the old slab up without a lock must see it dead or
+ *                   the new one, never corrupt it: one release wins, or
+ *                   both do if the new object is the old one's address
+ *                   (then the slower release freed it: allowed, as if it
+ *                   came after the allocation); nothing held after.
  *   available       one thread allocates and releases single blocks in
  *                   batches (magazine refills and flushes); the other
  *                   reads available(), which must never exceed the size,
@@ -146,6 +156,16 @@ static int act_alloc(struct race *r)
 	return ret;
 }
 
+/* Release r->addr, then allocate r->size bytes into got[this thread]. */
+static int act_release_alloc(struct race *r)
+{
+	struct fnmm_range range = { .size = r->size };
+	int ret = fnmm_release(r->a, r->addr);
+
+	r->got[race_t] = fnmm_allocate(r->a, &range) ? 0 : range.address;
+	return ret;
+}
+
 struct thread_arg {
 	struct race *r;
 	int t;
@@ -188,6 +208,19 @@ static void *race_thread(void *p)
 				    fnmm_pool_held(r->a))
 					record(r, "round %lu: allocations %d and %d",
 					       i, c, rel);
+			} else if (r->act[1] == act_release_alloc) {
+				u64 g = r->got[1];
+				bool both = !c && !rel;
+				int fin = g ? fnmm_release(r->a, g) : -1;
+
+				if (!g || (c && c != -ENOENT) ||
+				    (rel && rel != -ENOENT) || (c && rel) ||
+				    (both ? g != r->addr || fin != -ENOENT :
+					    fin) ||
+				    fnmm_pool_held(r->a))
+					record(r, "round %lu: releases %d and %d, new object %#llx (of %#llx) released: %d",
+					       i, c, rel, (unsigned long long)g,
+					       (unsigned long long)r->addr, fin);
 			} else if (r->act[1] == act_size) {
 				/* The size before the cut, or after it. */
 				int whole = r->size / r->cut;
@@ -394,6 +427,8 @@ int main(int argc, char **argv)
 				 { act_release, act_release } });
 	run_race(&(struct race){ "pool-refill", pool, 0, 0,
 				 { act_alloc, act_alloc }, true });
+	run_race(&(struct race){ "pool-reuse", pool, 1024, 0,
+				 { act_release, act_release_alloc }, true });
 	fnmm_destroy(pool);
 	run_available("split-available", split, PAGE_SIZE);
 	run_available("bit-available", bit, 4096);

@@ -58,6 +58,43 @@ void xa_destroy(struct xarray *xa);
 /* The first present entry at an index >= *@index, or NULL. */
 void *usim_xa_find(struct xarray *xa, unsigned long *index);
 
+/*
+ * The advanced API, as far as module/pool.c walks it: an xa_state is an
+ * index, and each step an xa_load() (which hides reserved entries, so
+ * the kernel's zero and retry entries never show).
+ */
+struct xa_state {
+	struct xarray *xa;
+	unsigned long xa_index;
+};
+
+#define XA_STATE(name, array, index)					\
+	struct xa_state name = { .xa = (array), .xa_index = (index) }
+
+static inline void *xas_load(struct xa_state *xas)
+{
+	return xa_load(xas->xa, xas->xa_index);
+}
+
+static inline void *xas_prev(struct xa_state *xas)
+{
+	return xa_load(xas->xa, --xas->xa_index);
+}
+
+static inline void xas_reset(struct xa_state *xas)
+{
+}
+
+static inline bool xa_is_retry(const void *entry)
+{
+	return false;
+}
+
+static inline bool xa_is_zero(const void *entry)
+{
+	return entry == XA_ZERO_ENTRY;
+}
+
 #define xa_for_each(xa, index, entry)					\
 	for (index = 0, entry = usim_xa_find(xa, &(index)); entry;	\
 	     entry = ++(index) ? usim_xa_find(xa, &(index)) : NULL)
