@@ -6,18 +6,21 @@
  * carved out of blocks obtained from a parent allocator (Split or Bit).
  * Each slab, one block of the parent, holds objects of one class and a
  * bitmap of them, 1 = used, kept outside the managed memory.  A slab is
- * one page for classes a page holds 16 of, else the 2, 4 or 8 pages that
- * hold 32 (4 KiB pages: 512 B in 4 pages, 1 and 2 KiB in 8, as SLUB
- * sizes kmalloc-512 to -2k), aligned to its size; when the parent has no
- * such block, the largest smaller one it has.  So a class of big
- * objects sets up a slab per 16-32 objects, not per 2-4.
+ * one page for classes a page holds 16 of, else the pages that hold 32,
+ * at most 8 (4 KiB pages: 512 B in 4 pages, 1 and 2 KiB in 8, 16-32
+ * objects, as SLUB sizes kmalloc-512 to -2k), aligned to its size; when
+ * the parent has no such block, the largest smaller one it has (2 pages
+ * only that way).  So a class of big objects sets up a slab per 16-32
+ * objects, not per 2-4.
  *
  * Finding an address's slab: an xarray indexed by the parent's page
  * number holds each slab at its first page; the slab of an address is
  * the first one found walking down from its page, at most 7 pages (one
- * tree walk, then steps within a leaf).  Before that, a release tries
- * the slab its CPU's last lookup found (a hint: objects go back in runs
- * from one slab), which costs no tree walk at all.
+ * tree walk, then a slot read per step within a leaf; a step into the
+ * previous leaf, or below an empty part of the tree, walks again: at
+ * most 8 walks).  Before that, a release on a CPU that allocated from
+ * the pool tries the slab its last lookup there found (a hint: objects
+ * go back in runs from one slab), which costs no tree walk at all.
  *
  * Per CPU: a pool is one sub-pool per CPU that allocates from it (made
  * on that CPU's first allocation), each with its own lock, class lists,
@@ -26,8 +29,8 @@
  * its whole life, and a release takes the lock of the slab's owner
  * (found through the hint or the xarray without a lock, under RCU).  So
  * threads on different CPUs that release their own objects share no
- * lock and no cache line; an object released on another CPU costs that
- * CPU's lock, as a remote free.  On one CPU a pool behaves exactly as
+ * lock (only freeing a descriptor reads every CPU's hint); an object
+ * released on another CPU costs that CPU's lock, as a remote free.  On one CPU a pool behaves exactly as
  * one sub-pool.
  *
  * Descriptors are type-stable for the lockless readers: a slab leaves
@@ -54,10 +57,12 @@
  * slab on the class's partial list, first free bit among at most 512),
  * else at most 4 parent allocations (8, 4, 2, 1 pages) and an xarray
  * reservation made with the lock dropped; release O(1) on a hint hit,
- * else O(log n) in the slabs held (one xarray walk and at most 7 steps),
+ * else O(log n) in the slabs held (one xarray walk and at most 7 steps,
+ * at most 8 walks),
  * plus one parent release when a slab goes back; available() and held
  * O(CPUs); largest() (what this CPU's next allocation gets) O(classes);
- * check() O(CPUs x slabs held); freeing a descriptor O(CPUs) (its hints).
+ * check() O(CPUs x slabs held); freeing a descriptor O(CPUs) (its hints);
+ * trim O(CPUs^2).
  * Metadata: a pointer per possible CPU, a sub-pool (about 430 bytes) per
  * CPU that allocated, a 128-byte descriptor per slab held and per stashed
  * one (at most 32 per sub-pool, 4 KiB).  The price of giving an idle
@@ -148,6 +153,7 @@ struct pool_cpu {
 	 * cleared (pool_forget()) before its descriptor is freed.
 	 */
 	struct pool_slab *hint;
+	/* written with WRITE_ONCE: available() and held read them unlocked */
 	u64 free_bytes;			/* free object bytes in its slabs */
 	u64 held;			/* bytes of parent pages it holds */
 	unsigned long nallocs;
@@ -391,8 +397,8 @@ static struct pool_slab *pool_install(struct fnmm_pool *p,
 	slab->dead = false;
 	/* The slot was reserved: storing allocates nothing. */
 	xa_store(&p->slabs, pool_pidx(p, slab->addr), slab, GFP_NOWAIT);
-	pc->held += slab_bytes(slab);
-	pc->free_bytes += slab_bytes(slab);
+	WRITE_ONCE(pc->held, pc->held + slab_bytes(slab));
+	WRITE_ONCE(pc->free_bytes, pc->free_bytes + slab_bytes(slab));
 	if (!pc->spare) {
 		pc->spare = slab;
 		return NULL;
@@ -413,8 +419,8 @@ static void pool_unlink(struct fnmm_pool *p, struct pool_cpu *pc,
 {
 	xa_erase(&p->slabs, pool_pidx(p, slab->addr));
 	slab->dead = true;
-	pc->held -= slab_bytes(slab);
-	pc->free_bytes -= slab_bytes(slab);
+	WRITE_ONCE(pc->held, pc->held - slab_bytes(slab));
+	WRITE_ONCE(pc->free_bytes, pc->free_bytes - slab_bytes(slab));
 	g->addr = slab->addr;
 	g->slab = NULL;
 	if (pc->nstash < POOL_STASH_MAX) {
@@ -487,14 +493,17 @@ static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 	__set_bit(obj, slab->map);
 	if (++slab->inuse == slab->nobj)
 		list_move(&slab->node, &cl->full);
-	pc->free_bytes -= 1UL << shift;
+	WRITE_ONCE(pc->free_bytes, pc->free_bytes - (1UL << shift));
 	pc->nallocs++;
+	/*
+	 * Under the lock: once it is dropped, a racing (double) release may
+	 * empty the slab and its descriptor carve up another block.
+	 */
+	range->address = slab->addr + ((u64)obj << shift);
 	spin_unlock(&pc->lock);
 	/* Made for a sub-pool another task made first, which had room. */
 	if (fresh)
 		pool_discard(p, fresh);
-
-	range->address = slab->addr + ((u64)obj << shift);
 	return 0;
 }
 
@@ -533,7 +542,9 @@ static int pool_obj(struct pool_cpu *pc, struct pool_slab *slab, u64 addr,
  * overlap and are at most 2^POOL_SLAB_MAX_ORDER pages, so the only slab
  * that can hold @addr is the first one found walking down from @addr's
  * page, at most 7 pages: one walk of the tree, then steps to the left
- * within its leaf (xas_prev()), which cost a load each.
+ * (xas_prev()), a slot read each within a leaf, another walk when a step
+ * leaves it (the index counts from the parent's base, so a slab's pages
+ * may straddle two leaves): at most 8 walks.
  */
 static struct pool_slab *pool_lookup(struct fnmm_pool *p, u64 addr)
 {
@@ -633,7 +644,7 @@ static int pool_release(struct fnmm_allocator *a, u64 addr)
 	__clear_bit(obj, slab->map);
 	if (slab->inuse-- == slab->nobj)
 		list_move(&slab->node, &cl->partial);
-	pc->free_bytes += 1UL << cl->shift;
+	WRITE_ONCE(pc->free_bytes, pc->free_bytes + (1UL << cl->shift));
 	pc->nallocs--;
 	if (slab->inuse)
 		goto out;
@@ -873,7 +884,8 @@ static int pool_check(struct fnmm_allocator *a)
  *	the stashed descriptors to the kernel
  * @a: a Pool allocator
  *
- * One spare and POOL_STASH_MAX descriptors per sub-pool: O(CPUs).
+ * One spare and POOL_STASH_MAX descriptors per sub-pool, each freed
+ * descriptor's hints cleared on every CPU: O(CPUs^2).
  */
 void fnmm_pool_trim(struct fnmm_allocator *a)
 {

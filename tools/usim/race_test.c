@@ -30,6 +30,12 @@
  *                   both do if the new object is the old one's address
  *                   (then the slower release freed it: allowed, as if it
  *                   came after the allocation); nothing held after.
+ *   pool-reuse-both the same, both threads releasing and allocating, one
+ *                   a 1 KiB object, the other 64 B (whose 1-page slab
+ *                   may take the dead descriptor): the new objects may
+ *                   overlap only at the released address (a late release
+ *                   freed the other's new object there); anywhere else
+ *                   one address went to two owners.
  *   available       one thread allocates and releases single blocks in
  *                   batches (magazine refills and flushes); the other
  *                   reads available(), which must never exceed the size,
@@ -37,7 +43,9 @@
  *                   hold at once.
  *
  * Each round starts and ends at a barrier, with a random delay before
- * the racing calls so that every interleaving comes up.  Ends with
+ * the racing calls so that every interleaving comes up, and a thread
+ * that drops a lock is now and then held up a little after it
+ * (usim_unlock_preempt), as preemption would in the kernel.  Ends with
  * "usim-race: N passed, M failed"; --seed S picks the delays (printed),
  * --rounds R the rounds per case.
  */
@@ -59,6 +67,7 @@
 #define BASE	(1ULL << 30)
 
 extern __thread unsigned int usim_cpu;
+extern int usim_unlock_preempt;
 
 static unsigned long passed, failed;
 static unsigned long rounds = 300000;
@@ -91,9 +100,9 @@ static unsigned long long rnd(unsigned long long *s)
 	return *s;
 }
 
-static void delay(unsigned long long *s)
+static void delay(unsigned long long *s, unsigned int spread)
 {
-	unsigned int n = rnd(s) % 64;
+	unsigned int n = rnd(s) % (spread ? spread : 64);
 
 	while (n--)
 		__asm__ __volatile__("" ::: "memory");
@@ -113,6 +122,8 @@ struct race {
 	int ret[2];
 	unsigned long bad;
 	char first_bad[160];
+	u64 size0;		/* pool-reuse-both: thread 0 allocates this */
+	unsigned int spread;	/* delays up to this many spins (0: 64) */
 };
 
 /* Count a bad round; the first one's message is kept. */
@@ -159,7 +170,8 @@ static int act_alloc(struct race *r)
 /* Release r->addr, then allocate r->size bytes into got[this thread]. */
 static int act_release_alloc(struct race *r)
 {
-	struct fnmm_range range = { .size = r->size };
+	struct fnmm_range range = { .size = race_t == 0 && r->size0 ?
+					    r->size0 : r->size };
 	int ret = fnmm_release(r->a, r->addr);
 
 	r->got[race_t] = fnmm_allocate(r->a, &range) ? 0 : range.address;
@@ -194,7 +206,7 @@ static void *race_thread(void *p)
 			}
 		}
 		barrier_wait();
-		delay(&s);
+		delay(&s, r->spread);
 		r->ret[ta->t] = r->addr ? r->act[ta->t](r) : 0;
 		barrier_wait();
 		if (ta->t == 0 && r->addr) {
@@ -208,6 +220,30 @@ static void *race_thread(void *p)
 				    fnmm_pool_held(r->a))
 					record(r, "round %lu: allocations %d and %d",
 					       i, c, rel);
+			} else if (r->act[0] == act_release_alloc) {
+				u64 g0 = r->got[0], g1 = r->got[1];
+				bool both = !c && !rel;
+				bool overlap = g0 < g1 + r->size &&
+					       g1 < g0 + r->size0;
+				int f0 = g0 ? fnmm_release(r->a, g0) : -1;
+				int f1 = g1 && g1 != g0 ? fnmm_release(r->a, g1) : 0;
+
+				/*
+				 * Overlapping new objects, or a final release
+				 * finding its object gone, only where a late
+				 * racing release freed one: at addr.
+				 */
+				if (!g0 || !g1 || (c && rel) ||
+				    (c && c != -ENOENT) || (rel && rel != -ENOENT) ||
+				    (overlap && !(both && (g0 == r->addr ||
+							   g1 == r->addr))) ||
+				    (f0 && !(f0 == -ENOENT && both && g0 == r->addr)) ||
+				    (f1 && !(f1 == -ENOENT && both && g1 == r->addr)) ||
+				    fnmm_pool_held(r->a))
+					record(r, "round %lu: releases %d and %d, new objects %#llx and %#llx (of %#llx), released: %d and %d",
+					       i, c, rel, (unsigned long long)g0,
+					       (unsigned long long)g1,
+					       (unsigned long long)r->addr, f0, f1);
 			} else if (r->act[1] == act_release_alloc) {
 				u64 g = r->got[1];
 				bool both = !c && !rel;
@@ -391,6 +427,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--rounds"))
 			rounds = strtoul(argv[i + 1], NULL, 0);
 	}
+	usim_unlock_preempt = 1;
 	printf("usim-race: seed %llu, %lu rounds a case (--seed %llu to repeat)\n",
 	       seed, rounds, seed);
 
@@ -428,7 +465,11 @@ int main(int argc, char **argv)
 	run_race(&(struct race){ "pool-refill", pool, 0, 0,
 				 { act_alloc, act_alloc }, true });
 	run_race(&(struct race){ "pool-reuse", pool, 1024, 0,
-				 { act_release, act_release_alloc }, true });
+				 { act_release, act_release_alloc }, true,
+				 .spread = 2048 });
+	run_race(&(struct race){ "pool-reuse-both", pool, 1024, 0,
+				 { act_release_alloc, act_release_alloc }, true,
+				 .size0 = 64, .spread = 2048 });
 	fnmm_destroy(pool);
 	run_available("split-available", split, PAGE_SIZE);
 	run_available("bit-available", bit, 4096);

@@ -414,6 +414,29 @@ void usim_spin_lock(spinlock_t *l, const char *file, int line)
 #endif
 }
 
+/*
+ * usim_unlock_preempt: if set (the race test), a thread that drops a lock
+ * is "preempted" now and then for up to a few hundred ns, as an
+ * interrupt or a preemption would stall it in the kernel, so that the
+ * window right after an unlock, where code must no longer rely on what
+ * the lock protected, is long enough for the other thread to get in.
+ */
+int usim_unlock_preempt;
+
+static void unlock_preempt(void)
+{
+	static __thread unsigned int s = 2463534242u;
+	unsigned int n;
+
+	s ^= s << 13;
+	s ^= s >> 17;
+	s ^= s << 5;
+	if (s % 4)
+		return;
+	for (n = (s >> 8) % 512; n; n--)
+		__asm__ __volatile__("" ::: "memory");
+}
+
 void usim_spin_unlock(spinlock_t *l, const char *file, int line)
 {
 	if (!__atomic_load_n(&l->v, __ATOMIC_RELAXED))
@@ -423,6 +446,8 @@ void usim_spin_unlock(spinlock_t *l, const char *file, int line)
 #endif
 	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 	usim_locks_held--;
+	if (usim_unlock_preempt)
+		unlock_preempt();
 }
 #else
 void usim_spin_lock(spinlock_t *l, const char *file, int line)
