@@ -142,10 +142,10 @@ struct fnmm_split {
 	u32 npages;		/* indices in pages[], padding included */
 	u32 first;		/* index of the first managed page */
 	unsigned int max_order;
+	bool percpu;		/* magazines in use (not FNMM_NO_PERCPU) */
 	unsigned long nonempty;	/* bit k: head[k] is not empty */
 	u32 head[FNMM_SPLIT_MAX_ORDER + 1];
 	unsigned long nfree[FNMM_SPLIT_MAX_ORDER + 1];
-	bool percpu;		/* magazines in use (not FNMM_NO_PERCPU) */
 	u64 free_pages;		/* on the buddy lists (not in magazines) */
 	u64 nallocs;		/* heads of allocations, magazine blocks included */
 	/*

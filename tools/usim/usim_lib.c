@@ -254,6 +254,28 @@ void *usim_kmalloc(size_t size, gfp_t flags, bool kv)
 	return p;
 }
 
+/*
+ * alloc_percpu(): the kernel's per-CPU areas hold nothing else, so no
+ * CPU's part shares a cache line with another allocation (a struct
+ * whose fields another CPU reads, say): whole 128-byte lines, zeroed,
+ * counted as a kmalloc (freed by kvfree()).
+ */
+void *usim_alloc_percpu(size_t size)
+{
+	size_t n = (size + 127) & ~(size_t)127;
+	void *p;
+
+	if (++usim_kmalloc_calls == usim_kmalloc_fail_at)
+		return NULL;
+	p = aligned_alloc(128, n);
+	if (p) {
+		memset(p, 0, n);
+		usim_kmalloc_live++;
+		usim_kmalloc_bytes += malloc_usable_size(p);
+	}
+	return p;
+}
+
 void usim_kfree(const void *p)
 {
 	if (ZERO_OR_NULL_PTR(p))

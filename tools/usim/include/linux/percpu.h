@@ -3,7 +3,8 @@
  * usim: user-space stand-in for <linux/percpu.h> (see usim_kernel.h).
  *
  * USIM_NR_CPUS "CPUs": a per-CPU object is an array of that many, from
- * the kmalloc shim (so failure injection and leak counts cover it), and
+ * usim_alloc_percpu() (counted by the kmalloc shim, so failure injection
+ * and leak counts cover it; 128-byte aligned), and
  * "this CPU" is usim_cpu, a thread-local index that a threaded benchmark
  * sets per thread (0 by default).
  */
@@ -24,9 +25,10 @@ extern __thread unsigned int usim_cpu;
 #define USIM_PCPU_STRIDE(size)	(((size) + 127) & ~(size_t)127)
 
 #define __percpu
-#define alloc_percpu(type)	((type *)kvcalloc(USIM_NR_CPUS,		\
-					USIM_PCPU_STRIDE(sizeof(type)),	\
-					GFP_KERNEL))
+void *usim_alloc_percpu(size_t size);
+
+#define alloc_percpu(type)	((type *)usim_alloc_percpu(USIM_NR_CPUS *	\
+					USIM_PCPU_STRIDE(sizeof(type))))
 #define free_percpu(p)		kvfree(p)
 #define per_cpu_ptr(p, cpu)	((__typeof__(p))((char *)(p) +		\
 				 (cpu) * USIM_PCPU_STRIDE(sizeof(*(p)))))
