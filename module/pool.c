@@ -606,9 +606,15 @@ static bool pool_in_parent(struct fnmm_pool *p, u64 addr)
 	       addr - p->parent->base < p->parent->size;
 }
 
-static int pool_release(struct fnmm_allocator *a, u64 addr)
+/*
+ * The object at @addr (in the parent): with @release, release it (0 or
+ * pool_obj()'s error); else its size in *@sizep (0 if none).  One body
+ * for both: find the slab, by the hint or by lookup, under its owner's
+ * lock.
+ */
+static int pool_object(struct fnmm_pool *p, u64 addr, bool release,
+		       u64 *sizep)
 {
-	struct fnmm_pool *p = to_pool(a);
 	struct pool_gone g[2] = { }, *spare = NULL;
 	struct pool_cpu *pc, *here;
 	struct pool_slab *slab;
@@ -617,8 +623,6 @@ static int pool_release(struct fnmm_allocator *a, u64 addr)
 	bool looked;
 	int ret;
 
-	if (!pool_in_parent(p, addr))
-		return -EINVAL;
 	rcu_read_lock();
 	slab = pool_hinted(p, addr, &here);
 	for (looked = !slab;; looked = true) {
@@ -641,6 +645,10 @@ static int pool_release(struct fnmm_allocator *a, u64 addr)
 	if (looked)
 		pool_hint(here, slab);
 	cl = &pc->cls[slab->cls];
+	if (!release) {
+		*sizep = 1ULL << cl->shift;
+		goto out;
+	}
 	__clear_bit(obj, slab->map);
 	if (slab->inuse-- == slab->nobj)
 		list_move(&slab->node, &cl->partial);
@@ -669,6 +677,15 @@ static int pool_release(struct fnmm_allocator *a, u64 addr)
 out:
 	spin_unlock(&pc->lock);
 	return ret;
+}
+
+static int pool_release(struct fnmm_allocator *a, u64 addr)
+{
+	struct fnmm_pool *p = to_pool(a);
+
+	if (!pool_in_parent(p, addr))
+		return -EINVAL;
+	return pool_object(p, addr, true, NULL);
 }
 
 /* Sub-pool @c, or NULL if CPU @c never allocated. */
@@ -729,39 +746,11 @@ static u64 pool_largest(struct fnmm_allocator *a)
 static u64 pool_alloc_size(struct fnmm_allocator *a, u64 addr)
 {
 	struct fnmm_pool *p = to_pool(a);
-	struct pool_cpu *pc, *here;
-	struct pool_slab *slab;
-	unsigned int obj;
-	bool looked;
-	u64 ret = 0;
-	int err;
+	u64 size = 0;
 
-	if (!pool_in_parent(p, addr))
+	if (!pool_in_parent(p, addr) || pool_object(p, addr, false, &size))
 		return 0;
-	rcu_read_lock();
-	slab = pool_hinted(p, addr, &here);
-	for (looked = !slab;; looked = true) {
-		if (looked)
-			slab = pool_lookup(p, addr);
-		if (!slab) {
-			rcu_read_unlock();
-			return 0;
-		}
-		pc = slab->owner;
-		spin_lock(&pc->lock);
-		err = pool_obj(pc, slab, addr, &obj);
-		if (!err || looked)
-			break;
-		spin_unlock(&pc->lock);
-	}
-	rcu_read_unlock();
-	if (!err) {
-		ret = 1ULL << pc->cls[slab->cls].shift;
-		if (looked)
-			pool_hint(here, slab);
-	}
-	spin_unlock(&pc->lock);
-	return ret;
+	return size;
 }
 
 /* Count the slabs on @list, checking each; -1 if one is wrong. */
