@@ -197,6 +197,16 @@ static inline bool slab_fits(const struct pool_slab *slab, unsigned int shift)
 	return slab_bytes(slab) >> shift <= POOL_MAP_BITS;
 }
 
+/*
+ * slab_holds() without a lock, for a lookup: @slab may be dead or moving
+ * (its fields read once each); pool_obj() decides under the lock.
+ */
+static inline bool slab_may_hold(const struct pool_slab *slab, u64 addr)
+{
+	return addr - READ_ONCE(slab->addr) <
+	       (PAGE_SIZE << READ_ONCE(slab->order));
+}
+
 /* Does @slab (live: its owner's lock held) carve up @addr? */
 static inline bool slab_holds(const struct pool_slab *slab, u64 addr)
 {
@@ -552,7 +562,6 @@ static struct pool_slab *pool_lookup(struct fnmm_pool *p, u64 addr)
 	unsigned long lo = idx - min_t(unsigned long, idx,
 				       (1UL << POOL_SLAB_MAX_ORDER) - 1);
 	XA_STATE(xas, &p->slabs, idx);
-	struct pool_slab *slab;
 	void *e = xas_load(&xas);
 
 	for (;;) {
@@ -567,9 +576,7 @@ static struct pool_slab *pool_lookup(struct fnmm_pool *p, u64 addr)
 			return NULL;
 		e = xas_prev(&xas);
 	}
-	slab = e;
-	return addr - READ_ONCE(slab->addr) <
-	       (PAGE_SIZE << READ_ONCE(slab->order)) ? slab : NULL;
+	return slab_may_hold(e, addr) ? e : NULL;
 }
 
 /*
@@ -584,10 +591,7 @@ static struct pool_slab *pool_hinted(struct fnmm_pool *p, u64 addr,
 	struct pool_slab *slab = here ? READ_ONCE(here->hint) : NULL;
 
 	*herep = here;
-	if (slab && addr - READ_ONCE(slab->addr) <
-		    (PAGE_SIZE << READ_ONCE(slab->order)))
-		return slab;
-	return NULL;
+	return slab && slab_may_hold(slab, addr) ? slab : NULL;
 }
 
 /*
