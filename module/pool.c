@@ -30,8 +30,8 @@
  * (found through the hint or the xarray without a lock, under RCU).  So
  * threads on different CPUs that release their own objects share no
  * lock (only freeing a descriptor reads every CPU's hint); an object
- * released on another CPU costs that CPU's lock, as a remote free.  On one CPU a pool behaves exactly as
- * one sub-pool.
+ * released on another CPU costs that CPU's lock, as a remote free.  On
+ * one CPU a pool behaves exactly as one sub-pool.
  *
  * Descriptors are type-stable for the lockless readers: a slab leaves
  * the xarray marked dead under its owner's lock, and its descriptor goes
@@ -168,12 +168,6 @@ struct fnmm_pool {
 	unsigned int max_shift;
 	unsigned int ncpus;
 	struct pool_cpu *cpu[];		/* per CPU, NULL until it allocates */
-};
-
-/* A slab gone from its sub-pool: its block to give back, its descriptor. */
-struct pool_gone {
-	u64 addr;
-	struct pool_slab *slab;	/* to free, or NULL: stashed */
 };
 
 static inline struct fnmm_pool *to_pool(struct fnmm_allocator *a)
@@ -332,20 +326,6 @@ static void pool_discard(struct fnmm_pool *p, struct pool_slab *slab)
 }
 
 /*
- * Give a gone slab's block back to the parent and free its descriptor
- * unless stashed; no lock held.  A release on another CPU may still be
- * reading the descriptor, so it goes after a grace period.
- */
-static void pool_bury(struct fnmm_pool *p, struct pool_gone *g)
-{
-	WARN_ON_ONCE(fnmm_release(p->parent, g->addr));
-	if (g->slab) {
-		pool_forget(p, g->slab);
-		kfree_rcu(g->slab, rcu);
-	}
-}
-
-/*
  * The first allocation on CPU @cpu, for slabs of @order: a slab for it
  * first, then its sub-pool, so that a failure leaves nothing behind.
  * Return: the sub-pool (another task's, if one on this CPU made it
@@ -420,25 +400,21 @@ static struct pool_slab *pool_install(struct fnmm_pool *p,
 }
 
 /*
- * Take an empty slab out of the pool, its descriptor to the stash if
- * there is room; lock held.  Its block and descriptor are in *@g for
- * pool_bury() once the lock is dropped.
+ * Take an empty slab out of the pool, its descriptor to the stash (or
+ * freed); lock held.  Return: its block, for the caller to give back to
+ * the parent once the lock is dropped.
  */
-static void pool_unlink(struct fnmm_pool *p, struct pool_cpu *pc,
-			struct pool_slab *slab, struct pool_gone *g)
+static u64 pool_unlink(struct fnmm_pool *p, struct pool_cpu *pc,
+		       struct pool_slab *slab)
 {
-	xa_erase(&p->slabs, pool_pidx(p, slab->addr));
+	u64 addr = slab->addr;	/* a stashed descriptor moves on */
+
+	xa_erase(&p->slabs, pool_pidx(p, addr));
 	slab->dead = true;
 	WRITE_ONCE(pc->held, pc->held - slab_bytes(slab));
 	WRITE_ONCE(pc->free_bytes, pc->free_bytes - slab_bytes(slab));
-	g->addr = slab->addr;
-	g->slab = NULL;
-	if (pc->nstash < POOL_STASH_MAX) {
-		list_add(&slab->node, &pc->stash);
-		pc->nstash++;
-	} else {
-		g->slab = slab;
-	}
+	pool_stash_put(p, pc, slab);
+	return addr;
 }
 
 static int pool_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
@@ -619,11 +595,12 @@ static bool pool_in_parent(struct fnmm_pool *p, u64 addr)
 static int pool_object(struct fnmm_pool *p, u64 addr, bool release,
 		       u64 *sizep)
 {
-	struct pool_gone g[2] = { }, *spare = NULL;
 	struct pool_cpu *pc, *here;
 	struct pool_slab *slab;
 	struct pool_class *cl;
 	unsigned int obj;
+	unsigned int i, ngone = 0;
+	u64 gone[2];
 	bool looked;
 	int ret;
 
@@ -666,17 +643,15 @@ static int pool_object(struct fnmm_pool *p, u64 addr, bool release,
 		pc->spare = slab;
 		goto out;
 	}
-	pool_unlink(p, pc, slab, &g[0]);
+	gone[ngone++] = pool_unlink(p, pc, slab);
 	/* The sub-pool's last object: the spare goes back too. */
 	if (!pc->nallocs && pc->spare) {
-		pool_unlink(p, pc, pc->spare, &g[1]);
+		gone[ngone++] = pool_unlink(p, pc, pc->spare);
 		pc->spare = NULL;
-		spare = &g[1];
 	}
 	spin_unlock(&pc->lock);
-	pool_bury(p, &g[0]);
-	if (spare)
-		pool_bury(p, spare);
+	for (i = 0; i < ngone; i++)
+		WARN_ON_ONCE(fnmm_release(p->parent, gone[i]));
 	return 0;
 out:
 	spin_unlock(&pc->lock);
@@ -883,11 +858,11 @@ static int pool_check(struct fnmm_allocator *a)
 void fnmm_pool_trim(struct fnmm_allocator *a)
 {
 	struct fnmm_pool *p = to_pool(a);
-	struct pool_gone g = { };
 	struct pool_slab *slab;
 	struct pool_cpu *pc;
 	LIST_HEAD(stash);
 	unsigned int c;
+	u64 gone = 0;
 
 	for (c = 0; c < p->ncpus; c++) {
 		pc = pool_cpu_at(p, c);
@@ -897,13 +872,13 @@ void fnmm_pool_trim(struct fnmm_allocator *a)
 		slab = pc->spare;
 		if (slab) {
 			pc->spare = NULL;
-			pool_unlink(p, pc, slab, &g);
+			gone = pool_unlink(p, pc, slab);
 		}
 		list_splice_init(&pc->stash, &stash);
 		pc->nstash = 0;
 		spin_unlock(&pc->lock);
 		if (slab)
-			pool_bury(p, &g);
+			WARN_ON_ONCE(fnmm_release(p->parent, gone));
 		while ((slab = list_first_entry_or_null(&stash, struct pool_slab,
 							node))) {
 			list_del(&slab->node);
