@@ -399,6 +399,64 @@ static void pool_big_spare_small_class(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->parent), 0);
 }
 
+/*
+ * A slab that goes back leaves a marker in its slot (the xarray's nodes
+ * stay); a later slab of the pool may cover that page without starting
+ * on it.  Its objects there are still found, the marker's page taken
+ * over when a slab starts on it, and trim removes the marker.  Split
+ * without magazines, so that each block is the lowest free one.
+ */
+static void pool_marker_in_slab(struct kunit *test)
+{
+	struct pool_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	struct fnmm_range hold = { .size = PAGE_SIZE };
+	u64 o, x, objs[8], pfree;
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	test->priv = ctx;
+	ctx->parent = fnmm_split_create_flags(TEST_BASE, 64 * PAGE_SIZE, 0,
+					      FNMM_NO_PERCPU);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->parent));
+	ctx->pool = fnmm_pool_create(ctx->parent, FNMM_POOL_MIN_SHIFT,
+				     PAGE_SHIFT - 1);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx->pool));
+	pfree = fnmm_available(ctx->parent);
+	/* Page 0 held elsewhere: a 64 B slab on page 1, gone again. */
+	KUNIT_ASSERT_EQ(test, fnmm_allocate(ctx->parent, &hold), 0);
+	KUNIT_ASSERT_EQ(test, hold.address, TEST_BASE);
+	o = pool_alloc(test, ctx->pool, 64, 0);
+	KUNIT_ASSERT_EQ(test, o, TEST_BASE + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, o), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	/* Again: the slab starts on the marker's page and takes it over. */
+	KUNIT_EXPECT_EQ(test, pool_alloc(test, ctx->pool, 64, 0), o);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, o), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->parent, hold.address), 0);
+	/* An 8-page slab over pages 0-7: the marker sits on its page 1. */
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		objs[i] = pool_alloc(test, ctx->pool, 1024, 0);
+		KUNIT_EXPECT_EQ(test, objs[i], TEST_BASE + i * 1024);
+	}
+	x = objs[4];	/* the first object on page 1 */
+	KUNIT_EXPECT_EQ(test, x, o);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, x), 1024ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, objs[7]), 1024ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	for (i = ARRAY_SIZE(objs); i-- > 0;)
+		KUNIT_EXPECT_EQ_MSG(test, fnmm_release(ctx->pool, objs[i]), 0,
+				    "object %u", i);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	fnmm_pool_trim(ctx->pool);
+	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree);
+	KUNIT_EXPECT_EQ(test, fnmm_largest(ctx->parent), pfree);
+}
+
 static struct kunit_case pool_cases[] = {
 	KUNIT_CASE_PARAM(pool_class_fill, shift_gen_params),
 	KUNIT_CASE(pool_size_rounding),
@@ -409,6 +467,7 @@ static struct kunit_case pool_cases[] = {
 	KUNIT_CASE(pool_shares_parent),
 	KUNIT_CASE(pool_big_slab_spare),
 	KUNIT_CASE(pool_big_spare_small_class),
+	KUNIT_CASE(pool_marker_in_slab),
 	{}
 };
 

@@ -50,13 +50,19 @@
  * through the parent each time.  The spare is kept only while the
  * sub-pool has live objects: releasing its last object gives every
  * block of it back, so an idle pool holds no page (only its stashed
- * descriptors).  fnmm_pool_trim() returns the spares and the stashes at
- * any time.
+ * descriptors).  The last slab to go leaves a marker in its xarray slot
+ * (POOL_PARKED), which lookups skip: the tree's nodes stay, and the next
+ * slab, most often the same block back, takes the slot over with no
+ * node to allocate (an emptied xarray frees its nodes after a grace
+ * period: an alloc/free pair on an idle pool used to make and free them
+ * every time).  fnmm_pool_trim() returns the spares and the stashes, and
+ * removes the markers, at any time.
  *
  * Cost: allocate O(1) when its class has room or there is a spare (first
  * slab on the class's partial list, first free bit among at most 512),
  * else at most 4 parent allocations (8, 4, 2, 1 pages) and an xarray
- * reservation made with the lock dropped; release O(1) on a hint hit,
+ * reservation made with the lock dropped (at most 3 xarray operations,
+ * pool_claim()); release O(1) on a hint hit,
  * else O(log n) in the slabs held (one xarray walk and at most 7 steps,
  * at most 8 walks),
  * plus one parent release when a slab goes back; available() and held
@@ -65,11 +71,12 @@
  * trim O(CPUs^2).
  * Metadata: a pointer per possible CPU, a sub-pool (about 430 bytes) per
  * CPU that allocated, a 128-byte descriptor per slab held and per stashed
- * one (at most 32 per sub-pool, 4 KiB).  The price of giving an idle
- * pool's last block back: an alloc/free pair on an otherwise empty pool
- * takes and returns a block (and its xarray slot) every time, about 10x
- * a pair with an object live (make bench: "64 B" against "64 B, one
- * live").
+ * one (at most 32 per sub-pool, 4 KiB), and the xarray's nodes down to
+ * each sub-pool's marker (at most one leaf and its ancestors each).  The
+ * price of giving an idle pool's last block back: an alloc/free pair on
+ * an otherwise empty pool takes and returns a block every time, about
+ * 5-6x a pair with an object live (make bench: "64 B" against "64 B,
+ * one live").
  */
 #include <linux/atomic.h>
 #include <linux/bitmap.h>
@@ -102,6 +109,17 @@
 #define POOL_MAP_BITS		(PAGE_SIZE >> FNMM_POOL_MIN_SHIFT)
 /* Descriptors a sub-pool keeps for its next slabs (128 bytes each). */
 #define POOL_STASH_MAX		32
+/*
+ * What a slab that went back to the parent leaves in its xarray slot: a
+ * marker, so that the tree's nodes on the way to it stay (an empty tree
+ * frees them, and a pair on an empty pool would make and free them each
+ * time).  Lookups and walks skip it.  The block's next owner in this
+ * pool takes the slot over (pool_claim()); each sub-pool keeps one
+ * marker, its last (pool_cpu.parked), and removes it when it leaves the
+ * next one or trims, so there are at most as many as sub-pools.
+ */
+#define POOL_PARKED		xa_mk_value(0)
+#define POOL_NO_PARK		ULONG_MAX
 
 struct pool_cpu;
 
@@ -145,6 +163,11 @@ struct pool_cpu {
 	struct pool_slab *spare;	/* one empty slab of no class, or NULL */
 	struct list_head stash;		/* dead descriptors, for new slabs */
 	unsigned int nstash;		/* at most POOL_STASH_MAX */
+	/*
+	 * index of the marker it left last (POOL_PARKED), or POOL_NO_PARK;
+	 * written with WRITE_ONCE: pool_new_slab() reads it as a hint
+	 */
+	unsigned long parked;
 	/*
 	 * The slab the last lookup on this CPU found, or NULL: a cache for
 	 * the next release (objects go back in runs from one slab), read
@@ -267,6 +290,42 @@ static void pool_stash_put(struct fnmm_pool *p, struct pool_cpu *pc,
 }
 
 /*
+ * Reserve the slot of the block at page @idx, just taken from the parent
+ * (so nobody else can leave a marker there now; one left before may be
+ * removed meanwhile by the sub-pool that left it): a reservation made,
+ * or a marker found there turned into one; no lock held.  @mine: the
+ * marker is likely this sub-pool's last one (an empty pair gets its
+ * block back), tried first.  Two tries at most: once the marker is
+ * gone, none comes back.
+ * Return: 0 or -ENOMEM.
+ */
+static int pool_claim(struct fnmm_pool *p, unsigned long idx, bool mine)
+{
+	void *old;
+
+	if (mine && xa_cmpxchg(&p->slabs, idx, POOL_PARKED, XA_ZERO_ENTRY,
+			       0) == POOL_PARKED)
+		return 0;
+	for (;;) {
+		old = xa_cmpxchg(&p->slabs, idx, NULL, XA_ZERO_ENTRY,
+				 GFP_KERNEL_ACCOUNT);
+		if (old != POOL_PARKED)
+			return xa_err(old);	/* reserved: NULL */
+		if (xa_cmpxchg(&p->slabs, idx, POOL_PARKED, XA_ZERO_ENTRY,
+			       0) == POOL_PARKED)
+			return 0;
+	}
+}
+
+/* Remove @pc's marker, if it is still there; lock held. */
+static void pool_unpark(struct fnmm_pool *p, struct pool_cpu *pc)
+{
+	if (pc->parked != POOL_NO_PARK)
+		xa_cmpxchg(&p->slabs, pc->parked, POOL_PARKED, NULL, 0);
+	WRITE_ONCE(pc->parked, POOL_NO_PARK);
+}
+
+/*
  * Get a block of 2^@order pages from the parent, aligned to its size,
  * else the largest smaller one it has (down to a page: the parent's
  * error for that is the answer), a descriptor for it (@slab, dead, from
@@ -281,6 +340,7 @@ static struct pool_slab *pool_new_slab(struct fnmm_pool *p,
 {
 	struct pool_slab *made = NULL;
 	struct fnmm_range r;
+	unsigned long idx;
 	int ret;
 
 	if (!slab) {
@@ -300,8 +360,8 @@ static struct pool_slab *pool_new_slab(struct fnmm_pool *p,
 	}
 	if (ret)
 		goto err;
-	ret = xa_reserve(&p->slabs, pool_pidx(p, r.address),
-			 GFP_KERNEL_ACCOUNT);
+	idx = pool_pidx(p, r.address);
+	ret = pool_claim(p, idx, pc && READ_ONCE(pc->parked) == idx);
 	if (ret) {
 		fnmm_release(p->parent, r.address);
 		goto err;
@@ -348,6 +408,7 @@ static struct pool_cpu *pool_cpu_first(struct fnmm_pool *p, unsigned int cpu,
 	}
 	spin_lock_init(&pc->lock);
 	INIT_LIST_HEAD(&pc->stash);
+	pc->parked = POOL_NO_PARK;
 	for (c = 0; c <= p->max_shift - p->min_shift; c++) {
 		INIT_LIST_HEAD(&pc->cls[c].partial);
 		INIT_LIST_HEAD(&pc->cls[c].full);
@@ -401,15 +462,27 @@ static struct pool_slab *pool_install(struct fnmm_pool *p,
 
 /*
  * Take an empty slab out of the pool, its descriptor to the stash (or
- * freed); lock held.  Return: its block, for the caller to give back to
- * the parent once the lock is dropped.
+ * freed); lock held.  The sub-pool's last slab leaves a marker in its
+ * slot, in place of the sub-pool's last marker (an empty pair then finds
+ * the tree's nodes still there); any other slot is erased.  Return: its
+ * block, for the caller to give back to the parent once the lock is
+ * dropped.
  */
 static u64 pool_unlink(struct fnmm_pool *p, struct pool_cpu *pc,
 		       struct pool_slab *slab)
 {
 	u64 addr = slab->addr;	/* a stashed descriptor moves on */
+	unsigned long idx = pool_pidx(p, addr);
 
-	xa_erase(&p->slabs, pool_pidx(p, addr));
+	if (pc->held > slab_bytes(slab)) {
+		xa_erase(&p->slabs, idx);
+	} else {
+		if (pc->parked != idx)
+			pool_unpark(p, pc);
+		/* Over an entry: no node to make, nothing to allocate. */
+		xa_store(&p->slabs, idx, POOL_PARKED, GFP_NOWAIT);
+		WRITE_ONCE(pc->parked, idx);
+	}
 	slab->dead = true;
 	WRITE_ONCE(pc->held, pc->held - slab_bytes(slab));
 	WRITE_ONCE(pc->free_bytes, pc->free_bytes - slab_bytes(slab));
@@ -546,8 +619,9 @@ static struct pool_slab *pool_lookup(struct fnmm_pool *p, u64 addr)
 			e = xas_load(&xas);
 			continue;
 		}
-		if (e && !xa_is_zero(e))
-			break;		/* zero: a slot reserved, no slab yet */
+		/* zero: a slot reserved, no slab yet; a value: a marker */
+		if (e && !xa_is_zero(e) && !xa_is_value(e))
+			break;
 		if (xas.xa_index == lo)
 			return NULL;
 		e = xas_prev(&xas);
@@ -778,7 +852,7 @@ static bool pool_cpu_ok(struct fnmm_pool *p, struct pool_cpu *pc)
 	unsigned int c;
 
 	xa_for_each(&p->slabs, i, slab) {
-		if (slab->owner != pc)
+		if (xa_is_value(slab) || slab->owner != pc)
 			continue;
 		if (!pool_slab_ok(p, slab, i, end))
 			return false;
@@ -821,7 +895,7 @@ static int pool_check(struct fnmm_allocator *a)
 	struct pool_slab *slab;
 	struct pool_cpu *pc;
 	unsigned long i;
-	unsigned int c;
+	unsigned int c, markers = 0;
 	bool ok = true;
 
 	/*
@@ -830,6 +904,10 @@ static int pool_check(struct fnmm_allocator *a)
 	 */
 	rcu_read_lock();
 	xa_for_each(&p->slabs, i, slab) {
+		if (xa_is_value(slab)) {	/* a marker: one per sub-pool */
+			ok &= slab == POOL_PARKED && ++markers <= p->ncpus;
+			continue;
+		}
 		for (c = 0; c < p->ncpus && pool_cpu_at(p, c) != slab->owner;
 		     c++)
 			;
@@ -874,6 +952,7 @@ void fnmm_pool_trim(struct fnmm_allocator *a)
 			pc->spare = NULL;
 			gone = pool_unlink(p, pc, slab);
 		}
+		pool_unpark(p, pc);
 		list_splice_init(&pc->stash, &stash);
 		pc->nstash = 0;
 		spin_unlock(&pc->lock);
@@ -908,6 +987,8 @@ static void pool_destroy(struct fnmm_allocator *a)
 	unsigned int c;
 
 	xa_for_each(&p->slabs, i, slab) {
+		if (xa_is_value(slab))
+			continue;
 		WARN_ON_ONCE(fnmm_release(p->parent, slab->addr));
 		kfree(slab);
 	}

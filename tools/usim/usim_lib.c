@@ -19,6 +19,7 @@
 #include <linux/find.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/errno.h>
 #include <linux/xarray.h>
 
 /* ---- bug.h ---- */
@@ -576,6 +577,16 @@ static bool xa_here(struct xarray *xa, size_t i, unsigned long index)
 	return i < xa->n && xa->slots[i].index == index;
 }
 
+/*
+ * A new slot made by a store that may sleep: an allocation in the
+ * kernel's (a node), which the fault injection may fail; lock held.
+ */
+static bool xa_may_fail(gfp_t gfp)
+{
+	return gfp && gfp != GFP_NOWAIT &&
+	       ++usim_kmalloc_calls == usim_kmalloc_fail_at;
+}
+
 void *xa_load(struct xarray *xa, unsigned long index)
 {
 	unsigned long hi = index / USIM_XA_LEAF, ntop;
@@ -665,14 +676,43 @@ void *xa_erase(struct xarray *xa, unsigned long index)
 
 int xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp)
 {
+	int ret = 0;
 	size_t i;
 
 	pthread_mutex_lock(&xa->lock);
 	i = xa_pos(xa, index);
-	if (!xa_here(xa, i, index))
-		xa_put(xa, index, XA_ZERO_ENTRY);
+	if (!xa_here(xa, i, index)) {
+		if (xa_may_fail(gfp))
+			ret = -ENOMEM;
+		else
+			xa_put(xa, index, XA_ZERO_ENTRY);
+	}
 	pthread_mutex_unlock(&xa->lock);
-	return 0;
+	return ret;
+}
+
+void *xa_cmpxchg(struct xarray *xa, unsigned long index, void *old,
+		 void *entry, gfp_t gfp)
+{
+	void *curr = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&xa->lock);
+	i = xa_pos(xa, index);
+	if (xa_here(xa, i, index))
+		curr = xa->slots[i].entry;
+	if (curr == old) {
+		if (entry && !xa_here(xa, i, index) && xa_may_fail(gfp)) {
+			pthread_mutex_unlock(&xa->lock);
+			return XA_ERROR(-ENOMEM);
+		}
+		if (entry)
+			xa_put(xa, index, entry);
+		else
+			xa_take(xa, index);
+	}
+	pthread_mutex_unlock(&xa->lock);
+	return curr == XA_ZERO_ENTRY ? NULL : curr;
 }
 
 void xa_release(struct xarray *xa, unsigned long index)

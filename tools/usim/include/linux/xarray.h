@@ -7,8 +7,13 @@
  * own lock, and beside it a two-level table of the same entries that
  * xa_load() reads without the lock, as the kernel's reads under RCU
  * (writers publish with release stores; a table outgrown is kept until
- * xa_destroy(), so a reader never sees one freed).  A reserved slot (xa_reserve) holds a zero entry: xa_load()
- * returns NULL for it and xa_for_each() skips it, as in the kernel.
+ * xa_destroy(), so a reader never sees one freed).  A reserved slot
+ * (xa_reserve) holds a zero entry: xa_load() returns NULL for it and
+ * xa_for_each() skips it, as in the kernel; value entries (xa_mk_value)
+ * are entries like any other.  A store that needs a new slot and may
+ * sleep (xa_reserve, xa_cmpxchg with a gfp that allows it) counts as a
+ * kmalloc for the fault injection (usim_kmalloc_fail_at) and fails with
+ * -ENOMEM as the kernel's may.
  * Storing into a reserved slot never allocates; growth uses realloc and
  * aborts if that fails (the shim's own memory is not under test).
  */
@@ -20,6 +25,31 @@
 #include <linux/slab.h>
 
 #define XA_ZERO_ENTRY	((void *)0x406UL)
+
+/* Value entries, as the kernel tags them: bit 0 set. */
+static inline void *xa_mk_value(unsigned long v)
+{
+	return (void *)((v << 1) | 1);
+}
+
+static inline bool xa_is_value(const void *entry)
+{
+	return (unsigned long)entry & 1;
+}
+
+/* Errors, as the kernel's internal entries: errno << 2 | 2. */
+#define XA_ERROR(errno)	((void *)(((unsigned long)(errno) << 2) | 2UL))
+
+static inline bool xa_is_err(const void *entry)
+{
+	return ((unsigned long)entry & 3) == 2 &&
+	       (unsigned long)entry >= (unsigned long)XA_ERROR(-4095);
+}
+
+static inline int xa_err(void *entry)
+{
+	return xa_is_err(entry) ? (long)entry >> 2 : 0;
+}
 
 struct usim_xa_slot {
 	unsigned long index;
@@ -53,6 +83,13 @@ void *xa_store(struct xarray *xa, unsigned long index, void *entry,
 	       gfp_t gfp);
 void *xa_erase(struct xarray *xa, unsigned long index);
 int xa_reserve(struct xarray *xa, unsigned long index, gfp_t gfp);
+/*
+ * Store @entry (NULL: erase) if the slot holds @old, compared with the
+ * raw entry (a reserved slot is XA_ZERO_ENTRY, not NULL); return what it
+ * held, a reserved slot as NULL, as the kernel's.
+ */
+void *xa_cmpxchg(struct xarray *xa, unsigned long index, void *old,
+		 void *entry, gfp_t gfp);
 void xa_release(struct xarray *xa, unsigned long index);
 void xa_destroy(struct xarray *xa);
 /* The first present entry at an index >= *@index, or NULL. */
