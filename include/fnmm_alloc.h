@@ -173,5 +173,6 @@ struct fnmm_allocator *fnmm_pool_create(struct fnmm_allocator *parent,
 					unsigned int max_shift);
 void fnmm_pool_trim(struct fnmm_allocator *a);
 u64 fnmm_pool_held(struct fnmm_allocator *a);
+unsigned long fnmm_pool_slots(struct fnmm_allocator *a);
 
 #endif /* _FNMM_ALLOC_H */

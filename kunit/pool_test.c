@@ -402,15 +402,16 @@ static void pool_big_spare_small_class(struct kunit *test)
 /*
  * A slab that goes back leaves a marker in its slot (the xarray's nodes
  * stay); a later slab of the pool may cover that page without starting
- * on it.  Its objects there are still found, the marker's page taken
- * over when a slab starts on it, and trim removes the marker.  Split
- * without magazines, so that each block is the lowest free one.
+ * on it.  Its objects there are still found by a lookup (the CPU's hint
+ * is moved to another slab first), the marker's page taken over when a
+ * slab starts on it, and trim removes the marker.  Split without
+ * magazines, so that each block is the lowest free one.
  */
 static void pool_marker_in_slab(struct kunit *test)
 {
 	struct pool_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	struct fnmm_range hold = { .size = PAGE_SIZE };
-	u64 o, x, objs[8], pfree;
+	u64 o, x, k, objs[8], pfree;
 	unsigned int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
@@ -429,6 +430,7 @@ static void pool_marker_in_slab(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, o, TEST_BASE + PAGE_SIZE);
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, o), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_slots(ctx->pool), 1UL);
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
 	/* Again: the slab starts on the marker's page and takes it over. */
 	KUNIT_EXPECT_EQ(test, pool_alloc(test, ctx->pool, 64, 0), o);
@@ -442,15 +444,24 @@ static void pool_marker_in_slab(struct kunit *test)
 	}
 	x = objs[4];	/* the first object on page 1 */
 	KUNIT_EXPECT_EQ(test, x, o);
+	/* A 64 B slab on page 8; looking its object up moves the hint. */
+	k = pool_alloc(test, ctx->pool, 64, 0);
+	KUNIT_EXPECT_EQ(test, k, TEST_BASE + 8 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, k), 64ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, x), 1024ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, objs[7]), 1024ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
-	for (i = ARRAY_SIZE(objs); i-- > 0;)
+	for (i = ARRAY_SIZE(objs); i-- > 0;) {
+		KUNIT_EXPECT_EQ(test, fnmm_alloc_size(ctx->pool, k), 64ULL);
 		KUNIT_EXPECT_EQ_MSG(test, fnmm_release(ctx->pool, objs[i]), 0,
 				    "object %u", i);
+	}
 	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, x), -ENOENT);
+	KUNIT_EXPECT_EQ(test, fnmm_release(ctx->pool, k), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_slots(ctx->pool), 1UL);
 	fnmm_pool_trim(ctx->pool);
+	KUNIT_EXPECT_EQ(test, fnmm_pool_slots(ctx->pool), 0UL);
 	KUNIT_EXPECT_EQ(test, fnmm_check(ctx->pool), 0);
 	KUNIT_EXPECT_EQ(test, fnmm_pool_held(ctx->pool), 0ULL);
 	KUNIT_EXPECT_EQ(test, fnmm_available(ctx->parent), pfree);

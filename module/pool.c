@@ -51,7 +51,7 @@
  * sub-pool has live objects: releasing its last object gives every
  * block of it back, so an idle pool holds no page (only its stashed
  * descriptors).  The last slab to go leaves a marker in its xarray slot
- * (POOL_PARKED), which lookups skip: the tree's nodes stay, and the next
+ * (pool_marker()), which lookups skip: the tree's nodes stay, and the next
  * slab, most often the same block back, takes the slot over with no
  * node to allocate (an emptied xarray frees its nodes after a grace
  * period: an alloc/free pair on an idle pool used to make and free them
@@ -109,16 +109,6 @@
 #define POOL_MAP_BITS		(PAGE_SIZE >> FNMM_POOL_MIN_SHIFT)
 /* Descriptors a sub-pool keeps for its next slabs (128 bytes each). */
 #define POOL_STASH_MAX		32
-/*
- * What a slab that went back to the parent leaves in its xarray slot: a
- * marker, so that the tree's nodes on the way to it stay (an empty tree
- * frees them, and a pair on an empty pool would make and free them each
- * time).  Lookups and walks skip it.  The block's next owner in this
- * pool takes the slot over (pool_claim()); each sub-pool keeps one
- * marker, its last (pool_cpu.parked), and removes it when it leaves the
- * next one or trims, so there are at most as many as sub-pools.
- */
-#define POOL_PARKED		xa_mk_value(0)
 #define POOL_NO_PARK		ULONG_MAX
 
 struct pool_cpu;
@@ -164,10 +154,11 @@ struct pool_cpu {
 	struct list_head stash;		/* dead descriptors, for new slabs */
 	unsigned int nstash;		/* at most POOL_STASH_MAX */
 	/*
-	 * index of the marker it left last (POOL_PARKED), or POOL_NO_PARK;
-	 * written with WRITE_ONCE: pool_new_slab() reads it as a hint
+	 * index of its marker (pool_marker()), or POOL_NO_PARK; written
+	 * with WRITE_ONCE: pool_new_slab() reads it as a hint
 	 */
 	unsigned long parked;
+	unsigned int cpu;		/* its index in fnmm_pool.cpu[] */
 	/*
 	 * The slab the last lookup on this CPU found, or NULL: a cache for
 	 * the next release (objects go back in runs from one slab), read
@@ -196,6 +187,22 @@ struct fnmm_pool {
 static inline struct fnmm_pool *to_pool(struct fnmm_allocator *a)
 {
 	return container_of(a, struct fnmm_pool, a);
+}
+
+/*
+ * What the last slab of sub-pool @pc, gone back to the parent, leaves in
+ * its xarray slot: a value entry naming @pc, so that the tree's nodes on
+ * the way to it stay (an emptied tree frees them, and a pair on an idle
+ * pool would make and free them each time).  Lookups and walks skip it.
+ * Only @pc makes one (its lock held, while it still owns the block) or
+ * removes one of its own (pool_unpark()); the block's next owner in the
+ * pool turns whatever marker is there into its reservation
+ * (pool_claim()).  So a sub-pool has at most one marker, at its
+ * pc->parked, which pool_check() verifies under its lock.
+ */
+static inline void *pool_marker(const struct pool_cpu *pc)
+{
+	return xa_mk_value(pc->cpu);
 }
 
 static inline unsigned long pool_pidx(struct fnmm_pool *p, u64 addr)
@@ -293,26 +300,24 @@ static void pool_stash_put(struct fnmm_pool *p, struct pool_cpu *pc,
  * Reserve the slot of the block at page @idx, just taken from the parent
  * (so nobody else can leave a marker there now; one left before may be
  * removed meanwhile by the sub-pool that left it): a reservation made,
- * or a marker found there turned into one; no lock held.  @mine: the
- * marker is likely this sub-pool's last one (an empty pair gets its
- * block back), tried first.  Two tries at most: once the marker is
+ * or a marker found there turned into one; no lock held.  @mine: a
+ * marker likely there (this sub-pool's own: an empty pair gets its block
+ * back), tried first, or NULL.  Two tries at most: once the marker is
  * gone, none comes back.
  * Return: 0 or -ENOMEM.
  */
-static int pool_claim(struct fnmm_pool *p, unsigned long idx, bool mine)
+static int pool_claim(struct fnmm_pool *p, unsigned long idx, void *mine)
 {
 	void *old;
 
-	if (mine && xa_cmpxchg(&p->slabs, idx, POOL_PARKED, XA_ZERO_ENTRY,
-			       0) == POOL_PARKED)
+	if (mine && xa_cmpxchg(&p->slabs, idx, mine, XA_ZERO_ENTRY, 0) == mine)
 		return 0;
 	for (;;) {
 		old = xa_cmpxchg(&p->slabs, idx, NULL, XA_ZERO_ENTRY,
 				 GFP_KERNEL_ACCOUNT);
-		if (old != POOL_PARKED)
+		if (!xa_is_value(old))
 			return xa_err(old);	/* reserved: NULL */
-		if (xa_cmpxchg(&p->slabs, idx, POOL_PARKED, XA_ZERO_ENTRY,
-			       0) == POOL_PARKED)
+		if (xa_cmpxchg(&p->slabs, idx, old, XA_ZERO_ENTRY, 0) == old)
 			return 0;
 	}
 }
@@ -321,7 +326,7 @@ static int pool_claim(struct fnmm_pool *p, unsigned long idx, bool mine)
 static void pool_unpark(struct fnmm_pool *p, struct pool_cpu *pc)
 {
 	if (pc->parked != POOL_NO_PARK)
-		xa_cmpxchg(&p->slabs, pc->parked, POOL_PARKED, NULL, 0);
+		xa_cmpxchg(&p->slabs, pc->parked, pool_marker(pc), NULL, 0);
 	WRITE_ONCE(pc->parked, POOL_NO_PARK);
 }
 
@@ -361,7 +366,8 @@ static struct pool_slab *pool_new_slab(struct fnmm_pool *p,
 	if (ret)
 		goto err;
 	idx = pool_pidx(p, r.address);
-	ret = pool_claim(p, idx, pc && READ_ONCE(pc->parked) == idx);
+	ret = pool_claim(p, idx, pc && READ_ONCE(pc->parked) == idx ?
+			 pool_marker(pc) : NULL);
 	if (ret) {
 		fnmm_release(p->parent, r.address);
 		goto err;
@@ -409,6 +415,7 @@ static struct pool_cpu *pool_cpu_first(struct fnmm_pool *p, unsigned int cpu,
 	spin_lock_init(&pc->lock);
 	INIT_LIST_HEAD(&pc->stash);
 	pc->parked = POOL_NO_PARK;
+	pc->cpu = cpu;
 	for (c = 0; c <= p->max_shift - p->min_shift; c++) {
 		INIT_LIST_HEAD(&pc->cls[c].partial);
 		INIT_LIST_HEAD(&pc->cls[c].full);
@@ -480,7 +487,7 @@ static u64 pool_unlink(struct fnmm_pool *p, struct pool_cpu *pc,
 		if (pc->parked != idx)
 			pool_unpark(p, pc);
 		/* Over an entry: no node to make, nothing to allocate. */
-		xa_store(&p->slabs, idx, POOL_PARKED, GFP_NOWAIT);
+		xa_store(&p->slabs, idx, pool_marker(pc), GFP_NOWAIT);
 		WRITE_ONCE(pc->parked, idx);
 	}
 	slab->dead = true;
@@ -848,10 +855,14 @@ static bool pool_cpu_ok(struct fnmm_pool *p, struct pool_cpu *pc)
 {
 	u64 slabs = 0, listed = 0, free = 0, objs = 0, held = 0, end = 0;
 	struct pool_slab *slab, *sp;
+	unsigned int c, markers = 0;
 	unsigned long i;
-	unsigned int c;
 
 	xa_for_each(&p->slabs, i, slab) {
+		/* Its one marker, at parked: others may only take it over. */
+		if (slab == pool_marker(pc) &&
+		    (i != pc->parked || ++markers > 1))
+			return false;
 		if (xa_is_value(slab) || slab->owner != pc)
 			continue;
 		if (!pool_slab_ok(p, slab, i, end))
@@ -895,7 +906,7 @@ static int pool_check(struct fnmm_allocator *a)
 	struct pool_slab *slab;
 	struct pool_cpu *pc;
 	unsigned long i;
-	unsigned int c, markers = 0;
+	unsigned int c;
 	bool ok = true;
 
 	/*
@@ -904,8 +915,8 @@ static int pool_check(struct fnmm_allocator *a)
 	 */
 	rcu_read_lock();
 	xa_for_each(&p->slabs, i, slab) {
-		if (xa_is_value(slab)) {	/* a marker: one per sub-pool */
-			ok &= slab == POOL_PARKED && ++markers <= p->ncpus;
+		if (xa_is_value(slab)) {	/* a marker (pool_cpu_ok()) */
+			ok &= xa_to_value(slab) < p->ncpus;
 			continue;
 		}
 		for (c = 0; c < p->ncpus && pool_cpu_at(p, c) != slab->owner;
@@ -965,6 +976,26 @@ void fnmm_pool_trim(struct fnmm_allocator *a)
 			kfree_rcu(slab, rcu);
 		}
 	}
+}
+
+/**
+ * fnmm_pool_slots() - entries of a pool's lookup: its slabs and markers
+ * @a: a Pool allocator
+ *
+ * For tests and debugging: an idle pool just trimmed has none.  O(slabs
+ * held + CPUs), read under RCU.
+ */
+unsigned long fnmm_pool_slots(struct fnmm_allocator *a)
+{
+	struct fnmm_pool *p = to_pool(a);
+	unsigned long i, n = 0;
+	void *e;
+
+	rcu_read_lock();
+	xa_for_each(&p->slabs, i, e)
+		n++;
+	rcu_read_unlock();
+	return n;
 }
 
 /**

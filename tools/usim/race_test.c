@@ -36,6 +36,15 @@
  *                   overlap only at the released address (a late release
  *                   freed the other's new object there); anywhere else
  *                   one address went to two owners.
+ *   pool-markers    a thread on each "CPU", one Pool over a Split of 4
+ *                   pages without magazines (each slab the lowest free
+ *                   page): each allocates a 64 B object, looks it up and
+ *                   releases it, over and over.  Each idle sub-pool
+ *                   leaves a marker in its last slab's slot, which the
+ *                   other sub-pool's next slab on that page takes over
+ *                   while the first may be removing it: every object
+ *                   must be found (alloc_size 64, release 0), and at the
+ *                   end nothing is held and trim leaves no slot.
  *   available       one thread allocates and releases single blocks in
  *                   batches (magazine refills and flushes); the other
  *                   reads available(), which must never exceed the size,
@@ -415,6 +424,87 @@ static void run_available(const char *name, struct fnmm_allocator *a,
 	report(name, bad, reads, first);
 }
 
+/* ---- pool-markers: two sub-pools taking each other's markers over */
+
+struct markers {
+	struct fnmm_allocator *pool;
+	unsigned long bad, nomem;
+	char first[160];
+};
+
+struct markers_cpu {
+	struct markers *m;
+	int cpu;
+};
+
+static void *markers_thread(void *p)
+{
+	struct markers *m = ((struct markers_cpu *)p)->m;
+	int cpu = ((struct markers_cpu *)p)->cpu;
+	unsigned long i;
+
+	usim_cpu = cpu;
+	for (i = 0; i < rounds; i++) {
+		struct fnmm_range r = { .size = 64 };
+		u64 got;
+		int ret = fnmm_allocate(m->pool, &r);
+
+		if (ret == -ENOMEM) {
+			__atomic_add_fetch(&m->nomem, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		got = ret ? 0 : fnmm_alloc_size(m->pool, r.address);
+		if (!ret)
+			ret = fnmm_release(m->pool, r.address);
+		if ((ret || got != 64) &&
+		    !__atomic_fetch_add(&m->bad, 1, __ATOMIC_RELAXED))
+			snprintf(m->first, sizeof(m->first),
+				 "cpu %d round %lu: object %#llx size %llu, release %d",
+				 cpu, i, (unsigned long long)r.address,
+				 (unsigned long long)got, ret);
+	}
+	return NULL;
+}
+
+static void run_markers(void)
+{
+	struct fnmm_allocator *split = fnmm_split_create_flags(BASE,
+						4 * PAGE_SIZE, 0, FNMM_NO_PERCPU);
+	struct markers m[1] = { };
+	struct markers_cpu c0 = { m, 0 }, c1 = { m, 1 };
+	pthread_t th;
+
+	if (IS_ERR(split)) {
+		report("pool-markers", 1, 1, "create failed");
+		return;
+	}
+	m[0].pool = fnmm_pool_create(split, FNMM_POOL_MIN_SHIFT, 11);
+	if (IS_ERR(m[0].pool)) {
+		report("pool-markers", 1, 1, "create failed");
+		return;
+	}
+	pthread_create(&th, NULL, markers_thread, &c1);
+	markers_thread(&c0);
+	pthread_join(th, NULL);
+	if ((fnmm_check(m[0].pool) || fnmm_pool_held(m[0].pool) ||
+	     fnmm_pool_slots(m[0].pool) > 2) && !m[0].bad++)
+		snprintf(m[0].first, sizeof(m[0].first),
+			 "end: check %d, held %llu, %lu slots",
+			 fnmm_check(m[0].pool),
+			 (unsigned long long)fnmm_pool_held(m[0].pool),
+			 fnmm_pool_slots(m[0].pool));
+	fnmm_pool_trim(m[0].pool);
+	if ((fnmm_pool_slots(m[0].pool) ||
+	     fnmm_available(split) != 4 * PAGE_SIZE) && !m[0].bad++)
+		snprintf(m[0].first, sizeof(m[0].first),
+			 "after trim: %lu slots, %llu bytes free",
+			 fnmm_pool_slots(m[0].pool),
+			 (unsigned long long)fnmm_available(split));
+	fnmm_destroy(m[0].pool);
+	fnmm_destroy(split);
+	report("pool-markers", m[0].bad, 2 * rounds, m[0].first);
+}
+
 int main(int argc, char **argv)
 {
 	struct fnmm_allocator *split, *bit, *pool;
@@ -471,6 +561,7 @@ int main(int argc, char **argv)
 				 { act_release_alloc, act_release_alloc }, true,
 				 .size0 = 64, .spread = 2048 });
 	fnmm_destroy(pool);
+	run_markers();
 	run_available("split-available", split, PAGE_SIZE);
 	run_available("bit-available", bit, 4096);
 	fnmm_destroy(bit);

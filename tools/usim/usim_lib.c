@@ -583,8 +583,15 @@ static bool xa_here(struct xarray *xa, size_t i, unsigned long index)
  */
 static bool xa_may_fail(gfp_t gfp)
 {
-	return gfp && gfp != GFP_NOWAIT &&
-	       ++usim_kmalloc_calls == usim_kmalloc_fail_at;
+	/*
+	 * A store that may not sleep (under a spinlock) and needs a slot
+	 * may fail in the kernel, where this one would not: a caller that
+	 * does that without checking is a bug the shim must not hide.
+	 */
+	if (!gfp || gfp == GFP_NOWAIT)
+		usim_bug(__FILE__, __LINE__,
+			 "xarray: a new slot stored without a gfp that sleeps");
+	return ++usim_kmalloc_calls == usim_kmalloc_fail_at;
 }
 
 void *xa_load(struct xarray *xa, unsigned long index)
@@ -664,6 +671,11 @@ void *xa_store(struct xarray *xa, unsigned long index, void *entry,
 	void *old;
 
 	pthread_mutex_lock(&xa->lock);
+	if (entry && !xa_here(xa, xa_pos(xa, index), index) &&
+	    xa_may_fail(gfp)) {
+		pthread_mutex_unlock(&xa->lock);
+		return XA_ERROR(-ENOMEM);
+	}
 	old = entry ? xa_put(xa, index, entry) : xa_take(xa, index);
 	pthread_mutex_unlock(&xa->lock);
 	return old == XA_ZERO_ENTRY ? NULL : old;

@@ -37,6 +37,11 @@ static inline bool xa_is_value(const void *entry)
 	return (unsigned long)entry & 1;
 }
 
+static inline unsigned long xa_to_value(const void *entry)
+{
+	return (unsigned long)entry >> 1;
+}
+
 /* Errors, as the kernel's internal entries: errno << 2 | 2. */
 #define XA_ERROR(errno)	((void *)(((unsigned long)(errno) << 2) | 2UL))
 
