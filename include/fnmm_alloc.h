@@ -25,6 +25,8 @@
  * (module/runs.c).
  *   -ENOENT  release of an address that is not a live allocation
  *            (never handed out, or already released)
+ *   -EOPNOTSUPP  release of one object of a Bubble, which frees its
+ *            objects only all at once
  * A rejected call changes nothing.
  */
 #ifndef _FNMM_ALLOC_H
@@ -174,5 +176,14 @@ struct fnmm_allocator *fnmm_pool_create(struct fnmm_allocator *parent,
 void fnmm_pool_trim(struct fnmm_allocator *a);
 u64 fnmm_pool_held(struct fnmm_allocator *a);
 unsigned long fnmm_pool_slots(struct fnmm_allocator *a);
+
+/*
+ * Bubble: a bump allocator, FreeNOS's BubbleAllocator.  Objects are freed
+ * all at once (fnmm_bubble_reset(), or destroying it), never one by one:
+ * fnmm_release() of one gives -EOPNOTSUPP.
+ */
+struct fnmm_allocator *fnmm_bubble_create(u64 base, u64 size, u64 granule);
+void fnmm_bubble_reset(struct fnmm_allocator *a);
+u64 fnmm_bubble_allocations(struct fnmm_allocator *a);
 
 #endif /* _FNMM_ALLOC_H */

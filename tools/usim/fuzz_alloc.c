@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * usim: libFuzzer target for the allocators of module/{alloc,split,bit,
- * pool}.c, built for user space on the shim in include/.
+ * pool,bubble}.c, built for user space on the shim in include/.
  *
  * The input bytes are a program (bytes past the end read as 0):
  *
- *   header   kind (Split, Bit, Pool over Split, Pool over Bit) and flags:
+ *   header   kind (Split, Bit, Pool over Split, Pool over Bit, Bubble:
+ *            fuzz_bubble(), an interpreter of its own) and flags:
  *            invalid-create probes first, a failing kmalloc injected into
  *            create, destroy with live allocations, release order
  *   create   base, size, max_order / chunk size, min/max shift, with
@@ -1538,6 +1539,245 @@ static void create_pool(unsigned int inject)
 }
 
 /* ---------------------------------------------------------------- */
+/* Bubble: an arena of its own, against a model of its top.          */
+
+static struct {
+	struct fnmm_allocator *a;
+	u64 base, size, gran, top, objs;
+	u64 obj[MAX_LIVE];	/* starts of objects handed out (some) */
+	unsigned int nobj;
+	unsigned long *occ;
+} B;
+
+/* The arena's state equals the model's. */
+static void bubble_verify(const char *what)
+{
+	u64 n = B.size / B.gran, i;
+
+	if (API(fnmm_check(B.a)))
+		fail("bubble %s: check fails", what);
+	if (API(fnmm_available(B.a)) != B.size - B.top ||
+	    API(fnmm_largest(B.a)) != B.size - B.top)
+		fail("bubble %s: available %#llx largest %#llx, model %#llx",
+		     what, API(fnmm_available(B.a)), API(fnmm_largest(B.a)),
+		     B.size - B.top);
+	if (API(fnmm_bubble_allocations(B.a)) != B.objs)
+		fail("bubble %s: %llu objects, model %llu", what,
+		     API(fnmm_bubble_allocations(B.a)), B.objs);
+	if (B.occ && !(S.step % 16)) {
+		memset(B.occ, 0, BITS_TO_LONGS(n) * sizeof(long));
+		if (API(fnmm_occupancy(B.a, B.occ)))
+			fail("bubble occupancy");
+		for (i = 0; i < n; i++)
+			if (!!test_bit(i, B.occ) != (i < B.top / B.gran))
+				fail("bubble occupancy: granule %llu", i);
+	}
+}
+
+static void bubble_alloc(void)
+{
+	u8 sel = rd(1);
+	u64 size, align = 0, al, pad, want_at = 0;
+	struct fnmm_range r = { .address = 0xdeadbeef };
+	int want, ret;
+
+	switch (sel % 8) {
+	case 0:
+		size = B.size - B.top;		/* largest */
+		break;
+	case 1:
+		size = B.size - B.top + 1 + rd(1) % 2 * (B.gran - 1);
+		break;
+	case 2:
+		size = rd(1) ? rd(4) : 0;
+		break;
+	default:
+		size = 1 + rd(2) % (B.gran * 4);
+		break;
+	}
+	switch (sel >> 3 & 7) {
+	case 0: case 1: case 2:
+		break;
+	case 3:
+		align = 3 * (1 + rd(1) % 16);	/* not a power of two */
+		break;
+	case 4:
+		align = B.size << (rd(1) % 2);	/* the size, or above */
+		break;
+	default:
+		align = 1ULL << rd(1) % 20;
+		break;
+	}
+	r.size = size;
+	r.alignment = align;
+	al = max(align, B.gran);
+	pad = (al - ((B.base + B.top) & (al - 1))) & (al - 1);
+	if (!size || (align && (align & (align - 1))))
+		want = -EINVAL;
+	else if (size > B.size)
+		want = -E2BIG;
+	else if (al > B.size)
+		want = -EINVAL;
+	else if (pad > B.size - B.top ||
+		 (size + B.gran - 1) / B.gran * B.gran > B.size - B.top - pad)
+		want = -ENOMEM;
+	else
+		want = 0, want_at = B.base + B.top + pad;
+	ret = API(fnmm_allocate(B.a, &r));
+	count(O_ALLOC, ret);
+	trace("bubble allocate size %#llx align %#llx -> %s %#llx", size,
+	      align, ename(ret), r.address);
+	if (ret != want)
+		fail("bubble allocate(size %#llx, align %#llx) = %s, want %s",
+		     size, align, ename(ret), ename(want));
+	if (ret) {
+		bubble_verify("refused allocate");
+		return;
+	}
+	if (r.address != want_at)
+		fail("bubble allocate(size %#llx, align %#llx) at %#llx, want %#llx",
+		     size, align, r.address, want_at);
+	B.top += pad + (size + B.gran - 1) / B.gran * B.gran;
+	B.objs++;
+	if (B.nobj < MAX_LIVE)
+		B.obj[B.nobj++] = r.address;
+	else
+		B.obj[rd(1) % MAX_LIVE] = r.address;
+}
+
+static void bubble_release(void)
+{
+	u8 sel = rd(1);
+	u64 addr;
+	int want, ret;
+
+	switch (sel % 4) {
+	case 0:		/* an object: never alone */
+		if (!B.nobj)
+			return;
+		addr = B.obj[rd(1) % B.nobj];
+		want = -EOPNOTSUPP;
+		break;
+	case 1:		/* a granule at or above the top: never handed out */
+		if (B.top == B.size)
+			return;
+		addr = B.base + B.top + rd(2) % ((B.size - B.top) / B.gran) *
+		       B.gran;
+		want = -ENOENT;
+		break;
+	case 2:		/* off the granule */
+		addr = B.base + rd(2) % B.size;
+		want = addr % B.gran ? -EINVAL :
+		       addr - B.base < B.top ? -EOPNOTSUPP : -ENOENT;
+		break;
+	default:	/* outside */
+		addr = sel & 0x80 ? B.base + B.size + rd(1) : B.base - 1 - rd(1);
+		want = -EINVAL;
+		break;
+	}
+	ret = API(fnmm_release(B.a, addr));
+	count(O_RELEASE, ret);
+	trace("bubble release %#llx -> %s", addr, ename(ret));
+	if (ret != want)
+		fail("bubble release(%#llx) = %s, want %s", addr, ename(ret),
+		     ename(want));
+}
+
+/*
+ * A Bubble arena: created (bad arguments refused with -EINVAL, a failing
+ * kmalloc with -ENOMEM, nothing leaked), then allocations with every
+ * kind of size and alignment (each address predicted), releases (refused:
+ * -EOPNOTSUPP, -ENOENT or -EINVAL), resets, alloc_size, the state checked
+ * against the model after every step, destroyed.
+ */
+static void fuzz_bubble(unsigned int inject)
+{
+	u8 sel = rd(1);
+	u64 gran = 8ULL << (sel % 10), units = 1 + rd(2) % MAX_UNITS;
+	u64 hi = rd(4), base, size = units * gran;
+	int want = 0;
+
+	switch (sel >> 4 & 3) {
+	case 0:
+		base = (hi & 0xffff) << 20;
+		break;
+	case 1:		/* granule-aligned only */
+		base = ((hi & 0xffff) << 20) + gran * (hi >> 16 & 0xff);
+		break;
+	case 2:
+		base = (hi << 24) & ~(gran - 1);
+		break;
+	default:	/* at the top of the address space */
+		base = -((1 + (hi & 3)) << 24);
+		break;
+	}
+	if (gran > PAGE_SIZE || base + size < base)
+		want = -EINVAL;
+	if (sel & 0x40) {		/* a size not of whole granules */
+		size += 1 + rd(1) % (gran - 1);
+		want = -EINVAL;
+	}
+	if (inject)
+		usim_kmalloc_fail_at = usim_kmalloc_calls + 1;
+	B.a = API(fnmm_bubble_create(base, size, gran));
+	if (inject) {
+		if (usim_kmalloc_calls >= usim_kmalloc_fail_at && !want)
+			want = -ENOMEM;
+		usim_kmalloc_fail_at = 0;
+	}
+	count(O_CREATE, IS_ERR(B.a) ? PTR_ERR(B.a) : 0);
+	trace("bubble create base %#llx size %#llx granule %#llx -> %s", base,
+	      size, gran, ename(IS_ERR(B.a) ? PTR_ERR(B.a) : 0));
+	if ((IS_ERR(B.a) ? PTR_ERR(B.a) : 0) != want)
+		fail("bubble_create(%#llx, %#llx, %#llx) = %s, want %s", base,
+		     size, gran, ename(IS_ERR(B.a) ? PTR_ERR(B.a) : 0),
+		     ename(want));
+	if (IS_ERR(B.a)) {
+		if (want != -ENOMEM)
+			return;
+		B.a = API(fnmm_bubble_create(base, size, gran));
+		if (IS_ERR(B.a))
+			fail("bubble_create after the failed kmalloc: %s",
+			     ename(PTR_ERR(B.a)));
+	}
+	B.base = base;
+	B.size = size;
+	B.gran = gran;
+	B.top = B.objs = 0;
+	B.nobj = 0;
+	B.occ = calloc(BITS_TO_LONGS(units), sizeof(long));
+	if (!B.occ)
+		abort();
+	bubble_verify("create");
+	while (S.left && S.step < MAX_OPS) {
+		u8 op = rd(1);
+
+		S.step++;
+		if (op < 160) {
+			bubble_alloc();
+		} else if (op < 224) {
+			bubble_release();
+		} else if (op < 232) {
+			fnmm_bubble_reset(B.a);
+			after_call("fnmm_bubble_reset(B.a)");
+			trace("bubble reset");
+			B.top = B.objs = 0;
+			B.nobj = 0;
+		} else {
+			u64 addr = B.nobj ? B.obj[op % B.nobj] : B.base;
+
+			if (API(fnmm_alloc_size(B.a, addr)))
+				fail("bubble alloc_size(%#llx) not 0", addr);
+		}
+		bubble_verify("step");
+	}
+	fnmm_destroy(B.a);
+	after_call("fnmm_destroy(B.a)");
+	free(B.occ);
+	B.occ = NULL;
+}
+
+/* ---------------------------------------------------------------- */
 
 static void read_avoid(void)
 {
@@ -1661,6 +1901,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		inject = 0;
 	if (hdr & 0x40)
 		invalid_creates();
+	/* Without 0x0c, 0x30 chose nothing: both set, a Bubble arena. */
+	if (!(hdr & 0x0c) && (hdr & 0x30) == 0x30) {
+		fuzz_bubble(hdr & 0x80);
+		if (usim_kmalloc_live != live0)
+			fail("bubble destroyed: %ld kmalloc'd object(s) leaked",
+			     usim_kmalloc_live - live0);
+		return 0;
+	}
 	if (hdr & 1)
 		create_bit(inject, pool);
 	else
