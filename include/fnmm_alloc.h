@@ -185,5 +185,8 @@ unsigned long fnmm_pool_slots(struct fnmm_allocator *a);
 struct fnmm_allocator *fnmm_bubble_create(u64 base, u64 size, u64 granule);
 void fnmm_bubble_reset(struct fnmm_allocator *a);
 u64 fnmm_bubble_allocations(struct fnmm_allocator *a);
+u64 fnmm_bubble_top(struct fnmm_allocator *a);
+bool fnmm_bubble_undo(struct fnmm_allocator *a, const struct fnmm_range *range,
+		      u64 top);
 
 #endif /* _FNMM_ALLOC_H */

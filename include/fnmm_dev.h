@@ -125,6 +125,10 @@ struct fnmm_qblock {
  *	mode) fail next (debugfs)
  * @exported: dma-bufs of allocations alive (FNMM_IOC_EXPORT)
  * @exported_bytes: bytes of the allocations they keep alive
+ * @bubble_arenas: Bubble arenas alive (Info)
+ * @bubble_bytes: their bytes
+ * @bubble_used: bytes handed out from them, padding included
+ * @bubble_objects: objects handed out from them
  * @expose_phys: physical addresses may be shown to unprivileged callers
  * @account: charge region bytes to the opener's RLIMIT_MEMLOCK
  * @max_handles: live handles per file at most
@@ -155,6 +159,10 @@ struct fnmm_dev {
 	atomic_t fail_type;
 	atomic64_t exported;
 	atomic64_t exported_bytes;
+	atomic64_t bubble_arenas;
+	atomic64_t bubble_bytes;
+	atomic64_t bubble_used;
+	atomic64_t bubble_objects;
 	bool expose_phys;
 	bool account;
 	u32 max_handles;
@@ -207,6 +215,9 @@ struct fnmm_block {
  * @pmd: a 2 MiB entry has mapped it (its blocks go back after a TLB
  *	flush, see pages.c)
  * @exported: a dma-buf of it is alive (one at a time)
+ * @bubble: a Bubble arena's allocator over offsets [0, @size) (Split
+ *	memory, kind FNMM_ALLOC_SPLIT), or NULL; its objects are taken
+ *	under the context's lock
  */
 struct fnmm_buf {
 	struct kref ref;
@@ -224,6 +235,7 @@ struct fnmm_buf {
 	void **memtype;
 	bool pmd;
 	atomic_t exported;
+	struct fnmm_allocator *bubble;
 };
 
 /**
@@ -295,6 +307,23 @@ static inline bool fnmm_access_uncached(u32 access)
 void fnmm_buf_put(struct fnmm_buf *buf);
 u64 fnmm_buf_held(struct fnmm_buf *buf);
 int fnmm_buf_phys(struct fnmm_buf *buf, u64 off, u64 *phys, u64 *len);
+
+/**
+ * struct fnmm_bubble_obj - an object just taken from a Bubble arena
+ * @buf: the arena (a reference, dropped by fnmm_ctx_bubble_done())
+ * @r: the request and its address (an offset in the arena)
+ * @top: the arena's top before it, to take it back
+ */
+struct fnmm_bubble_obj {
+	struct fnmm_buf *buf;
+	struct fnmm_range r;
+	u64 top;
+};
+
+int fnmm_ctx_bubble_alloc(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+			  struct fnmm_bubble_obj *obj);
+void fnmm_ctx_bubble_done(struct fnmm_ctx *ctx, struct fnmm_bubble_obj *obj,
+			  bool undo);
 void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info);
 int fnmm_check_vmctl(const struct fnmm_vmctl *req);
 int fnmm_dev_check(struct fnmm_dev *dev);

@@ -156,6 +156,33 @@ static void bubble_release_reset(struct kunit *test)
 	expect_state(test, a, SZ_64K, 1);
 }
 
+/* The last object can be taken back (a reply that could not be sent). */
+static void bubble_undo(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bubble(test, TEST_BASE, SZ_4K, 16);
+	struct fnmm_range x = { .size = 20 }, y = { .size = 8, .alignment = 64 };
+	u64 t0 = fnmm_bubble_top(a), t1;
+
+	KUNIT_ASSERT_EQ(test, fnmm_allocate(a, &x), 0);
+	t1 = fnmm_bubble_top(a);
+	KUNIT_EXPECT_EQ(test, t1, 32ULL);
+	KUNIT_ASSERT_EQ(test, fnmm_allocate(a, &y), 0);
+	KUNIT_EXPECT_EQ(test, y.address, TEST_BASE + 64);
+	expect_state(test, a, 80, 2);
+	/* Not the last one: stays. */
+	KUNIT_EXPECT_FALSE(test, fnmm_bubble_undo(a, &x, t0));
+	expect_state(test, a, 80, 2);
+	/* The last one, with the padding before it. */
+	KUNIT_EXPECT_TRUE(test, fnmm_bubble_undo(a, &y, t1));
+	expect_state(test, a, 32, 1);
+	KUNIT_EXPECT_FALSE(test, fnmm_bubble_undo(a, &y, t1));
+	/* A top past the object's start is refused. */
+	KUNIT_EXPECT_FALSE(test, fnmm_bubble_undo(a, &x, t1));
+	KUNIT_EXPECT_TRUE(test, fnmm_bubble_undo(a, &x, t0));
+	expect_state(test, a, 0, 0);
+	KUNIT_EXPECT_EQ(test, bubble_get(test, a, 20, 0), TEST_BASE);
+}
+
 static void bubble_create_rejects(struct kunit *test)
 {
 	static const u64 bad[][3] = {
@@ -327,6 +354,7 @@ static struct kunit_case bubble_cases[] = {
 	KUNIT_CASE(bubble_odd_base),
 	KUNIT_CASE(bubble_full),
 	KUNIT_CASE(bubble_release_reset),
+	KUNIT_CASE(bubble_undo),
 	KUNIT_CASE(bubble_create_rejects),
 	KUNIT_CASE(bubble_gib),
 	KUNIT_CASE(bubble_random),

@@ -91,6 +91,78 @@ static void expect_info_unchanged(struct kunit *test, struct fnmm_ctx *ctx,
 	expect_consistent(test, ctx->dev);
 }
 
+/*
+ * A Bubble arena is a Split allocation whose objects are bumped in it:
+ * offsets, Info's totals, the last object taken back, and everything
+ * gone at once with the arena, wherever the refusals come from.
+ */
+static void ctx_bubble(struct kunit *test)
+{
+	struct ctx_fixture *f = test->priv;
+	struct fnmm_vmctl arena = vmctl(2 * PAGE_SIZE - 1, FNMM_ALLOC_BUBBLE);
+	struct fnmm_vmctl split = vmctl(PAGE_SIZE, FNMM_ALLOC_SPLIT), o;
+	struct fnmm_bubble_obj obj, last;
+	struct fnmm_info in;
+
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_reserve(f->a, &arena, true), -EINVAL);
+	expect_info_unchanged(test, f->a, &f->start);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &arena, false), 0);
+	KUNIT_EXPECT_EQ(test, arena.range.size, 2 * PAGE_SIZE);
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_reserve(f->a, &split, false), 0);
+	info_of(f->a, &in);
+	KUNIT_EXPECT_EQ(test, in.bubble_arenas, 1ULL);
+	KUNIT_EXPECT_EQ(test, in.bubble_bytes, 2ULL * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, in.alloc[FNMM_ALLOC_SPLIT].allocations, 2ULL);
+
+	o = vmctl(100, FNMM_ALLOC_BUBBLE);
+	o.handle = arena.handle;
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_bubble_alloc(f->a, &o, &obj), 0);
+	fnmm_ctx_bubble_done(f->a, &obj, false);
+	KUNIT_EXPECT_EQ(test, o.offset, 0ULL);
+	KUNIT_EXPECT_EQ(test, o.range.size, 112ULL);
+	KUNIT_EXPECT_EQ(test, o.range.phys, arena.range.phys);
+	o = vmctl(8, FNMM_ALLOC_BUBBLE);
+	o.handle = arena.handle;
+	o.align = 256;
+	KUNIT_ASSERT_EQ(test, fnmm_ctx_bubble_alloc(f->a, &o, &last), 0);
+	KUNIT_EXPECT_EQ(test, o.offset, 256ULL);
+	info_of(f->a, &in);
+	KUNIT_EXPECT_EQ(test, in.bubble_used, 272ULL);
+	KUNIT_EXPECT_EQ(test, in.bubble_objects, 2ULL);
+	/* Not sent: taken back, padding too. */
+	fnmm_ctx_bubble_done(f->a, &last, true);
+	info_of(f->a, &in);
+	KUNIT_EXPECT_EQ(test, in.bubble_used, 112ULL);
+	KUNIT_EXPECT_EQ(test, in.bubble_objects, 1ULL);
+
+	/* Refusals: nothing moves. */
+	o = vmctl(8, FNMM_ALLOC_BUBBLE);
+	o.handle = split.handle;
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_bubble_alloc(f->a, &o, &obj), -EINVAL);
+	o.handle = arena.handle;
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_bubble_alloc(f->b, &o, &obj), -ENOENT);
+	o.range.size = 2 * PAGE_SIZE;
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_bubble_alloc(f->a, &o, &obj), -ENOMEM);
+	o.range.size = 2 * PAGE_SIZE + 1;
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_bubble_alloc(f->a, &o, &obj), -E2BIG);
+	o.range.size = 0;
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_bubble_alloc(f->a, &o, &obj), -EINVAL);
+	o.range.size = 8;
+	o.align = 4 * PAGE_SIZE;
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_bubble_alloc(f->a, &o, &obj), -EINVAL);
+	info_of(f->a, &in);
+	KUNIT_EXPECT_EQ(test, in.bubble_used, 112ULL);
+	KUNIT_EXPECT_EQ(test, in.bubble_objects, 1ULL);
+	KUNIT_EXPECT_EQ(test,
+			fnmm_ctx_release_sections(f->a, arena.handle, 0,
+						  PAGE_SIZE), -EINVAL);
+
+	/* The arena goes with its objects. */
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, arena.handle), 0);
+	KUNIT_EXPECT_EQ(test, fnmm_ctx_release(f->a, split.handle), 0);
+	expect_info_unchanged(test, f->a, &f->start);
+}
+
 static void ctx_reserve_release(struct kunit *test)
 {
 	struct ctx_fixture *f = test->priv;
@@ -132,7 +204,7 @@ static void ctx_reserve_rejects(struct kunit *test)
 	} while (0)
 
 	EXPECT_REJECT(-EINVAL, req.range.size = 0);
-	EXPECT_REJECT(-EINVAL, req.flags = 3);
+	EXPECT_REJECT(-EINVAL, req.flags = 1U << 2);
 	EXPECT_REJECT(-EINVAL, req.flags = 1U << 31);
 	EXPECT_REJECT(-EINVAL, req.range.access = 0x100);
 	EXPECT_REJECT(-EINVAL, req.range.pad = 1);
@@ -935,6 +1007,7 @@ static void ctx_pinned_charged(struct kunit *test)
 static struct kunit_case ctx_cases[] = {
 	KUNIT_CASE(ctx_reserve_release),
 	KUNIT_CASE(ctx_reserve_rejects),
+	KUNIT_CASE(ctx_bubble),
 	KUNIT_CASE_PARAM(ctx_reserve_kinds, kind_case_gen_params),
 	KUNIT_CASE(ctx_reserve_sparse),
 	KUNIT_CASE(ctx_release_sections),

@@ -157,6 +157,46 @@ void fnmm_bubble_reset(struct fnmm_allocator *a)
 }
 
 /**
+ * fnmm_bubble_undo() - take the last allocation back, if it is the last
+ * @a: a Bubble allocator
+ * @range: the request as fnmm_allocate() returned it (address and size)
+ * @top: fnmm_bubble_top() before it, read under the caller's own
+ *	serialisation of this arena's allocations
+ *
+ * For a caller that cannot hand the object on (a reply that cannot be
+ * written): if nothing was allocated after it, the top goes back to
+ * @top.  O(1).
+ *
+ * Return: true if taken back.
+ */
+bool fnmm_bubble_undo(struct fnmm_allocator *a, const struct fnmm_range *range,
+		      u64 top)
+{
+	struct fnmm_bubble *b = to_bubble(a);
+	u64 end = range->address - a->base +
+		  round_up(range->size, a->granule);
+	bool undone = false;
+
+	spin_lock(&b->lock);
+	if (b->top == end && top <= range->address - a->base && b->nallocs) {
+		WRITE_ONCE(b->top, top);
+		WRITE_ONCE(b->nallocs, b->nallocs - 1);
+		undone = true;
+	}
+	spin_unlock(&b->lock);
+	return undone;
+}
+
+/**
+ * fnmm_bubble_top() - bytes of an arena handed out, padding included
+ * @a: a Bubble allocator
+ */
+u64 fnmm_bubble_top(struct fnmm_allocator *a)
+{
+	return READ_ONCE(to_bubble(a)->top);
+}
+
+/**
  * fnmm_bubble_allocations() - objects handed out since creation or reset
  * @a: a Bubble allocator
  */

@@ -119,7 +119,10 @@ static int ctx_allocate(struct fnmm_allocator *a, struct fnmm_range *r)
 	ret = fnmm_allocate(a, r);
 	if (trace_fnmm_alloc_enabled()) {
 		ns = ktime_get_ns() - t0;
-		trace_fnmm_alloc(a, r->size, ret ? 0 : fnmm_alloc_size(a, r->address),
+		/* A Bubble keeps no sizes: its granule's rounding. */
+		trace_fnmm_alloc(a, r->size, ret ? 0 :
+				 fnmm_alloc_size(a, r->address) ?:
+				 round_up(r->size, a->granule),
 				 r->alignment, r->address, ret, ns);
 	}
 	return ret;
@@ -210,13 +213,15 @@ static const struct fnmm_alloc_ops pages_ops = {
  * fnmm_check_vmctl() - checks every VMCtl request passes
  * @req: the request
  *
+ * Every value of the allocator field names one (FNMM_ALLOC_BUBBLE is for
+ * ReserveMem only: device.c).
+ *
  * Return: 0, or -EINVAL for unknown flag or access bits and non-zero
  * reserved fields.
  */
 int fnmm_check_vmctl(const struct fnmm_vmctl *req)
 {
-	if (req->flags & ~FNMM_VMCTL_FLAGS_ALL ||
-	    (req->flags & FNMM_VMCTL_ALLOC_MASK) >= FNMM_NR_ALLOCATORS)
+	if (req->flags & ~FNMM_VMCTL_FLAGS_ALL)
 		return -EINVAL;
 	if (req->range.access & ~FNMM_ACCESS_ALL || req->range.pad)
 		return -EINVAL;
@@ -281,6 +286,16 @@ static void buf_release(struct kref *ref)
 		fnmm_ctx_uncharge(ctx, held);
 	buf_free_blocks(buf);
 	atomic64_dec(&ctx->dev->nallocs[buf->kind]);
+	if (buf->bubble) {
+		struct fnmm_dev *dev = ctx->dev;
+
+		atomic64_sub(fnmm_bubble_top(buf->bubble), &dev->bubble_used);
+		atomic64_sub(fnmm_bubble_allocations(buf->bubble),
+			     &dev->bubble_objects);
+		atomic64_sub(buf->size, &dev->bubble_bytes);
+		atomic64_dec(&dev->bubble_arenas);
+		fnmm_destroy(buf->bubble);
+	}
 	kvfree(buf->blocks);
 	kfree(buf);
 }
@@ -456,12 +471,20 @@ static int ctx_make(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	struct fnmm_dev *dev = ctx->dev;
 	struct fnmm_allocator *a;
 	struct fnmm_buf *buf;
+	bool arena = false;
 	u32 id;
 	int ret;
 
 	ret = fnmm_check_vmctl(req);
 	if (ret)
 		return ret;
+	/* A Bubble arena: contiguous Split memory, bumped by offsets. */
+	if (kind == FNMM_ALLOC_BUBBLE) {
+		if (sparse)
+			return -EINVAL;
+		kind = FNMM_ALLOC_SPLIT;
+		arena = true;
+	}
 	if (!size || (req->align && !is_power_of_2(req->align)))
 		return -EINVAL;
 	if (size > dev->region.size)
@@ -499,6 +522,14 @@ static int ctx_make(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	kref_init(&buf->ref);
 	buf->ctx = ctx;
 	buf->kind = kind;
+	if (arena) {
+		buf->bubble = fnmm_bubble_create(0, size, FNMM_BUBBLE_GRANULE);
+		if (IS_ERR(buf->bubble)) {
+			ret = PTR_ERR(buf->bubble);
+			buf->bubble = NULL;
+			goto err_buf;
+		}
+	}
 	buf->access = req->range.access ?: FNMM_ACCESS_DEFAULT;
 	/* A number first (an empty slot: lookups find nothing there). */
 	id = 0;
@@ -527,6 +558,10 @@ static int ctx_make(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	atomic64_add(buf->size, &ctx->held[kind]);
 	atomic64_add(buf->size, &ctx->bytes);
 	atomic64_inc(&dev->nallocs[kind]);
+	if (arena) {
+		atomic64_inc(&dev->bubble_arenas);
+		atomic64_add(buf->size, &dev->bubble_bytes);
+	}
 	if (!publish) {
 		*out = buf;
 		return 0;
@@ -552,9 +587,95 @@ err_id:
 	if (publish)
 		xa_release(&ctx->bufs, id);
 err_buf:
+	if (buf->bubble)
+		fnmm_destroy(buf->bubble);
 	kvfree(buf->blocks);
 	kfree(buf);
 	return ret;
+}
+
+/**
+ * fnmm_ctx_bubble_alloc() - ReserveMem in a Bubble arena: one object
+ * @ctx: the context
+ * @req: in: handle (an arena of @ctx), range.size, align; out: offset
+ *	(of the object in the arena), range.size (rounded up to
+ *	FNMM_BUBBLE_GRANULE), range.phys (the caller decides whether to
+ *	show it), range.access (the arena's)
+ * @obj: out, on success: the object, its arena referenced; the caller
+ *	ends with fnmm_ctx_bubble_done()
+ *
+ * Objects of a context's arenas are taken under its lock, so that the
+ * device's totals move exactly and the last one can be taken back.
+ * O(1) (plus the handle lookup).
+ *
+ * Return: 0, -ENOENT (not a live handle of @ctx), -EINVAL (not an arena,
+ * size 0, align not a power of two or larger than the arena), -E2BIG
+ * (larger than the arena) or -ENOMEM (the arena is full).
+ */
+int fnmm_ctx_bubble_alloc(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+			  struct fnmm_bubble_obj *obj)
+{
+	struct fnmm_dev *dev = ctx->dev;
+	struct fnmm_buf *buf;
+	u64 phys = 0, len;
+	int ret;
+
+	buf = fnmm_ctx_get(ctx, req->handle);
+	if (!buf)
+		return -ENOENT;
+	if (!buf->bubble) {
+		fnmm_buf_put(buf);
+		return -EINVAL;
+	}
+	obj->buf = buf;
+	obj->r = (struct fnmm_range){ .size = req->range.size,
+				      .alignment = req->align };
+	mutex_lock(&ctx->lock);
+	obj->top = fnmm_bubble_top(buf->bubble);
+	ret = ctx_allocate(buf->bubble, &obj->r);
+	if (!ret) {
+		atomic64_add(fnmm_bubble_top(buf->bubble) - obj->top,
+			     &dev->bubble_used);
+		atomic64_inc(&dev->bubble_objects);
+	}
+	mutex_unlock(&ctx->lock);
+	if (ret) {
+		fnmm_buf_put(buf);
+		return ret;
+	}
+	/* An arena is never cut (no ReleaseSections): always a block. */
+	fnmm_buf_phys(buf, obj->r.address, &phys, &len);
+	req->offset = obj->r.address;
+	req->range.size = round_up(obj->r.size, FNMM_BUBBLE_GRANULE);
+	req->range.phys = phys;
+	req->range.access = buf->access;
+	return 0;
+}
+
+/**
+ * fnmm_ctx_bubble_done() - end a fnmm_ctx_bubble_alloc()
+ * @ctx: the context
+ * @obj: the object
+ * @undo: the caller could not hand it on: take it back if it is still
+ *	the arena's last (else it stays, as any object, until the arena
+ *	goes)
+ */
+void fnmm_ctx_bubble_done(struct fnmm_ctx *ctx, struct fnmm_bubble_obj *obj,
+			  bool undo)
+{
+	struct fnmm_allocator *b = obj->buf->bubble;
+	u64 top;
+
+	if (undo) {
+		mutex_lock(&ctx->lock);
+		top = fnmm_bubble_top(b);
+		if (fnmm_bubble_undo(b, &obj->r, obj->top)) {
+			atomic64_sub(top - obj->top, &ctx->dev->bubble_used);
+			atomic64_dec(&ctx->dev->bubble_objects);
+		}
+		mutex_unlock(&ctx->lock);
+	}
+	fnmm_buf_put(obj->buf);
 }
 
 /**
@@ -737,8 +858,8 @@ int fnmm_ctx_release_sections(struct fnmm_ctx *ctx, u64 handle, u64 offset,
 
 	if (!buf)
 		return -ENOENT;
-	if (buf->kind == FNMM_ALLOC_POOL || !size || !PAGE_ALIGNED(offset) ||
-	    !PAGE_ALIGNED(size) || offset >= buf->size ||
+	if (buf->kind == FNMM_ALLOC_POOL || buf->bubble || !size ||
+	    !PAGE_ALIGNED(offset) || !PAGE_ALIGNED(size) || offset >= buf->size ||
 	    size > buf->size - offset) {
 		ret = -EINVAL;
 		goto out;
@@ -986,6 +1107,10 @@ void fnmm_ctx_info(struct fnmm_ctx *ctx, struct fnmm_info *info)
 	info->pinned = fnmm_dev_pinned(dev);
 	info->exported = atomic64_read(&dev->exported);
 	info->exported_bytes = atomic64_read(&dev->exported_bytes);
+	info->bubble_arenas = atomic64_read(&dev->bubble_arenas);
+	info->bubble_bytes = atomic64_read(&dev->bubble_bytes);
+	info->bubble_used = atomic64_read(&dev->bubble_used);
+	info->bubble_objects = atomic64_read(&dev->bubble_objects);
 	info->memlock_used = user_locked(ctx->user);
 	info->memlock_limit = ctx->user && rlimit(RLIMIT_MEMLOCK) != RLIM_INFINITY ?
 			      rlimit(RLIMIT_MEMLOCK) : U64_MAX;
@@ -1107,6 +1232,10 @@ int fnmm_dev_init(struct fnmm_dev *dev, u64 bit_size)
 		atomic64_set(&dev->nallocs[k], 0);
 	atomic64_set(&dev->exported, 0);
 	atomic64_set(&dev->exported_bytes, 0);
+	atomic64_set(&dev->bubble_arenas, 0);
+	atomic64_set(&dev->bubble_bytes, 0);
+	atomic64_set(&dev->bubble_used, 0);
+	atomic64_set(&dev->bubble_objects, 0);
 	atomic64_set(&dev->mappings, 0);
 	dev->split = fnmm_split_create_flags(dev->region.base, dev->region.size,
 					     0, dev->alloc_flags);

@@ -35,7 +35,7 @@
 #define INFO_SIZE_V1	FNMM_INFO_SIZE_VER0
 /* The sizes this kernel knows; smaller ones down to VER0 are taken. */
 static_assert(sizeof(struct fnmm_vmctl) == FNMM_VMCTL_SIZE_VER0);
-static_assert(sizeof(struct fnmm_info) == FNMM_INFO_SIZE_VER1);
+static_assert(sizeof(struct fnmm_info) == FNMM_INFO_SIZE_VER2);
 static_assert(sizeof(struct fnmm_export) == FNMM_EXPORT_SIZE_VER0);
 
 static const struct vm_operations_struct fnmm_vm_ops;
@@ -318,6 +318,23 @@ out:
 	return ret;
 }
 
+/* ReserveMem of an object in a Bubble arena, taken back if unreported. */
+static long ioc_bubble(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
+		       void __user *arg)
+{
+	struct fnmm_bubble_obj obj;
+	int ret;
+
+	ret = fnmm_ctx_bubble_alloc(ctx, req, &obj);
+	if (ret)
+		return ret;
+	if (!ctx->priv)
+		req->range.phys = 0;
+	ret = vmctl_out(req, arg);
+	fnmm_ctx_bubble_done(ctx, &obj, ret);
+	return ret;
+}
+
 static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 			     void __user *arg)
 {
@@ -331,6 +348,13 @@ static long fnmm_vmctl_ioctl(struct file *file, unsigned int nr,
 	ret = vmctl_in(&req, arg);
 	if (ret)
 		return ret;
+	/* Bubble is ReserveMem's alone: an arena, or an object in one. */
+	if ((req.flags & FNMM_VMCTL_ALLOC_MASK) == FNMM_ALLOC_BUBBLE) {
+		if (nr != _IOC_NR(FNMM_IOC_RESERVE_MEM))
+			return -EINVAL;
+		if (req.handle)
+			return ioc_bubble(ctx, &req, arg);
+	}
 	switch (nr) {
 	case _IOC_NR(FNMM_IOC_RESERVE_MEM):
 		ret = fnmm_ctx_reserve_buf(ctx, &req, false, &fresh);

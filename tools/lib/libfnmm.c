@@ -48,6 +48,31 @@ int fnmm_reserve(int fd, __u64 size, __u32 access, __u32 allocator_flags,
 	return fnmm_vmctl(fd, FNMM_IOC_RESERVE_MEM, out);
 }
 
+int fnmm_bubble_arena(int fd, __u64 size, __u32 access,
+		      struct fnmm_vmctl *out)
+{
+	return fnmm_reserve(fd, size, access, FNMM_ALLOC_BUBBLE, 0, out);
+}
+
+int fnmm_bubble_alloc(int fd, __u64 arena, __u64 size, __u64 align,
+		      __u64 *offset, struct fnmm_vmctl *out)
+{
+	struct fnmm_vmctl r;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	r.flags = FNMM_ALLOC_BUBBLE;
+	r.handle = arena;
+	r.range.size = size;
+	r.align = align;
+	ret = fnmm_vmctl(fd, FNMM_IOC_RESERVE_MEM, &r);
+	if (!ret && offset)
+		*offset = r.offset;
+	if (out)
+		*out = r;
+	return ret;
+}
+
 static int fnmm_map(int fd, unsigned long cmd, __u64 handle, __u64 virt,
 		    __u64 size, __u32 access, __u32 allocator_flags,
 		    __u64 align, struct fnmm_vmctl *out)
@@ -181,13 +206,15 @@ __u64 fnmm_page_size(void)
 
 const char *fnmm_alloc_name(unsigned int allocator)
 {
-	static const char * const names[FNMM_NR_ALLOCATORS] = {
+	static const char * const names[] = {
 		[FNMM_ALLOC_SPLIT]	= "split",
 		[FNMM_ALLOC_BIT]	= "bit",
 		[FNMM_ALLOC_POOL]	= "pool",
+		[FNMM_ALLOC_BUBBLE]	= "bubble",
 	};
 
-	return allocator < FNMM_NR_ALLOCATORS ? names[allocator] : "?";
+	return allocator < sizeof(names) / sizeof(names[0]) ?
+	       names[allocator] : "?";
 }
 
 int fnmm_parse_size(const char *s, __u64 *out)

@@ -43,6 +43,21 @@ int fnmm_reserve(int fd, __u64 size, __u32 access, __u32 allocator_flags,
 		 __u64 align, struct fnmm_vmctl *out);
 
 /*
+ * A Bubble arena of @size bytes (ReserveMem, FNMM_ALLOC_BUBBLE, handle
+ * 0): *out gets the reply, its handle the arena's.
+ */
+int fnmm_bubble_arena(int fd, __u64 size, __u32 access,
+		      struct fnmm_vmctl *out);
+
+/*
+ * An object of @size bytes aligned to @align (0: FNMM_BUBBLE_GRANULE) in
+ * arena @arena: its offset in the arena in *@offset (and the reply in
+ * *@out if not NULL).  Objects go when the arena is released.
+ */
+int fnmm_bubble_alloc(int fd, __u64 arena, __u64 size, __u64 align,
+		      __u64 *offset, struct fnmm_vmctl *out);
+
+/*
  * MapContiguous: map allocation @handle at @virt (0: kernel's choice).
  * Handle 0 reserves @size bytes first (@allocator_flags, @align); access 0
  * maps with the allocation's access.  *out gets virt, size and handle.

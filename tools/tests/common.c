@@ -222,6 +222,8 @@ static const struct info_field info_fields[] = {
 	F64(mappings), F64(contexts), F64(ctx_allocations), F64(ctx_bytes),
 	F64(ctx_mappings), F64(quarantined), F64(memlock_used),
 	F64(memlock_limit), F64(pinned), F64(exported), F64(exported_bytes),
+	F64(bubble_arenas), F64(bubble_bytes), F64(bubble_used),
+	F64(bubble_objects),
 };
 
 static unsigned long long field_val(const struct fnmm_info *i,

@@ -604,6 +604,7 @@ static int run_vcase(const void *p)
 #define SPLIT	FNMM_ALLOC_SPLIT
 #define BIT	FNMM_ALLOC_BIT
 #define POOL	FNMM_ALLOC_POOL
+#define BUBBLE	FNMM_ALLOC_BUBBLE
 #define ACC_BAD_VIRT	W3(EINVAL, ENOMEM, EFAULT)
 
 static const struct vcase vcases[] = {
@@ -620,8 +621,23 @@ static const struct vcase vcases[] = {
 	  .want = W(EINVAL) },
 	{ "ReserveMem: align 2^64-1", OP_RESERVE, .s = S_PG, .align = ~0ULL,
 	  .want = W(EINVAL) },
-	{ "ReserveMem: allocator 3 (none)", OP_RESERVE, .flags = 3, .s = S_PG,
-	  .want = W(EINVAL) },
+	/* Bubble (flags 3): an object in an arena */
+	{ "ReserveMem: Bubble object, unknown handle", OP_RESERVE,
+	  .flags = BUBBLE, .h = H_UNKNOWN, .s = S_64, .want = W(ENOENT) },
+	{ "ReserveMem: Bubble object, another file's handle", OP_RESERVE,
+	  .flags = BUBBLE, .h = H_OTHER, .s = S_64, .want = W(ENOENT) },
+	{ "ReserveMem: Bubble object, released handle", OP_RESERVE,
+	  .flags = BUBBLE, .h = H_DEAD, .s = S_64, .want = W(ENOENT) },
+	{ "ReserveMem: Bubble object in a Split allocation", OP_RESERVE,
+	  .flags = BUBBLE, .h = H_SPARE, .s = S_64, .want = W(EINVAL) },
+	{ "ReserveMem: Bubble object in a Pool object", OP_RESERVE,
+	  .flags = BUBBLE, .h = H_POOL, .s = S_64, .want = W(EINVAL) },
+	{ "ReserveMem: Bubble arena, size 0", OP_RESERVE, .flags = BUBBLE,
+	  .s = S_0, .want = W(EINVAL) },
+	{ "ReserveMem: Bubble arena, size larger than the region",
+	  OP_RESERVE, .flags = BUBBLE, .s = S_REGION_P1, .want = W(E2BIG) },
+	{ "ReserveMem: Bubble arena, align 3", OP_RESERVE, .flags = BUBBLE,
+	  .s = S_PG, .align = 3, .want = W(EINVAL) },
 
 	/* MapContiguous */
 	{ "MapContiguous: unknown handle", OP_MAPC, .h = H_UNKNOWN,
@@ -663,8 +679,10 @@ static const struct vcase vcases[] = {
 	  .want = W(E2BIG) },
 	{ "MapContiguous: handle 0, align 3", OP_MAPC, .s = S_PG, .align = 3,
 	  .want = W(EINVAL) },
-	{ "MapContiguous: handle 0, allocator 3", OP_MAPC, .flags = 3,
-	  .s = S_PG, .want = W(EINVAL) },
+	{ "MapContiguous: handle 0, Bubble (ReserveMem only)", OP_MAPC,
+	  .flags = BUBBLE, .s = S_PG, .want = W(EINVAL) },
+	{ "MapContiguous: a handle, Bubble (ReserveMem only)", OP_MAPC,
+	  .flags = BUBBLE, .h = H_SPARE, .s = S_ALLOC, .want = W(EINVAL) },
 
 	/* MapSparse */
 	{ "MapSparse: unknown handle", OP_MAPS, .h = H_UNKNOWN, .s = S_ALLOC,

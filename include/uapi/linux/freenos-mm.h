@@ -48,7 +48,13 @@
 #define FNMM_ALLOC_SPLIT	0	/* power-of-two page blocks (default) */
 #define FNMM_ALLOC_BIT		1	/* one bit per page-sized chunk */
 #define FNMM_ALLOC_POOL		2	/* small objects, per-context pool */
-#define FNMM_NR_ALLOCATORS	3
+/*
+ * Bubble arenas (FreeNOS BubbleAllocator): a bump allocator over a Split
+ * allocation, objects freed all at once (RESERVE_MEM below).  Its
+ * counters are struct fnmm_info's bubble_*, not in @alloc.
+ */
+#define FNMM_ALLOC_BUBBLE	3
+#define FNMM_NR_ALLOCATORS	3	/* entries of struct fnmm_info.alloc */
 #define FNMM_VMCTL_ALLOC_MASK	0x3U
 #define FNMM_VMCTL_FLAGS_ALL	FNMM_VMCTL_ALLOC_MASK
 
@@ -137,6 +143,11 @@ struct fnmm_alloc_stats {
  *	until the last reference goes, then scrubbed and freed
  * @exported: dma-bufs exported from the device (FNMM_IOC_EXPORT) alive
  * @exported_bytes: bytes of allocations those dma-bufs keep alive
+ * @bubble_arenas: Bubble arenas alive, all contexts
+ * @bubble_bytes: bytes of those arenas
+ * @bubble_used: bytes handed out from them (objects rounded up to the
+ *	arena's granule, and the padding alignments put before them)
+ * @bubble_objects: objects handed out from them
  */
 struct fnmm_info {
 	__u32 argsz;
@@ -156,6 +167,10 @@ struct fnmm_info {
 	__u64 pinned;
 	__u64 exported;
 	__u64 exported_bytes;
+	__u64 bubble_arenas;
+	__u64 bubble_bytes;
+	__u64 bubble_used;
+	__u64 bubble_objects;
 };
 
 /**
@@ -178,6 +193,9 @@ struct fnmm_export {
 #define FNMM_VMCTL_SIZE_VER0	80
 #define FNMM_INFO_SIZE_VER0	224
 #define FNMM_INFO_SIZE_VER1	240	/* exported, exported_bytes */
+#define FNMM_INFO_SIZE_VER2	272	/* bubble_* */
+/* The granule of a Bubble arena: objects are aligned to it at least. */
+#define FNMM_BUBBLE_GRANULE	16
 #define FNMM_EXPORT_SIZE_VER0	24
 
 #define FNMM_IOC_MAGIC	0xF7
@@ -193,19 +211,33 @@ struct fnmm_export {
  * allocation's access (FNMM_ACCESS_DEFAULT for ReserveMem).
  *
  * RESERVE_MEM: allocate range.size bytes (range.access, flags, align);
- *	the input handle is ignored.  Split and Bit round the size up to
+ *	the input handle is ignored (except for Bubble, below).  Split and
+ *	Bit round the size up to
  *	whole pages (Split gives the tail of its power-of-two block back);
  *	Pool serves up to 2048 bytes from a per-context pool, always
  *	cached (Uncached or Device access with Pool: -EINVAL, since
  *	objects share pages).  Out: handle,
  *	range.size, range.access, range.phys, offset.  -EINVAL size 0, bad
- *	align or flags 3, or Uncached/Device on a region with ZONE_DEVICE
+ *	align, or Uncached/Device on a region with ZONE_DEVICE
  *	pages (boot-reserved, pages=1: write-back only), -E2BIG never
  *	satisfiable (before any limit),
  *	-ENOMEM no space now or over RLIMIT_MEMLOCK, -ENOSPC the file has
  *	the module's max_handles live handles.  Memory handed out reads
  *	zero, except a Pool object's page, which may hold bytes the same
  *	file wrote there before.
+ *	With flags FNMM_ALLOC_BUBBLE and handle 0: a Bubble arena, a Split
+ *	allocation of range.size (as above: same errors, handle out) whose
+ *	objects are then taken by bumps.  With flags FNMM_ALLOC_BUBBLE and
+ *	the handle of an arena of this file: an object of range.size bytes
+ *	in it, aligned to align (0: FNMM_BUBBLE_GRANULE; at most the
+ *	arena's size), O(1), no per-object state.  Out: offset (of the
+ *	object in the arena: mmap the arena, the object is at mapping +
+ *	offset), range.size (rounded up to FNMM_BUBBLE_GRANULE),
+ *	range.phys, the handle unchanged; -ENOENT unknown handle, -EINVAL
+ *	not an arena or bad align, -E2BIG larger than the arena, -ENOMEM
+ *	the arena is full.  Objects go only all together: RELEASE of the
+ *	arena.  An object reads what the file wrote there before, or zero.
+ *	An arena's memory is not charged again per object.
  * MAP_CONTIGUOUS: map allocation @handle (physically contiguous) at
  *	range.virt (0: the kernel picks, as FreeNOS findFree).  With
  *	handle 0 a contiguous allocation of range.size is reserved first
@@ -218,8 +250,8 @@ struct fnmm_export {
  *	allocation's.  If the reply cannot be written (-EFAULT) the new
  *	mapping, and an allocation made by the call, are undone.
  * MAP_SPARSE: as MAP_CONTIGUOUS, but the pages need not be physically
- *	contiguous (handle 0 reserves page by page).  Not for Pool
- *	(-EINVAL).
+ *	contiguous (handle 0 reserves page by page).  Not for Pool, nor a
+ *	new Bubble arena (-EINVAL).
  * UNMAP: unmap [range.virt, +range.size) which must be page-aligned and
  *	wholly mapped by this file, and cover whole mappings; -EINVAL
  *	misaligned, size 0, or only part of a mapping (mappings are never
@@ -228,8 +260,9 @@ struct fnmm_export {
  * RELEASE: release allocation @handle.  Its pages return to the
  *	allocator when its last mapping is gone.  -ENOENT unknown handle.
  * RELEASE_SECTIONS: release [offset, +range.size) of allocation @handle
- *	(page-aligned, non-empty, inside it, Split/Bit only: else
- *	-EINVAL); -EBUSY while mapped; -ENOENT unknown handle.  Every page
+ *	(page-aligned, non-empty, inside it, Split/Bit only and not a
+ *	Bubble arena: else -EINVAL); -EBUSY while mapped; -ENOENT unknown
+ *	handle.  Every page
  *	of the section must still be held (else -EINVAL, nothing
  *	released).  Releasing the last held pages releases the allocation
  *	(its handle is gone, as after RELEASE).
