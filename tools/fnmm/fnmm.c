@@ -161,6 +161,11 @@ static void print_stats(const struct fnmm_info *info)
 	printf("exported:      %llu dma-bufs keeping %s alive\n",
 	       (unsigned long long)info->exported,
 	       human(info->exported_bytes, b, sizeof(b)));
+	printf("bubble:        %llu arenas, %s, %s handed out in %llu objects\n",
+	       (unsigned long long)info->bubble_arenas,
+	       human(info->bubble_bytes, b, sizeof(b)),
+	       human(info->bubble_used, l, sizeof(l)),
+	       (unsigned long long)info->bubble_objects);
 	if (info->memlock_limit == ~0ULL)
 		printf("locked memory: not limited\n");
 	else

@@ -99,6 +99,8 @@ check "fnmm alloc --export: the allocation as a dma-buf" sh -c \
 	'fnmm alloc 1M --export --hold-seconds 0 </dev/null | tee /tmp/exp.out; grep -q "exported: dma-buf fd" /tmp/exp.out'
 check "fnmm stat: pinned and exported lines" sh -c \
 	'fnmm stat | grep -E "^(pinned|exported):"'
+check "fnmm stat: the Bubble line, no arena left" sh -c \
+	'fnmm stat | grep -E "^bubble: +0 arenas"'
 
 D=/sys/kernel/debug/freenos-mm
 check "debugfs: structures and accounting check ok" \
