@@ -1463,6 +1463,25 @@ static void create_split(unsigned int inject)
 	S.first = first;
 }
 
+/*
+ * A base for a range of @unit-sized units, by @how (its low 2 bits) from
+ * the random @hi: MiB-aligned, aligned to the unit only, any multiple of
+ * the unit, or at the top of the address space.
+ */
+static u64 unit_base(unsigned int how, u64 hi, u64 unit)
+{
+	switch (how % 4) {
+	case 0:
+		return (hi & 0xffff) << 20;
+	case 1:		/* unit-aligned only */
+		return ((hi & 0xffff) << 20) + unit * (hi >> 16 & 0xff);
+	case 2:
+		return (hi << 24) & ~(unit - 1);
+	default:	/* at the top of the address space */
+		return -((1 + (hi & 3)) << 24);
+	}
+}
+
 static void create_bit(unsigned int inject, bool for_pool)
 {
 	u8 sel = rd(1);
@@ -1483,20 +1502,7 @@ static void create_bit(unsigned int inject, bool for_pool)
 		break;
 	}
 	size = n * chunk;
-	switch ((sel >> 3) % 4) {
-	case 0:
-		base = (hi & 0xffff) << 20;
-		break;
-	case 1:		/* chunk-aligned only */
-		base = ((hi & 0xffff) << 20) + chunk * (hi >> 16 & 0xff);
-		break;
-	case 2:
-		base = (hi << 24) & ~(chunk - 1);
-		break;
-	default:
-		base = -((1 + (hi & 3)) << 24);
-		break;
-	}
+	base = unit_base(sel >> 3, hi, chunk);
 	if (base + size < base)
 		want = -EINVAL;
 	/* sel's top bit, where no chunk size is read from it */
@@ -1697,20 +1703,7 @@ static void fuzz_bubble(unsigned int inject)
 	u64 hi = rd(4), base, size = units * gran;
 	int want = 0;
 
-	switch (sel >> 4 & 3) {
-	case 0:
-		base = (hi & 0xffff) << 20;
-		break;
-	case 1:		/* granule-aligned only */
-		base = ((hi & 0xffff) << 20) + gran * (hi >> 16 & 0xff);
-		break;
-	case 2:
-		base = (hi << 24) & ~(gran - 1);
-		break;
-	default:	/* at the top of the address space */
-		base = -((1 + (hi & 3)) << 24);
-		break;
-	}
+	base = unit_base(sel >> 4, hi, gran);
 	if (gran > PAGE_SIZE || base + size < base)
 		want = -EINVAL;
 	if (sel & 0x40) {		/* a size not of whole granules */
