@@ -19,6 +19,7 @@ workload() {
 	/fnmm/bin/fnmm alloc 3M --hold-seconds 0 < /dev/null > /dev/null
 	/fnmm/bin/fnmm alloc --bit 64K --hold-seconds 0 < /dev/null > /dev/null
 	/fnmm/bin/fnmm alloc --pool 100 --hold-seconds 0 < /dev/null > /dev/null
+	/fnmm/bin/test_bubble > /dev/null 2>&1	# Bubble arenas and objects
 	/fnmm/bin/fnmm alloc 1G --hold-seconds 0 < /dev/null > /dev/null 2>&1	# E2BIG
 	/fnmm/bin/fnmm alloc 60M --hold-seconds 0 < /dev/null > /dev/null 2>&1	# ENOMEM
 	# pinned.bt's run only: a pipe holds 64 KiB for 1 s after release
@@ -84,7 +85,7 @@ run_bt() {
 		else notok "$name.bt: prints /$p/"; fi
 	done
 	if grep -aE '^@[a-z_]+\[' $out |
-	   grep -avqE '^@[a-z_]+\[(split|bit|pool|[0-9]+)(, -?[0-9]+)?\]: '; then
+	   grep -avqE '^@[a-z_]+\[(split|bit|pool|bubble|[0-9]+)(, -?[0-9]+)?\]: '; then
 		notok "$name.bt: every map key is an allocator or a pid"
 	else
 		ok "$name.bt: every map key is an allocator or a pid"
@@ -92,6 +93,7 @@ run_bt() {
 }
 
 run_bt alloc-latency '^@ns\[split\]:' '^@ns\[bit\]:' '^@ns\[pool\]:' \
+	'^@ns\[bubble\]:' \
 	'^\[[0-9]+[KM]?, [0-9]+[KM]?\) +[0-9]+ \|@+'
 run_bt top-holders '^--- bytes held by pid' '^@held\[[0-9]+\]: '
 run_bt failed-allocs 'split +size 62914560 +align 0 +ret -12 ' '^@failed\[split, -12\]: [0-9]+'
