@@ -16,6 +16,19 @@
  * and writes through its mappings; close and reopen of its one or two
  * files; fork of a child that uses the inherited mappings and exits.
  *
+ * Bubble (allocator 3) is ReserveMem's alone: any other VMCtl request
+ * with it is EINVAL.  With handle 0 it makes an arena, modelled as the
+ * Split allocation it is (mapped, exported, released as one; only
+ * ReleaseSections of it is EINVAL) plus its top, the bytes handed out.
+ * With an arena's handle it bumps an object in it, whose place the
+ * model predicts exactly: at the top rounded up to max(align, 16), the
+ * size rounded up to 16 (EINVAL size 0, bad align or not an arena,
+ * E2BIG larger than the arena, ENOMEM no room left, ENOENT not a live
+ * handle of the file); an object whose reply cannot be written is taken
+ * back (the top stays).  Objects go with their arena.  Info's bubble_*
+ * counters are the device's (all processes): only checked back at the
+ * start at the end.
+ *
  * Each process keeps a model of its contexts: allocations, their pages
  * (zero, written with the allocation's words, released), and every
  * mapping (VMA) of them.  From the model each call gets the set of
@@ -177,9 +190,10 @@ static uint64_t rbit(int ret)
 }
 
 enum fop {
-	F_RESERVE, F_MAPC, F_MAPS, F_UNMAP, F_RELEASE, F_RELSEC, F_LOOKUP,
-	F_ACCESS, F_CLEAN, F_INVAL, F_CLEANINV, F_INFO, F_RAW, F_MMAP,
-	F_MUNMAP, F_MPROTECT, F_MREMAP, F_WRITE, F_READ, F_REOPEN, F_FORK,
+	F_RESERVE, F_BUBBLE, F_MAPC, F_MAPS, F_UNMAP, F_RELEASE, F_RELSEC,
+	F_LOOKUP, F_ACCESS, F_CLEAN, F_INVAL, F_CLEANINV, F_INFO, F_RAW,
+	F_MMAP, F_MUNMAP, F_MPROTECT, F_MREMAP, F_WRITE, F_READ, F_REOPEN,
+	F_FORK,
 	/* dma-bufs (FNMM_IOC_EXPORT) and what holds them. */
 	F_EXPORT, F_DMMAP, F_DMUNMAP, F_DRW, F_DPASS, F_DSYNC, F_DCLOSE,
 	F_IMPORT, F_GEMCLOSE,
@@ -198,6 +212,9 @@ static const struct {
 } fops[NR_FOPS] = {
 	[F_RESERVE]	= { "ReserveMem", 10, RES_OK | COMMON_ERRS | R(ENOMEM) |
 			    R(ENOSPC) },
+	/* ReserveMem with allocator 3 and an arena's handle: an object. */
+	[F_BUBBLE]	= { "Bubble object", 5, RES_OK | COMMON_ERRS | R(ENOENT) |
+			    R(ENOMEM) },
 	[F_MAPC]	= { "MapContiguous", 8, RES_OK | COMMON_ERRS | R(ENOENT) |
 			    R(EEXIST) | R(EACCES) | R(ENOMEM) | R(ENOSPC) |
 			    R(EPERM) },
@@ -258,6 +275,8 @@ struct pstat {
 	uint64_t acct;		/* INFO comparisons with the model */
 	uint64_t acct_bad;
 	uint64_t onestep;	/* allocations made by mmap at offset 0 */
+	uint64_t arenas;	/* Bubble arenas made */
+	uint64_t objects;	/* objects bumped in them */
 	uint64_t spliced;	/* pages vmspliced into the pipes */
 	uint64_t pipe_pages;	/* pages read back out of the pipes, checked */
 	uint64_t dev_pages;	/* device pages read back, checked */
@@ -327,6 +346,8 @@ struct mbuf {
 	uint64_t *w0;
 	int nvma;
 	int nexp;		/* dma-buf fds and mappings of it held */
+	int arena;		/* a Bubble arena (kind Split, contiguous) */
+	__u64 top;		/* an arena's bytes handed out, padding too */
 };
 
 /*
@@ -1729,7 +1750,11 @@ static __u64 rnd_size(int kind)
 	return s;
 }
 
-/* Invalid bits in the fields every VMCtl request checks: 0 or which. */
+/*
+ * Invalid bits in the fields every VMCtl request checks: 0 or which.
+ * Allocator 3 (Bubble) is one of them for every operation but
+ * ReserveMem, for which it asks for an arena or an object in one.
+ */
 static int rnd_bad_common(struct fnmm_vmctl *a)
 {
 	switch (rnd(40)) {
@@ -1737,7 +1762,7 @@ static int rnd_bad_common(struct fnmm_vmctl *a)
 		a->flags |= 1U << (2 + rnd(30));
 		return 1;
 	case 1:
-		a->flags = 3;
+		a->flags = FNMM_ALLOC_BUBBLE;
 		return 1;
 	case 2:
 		a->range.access |= 1U << (8 + rnd(24));
@@ -1752,10 +1777,17 @@ static int rnd_bad_common(struct fnmm_vmctl *a)
 	return 0;
 }
 
-static int bad_common(const struct fnmm_vmctl *a)
+/*
+ * Whether @a fails the checks every VMCtl request makes (EINVAL): unknown
+ * flag or access bits, pad, reserved; and allocator 3 (Bubble) for every
+ * operation but ReserveMem (@op F_RESERVE, or F_BUBBLE: an object).
+ */
+static int bad_common(const struct fnmm_vmctl *a, enum fop op)
 {
+	int bubble = (a->flags & FNMM_VMCTL_ALLOC_MASK) == FNMM_ALLOC_BUBBLE;
+
 	return (a->flags & ~FNMM_VMCTL_FLAGS_ALL) ||
-	       (a->flags & FNMM_VMCTL_ALLOC_MASK) >= FNMM_NR_ALLOCATORS ||
+	       (bubble && op != F_RESERVE && op != F_BUBBLE) ||
 	       (a->range.access & ~FNMM_ACCESS_ALL) || a->range.pad ||
 	       a->reserved[0] || a->reserved[1];
 }
@@ -1765,14 +1797,20 @@ static int is_pow2(__u64 x)
 	return x && !(x & (x - 1));
 }
 
-/* The results ReserveMem (or a Map with handle 0) may have. */
-static uint64_t exp_reserve(const struct fnmm_vmctl *a, int sparse)
+/*
+ * The results ReserveMem (@op F_RESERVE, with handle 0 if allocator 3) or
+ * a Map with handle 0 (@op F_MAPC, F_MAPS) may have.
+ */
+static uint64_t exp_reserve(const struct fnmm_vmctl *a, enum fop op)
 {
-	int kind = a->flags & FNMM_VMCTL_ALLOC_MASK;
+	int kind = a->flags & FNMM_VMCTL_ALLOC_MASK, sparse = op == F_MAPS;
 	__u64 size = a->range.size, al = a->align;
 
-	if (bad_common(a))
+	if (bad_common(a, op))
 		return R(EINVAL);
+	/* A Bubble arena is a Split allocation, in all but its objects. */
+	if (kind == FNMM_ALLOC_BUBBLE)
+		kind = SPLIT;
 	if (!size || (al && !is_pow2(al)))
 		return R(EINVAL);
 	if (size > info0.region_size)
@@ -2094,7 +2132,10 @@ static __u64 rnd_handle(struct mctx *c, struct mbuf **b)
 
 static const char *kname(int kind)
 {
-	return kind < FNMM_NR_ALLOCATORS ? fnmm_alloc_name(kind) : "none";
+	if (kind == FNMM_ALLOC_BUBBLE)
+		return "bubble";
+	return kind >= 0 && kind < FNMM_NR_ALLOCATORS ? fnmm_alloc_name(kind) :
+	       "none";
 }
 
 /* The operations. */
@@ -2138,11 +2179,14 @@ static int maybe_undone(int ret, enum mut mu)
 	}
 }
 
-static void op_reserve(void)
+static void bubble_obj(struct mctx *c, struct fnmm_vmctl *a, enum mut mu);
+
+/* ReserveMem; with @arena a Bubble arena (allocator 3, handle 0). */
+static void op_reserve(int arena)
 {
 	struct fnmm_vmctl a, req;
 	enum mut mu = rnd_mut();
-	int s = pick_slot(), ret, kind;
+	int s = pick_slot(), ret, kind, bubble;
 	uint64_t want;
 	struct mctx *c;
 	struct mbuf *b;
@@ -2155,16 +2199,24 @@ static void op_reserve(void)
 	}
 	c = slot[s];
 	memset(&a, 0, sizeof(a));
-	a.flags = rnd(3);
-	kind = a.flags;
-	a.range.size = rnd_size(kind);
+	a.flags = arena || chance(10) ? FNMM_ALLOC_BUBBLE : rnd(3);
+	a.range.size = rnd_size(a.flags == POOL ? POOL : SPLIT);
 	a.range.access = rnd_access();
 	a.align = rnd_align();
-	if (chance(10))
-		a.handle = rnd(1 << 20) * pg;	/* ignored */
+	if (!arena && chance(10))
+		a.handle = rnd(1 << 20) * pg;	/* ignored, but by Bubble */
 	rnd_bad_common(&a);
+	kind = a.flags & FNMM_VMCTL_ALLOC_MASK;
+	bubble = kind == FNMM_ALLOC_BUBBLE;
+	/* With Bubble a handle is an arena's: an object in it. */
+	if (bubble && a.handle) {
+		bubble_obj(c, &a, mu);
+		return;
+	}
+	if (bubble)
+		kind = SPLIT;
 	req = a;
-	want = mut_want(mu, exp_reserve(&a, 0), 1);
+	want = mut_want(mu, exp_reserve(&a, F_RESERVE), 1);
 	ret = vmctl(c->fd, FNMM_IOC_RESERVE_MEM, &a, mu);
 	note("ReserveMem ctx %d %s size %llu access %#x align %#llx%s -> %s handle %#llx",
 	     c->id, kname(req.flags & 3), (unsigned long long)req.range.size,
@@ -2181,7 +2233,196 @@ static void op_reserve(void)
 		fnmm_release(c->fd, a.handle);
 		if (kind == POOL)
 			pp_may_zero(c);
+		return;
 	}
+	if (bubble) {
+		b->arena = 1;	/* top 0: nothing handed out yet */
+		st->arenas++;
+	}
+}
+
+/* A live Bubble arena of @c, NULL if none. */
+static struct mbuf *pick_arena(struct mctx *c)
+{
+	unsigned int i, n = 0, k;
+
+	for (i = 0; i < MAX_BUF; i++)
+		n += bufs[i].used && bufs[i].live && bufs[i].ctx == c &&
+		     bufs[i].arena;
+	if (!c || !n)
+		return NULL;
+	k = rnd(n);
+	for (i = 0; i < MAX_BUF; i++)
+		if (bufs[i].used && bufs[i].live && bufs[i].ctx == c &&
+		    bufs[i].arena && !k--)
+			return &bufs[i];
+	return NULL;
+}
+
+/*
+ * The results of an object of @a (ReserveMem, allocator 3, a non-zero
+ * handle) on a file whose live allocation of that handle is @b (NULL:
+ * none), in the kernel's order; on success it goes at *@at, *@need bytes
+ * (the top rounded up to max(align, granule), the size to the granule).
+ */
+static uint64_t exp_bubble(const struct fnmm_vmctl *a, const struct mbuf *b,
+			   __u64 *at, __u64 *need)
+{
+	__u64 g = FNMM_BUBBLE_GRANULE, size = a->range.size, al = a->align;
+	__u64 align = al > g ? al : g;
+
+	if (bad_common(a, F_BUBBLE))
+		return R(EINVAL);
+	if (!b)
+		return R(ENOENT);
+	if (!b->arena)
+		return R(EINVAL);
+	if (!size || (al && !is_pow2(al)))
+		return R(EINVAL);
+	if (size > b->size)
+		return R(E2BIG);
+	if (align > b->size)
+		return R(EINVAL);
+	*need = (size + g - 1) & ~(g - 1);
+	*at = (b->top + align - 1) & ~(align - 1);
+	return *at + *need > b->size ? R(ENOMEM) : RES_OK;
+}
+
+/*
+ * An object in an arena: ReserveMem of @a (allocator 3, a non-zero
+ * handle) on @c under @mu, counted as a Bubble object whichever
+ * operation made it.  The reply must put it where the model says, and
+ * the arena's top moves past it; a reply that cannot be written has it
+ * taken back (nothing came after it): the top stays.
+ */
+static void bubble_obj(struct mctx *c, struct fnmm_vmctl *a, enum mut mu)
+{
+	struct mbuf *b = buf_find(c, a->handle);
+	__u64 h = a->handle, at = 0, need = 0;
+	struct fnmm_vmctl req = *a;
+	uint64_t want;
+	int ret;
+
+	want = mut_want(mu, exp_bubble(a, b, &at, &need), 1);
+	ret = vmctl(c->fd, FNMM_IOC_RESERVE_MEM, a, mu);
+	note("Bubble object ctx %d handle %#llx (%s, top %llu of %llu) size %llu align %#llx%s -> %s offset %llu size %llu",
+	     c->id, (unsigned long long)h,
+	     !b ? "not live" : b->arena ? "arena" : kname(b->kind),
+	     b ? (unsigned long long)b->top : 0ULL,
+	     b ? (unsigned long long)b->size : 0ULL,
+	     (unsigned long long)req.range.size,
+	     (unsigned long long)req.align, mut_names[mu], errname(ret),
+	     (unsigned long long)a->offset,
+	     (unsigned long long)a->range.size);
+	if (!expect(F_BUBBLE, ret, want, "Bubble object") || ret ||
+	    !mut_effects(mu, 1))
+		return;
+	reply_ok(a->offset == at,
+		 "Bubble object in %#llx (top %llu of %llu) of %llu bytes, align %llu: offset %llu, want %llu",
+		 (unsigned long long)h, (unsigned long long)b->top,
+		 (unsigned long long)b->size,
+		 (unsigned long long)req.range.size,
+		 (unsigned long long)req.align,
+		 (unsigned long long)a->offset, (unsigned long long)at);
+	reply_ok(a->range.size == need,
+		 "Bubble object of %llu bytes: size %llu, want %llu",
+		 (unsigned long long)req.range.size,
+		 (unsigned long long)a->range.size, (unsigned long long)need);
+	reply_ok(a->handle == h, "Bubble object: handle %#llx, asked %#llx",
+		 (unsigned long long)a->handle, (unsigned long long)h);
+	reply_ok(a->range.access == b->access,
+		 "Bubble object: access %#x, the arena's %#x",
+		 a->range.access, b->access);
+	/* Shown as for the arena itself (reply_new()). */
+	if (!priv)
+		reply_ok(!a->range.phys, "Bubble object: phys %#llx shown",
+			 (unsigned long long)a->range.phys);
+	else if (b->phys)
+		reply_ok(a->range.phys == b->phys + at,
+			 "Bubble object at %llu: phys %#llx, want %#llx",
+			 (unsigned long long)at,
+			 (unsigned long long)a->range.phys,
+			 (unsigned long long)(b->phys + at));
+	b->top = at + need;
+	st->objects++;
+}
+
+/*
+ * Objects in arenas: mostly one of the file's arenas, else any of its
+ * allocations (EINVAL unless an arena), another file's arena, a
+ * released, unknown or bad handle (ENOENT); sizes from 0 to beyond the
+ * arena, around what it has left; alignments mostly the granule's, up
+ * to beyond the arena, some not powers of two.
+ */
+static void op_bubble(void)
+{
+	enum mut mu = rnd_mut();
+	int s = pick_slot();
+	struct mbuf *b, *x, *y;
+	unsigned int r = rnd(100);
+	struct fnmm_vmctl a;
+	__u64 h, n, left;
+	struct mctx *c;
+
+	if (s < 0)
+		return;
+	c = slot[s];
+	x = pick_arena(c);
+	/* A file without an arena mostly gets one first. */
+	if (!x && chance(60) && !too_full()) {
+		op_reserve(1);
+		return;
+	}
+	if (x && r < 70)
+		h = x->handle;
+	else if (r < 80 && (y = pick_buf(c)))
+		h = y->handle;
+	else if (r < 85 && (y = pick_arena(other_ctx(c))))
+		h = y->handle;
+	else
+		do
+			h = rnd_handle(c, &b);
+		while (!h);	/* handle 0 would make an arena */
+	b = buf_find(c, h);
+	n = b && b->arena ? b->size : 4 * pg;
+	left = b && b->arena ? b->size - b->top : n;
+
+	memset(&a, 0, sizeof(a));
+	a.flags = FNMM_ALLOC_BUBBLE;
+	a.handle = h;
+	r = rnd(100);
+	if (r < 6)
+		a.range.size = 0;
+	else if (r < 50)
+		a.range.size = 1 + rnd(4096);
+	else if (r < 62)
+		a.range.size = 1 + rnd(64);
+	else if (r < 74)	/* around what is left */
+		a.range.size = left - (left < 32 ? left : 32) + rnd(64);
+	else if (r < 86)
+		a.range.size = 1 + rnd(left + 1);
+	else if (r < 95)	/* around the arena's size */
+		a.range.size = n - 32 + rnd(64);
+	else
+		a.range.size = n + 1 + rnd(1ULL << 40);
+	r = rnd(100);
+	if (r < 65)
+		a.align = 0;
+	else if (r < 80)
+		a.align = 1ULL << rnd(5);		/* 1 .. the granule */
+	else if (r < 95)	/* up to 4 times the arena */
+		a.align = 1ULL << rnd(63 - __builtin_clzll(n) + 3);
+	else
+		a.align = (3 + rnd(64) * 2) << rnd(12);	/* not a power of two */
+	/* Ignored: the access, the address, the offset (an output). */
+	if (chance(20))
+		a.range.access = rnd_access();
+	if (chance(10))
+		a.range.virt = hd_next(&rng);
+	if (chance(10))
+		a.offset = hd_next(&rng);
+	rnd_bad_common(&a);
+	bubble_obj(c, &a, mu);
 }
 
 static uint64_t exp_map_virt(enum vkind vk, __u64 virt, __u64 len)
@@ -2253,12 +2494,12 @@ static void op_map(int sparse)
 
 	/* The expectation, in the order the ABI checks. */
 	acc = 0;
-	if (bad_common(&a)) {
+	if (bad_common(&a, op)) {
 		want = R(EINVAL);
 	} else if (vk == VA_MISALIGNED || vk == VA_HIGH) {
 		want = R(EINVAL);
 	} else if (!h) {
-		want = exp_reserve(&a, sparse);
+		want = exp_reserve(&a, op);
 		acc = a.range.access ? a.range.access : RWU;
 		if (want & RES_OK) {
 			vwant = exp_map_virt(vk, a.range.virt, len);
@@ -2354,7 +2595,7 @@ static void op_map(int sparse)
 learn:
 	/* An allocation of unknown contiguity answers for itself. */
 	if (b && h && !sparse && b->contig < 0 && mut_effects(mu, 1) &&
-	    !bad_common(&req) && vk != VA_MISALIGNED && vk != VA_HIGH) {
+	    !bad_common(&req, op) && vk != VA_MISALIGNED && vk != VA_HIGH) {
 		if (ret == -EINVAL)
 			b->contig = 0;
 		else	/* anything else came after the check */
@@ -2446,7 +2687,7 @@ static void op_unmap(void)
 		}
 	}
 	rnd_bad_common(&a);
-	if (bad_common(&a) || (a.range.virt & (pg - 1)) ||
+	if (bad_common(&a, F_UNMAP) || (a.range.virt & (pg - 1)) ||
 	    (a.range.size & (pg - 1)) || !a.range.size ||
 	    a.range.virt + a.range.size < a.range.virt)
 		want = R(EINVAL);
@@ -2487,7 +2728,7 @@ static void op_release(void)
 	a.flags = rnd(3);
 	a.handle = rnd_handle(c, &b);
 	rnd_bad_common(&a);
-	want = bad_common(&a) ? R(EINVAL) : b ? RES_OK : R(ENOENT);
+	want = bad_common(&a, F_RELEASE) ? R(EINVAL) : b ? RES_OK : R(ENOENT);
 	want = mut_want(mu, want, 0);
 	if (b && (want & RES_OK) && mut_effects(mu, 0) && !b->nvma)
 		buf_verify(b, "before Release");
@@ -2540,12 +2781,13 @@ static void op_relsec(void)
 		break;
 	}
 	rnd_bad_common(&a);
-	if (bad_common(&a)) {
+	if (bad_common(&a, F_RELSEC)) {
 		want = R(EINVAL);
 	} else if (!b) {
 		want = R(ENOENT);
 	} else {
-		invalid = b->kind == POOL || !a.range.size ||
+		/* Not for Pool objects, nor Bubble arenas. */
+		invalid = b->kind == POOL || b->arena || !a.range.size ||
 			  (a.offset & (pg - 1)) || (a.range.size & (pg - 1)) ||
 			  a.offset >= b->size ||
 			  a.range.size > b->size - a.offset;
@@ -2578,7 +2820,8 @@ static void op_relsec(void)
 	note("ReleaseSections ctx %d handle %#llx [%#llx +%#llx)%s -> %s",
 	     c->id, (unsigned long long)h, (unsigned long long)a.offset,
 	     (unsigned long long)a.range.size, mut_names[mu], errname(ret));
-	if (want == R(EINVAL) && b && all_gone && !ret && !bad_common(&a) &&
+	if (want == R(EINVAL) && b && all_gone && !ret &&
+	    !bad_common(&a, F_RELSEC) &&
 	    mut_effects(mu, 0)) {
 		st->calls[F_RELSEC][hd_err_index(ret)]++;
 		deviation("ReleaseSections of handle %#llx [%#llx +%#llx), a section released already: got 0, the ABI says EINVAL",
@@ -2635,7 +2878,7 @@ static void op_lookup(int phys)
 	if (v && v->buf->ctx != c)
 		v = NULL;
 	b = v ? v->buf : NULL;
-	if (bad_common(&a))
+	if (bad_common(&a, op))
 		want = R(EINVAL);
 	else if (phys && !priv)
 		want = R(EPERM);
@@ -2741,7 +2984,7 @@ static void op_cache(enum fop op)
 	rnd_bad_common(&a);
 	lo = a.range.virt;
 	hi = lo + a.range.size;
-	if (bad_common(&a) || !a.range.size || hi < lo)
+	if (bad_common(&a, op) || !a.range.size || hi < lo)
 		want = R(EINVAL);
 	else if (hi > HD_TASK_TOP)
 		want = R(EFAULT);
@@ -4981,7 +5224,10 @@ static void run_op(enum fop op)
 {
 	switch (op) {
 	case F_RESERVE:
-		op_reserve();
+		op_reserve(0);
+		break;
+	case F_BUBBLE:
+		op_bubble();
 		break;
 	case F_MAPC:
 	case F_MAPS:
@@ -5407,12 +5653,14 @@ int main(int argc, char **argv)
 
 		if (!pids[p])
 			continue;
-		tap_diag("proc %u: %llu iterations, %llu units checked (%llu pages read in full), %llu INFO comparisons, %llu mmaps at offset 0 made, %llu xfail",
+		tap_diag("proc %u: %llu iterations, %llu units checked (%llu pages read in full), %llu INFO comparisons, %llu mmaps at offset 0 made, %llu Bubble arenas made with %llu objects, %llu xfail",
 			 p, (unsigned long long)s->iters,
 			 (unsigned long long)s->units,
 			 (unsigned long long)s->pages,
 			 (unsigned long long)s->acct,
 			 (unsigned long long)s->onestep,
+			 (unsigned long long)s->arenas,
+			 (unsigned long long)s->objects,
 			 (unsigned long long)s->xfail);
 		if (blkdev)
 			tap_diag("proc %u: %llu pages vmspliced, %llu read back out of the pipes and %llu device pages checked, %llu mapping pages filled from the device, %llu io_uring buffers unmapped in flight (%llu also released), Info pinned up to %llu KiB (%llu KiB with only the pipes left)",
