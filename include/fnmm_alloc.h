@@ -51,7 +51,7 @@ struct fnmm_range {
 
 /**
  * struct fnmm_alloc_ops - operations every allocator implements
- * @name: short name ("split", "bit", "pool")
+ * @name: short name ("split", "bit", "pool", "bubble")
  * @allocate: allocate @range->size bytes aligned to @range->alignment and
  *	store the address in @range->address; 0 or a negative errno
  * @release: release the allocation starting at @addr; 0 or negative errno
@@ -60,7 +60,8 @@ struct fnmm_range {
  * @longest: as @largest, but without the work that may make more room
  *	(Split: draining its per-CPU magazines), so maybe less (optional)
  * @alloc_size: bytes held by the live allocation starting at @addr, or 0
- *	if @addr is not the start of a live allocation
+ *	if @addr is not the start of a live allocation (or, for Bubble,
+ *	which keeps no sizes, always 0)
  * @carve: cut the live allocation at @addr in two at @offset (optional)
  * @check: walk the metadata and verify its invariants; 0 or -EUCLEAN
  * @occupancy: set bit i of a zeroed bitmap of size / granule bits for
@@ -186,7 +187,9 @@ struct fnmm_allocator *fnmm_bubble_create(u64 base, u64 size, u64 granule);
 void fnmm_bubble_reset(struct fnmm_allocator *a);
 u64 fnmm_bubble_allocations(struct fnmm_allocator *a);
 u64 fnmm_bubble_top(struct fnmm_allocator *a);
-bool fnmm_bubble_undo(struct fnmm_allocator *a, const struct fnmm_range *range,
-		      u64 top);
+int fnmm_bubble_take(struct fnmm_allocator *a, struct fnmm_range *range,
+		     u64 *prev, u64 *used);
+u64 fnmm_bubble_undo(struct fnmm_allocator *a, const struct fnmm_range *range,
+		     u64 top);
 
 #endif /* _FNMM_ALLOC_H */

@@ -170,17 +170,45 @@ static void bubble_undo(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, y.address, TEST_BASE + 64);
 	expect_state(test, a, 80, 2);
 	/* Not the last one: stays. */
-	KUNIT_EXPECT_FALSE(test, fnmm_bubble_undo(a, &x, t0));
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_undo(a, &x, t0), 0ULL);
 	expect_state(test, a, 80, 2);
 	/* The last one, with the padding before it. */
-	KUNIT_EXPECT_TRUE(test, fnmm_bubble_undo(a, &y, t1));
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_undo(a, &y, t1), 48ULL);
 	expect_state(test, a, 32, 1);
-	KUNIT_EXPECT_FALSE(test, fnmm_bubble_undo(a, &y, t1));
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_undo(a, &y, t1), 0ULL);
 	/* A top past the object's start is refused. */
-	KUNIT_EXPECT_FALSE(test, fnmm_bubble_undo(a, &x, t1));
-	KUNIT_EXPECT_TRUE(test, fnmm_bubble_undo(a, &x, t0));
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_undo(a, &x, t1), 0ULL);
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_undo(a, &x, t0), 32ULL);
 	expect_state(test, a, 0, 0);
 	KUNIT_EXPECT_EQ(test, bubble_get(test, a, 20, 0), TEST_BASE);
+}
+
+/* fnmm_bubble_take(): the top before and the bytes taken, checks first. */
+static void bubble_take(struct kunit *test)
+{
+	struct fnmm_allocator *a = mk_bubble(test, TEST_BASE, SZ_4K, 16);
+	struct fnmm_range r = { .size = 20 };
+	u64 prev = 7, used = 7;
+
+	KUNIT_ASSERT_EQ(test, fnmm_bubble_take(a, &r, &prev, &used), 0);
+	KUNIT_EXPECT_EQ(test, prev, 0ULL);
+	KUNIT_EXPECT_EQ(test, used, 32ULL);
+	r = (struct fnmm_range){ .size = 1, .alignment = 256 };
+	KUNIT_ASSERT_EQ(test, fnmm_bubble_take(a, &r, &prev, &used), 0);
+	KUNIT_EXPECT_EQ(test, r.address, TEST_BASE + 256);
+	KUNIT_EXPECT_EQ(test, prev, 32ULL);
+	KUNIT_EXPECT_EQ(test, used, 240ULL);
+	r = (struct fnmm_range){ .size = 0 };
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_take(a, &r, &prev, &used), -EINVAL);
+	r = (struct fnmm_range){ .size = 8, .alignment = 12 };
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_take(a, &r, &prev, &used), -EINVAL);
+	r = (struct fnmm_range){ .size = SZ_4K + 1, .alignment = SZ_8K };
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_take(a, &r, &prev, &used), -E2BIG);
+	r = (struct fnmm_range){ .size = 8, .alignment = SZ_8K };
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_take(a, &r, &prev, &used), -EINVAL);
+	r = (struct fnmm_range){ .size = SZ_4K - 256 };
+	KUNIT_EXPECT_EQ(test, fnmm_bubble_take(a, &r, &prev, &used), -ENOMEM);
+	expect_state(test, a, 272, 2);
 }
 
 static void bubble_create_rejects(struct kunit *test)
@@ -312,23 +340,26 @@ static void bubble_concurrent(struct kunit *test)
 						sizeof(*t), GFP_KERNEL);
 	u64 (*all)[2] = kunit_kcalloc(test, BUBBLE_THREADS * BUBBLE_PER,
 				      sizeof(*all), GFP_KERNEL);
-	unsigned int i, j, n = 0;
+	unsigned int i, j, n = 0, made;
 
 	KUNIT_ASSERT_NOT_NULL(test, t);
 	KUNIT_ASSERT_NOT_NULL(test, all);
-	for (i = 0; i < BUBBLE_THREADS; i++) {
-		t[i].a = a;
-		t[i].seed = fnmm_test_seed() + i;
-		init_completion(&t[i].done);
-		t[i].task = kthread_create(bubble_worker, &t[i], "fnmm-bub/%u",
-					   i);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(t[i].task));
-		kthread_bind(t[i].task, cpumask_nth(i % num_online_cpus(),
-						    cpu_online_mask));
+	for (made = 0; made < BUBBLE_THREADS; made++) {
+		t[made].a = a;
+		t[made].seed = fnmm_test_seed() + made;
+		init_completion(&t[made].done);
+		t[made].task = kthread_create(bubble_worker, &t[made],
+					      "fnmm-bub/%u", made);
+		if (IS_ERR(t[made].task))
+			break;
+		kthread_bind(t[made].task, cpumask_nth(made % num_online_cpus(),
+						       cpu_online_mask));
 	}
-	for (i = 0; i < BUBBLE_THREADS; i++)
+	/* Those made run and are stopped, even if one could not be made. */
+	for (i = 0; i < made; i++)
 		wake_up_process(t[i].task);
-	for (i = 0; i < BUBBLE_THREADS; i++) {
+	KUNIT_EXPECT_EQ(test, made, (unsigned int)BUBBLE_THREADS);
+	for (i = 0; i < made; i++) {
 		wait_for_completion(&t[i].done);
 		kthread_stop(t[i].task);
 		KUNIT_EXPECT_EQ(test, t[i].n, (unsigned int)BUBBLE_PER);
@@ -355,6 +386,7 @@ static struct kunit_case bubble_cases[] = {
 	KUNIT_CASE(bubble_full),
 	KUNIT_CASE(bubble_release_reset),
 	KUNIT_CASE(bubble_undo),
+	KUNIT_CASE(bubble_take),
 	KUNIT_CASE(bubble_create_rejects),
 	KUNIT_CASE(bubble_gib),
 	KUNIT_CASE(bubble_random),

@@ -42,14 +42,19 @@ static inline struct fnmm_bubble *to_bubble(struct fnmm_allocator *a)
 	return container_of(a, struct fnmm_bubble, a);
 }
 
-static int bubble_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
+/*
+ * The bump, for a request fnmm_allocate()'s checks passed (so @range->size
+ * is at most the arena's: need cannot wrap).  *@prev: the top before it,
+ * *@used: the bytes it took, padding included.
+ */
+static int bubble_bump(struct fnmm_bubble *b, struct fnmm_range *range,
+		       u64 *prev, u64 *used)
 {
-	struct fnmm_bubble *b = to_bubble(a);
+	struct fnmm_allocator *a = &b->a;
 	u64 align = max(range->alignment, a->granule);
 	u64 need = round_up(range->size, a->granule), pad, left;
 	int ret = -ENOMEM;
 
-	/* size <= a->size (fnmm_allocate()), so need cannot wrap. */
 	if (align > a->size)
 		return -EINVAL;
 	spin_lock(&b->lock);
@@ -58,12 +63,44 @@ static int bubble_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 	left = a->size - b->top;
 	if (pad <= left && need <= left - pad) {
 		range->address = a->base + b->top + pad;
+		*prev = b->top;
+		*used = pad + need;
 		WRITE_ONCE(b->top, b->top + pad + need);
 		WRITE_ONCE(b->nallocs, b->nallocs + 1);
 		ret = 0;
 	}
 	spin_unlock(&b->lock);
 	return ret;
+}
+
+static int bubble_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
+{
+	u64 prev, used;
+
+	return bubble_bump(to_bubble(a), range, &prev, &used);
+}
+
+/**
+ * fnmm_bubble_take() - fnmm_allocate() that says what the bump did
+ * @a: a Bubble allocator
+ * @range: as for fnmm_allocate()
+ * @prev: out: the top before this object (for fnmm_bubble_undo())
+ * @used: out: the bytes it took from the arena, its padding included
+ *
+ * For a caller that keeps totals over many arenas and may have to take
+ * the object back, without a lock of its own.  O(1).
+ *
+ * Return: as fnmm_allocate().
+ */
+int fnmm_bubble_take(struct fnmm_allocator *a, struct fnmm_range *range,
+		     u64 *prev, u64 *used)
+{
+	if (!range->size ||
+	    (range->alignment && !is_power_of_2(range->alignment)))
+		return -EINVAL;
+	if (range->size > a->size)
+		return -E2BIG;
+	return bubble_bump(to_bubble(a), range, prev, used);
 }
 
 /*
@@ -159,32 +196,32 @@ void fnmm_bubble_reset(struct fnmm_allocator *a)
 /**
  * fnmm_bubble_undo() - take the last allocation back, if it is the last
  * @a: a Bubble allocator
- * @range: the request as fnmm_allocate() returned it (address and size)
- * @top: fnmm_bubble_top() before it, read under the caller's own
- *	serialisation of this arena's allocations
+ * @range: the request as fnmm_allocate() or fnmm_bubble_take() returned
+ *	it (address and size)
+ * @top: the top before it (fnmm_bubble_take()'s *@prev)
  *
  * For a caller that cannot hand the object on (a reply that cannot be
  * written): if nothing was allocated after it, the top goes back to
- * @top.  O(1).
+ * @top; else it stays, as any object, until the arena goes.  O(1).
  *
- * Return: true if taken back.
+ * Return: the bytes given back (its padding included), 0 if none.
  */
-bool fnmm_bubble_undo(struct fnmm_allocator *a, const struct fnmm_range *range,
-		      u64 top)
+u64 fnmm_bubble_undo(struct fnmm_allocator *a, const struct fnmm_range *range,
+		     u64 top)
 {
 	struct fnmm_bubble *b = to_bubble(a);
 	u64 end = range->address - a->base +
 		  round_up(range->size, a->granule);
-	bool undone = false;
+	u64 back = 0;
 
 	spin_lock(&b->lock);
 	if (b->top == end && top <= range->address - a->base && b->nallocs) {
+		back = b->top - top;
 		WRITE_ONCE(b->top, top);
 		WRITE_ONCE(b->nallocs, b->nallocs - 1);
-		undone = true;
 	}
 	spin_unlock(&b->lock);
-	return undone;
+	return back;
 }
 
 /**

@@ -478,7 +478,10 @@ static int ctx_make(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	ret = fnmm_check_vmctl(req);
 	if (ret)
 		return ret;
-	/* A Bubble arena: contiguous Split memory, bumped by offsets. */
+	/*
+	 * A Bubble arena: contiguous Split memory, bumped by offsets (only
+	 * ReserveMem gets here with it: device.c refuses it elsewhere).
+	 */
 	if (kind == FNMM_ALLOC_BUBBLE) {
 		if (sparse)
 			return -EINVAL;
@@ -604,9 +607,10 @@ err_buf:
  * @obj: out, on success: the object, its arena referenced; the caller
  *	ends with fnmm_ctx_bubble_done()
  *
- * Objects of a context's arenas are taken under its lock, so that the
- * device's totals move exactly and the last one can be taken back.
- * O(1) (plus the handle lookup).
+ * O(1) under the arena's own lock (plus the handle lookup): no context
+ * lock, so an object never waits behind a long operation of the file
+ * (a scrub, a mapping).  The device's totals move by what the bump
+ * took, right after it.
  *
  * Return: 0, -ENOENT (not a live handle of @ctx), -EINVAL (not an arena,
  * size 0, align not a power of two or larger than the arena), -E2BIG
@@ -616,8 +620,8 @@ int fnmm_ctx_bubble_alloc(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 			  struct fnmm_bubble_obj *obj)
 {
 	struct fnmm_dev *dev = ctx->dev;
+	u64 phys = 0, len, used = 0, t0 = 0;
 	struct fnmm_buf *buf;
-	u64 phys = 0, len;
 	int ret;
 
 	buf = fnmm_ctx_get(ctx, req->handle);
@@ -630,15 +634,19 @@ int fnmm_ctx_bubble_alloc(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 	obj->buf = buf;
 	obj->r = (struct fnmm_range){ .size = req->range.size,
 				      .alignment = req->align };
-	mutex_lock(&ctx->lock);
-	obj->top = fnmm_bubble_top(buf->bubble);
-	ret = ctx_allocate(buf->bubble, &obj->r);
+	if (trace_fnmm_alloc_enabled())
+		t0 = ktime_get_ns();
+	ret = fnmm_bubble_take(buf->bubble, &obj->r, &obj->top, &used);
+	if (trace_fnmm_alloc_enabled())
+		trace_fnmm_alloc(buf->bubble, obj->r.size,
+				 ret ? 0 : round_up(obj->r.size,
+						    FNMM_BUBBLE_GRANULE),
+				 obj->r.alignment, obj->r.address, ret,
+				 ktime_get_ns() - t0);
 	if (!ret) {
-		atomic64_add(fnmm_bubble_top(buf->bubble) - obj->top,
-			     &dev->bubble_used);
+		atomic64_add(used, &dev->bubble_used);
 		atomic64_inc(&dev->bubble_objects);
 	}
-	mutex_unlock(&ctx->lock);
 	if (ret) {
 		fnmm_buf_put(buf);
 		return ret;
@@ -663,17 +671,14 @@ int fnmm_ctx_bubble_alloc(struct fnmm_ctx *ctx, struct fnmm_vmctl *req,
 void fnmm_ctx_bubble_done(struct fnmm_ctx *ctx, struct fnmm_bubble_obj *obj,
 			  bool undo)
 {
-	struct fnmm_allocator *b = obj->buf->bubble;
-	u64 top;
+	u64 back;
 
 	if (undo) {
-		mutex_lock(&ctx->lock);
-		top = fnmm_bubble_top(b);
-		if (fnmm_bubble_undo(b, &obj->r, obj->top)) {
-			atomic64_sub(top - obj->top, &ctx->dev->bubble_used);
+		back = fnmm_bubble_undo(obj->buf->bubble, &obj->r, obj->top);
+		if (back) {
+			atomic64_sub(back, &ctx->dev->bubble_used);
 			atomic64_dec(&ctx->dev->bubble_objects);
 		}
-		mutex_unlock(&ctx->lock);
 	}
 	fnmm_buf_put(obj->buf);
 }

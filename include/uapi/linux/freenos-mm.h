@@ -50,8 +50,10 @@
 #define FNMM_ALLOC_POOL		2	/* small objects, per-context pool */
 /*
  * Bubble arenas (FreeNOS BubbleAllocator): a bump allocator over a Split
- * allocation, objects freed all at once (RESERVE_MEM below).  Its
- * counters are struct fnmm_info's bubble_*, not in @alloc.
+ * allocation, objects freed all at once (RESERVE_MEM below).  An arena
+ * counts in @alloc[FNMM_ALLOC_SPLIT] as the Split allocation it is; its
+ * objects count in struct fnmm_info's bubble_* only.  ReserveMem is the
+ * only operation that takes it: any other with it gives -EINVAL.
  */
 #define FNMM_ALLOC_BUBBLE	3
 #define FNMM_NR_ALLOCATORS	3	/* entries of struct fnmm_info.alloc */
@@ -229,15 +231,22 @@ struct fnmm_export {
  *	allocation of range.size (as above: same errors, handle out) whose
  *	objects are then taken by bumps.  With flags FNMM_ALLOC_BUBBLE and
  *	the handle of an arena of this file: an object of range.size bytes
- *	in it, aligned to align (0: FNMM_BUBBLE_GRANULE; at most the
- *	arena's size), O(1), no per-object state.  Out: offset (of the
- *	object in the arena: mmap the arena, the object is at mapping +
- *	offset), range.size (rounded up to FNMM_BUBBLE_GRANULE),
- *	range.phys, the handle unchanged; -ENOENT unknown handle, -EINVAL
- *	not an arena or bad align, -E2BIG larger than the arena, -ENOMEM
- *	the arena is full.  Objects go only all together: RELEASE of the
- *	arena.  An object reads what the file wrote there before, or zero.
- *	An arena's memory is not charged again per object.
+ *	in it whose offset in the arena is aligned to align (0:
+ *	FNMM_BUBBLE_GRANULE; at most the arena's size; the arena starts on
+ *	a page, so up to a page the virtual and physical addresses are
+ *	aligned too, and above a page they are if the arena was made with
+ *	that align), O(1), no per-object state (range.access and
+ *	range.virt are not used).  Out: offset (mmap the arena: the object
+ *	is at mapping + offset), range.size (rounded up to
+ *	FNMM_BUBBLE_GRANULE), range.phys, range.access (the arena's), the
+ *	handle unchanged.  Errors, checked in this order: -ENOENT unknown
+ *	handle, -EINVAL not an arena, size 0 or align not a power of two,
+ *	-E2BIG size larger than the arena, -EINVAL align larger than the
+ *	arena, -ENOMEM the arena is full.  Objects go only all together:
+ *	RELEASE of the arena.  An object reads what the file wrote there
+ *	before, or zero.  An arena's memory is not charged again per
+ *	object.  If the reply cannot be written (-EFAULT), the object is
+ *	taken back when no other object was taken in the arena since.
  * MAP_CONTIGUOUS: map allocation @handle (physically contiguous) at
  *	range.virt (0: the kernel picks, as FreeNOS findFree).  With
  *	handle 0 a contiguous allocation of range.size is reserved first
