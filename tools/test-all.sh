@@ -43,17 +43,20 @@ step() {
 	fi
 }
 
-# Host: the library's unit tests (TAP).
+# Host: the library's unit tests and the heap over anonymous memory (TAP).
 units() {
-	local log=$out/units.tap
+	local log=$out/units.tap heap=$out/heap.tap
 	# The build tools and libraries (liburing) come with the VM's.
 	tools/vm/deps.sh >/dev/null &&
 		make -s -C tools >/dev/null && tools/bin/test_units > "$log"
 	local rc=$?
-	cat "$log"
+	tools/bin/test_heap anon > "$heap" || rc=1
+	cat "$log" "$heap"
 	local p f
-	p=$(grep -cE '^ok ' "$log") f=$(grep -cE '^not ok ' "$log")
+	p=$(cat "$log" "$heap" | grep -cE '^ok ')
+	f=$(cat "$log" "$heap" | grep -cE '^not ok ')
 	grep -qE '^1\.\.[0-9]+$' "$log" || f=$((f + 1))
+	grep -qE '^1\.\.[0-9]+$' "$heap" || f=$((f + 1))
 	echo "units: $p passed, $f failed"
 	return $rc
 }

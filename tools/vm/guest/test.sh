@@ -93,6 +93,7 @@ run_tap test_lifetime test_lifetime
 run_tap test_priv test_priv
 run_tap test_meta test_meta
 run_tap test_bubble test_bubble
+run_tap test_heap test_heap dev
 run_tap place-percpu test_place percpu
 check "fnmm demo" fnmm demo
 check "fnmm alloc --export: the allocation as a dma-buf" sh -c \

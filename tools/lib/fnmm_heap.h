@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fnmm_heap: a malloc over pages from a pluggable source, as a FreeNOS
+ * program's heap is a PoolAllocator over a PageAllocator (issue 14).
+ *
+ * The page source gives and takes back runs of pages: anonymous memory
+ * (fnmm_heap_source_anon(), for tests on any host) or /dev/freenos-mm
+ * (fnmm_heap_source_dev(): MapSparse with handle 0 at an address of the
+ * heap's choosing, Release and munmap to give back), as FreeNOS's
+ * PageAllocator takes pages from the memory server.  On top, small
+ * objects come from power-of-two pools (FreeNOS's PoolAllocator), larger
+ * ones straight from the source.  The heap keeps its metadata in memory
+ * of its own (anonymous mappings), never in the pages it hands out, and
+ * never calls malloc.
+ */
+#ifndef _FNMM_HEAP_H
+#define _FNMM_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * struct fnmm_heap_source - where a heap's pages come from
+ * @map: @len bytes (a multiple of the page size) at an address aligned to
+ *	@align (a power of two, at least a page), readable, writable and
+ *	zero; *@tag: anything @unmap needs.  NULL on failure.
+ * @unmap: give back a run @map made, whole
+ * @virt2phys: the physical address behind @p, or 0 if not known
+ * @arg: passed to each
+ */
+struct fnmm_heap_source {
+	void *(*map)(void *arg, size_t len, size_t align, uint64_t *tag);
+	void (*unmap)(void *arg, void *p, size_t len, uint64_t tag);
+	uint64_t (*virt2phys)(void *arg, const void *p);
+	void *arg;
+};
+
+struct fnmm_heap;
+
+/* Anonymous private memory (mmap): for tests, or as a fallback. */
+const struct fnmm_heap_source *fnmm_heap_source_anon(void);
+
+/*
+ * /dev/freenos-mm open as @fd: each run is a MapSparse of the device
+ * (its pages need not be physically contiguous), given back by Release
+ * and munmap.  The source lives as long as the heap made with it; the
+ * caller keeps @fd open that long.  NULL if out of memory.
+ */
+struct fnmm_heap_source *fnmm_heap_source_dev(int fd);
+void fnmm_heap_source_dev_free(struct fnmm_heap_source *src);
+
+/* A heap over @src, or NULL (errno set). */
+struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src);
+/* Gives back every page, whatever is still allocated. */
+void fnmm_heap_destroy(struct fnmm_heap *h);
+
+void *fnmm_malloc(struct fnmm_heap *h, size_t size);
+void *fnmm_calloc(struct fnmm_heap *h, size_t n, size_t size);
+void *fnmm_realloc(struct fnmm_heap *h, void *p, size_t size);
+void fnmm_free(struct fnmm_heap *h, void *p);
+void *fnmm_aligned_alloc(struct fnmm_heap *h, size_t align, size_t size);
+size_t fnmm_malloc_usable_size(struct fnmm_heap *h, const void *p);
+/* The physical address behind @p (a privileged file of the device), or 0. */
+uint64_t fnmm_heap_virt2phys(struct fnmm_heap *h, const void *p);
+/* Whether @p is a live allocation of @h (its start). */
+int fnmm_heap_owns(struct fnmm_heap *h, const void *p);
+
+/**
+ * struct fnmm_heap_stats - what a heap holds
+ * @mapped: bytes of pages it holds from its source
+ * @live: bytes of live allocations (their usable sizes)
+ * @objects: live allocations
+ * @runs: runs of pages held (spans and large allocations)
+ */
+struct fnmm_heap_stats {
+	size_t mapped, live, objects, runs;
+};
+void fnmm_heap_stats(struct fnmm_heap *h, struct fnmm_heap_stats *st);
+
+#endif
