@@ -23,9 +23,20 @@
  * its class has another span with room (so at most one empty span per
  * class is kept).
  *
- * Cost: malloc and free O(1) (a hash probe, list operations), plus a
+ * Per thread: a cache of up to TC_MAX free objects per class, a LIFO
+ * linked through the objects, in front of the heap (as glibc's tcache):
+ * a small malloc or free takes no lock while the cache has an object or
+ * room; it is refilled and flushed TC_BATCH objects at a time under the
+ * heap's lock, and flushed when the thread exits.  A free finds its
+ * object's class without the lock in a radix map of UNITs (one byte
+ * each, two levels, filled when a run is made and cleared when it goes).
+ * The heap's counts take objects in caches as allocated; a thread's
+ * fnmm_heap_flush() hands its cache back.
+ *
+ * Cost: a small malloc or free O(1) without a lock on a cache hit; else,
+ * under the lock, O(1) per object (a hash probe, list operations) plus a
  * source call when a span is made or given back; realloc O(size) when it
- * moves.  One lock per heap (per-thread caches come next).
+ * moves.
  *
  * Misuse (a pointer the heap never gave, or a second free of an object
  * of an otherwise empty span) aborts, as glibc does.
@@ -47,6 +58,11 @@
 #define MAX_SHIFT	15
 #define NCLASS		(MAX_SHIFT - MIN_SHIFT + 1)
 #define SPAN_OBJS	16	/* a span holds at least this many objects */
+#define TC_MAX		32	/* objects per class in a thread's cache */
+#define TC_BATCH	16	/* moved at a time between cache and heap */
+/* The class map: UNIT numbers below 2^32 (addresses below 2^48). */
+#define MAP_BITS	16
+#define MAP_LARGE	0xff	/* a large run's first UNIT */
 
 struct span {
 	uintptr_t base;
@@ -74,7 +90,24 @@ struct fnmm_heap {
 	struct span *chunks;	/* the UNIT chunks descriptors come from */
 	size_t mapped, live, objects, runs;
 	size_t page;
+	/*
+	 * UNIT number -> 1 + its span's class, MAP_LARGE, or 0: written
+	 * under the lock, read without it (a second level, once there,
+	 * stays until destroy)
+	 */
+	unsigned char *cmap[1 << MAP_BITS];
 };
+
+/* A thread's cache, for one heap at a time. */
+struct tcache {
+	struct fnmm_heap *h;
+	void *bin[NCLASS];
+	unsigned int n[NCLASS];
+};
+
+static __thread struct tcache tc;
+static pthread_key_t tc_key;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
 
 static size_t cls_size(int c)
 {
@@ -213,6 +246,40 @@ out:
 	h->used--;
 }
 
+/* Note @v for UNIT @key in the class map (if it is below 2^32); lock held. */
+static void cmap_set(struct fnmm_heap *h, uintptr_t key, unsigned char v)
+{
+	unsigned char *l2;
+
+	if (key >> (2 * MAP_BITS))
+		return;
+	l2 = h->cmap[key >> MAP_BITS];
+	if (!l2) {
+		if (!v)
+			return;
+		l2 = meta_map((size_t)1 << MAP_BITS);
+		if (!l2)
+			return;		/* then the locked path finds it */
+		__atomic_store_n(&h->cmap[key >> MAP_BITS], l2,
+				 __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&l2[key & ((1U << MAP_BITS) - 1)], v,
+			 __ATOMIC_RELAXED);
+}
+
+/* The class map's byte for @p, without the lock: 0 if not known. */
+static unsigned char cmap_get(struct fnmm_heap *h, const void *p)
+{
+	uintptr_t key = (uintptr_t)p >> UNIT_SHIFT;
+	unsigned char *l2;
+
+	if (key >> (2 * MAP_BITS))
+		return 0;
+	l2 = __atomic_load_n(&h->cmap[key >> MAP_BITS], __ATOMIC_ACQUIRE);
+	return l2 ? __atomic_load_n(&l2[key & ((1U << MAP_BITS) - 1)],
+				    __ATOMIC_RELAXED) : 0;
+}
+
 /* The keys a run has in the table: every UNIT of a span, a large one's first. */
 static size_t run_keys(const struct span *s)
 {
@@ -245,6 +312,8 @@ static struct span *run_new(struct fnmm_heap *h, size_t len, size_t align,
 	for (k = 0; k < run_keys(s); k++) {
 		tab_put(h->tab, h->cap, (s->base >> UNIT_SHIFT) + k, s);
 		h->used++;
+		cmap_set(h, (s->base >> UNIT_SHIFT) + k,
+			 cls < 0 ? MAP_LARGE : 1 + cls);
 	}
 	h->mapped += len;
 	h->runs++;
@@ -258,8 +327,10 @@ static void run_free(struct fnmm_heap *h, struct span *s)
 {
 	size_t k;
 
-	for (k = 0; k < run_keys(s); k++)
+	for (k = 0; k < run_keys(s); k++) {
 		tab_del(h, (s->base >> UNIT_SHIFT) + k);
+		cmap_set(h, (s->base >> UNIT_SHIFT) + k, 0);
+	}
 	h->src->unmap(h->src->arg, (void *)s->base, s->len, s->tag);
 	h->mapped -= s->len;
 	h->runs--;
@@ -353,18 +424,21 @@ static struct span *run_of(struct fnmm_heap *h, const void *p)
 	return s;
 }
 
+static void *tc_alloc(struct fnmm_heap *h, int c);
+
 static void *heap_alloc(struct fnmm_heap *h, size_t size, size_t align)
 {
 	void *p;
 
 	if (!size)
 		size = 1;
-	pthread_mutex_lock(&h->lock);
-	if (size <= cls_size(NCLASS - 1) && align <= cls_size(NCLASS - 1))
-		p = alloc_small(h, cls_of(size < align ? align : size));
-	else
+	if (size <= cls_size(NCLASS - 1) && align <= cls_size(NCLASS - 1)) {
+		p = tc_alloc(h, cls_of(size < align ? align : size));
+	} else {
+		pthread_mutex_lock(&h->lock);
 		p = alloc_large(h, size, align);
-	pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&h->lock);
+	}
 	if (!p)
 		errno = ENOMEM;
 	return p;
@@ -398,23 +472,9 @@ void *fnmm_calloc(struct fnmm_heap *h, size_t n, size_t size)
 	return p;
 }
 
-void fnmm_free(struct fnmm_heap *h, void *p)
+/* Object @p back to its span @s; lock held. */
+static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 {
-	struct span *s;
-
-	if (!p)
-		return;
-	pthread_mutex_lock(&h->lock);
-	s = run_of(h, p);
-	if (!s)
-		heap_abort("free of a pointer the heap did not give", p);
-	if (s->cls < 0) {
-		h->live -= s->len;
-		h->objects--;
-		run_free(h, s);
-		pthread_mutex_unlock(&h->lock);
-		return;
-	}
 	if (s->nfree == s->nobj)
 		heap_abort("double free", p);
 	*(void **)p = s->freed;
@@ -429,6 +489,126 @@ void fnmm_free(struct fnmm_heap *h, void *p)
 		list_del(h, s);
 		run_free(h, s);
 	}
+}
+
+/* Give @n objects of class @c of the cache back to the heap. */
+static void tc_flush(struct fnmm_heap *h, int c, unsigned int n)
+{
+	pthread_mutex_lock(&h->lock);
+	while (n-- && tc.n[c]) {
+		void *p = tc.bin[c];
+		struct span *s = run_of(h, p);
+
+		tc.bin[c] = *(void **)p;
+		tc.n[c]--;
+		if (!s || s->cls != c)
+			heap_abort("free of a pointer the heap did not give", p);
+		free_small(h, s, p);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void tc_flush_all(void)
+{
+	int c;
+
+	if (!tc.h)
+		return;
+	for (c = 0; c < NCLASS; c++)
+		tc_flush(tc.h, c, TC_MAX);
+	tc.h = NULL;
+}
+
+static void tc_exit(void *arg)
+{
+	(void)arg;
+	tc_flush_all();
+}
+
+static void tc_key_make(void)
+{
+	pthread_key_create(&tc_key, tc_exit);
+}
+
+/* This thread's cache, for @h (a cache of another heap handed back). */
+static struct tcache *tc_for(struct fnmm_heap *h)
+{
+	if (tc.h == h)
+		return &tc;
+	tc_flush_all();
+	pthread_once(&tc_once, tc_key_make);
+	pthread_setspecific(tc_key, &tc);
+	tc.h = h;
+	return &tc;
+}
+
+/**
+ * fnmm_heap_flush() - hand this thread's cached objects back to @h
+ * @h: the heap
+ */
+void fnmm_heap_flush(struct fnmm_heap *h)
+{
+	if (tc.h == h)
+		tc_flush_all();
+}
+
+/* A small object of class @c through the cache. */
+static void *tc_alloc(struct fnmm_heap *h, int c)
+{
+	struct tcache *t = tc_for(h);
+	void *p;
+
+	if (!t->n[c]) {
+		pthread_mutex_lock(&h->lock);
+		while (t->n[c] < TC_BATCH) {
+			p = alloc_small(h, c);
+			if (!p)
+				break;
+			*(void **)p = t->bin[c];
+			t->bin[c] = p;
+			t->n[c]++;
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (!t->n[c])
+			return NULL;
+	}
+	p = t->bin[c];
+	t->bin[c] = *(void **)p;
+	t->n[c]--;
+	return p;
+}
+
+void fnmm_free(struct fnmm_heap *h, void *p)
+{
+	unsigned char v;
+	struct span *s;
+
+	if (!p)
+		return;
+	v = cmap_get(h, p);
+	if (v && v != MAP_LARGE && !((uintptr_t)p & (cls_size(v - 1) - 1))) {
+		struct tcache *t = tc_for(h);
+		int c = v - 1;
+
+		if (t->n[c] == TC_MAX)
+			tc_flush(h, c, TC_BATCH);
+		*(void **)p = t->bin[c];
+		t->bin[c] = p;
+		t->n[c]++;
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	s = run_of(h, p);
+	if (!s)
+		heap_abort("free of a pointer the heap did not give", p);
+	if (s->cls < 0) {
+		h->live -= s->len;
+		h->objects--;
+		run_free(h, s);
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	free_small(h, s, p);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -508,6 +688,13 @@ struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src)
 void fnmm_heap_destroy(struct fnmm_heap *h)
 {
 	size_t i;
+
+	/* This thread's cache goes with the memory (no flush needed). */
+	if (tc.h == h)
+		memset(&tc, 0, sizeof(tc));
+	for (i = 0; i < (1U << MAP_BITS); i++)
+		if (h->cmap[i])
+			munmap(h->cmap[i], (size_t)1 << MAP_BITS);
 
 	for (i = 0; i < h->cap; i++) {
 		struct span *s = h->tab[i].key ? h->tab[i].s : NULL;

@@ -51,8 +51,18 @@ void fnmm_heap_source_dev_free(struct fnmm_heap_source *src);
 
 /* A heap over @src, or NULL (errno set). */
 struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src);
-/* Gives back every page, whatever is still allocated. */
+/*
+ * Gives back every page, whatever is still allocated.  No other thread
+ * may use the heap any more, and those that did must have exited or
+ * called fnmm_heap_flush() (their caches hold objects of it).
+ */
 void fnmm_heap_destroy(struct fnmm_heap *h);
+/*
+ * Hand the calling thread's cached free objects back to @h (a thread's
+ * cache, of up to 32 objects per class, is handed back when it exits,
+ * or when it uses another heap).
+ */
+void fnmm_heap_flush(struct fnmm_heap *h);
 
 void *fnmm_malloc(struct fnmm_heap *h, size_t size);
 void *fnmm_calloc(struct fnmm_heap *h, size_t n, size_t size);
@@ -68,8 +78,9 @@ int fnmm_heap_owns(struct fnmm_heap *h, const void *p);
 /**
  * struct fnmm_heap_stats - what a heap holds
  * @mapped: bytes of pages it holds from its source
- * @live: bytes of live allocations (their usable sizes)
- * @objects: live allocations
+ * @live: bytes of live allocations (their usable sizes), objects in
+ *	threads' caches included
+ * @objects: live allocations, objects in threads' caches included
  * @runs: runs of pages held (spans and large allocations)
  */
 struct fnmm_heap_stats {

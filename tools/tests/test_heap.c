@@ -13,9 +13,10 @@
  * its own and every live block is checked after each step (so an overlap
  * or a stray write shows), calloc's bytes are zero, realloc keeps the
  * prefix, addresses are aligned, usable_size covers the size; at the
- * end the heap holds no object and at most one empty span per class.
- * Then threads allocating and freeing, half of their blocks freed by
- * another thread; a free of a pointer the heap never gave aborts.
+ * end (this thread's cache handed back) the heap holds no object and at
+ * most one empty span per class.  Then threads allocating and freeing,
+ * half of their blocks freed by another thread, their caches handed
+ * back as they exit; a free of a pointer the heap never gave aborts.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -163,10 +164,12 @@ static void random_run(struct fnmm_heap *h, const char *mode)
 	if (!fails)
 		fails += bad_blocks(b, n, why, sizeof(why));
 	tap(!fails, why, "%s: %d random steps, every block intact", mode, step);
+	fnmm_heap_flush(h);	/* this thread's cache back: counts exact */
 	fnmm_heap_stats(h, &st);
 	tap_eq(st.objects, n, "%s: the heap counts the live blocks", mode);
 	while (n)
 		fnmm_free(h, b[--n].p);
+	fnmm_heap_flush(h);
 	fnmm_heap_stats(h, &st);
 	tap(st.objects == 0 && st.live == 0 && st.runs <= 12, NULL,
 	    "%s: all freed: %zu objects, %zu runs (at most an empty span per class), %zu bytes mapped",
@@ -264,6 +267,8 @@ static void threads(struct fnmm_heap *h, const char *mode)
 	}
 	while (nhand)
 		fnmm_free(h, handoff[--nhand].p);
+	/* The workers' caches went back when they exited; this one's now. */
+	fnmm_heap_flush(h);
 	tap(!bad, NULL, "%s: 4 threads, blocks freed by their own and other threads: %d bad bytes",
 	    mode, bad);
 	fnmm_heap_stats(h, &st);
