@@ -7,7 +7,7 @@
 Replaces what lies between the two "bench-figures" markers in the README
 with tables taken from the files `make bench` wrote (bench.md's header for
 the commit, host and date; worst.md, scale.md, lockstat.md, scale-x86.md, uml.md,
-icount.md, e2e.md, pagemap.md, each if present), so that no figure in the
+icount.md, heap.md, e2e.md, pagemap.md, each if present), so that no figure in the
 README is ever copied by hand.  The rows kept are the headline ones; every
 row stays in results/bench.md.
 """
@@ -130,6 +130,14 @@ def main():
     if md:
         out += ['**Instructions per pair** (callgrind, user-space build):', '']
         out += tables(md)[:1]
+        out += ['']
+    md = read(results, 'heap.md')
+    if md:
+        out += ['**The user-space heap** (`tools/lib/fnmm_heap.c`, issue 14; '
+                'natively, over anonymous memory) against glibc malloc and '
+                'jemalloc, in the same processes:', '']
+        for t in tables(md):
+            out += [t, '']
         out += ['']
     for name, title in (('e2e.md', 'End to end in the test VM (TCG: ratios only)'),
                         ('pagemap.md', 'Page-backed mappings in the test VM')):

@@ -16,7 +16,7 @@ if ! dpkg -s gnuplot-nox >/dev/null 2>&1; then
 		--no-install-recommends gnuplot-nox >/dev/null
 fi
 rc=0
-for part in worst scale lockstat scale-x86 uml icount e2e pagemap; do
+for part in worst scale lockstat scale-x86 uml icount heap e2e pagemap; do
 	[ -x "$here/$part.sh" ] || continue
 	echo "== bench: $part"
 	"$here/$part.sh" || { echo "bench: $part failed"; rc=1; }
@@ -27,7 +27,7 @@ done
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $(nproc) CPUs" \
 		"$(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n1)," \
 		"commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null)."
-	for part in worst scale lockstat scale-x86 uml icount e2e pagemap; do
+	for part in worst scale lockstat scale-x86 uml icount heap e2e pagemap; do
 		[ -f "$FNMM_RESULTS/$part.md" ] && { echo; cat "$FNMM_RESULTS/$part.md"; }
 	done
 } > "$FNMM_RESULTS/bench.md"

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heap: fnmm_heap (tools/lib) against the process's malloc, natively, over
+ * anonymous memory (the same code serves /dev/freenos-mm pages; TCG
+ * timings in the VM are not real).  heap.sh runs it plainly (the system
+ * malloc is glibc's) and with LD_PRELOAD=libjemalloc.so.2 (it is
+ * jemalloc's), rounds interleaved.
+ *
+ *   out/heap LABEL ROUNDS
+ *
+ * Per size (16 B to 64 KiB) and thread count (1, 2), the time per
+ * malloc+free pair per thread, two patterns:
+ *   pair     malloc then free at once (the best case of any cache)
+ *   batch64  64 mallocs, then the 64 frees
+ * and the memory overhead on a seeded replayed trace (sizes mostly small,
+ * some up to 256 KiB, objects living for a random number of steps):
+ * bytes the allocator holds from the kernel at the trace's peak of live
+ * bytes, per live byte (ours: fnmm_heap_stats().mapped; the system
+ * malloc's: mallinfo2() arena + hblkhd for glibc, jemalloc's
+ * stats.mapped).
+ *
+ * stdout: "LABEL<TAB>ALLOC<TAB>CASE<TAB>VALUE" per sample (ns per pair,
+ * or the overhead ratio).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "fnmm_heap.h"
+
+static struct fnmm_heap *heap;
+static int ours;
+static size_t sz;
+static int batch;
+static long iters;
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void *a_malloc(size_t n)
+{
+	return ours ? fnmm_malloc(heap, n) : malloc(n);
+}
+
+static void a_free(void *p)
+{
+	if (ours)
+		fnmm_free(heap, p);
+	else
+		free(p);
+}
+
+static void *worker(void *arg)
+{
+	void *p[64];
+	long i;
+	int j;
+
+	(void)arg;
+	for (i = 0; i < iters; i++) {
+		for (j = 0; j < batch; j++) {
+			p[j] = a_malloc(sz);
+			*(volatile char *)p[j] = 1;
+		}
+		for (j = 0; j < batch; j++)
+			a_free(p[j]);
+	}
+	if (ours)
+		fnmm_heap_flush(heap);
+	return NULL;
+}
+
+/* ns per pair per thread */
+static double run(int threads)
+{
+	pthread_t t[2];
+	double t0;
+	int i;
+
+	iters = (sz >= 16384 ? 20000 : 200000) / batch;
+	t0 = now();
+	for (i = 0; i < threads; i++)
+		pthread_create(&t[i], NULL, worker, NULL);
+	for (i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	return (now() - t0) * 1e9 / ((double)iters * batch);
+}
+
+static uint64_t rs = 12345;
+
+static uint64_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+/* What the system malloc holds from the kernel now. */
+static size_t sys_held(void)
+{
+	size_t (*mallctl)(const char *, void *, size_t *, void *, size_t) =
+		(void *)dlsym(RTLD_DEFAULT, "mallctl");
+
+	if (mallctl) {		/* jemalloc: refresh, then stats.mapped */
+		uint64_t epoch = 1;
+		size_t mapped = 0, len = sizeof(epoch);
+
+		mallctl("epoch", NULL, NULL, &epoch, len);
+		len = sizeof(mapped);
+		mallctl("stats.mapped", &mapped, &len, NULL, 0);
+		return mapped;
+	}
+	{
+		struct mallinfo2 mi = mallinfo2();
+
+		return mi.arena + mi.hblkhd;
+	}
+}
+
+#define TRACE_SLOTS	4096
+#define TRACE_STEPS	400000
+
+/* Held / live at the trace's peak of live bytes. */
+static double overhead(void)
+{
+	static void *p[TRACE_SLOTS];
+	static size_t n[TRACE_SLOTS];
+	size_t live = 0, peak_live = 0, held_at_peak = 0, held;
+	struct fnmm_heap_stats st;
+	long i;
+
+	rs = 12345;
+	for (i = 0; i < TRACE_STEPS; i++) {
+		size_t k = rnd() % TRACE_SLOTS, s;
+
+		if (p[k]) {
+			a_free(p[k]);
+			live -= n[k];
+			p[k] = NULL;
+			continue;
+		}
+		s = rnd() % 100 < 90 ? 1 + rnd() % 512 :
+		    rnd() % 100 < 90 ? 1 + rnd() % 16384 : 1 + rnd() % 262144;
+		p[k] = a_malloc(s);
+		memset(p[k], 1, s < 64 ? s : 64);
+		n[k] = s;
+		live += s;
+		if (live > peak_live && i % 64 == 0) {
+			if (ours) {
+				fnmm_heap_stats(heap, &st);
+				held = st.mapped;
+			} else {
+				held = sys_held();
+			}
+			peak_live = live;
+			held_at_peak = held;
+		}
+	}
+	for (i = 0; i < TRACE_SLOTS; i++)
+		if (p[i]) {
+			a_free(p[i]);
+			p[i] = NULL;
+		}
+	return (double)held_at_peak / peak_live;
+}
+
+int main(int argc, char **argv)
+{
+	static const size_t sizes[] = { 16, 64, 256, 1024, 4096, 16384, 65536 };
+	const char *label = argc > 1 ? argv[1] : "glibc";
+	int rounds = argc > 2 ? atoi(argv[2]) : 3, r, th;
+	unsigned int i;
+
+	heap = fnmm_heap_create(fnmm_heap_source_anon());
+	if (!heap)
+		return 1;
+	for (r = 0; r < rounds; r++) {
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			sz = sizes[i];
+			for (th = 1; th <= 2; th++)
+				for (batch = 1; batch <= 64; batch *= 64)
+					for (ours = 0; ours <= 1; ours++)
+						printf("%s\t%s\t%zu B, %s, %d thread%s\t%.2f\n",
+						       label, ours ? "fnmm" : label,
+						       sz, batch == 1 ? "pair" : "batch64",
+						       th, th > 1 ? "s" : "",
+						       run(th));
+		}
+		for (ours = 0; ours <= 1; ours++)
+			printf("%s\t%s\toverhead\t%.3f\n", label,
+			       ours ? "fnmm" : label, overhead());
+		fflush(stdout);
+	}
+	return 0;
+}
