@@ -6,7 +6,10 @@
  * malloc is glibc's) and with LD_PRELOAD=libjemalloc.so.2 (it is
  * jemalloc's), rounds interleaved.
  *
- *   out/heap LABEL ROUNDS
+ *   out/heap LABEL ROUNDS        the timings
+ *   out/heap LABEL overhead      the trace, in a fresh process (so that
+ *                                neither allocator holds what the timings
+ *                                left), ours on a fresh heap, then theirs
  *
  * Per size (16 B to 64 KiB) and thread count (1, 2), the time per
  * malloc+free pair per thread, two patterns:
@@ -185,6 +188,12 @@ int main(int argc, char **argv)
 	heap = fnmm_heap_create(fnmm_heap_source_anon());
 	if (!heap)
 		return 1;
+	if (argc > 2 && !strcmp(argv[2], "overhead")) {
+		for (ours = 1; ours >= 0; ours--)
+			printf("%s\t%s\toverhead\t%.3f\n", label,
+			       ours ? "fnmm" : label, overhead());
+		return 0;
+	}
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			sz = sizes[i];
@@ -197,9 +206,6 @@ int main(int argc, char **argv)
 						       th, th > 1 ? "s" : "",
 						       run(th));
 		}
-		for (ours = 0; ours <= 1; ours++)
-			printf("%s\t%s\toverhead\t%.3f\n", label,
-			       ours ? "fnmm" : label, overhead());
 		fflush(stdout);
 	}
 	return 0;

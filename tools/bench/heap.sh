@@ -34,6 +34,8 @@ for r in $(seq "$rounds"); do
 	echo "heap: round $r" >&2
 	"$here/out/heap" glibc 1 >> "$tsv"
 	LD_PRELOAD=$je "$here/out/heap" jemalloc 1 >> "$tsv"
+	"$here/out/heap" glibc overhead >> "$tsv"
+	LD_PRELOAD=$je "$here/out/heap" jemalloc overhead >> "$tsv"
 done
 python3 - "$tsv" "$rounds" > "$results/heap.md" <<'PY'
 import collections, sys

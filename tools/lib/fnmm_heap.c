@@ -5,9 +5,10 @@
  * Design.  Memory comes from the source in runs aligned to UNIT (64 KiB)
  * or more.  A run is either a span of one size class or one large
  * allocation:
- *  - classes are the powers of two from 16 bytes to 32 KiB (FreeNOS's
+ *  - classes are the powers of two from 16 bytes to 64 KiB (FreeNOS's
  *    PoolAllocator: one pool per power of two); a span of class s is
- *    max(UNIT, 16 s) bytes and holds objects of s bytes at multiples of s
+ *    16 s bytes, at least a UNIT, at most 4 UNITs unless that is under 4
+ *    objects, and holds objects of s bytes at multiples of s
  *    from its start, so every object is aligned to its size.  An object
  *    is taken from the span's list of freed objects (kept in the freed
  *    objects themselves) or else from its untouched tail; a class keeps
@@ -19,9 +20,16 @@
  * large run, whose only valid address is its start).
  *
  * Runs go back to the source as FreeNOS's PageAllocator gives pages
- * back: a large one when freed, a span when its last object is freed and
- * its class has another span with room (so at most one empty span per
- * class is kept).
+ * back: a span when its last object is freed and its class already keeps
+ * EMPTY_KEEP bytes of empty spans (64 KiB; the class's only span with
+ * room is kept whatever its size), a large run when freed unless it is
+ * among the LARGE_KEEP (8) last freed runs of at most 1 MiB, kept for a
+ * next request of the same length (fnmm_heap_flush() gives those back).
+ *
+ * Misuse: a free of an address the heap never gave, or of a large run
+ * already freed, aborts, as glibc does; a second free of a small object
+ * aborts when its span is otherwise empty, else (and through a thread's
+ * cache) it is not detected.
  *
  * Per thread: a cache of up to TC_MAX free objects per class, a LIFO
  * linked through the objects, in front of the heap (as glibc's tcache):
@@ -38,8 +46,6 @@
  * source call when a span is made or given back; realloc O(size) when it
  * moves.
  *
- * Misuse (a pointer the heap never gave, or a second free of an object
- * of an otherwise empty span) aborts, as glibc does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,11 +61,15 @@
 #define UNIT_SHIFT	16
 #define UNIT		((size_t)1 << UNIT_SHIFT)
 #define MIN_SHIFT	4
-#define MAX_SHIFT	15
+#define MAX_SHIFT	16
 #define NCLASS		(MAX_SHIFT - MIN_SHIFT + 1)
-#define SPAN_OBJS	16	/* a span holds at least this many objects */
-#define TC_MAX		32	/* objects per class in a thread's cache */
-#define TC_BATCH	16	/* moved at a time between cache and heap */
+#define SPAN_OBJS	16	/* objects a span holds (at least 4) */
+#define TC_MAX		64	/* objects per class in a thread's cache */
+#define TC_BATCH	32	/* moved at a time between cache and heap */
+#define EMPTY_KEEP	(64 << 10)	/* bytes of empty spans a class keeps */
+#define LARGE_KEEP	8	/* freed large runs kept for the next ones */
+#define LARGE_KEEP_MAX	((size_t)1 << 20)	/* of at most this size */
+#define CLS_CACHED	-2	/* a large run kept, not live */
 /* The class map: UNIT numbers below 2^32 (addresses below 2^48). */
 #define MAP_BITS	16
 #define MAP_LARGE	0xff	/* a large run's first UNIT */
@@ -90,6 +100,9 @@ struct fnmm_heap {
 	struct span *chunks;	/* the UNIT chunks descriptors come from */
 	size_t mapped, live, objects, runs;
 	size_t page;
+	unsigned int nempty[NCLASS];	/* empty spans kept per class */
+	struct span *kept[LARGE_KEEP];	/* freed large runs, oldest first */
+	unsigned int nkept;
 	/*
 	 * UNIT number -> 1 + its span's class, MAP_LARGE, or 0: written
 	 * under the lock, read without it (a second level, once there,
@@ -123,10 +136,13 @@ static int cls_of(size_t size)
 	return c;
 }
 
+/* A UNIT, or SPAN_OBJS objects up to 4 UNITs, at least 4 objects. */
 static size_t span_len(int c)
 {
 	size_t len = cls_size(c) * SPAN_OBJS;
 
+	if (len > 4 * UNIT)
+		len = 4 * UNIT > 4 * cls_size(c) ? 4 * UNIT : 4 * cls_size(c);
 	return len < UNIT ? UNIT : len;
 }
 
@@ -373,6 +389,8 @@ static void *alloc_small(struct fnmm_heap *h, int c)
 		s->nfree = s->nobj;
 		list_add(h, s);
 	}
+	if (s->nfree == s->nobj)
+		h->nempty[c]--;		/* an empty one in use again */
 	if (s->freed) {
 		p = s->freed;
 		s->freed = *(void **)p;
@@ -391,8 +409,22 @@ static void *alloc_large(struct fnmm_heap *h, size_t size, size_t align)
 	size_t len = (size + h->page - 1) & ~(h->page - 1);
 	struct span *s;
 
+	unsigned int i;
+
 	if (len < size)
 		return NULL;
+	/* A run kept from a free of the same length, if the alignment allows. */
+	for (i = 0; align <= UNIT && i < h->nkept; i++)
+		if (h->kept[i]->len == len) {
+			s = h->kept[i];
+			memmove(&h->kept[i], &h->kept[i + 1],
+				(h->nkept - i - 1) * sizeof(s));
+			h->nkept--;
+			s->cls = -1;
+			h->live += len;
+			h->objects++;
+			return (void *)s->base;
+		}
 	s = run_new(h, len, align, -1);
 	if (!s)
 		return NULL;
@@ -414,7 +446,7 @@ static struct span *run_of(struct fnmm_heap *h, const void *p)
 	uintptr_t a = (uintptr_t)p;
 	struct span *s = tab_find(h, a >> UNIT_SHIFT);
 
-	if (!s)
+	if (!s || s->cls == CLS_CACHED)
 		return NULL;
 	if (s->cls < 0)
 		return a == s->base ? s : NULL;
@@ -483,12 +515,39 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 	h->objects--;
 	if (!s->nfree++)
 		list_add(h, s);
-	/* Empty: back to the source, unless the class would have no room. */
-	if (s->nfree == s->nobj &&
-	    (h->partial[s->cls] != s || s->next)) {
-		list_del(h, s);
-		run_free(h, s);
+	/*
+	 * Empty: kept while the class keeps fewer than EMPTY_KEEP empty
+	 * ones, else back to the source (unless it is the class's only
+	 * span with room).
+	 */
+	if (s->nfree == s->nobj) {
+		if ((h->nempty[s->cls] + 1) * s->len <= EMPTY_KEEP ||
+		    (h->partial[s->cls] == s && !s->next)) {
+			h->nempty[s->cls]++;
+		} else {
+			list_del(h, s);
+			run_free(h, s);
+		}
 	}
+}
+
+/* A large run freed: kept for a next one of its length, or given back. */
+static void free_large(struct fnmm_heap *h, struct span *s)
+{
+	h->live -= s->len;
+	h->objects--;
+	if (s->len > LARGE_KEEP_MAX || s->base & (UNIT - 1)) {
+		run_free(h, s);
+		return;
+	}
+	if (h->nkept == LARGE_KEEP) {
+		run_free(h, h->kept[0]);
+		memmove(&h->kept[0], &h->kept[1],
+			(LARGE_KEEP - 1) * sizeof(s));
+		h->nkept--;
+	}
+	s->cls = CLS_CACHED;
+	h->kept[h->nkept++] = s;
 }
 
 /* Give @n objects of class @c of the cache back to the heap. */
@@ -550,6 +609,10 @@ void fnmm_heap_flush(struct fnmm_heap *h)
 {
 	if (tc.h == h)
 		tc_flush_all();
+	pthread_mutex_lock(&h->lock);
+	while (h->nkept)
+		run_free(h, h->kept[--h->nkept]);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* A small object of class @c through the cache. */
@@ -602,9 +665,7 @@ void fnmm_free(struct fnmm_heap *h, void *p)
 	if (!s)
 		heap_abort("free of a pointer the heap did not give", p);
 	if (s->cls < 0) {
-		h->live -= s->len;
-		h->objects--;
-		run_free(h, s);
+		free_large(h, s);
 		pthread_mutex_unlock(&h->lock);
 		return;
 	}

@@ -59,8 +59,9 @@ struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src);
 void fnmm_heap_destroy(struct fnmm_heap *h);
 /*
  * Hand the calling thread's cached free objects back to @h (a thread's
- * cache, of up to 32 objects per class, is handed back when it exits,
- * or when it uses another heap).
+ * cache, of up to 64 objects per class, is handed back when it exits,
+ * or when it uses another heap), and the large runs @h keeps for reuse
+ * back to the source.
  */
 void fnmm_heap_flush(struct fnmm_heap *h);
 

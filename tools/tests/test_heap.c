@@ -14,7 +14,7 @@
  * or a stray write shows), calloc's bytes are zero, realloc keeps the
  * prefix, addresses are aligned, usable_size covers the size; at the
  * end (this thread's cache handed back) the heap holds no object and at
- * most one empty span per class.  Then threads allocating and freeing,
+ * most 4 empty spans per class.  Then threads allocating and freeing,
  * half of their blocks freed by another thread, their caches handed
  * back as they exit; a free of a pointer the heap never gave aborts.
  */
@@ -171,8 +171,8 @@ static void random_run(struct fnmm_heap *h, const char *mode)
 		fnmm_free(h, b[--n].p);
 	fnmm_heap_flush(h);
 	fnmm_heap_stats(h, &st);
-	tap(st.objects == 0 && st.live == 0 && st.runs <= 12, NULL,
-	    "%s: all freed: %zu objects, %zu runs (at most an empty span per class), %zu bytes mapped",
+	tap(st.objects == 0 && st.live == 0 && st.runs <= 4 * 12, NULL,
+	    "%s: all freed: %zu objects, %zu runs (at most 4 empty spans per class), %zu bytes mapped",
 	    mode, st.objects, st.runs, st.mapped);
 }
 
@@ -272,7 +272,7 @@ static void threads(struct fnmm_heap *h, const char *mode)
 	tap(!bad, NULL, "%s: 4 threads, blocks freed by their own and other threads: %d bad bytes",
 	    mode, bad);
 	fnmm_heap_stats(h, &st);
-	tap(st.objects == 0 && st.runs <= 12, NULL,
+	tap(st.objects == 0 && st.runs <= 4 * 12, NULL,
 	    "%s: after the threads: %zu objects, %zu runs", mode, st.objects,
 	    st.runs);
 }
