@@ -387,6 +387,7 @@ static void *alloc_small(struct fnmm_heap *h, int c)
 			return NULL;
 		s->nobj = s->len / cls_size(c);
 		s->nfree = s->nobj;
+		h->nempty[c]++;		/* empty: taken below, as any empty one */
 		list_add(h, s);
 	}
 	if (s->nfree == s->nobj)
