@@ -100,6 +100,7 @@ struct fnmm_allocator {
 };
 
 int fnmm_allocate(struct fnmm_allocator *a, struct fnmm_range *range);
+int fnmm_range_check(struct fnmm_allocator *a, const struct fnmm_range *range);
 int fnmm_release(struct fnmm_allocator *a, u64 addr);
 u64 fnmm_available(struct fnmm_allocator *a);
 u64 fnmm_largest(struct fnmm_allocator *a);

@@ -22,13 +22,31 @@
  */
 int fnmm_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 {
+	int ret = fnmm_range_check(a, range);
+
+	return ret ? ret : a->ops->allocate(a, range);
+}
+
+/**
+ * fnmm_range_check() - the checks fnmm_allocate() makes for every allocator
+ * @a: the allocator
+ * @range: the request
+ *
+ * For an allocator's own entry points that allocate as fnmm_allocate()
+ * does (fnmm_bubble_take()).
+ *
+ * Return: 0, -EINVAL (size 0, alignment not 0 or a power of two) or
+ * -E2BIG (larger than the allocator).
+ */
+int fnmm_range_check(struct fnmm_allocator *a, const struct fnmm_range *range)
+{
 	if (!range->size)
 		return -EINVAL;
 	if (range->alignment && !is_power_of_2(range->alignment))
 		return -EINVAL;
 	if (range->size > a->size)
 		return -E2BIG;
-	return a->ops->allocate(a, range);
+	return 0;
 }
 
 /**

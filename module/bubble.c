@@ -95,12 +95,9 @@ static int bubble_allocate(struct fnmm_allocator *a, struct fnmm_range *range)
 int fnmm_bubble_take(struct fnmm_allocator *a, struct fnmm_range *range,
 		     u64 *prev, u64 *used)
 {
-	if (!range->size ||
-	    (range->alignment && !is_power_of_2(range->alignment)))
-		return -EINVAL;
-	if (range->size > a->size)
-		return -E2BIG;
-	return bubble_bump(to_bubble(a), range, prev, used);
+	int ret = fnmm_range_check(a, range);
+
+	return ret ? ret : bubble_bump(to_bubble(a), range, prev, used);
 }
 
 /*
