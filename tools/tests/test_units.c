@@ -107,7 +107,9 @@ int main(void)
 	tap(!strcmp(fnmm_alloc_name(FNMM_ALLOC_SPLIT), "split") &&
 	    !strcmp(fnmm_alloc_name(FNMM_ALLOC_BIT), "bit") &&
 	    !strcmp(fnmm_alloc_name(FNMM_ALLOC_POOL), "pool") &&
-	    !strcmp(fnmm_alloc_name(3), "?"), NULL, "allocator names");
+	    !strcmp(fnmm_alloc_name(FNMM_ALLOC_BUBBLE), "bubble") &&
+	    !strcmp(fnmm_alloc_name(FNMM_ALLOC_BUBBLE + 1), "?") &&
+	    !strcmp(fnmm_alloc_name(~0u), "?"), NULL, "allocator names");
 	tap(fnmm_page_size() >= 4096 && !(fnmm_page_size() &
 	    (fnmm_page_size() - 1)), NULL, "page size");
 
