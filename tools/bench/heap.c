@@ -18,7 +18,8 @@
  * and the memory overhead on a seeded replayed trace (sizes mostly small,
  * some up to 256 KiB, objects living for a random number of steps):
  * bytes the allocator holds from the kernel at the trace's peak of live
- * bytes, per live byte (ours: fnmm_heap_stats().mapped; the system
+ * bytes, per live byte (ours: fnmm_heap_stats() mapped + meta, the
+ * pages of the source and the heap's own metadata; the system
  * malloc's: mallinfo2() arena + hblkhd for glibc, jemalloc's
  * stats.mapped).
  *
@@ -162,7 +163,7 @@ static double overhead(void)
 		if (live > peak_live && i % 64 == 0) {
 			if (ours) {
 				fnmm_heap_stats(heap, &st);
-				held = st.mapped;
+				held = st.mapped + st.meta;
 			} else {
 				held = sys_held();
 			}

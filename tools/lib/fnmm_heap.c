@@ -2,53 +2,77 @@
 /*
  * fnmm_heap: a malloc over a page source (see fnmm_heap.h).
  *
- * Design.  Memory comes from the source in runs aligned to UNIT (64 KiB)
+ * Design.  Memory comes from the source in runs aligned to UNIT (16 KiB)
  * or more.  A run is either a span of one size class or one large
  * allocation:
- *  - classes are the powers of two from 16 bytes to 64 KiB (FreeNOS's
- *    PoolAllocator: one pool per power of two); a span of class s is
- *    16 s bytes, at least a UNIT, at most 4 UNITs unless that is under 4
- *    objects, and holds objects of s bytes at multiples of s
- *    from its start, so every object is aligned to its size.  An object
- *    is taken from the span's list of freed objects (kept in the freed
- *    objects themselves) or else from its untouched tail; a class keeps
- *    its spans with a free object on a list, the most recent first;
+ *  - the classes are FreeNOS's PoolAllocator pools, one per power of two
+ *    from 16 bytes to 64 KiB, and between each two from 32 on, one of
+ *    3 * 2^k (48, 96, ..., 48 KiB), so that rounding up costs at most a
+ *    third of a request, not a half; every object is aligned to the
+ *    largest power of two dividing its class's size (16 at least, as
+ *    malloc must; an aligned request of a 3 * 2^k class takes the next
+ *    one, a power of two).  A span of a class holds at least 4 objects,
+ *    in whole UNITs, aligned to its objects' alignment; objects sit at
+ *    multiples of the size from its start.  An object is taken from the
+ *    span's list of freed objects (linked through the objects) or else
+ *    from its untouched tail; a class keeps its spans with a free object
+ *    on a list, the most recent first;
  *  - a larger request is a run of its own, rounded up to the page.
  * Every run has a descriptor out of band (in anonymous memory of the
- * heap's own), found from any address in it through a hash table keyed
- * by the address's UNIT number (one entry per UNIT of a span, one for a
- * large run, whose only valid address is its start).
+ * heap's own), found from any address in it through the run map, a radix
+ * of UNIT numbers (a first level of 2^18 pointers, second levels of 2^16,
+ * for addresses below 2^48), read without a lock, and a hash table under
+ * the lock (for any address): one entry per UNIT of a span, one for a
+ * large run, whose only valid address is its start.  A span's
+ * descriptor has a state byte per 2^k bytes (the objects' alignment),
+ * live or free: written by the thread that takes the object from its
+ * cache or frees it, without a lock; no object starts at a byte whose
+ * state stays free.
  *
  * Runs go back to the source as FreeNOS's PageAllocator gives pages
  * back: a span when its last object is freed and its class already keeps
- * EMPTY_KEEP bytes of empty spans (64 KiB; the class's only span with
+ * EMPTY_KEEP bytes of empty spans (16 KiB; the class's only span with
  * room is kept whatever its size), a large run when freed unless it is
- * among the LARGE_KEEP (8) last freed runs of at most 1 MiB, kept for a
- * next request of the same length (fnmm_heap_flush() gives those back).
+ * the LARGE_KEEP (1) last freed run of at most 1 MiB, kept for a next
+ * request of the same length (fnmm_heap_flush() gives it back).  The
+ * small budgets keep the pages held per live byte at glibc's level
+ * (make bench's overhead trace).
  *
- * Misuse: a free of an address the heap never gave, or of a large run
- * already freed, aborts, as glibc does; a second free of a small object
- * aborts when its span is otherwise empty, else (and through a thread's
- * cache) it is not detected.
+ * Misuse aborts, with a line on stderr: a free (or realloc) of an address
+ * that is not a live allocation (never given, inside an object, a slot
+ * never handed out, freed already, wherever the first free put it: a
+ * cache, its span, or back to the source), and a cached object whose
+ * state is not free when taken (a free list overwritten after free).
+ * Only two threads freeing the same object at once can both pass.
  *
- * Per thread: a cache of up to TC_MAX free objects per class, a LIFO
- * linked through the objects, in front of the heap (as glibc's tcache):
- * a small malloc or free takes no lock while the cache has an object or
- * room; it is refilled and flushed TC_BATCH objects at a time under the
- * heap's lock, and flushed when the thread exits.  A free finds its
- * object's class without the lock in a radix map of UNITs (one byte
- * each, two levels, filled when a run is made and cleared when it goes).
- * The heap's counts take objects in caches as allocated; a thread's
- * fnmm_heap_flush() hands its cache back.
+ * fork(): every heap's lock is held across it.  The child's heaps over
+ * a shared source (the device: MAP_SHARED) get private copies of their
+ * runs before fork() returns, and anonymous memory from then on (see
+ * struct fnmm_heap_source); objects in other threads' caches are lost to
+ * the child, as those threads are.
  *
- * Cost: a small malloc or free O(1) without a lock on a cache hit; else,
- * under the lock, O(1) per object (a hash probe, list operations) plus a
- * source call when a span is made or given back; realloc O(size) when it
- * moves.
+ * Per thread: a cache of up to TC_MAX (64) free objects per class and
+ * TC_BYTES (16 KiB) of them (at least one object), a LIFO linked through
+ * the objects, in front of the heap (as glibc's tcache): a small malloc
+ * or free takes no lock while the cache has an object or room; it is
+ * refilled and flushed half its size at a time under the heap's lock,
+ * and flushed when the thread exits.  A free finds its object's span
+ * without the lock in the run map.  The heap's counts take objects in
+ * caches as allocated; a thread's fnmm_heap_flush() hands its cache
+ * back.
  *
+ * Cost: a small malloc or free O(1) without a lock on a cache hit (a
+ * run-map lookup, the state byte, the cache list); else, under the lock,
+ * O(1) per object (a hash probe, list operations) plus a source call
+ * when a span is made or given back; realloc O(size) when it moves;
+ * fork() O(bytes mapped) over a shared source, else O(1).  Memory:
+ * an 88-byte descriptor per run, a state byte per 2^k bytes of a span
+ * (1/16 of a span of 16-byte or 48-byte objects, 1/4096 of one of 4 KiB),
+ * 8 bytes per UNIT in the run map and 32 per UNIT in the table.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,28 +82,35 @@
 #include "fnmm_heap.h"
 #include "libfnmm.h"
 
-#define UNIT_SHIFT	16
+#define UNIT_SHIFT	14
 #define UNIT		((size_t)1 << UNIT_SHIFT)
-#define MIN_SHIFT	4
-#define MAX_SHIFT	16
-#define NCLASS		(MAX_SHIFT - MIN_SHIFT + 1)
-#define SPAN_OBJS	16	/* objects a span holds (at least 4) */
+/* Classes: 16, 32, then 3 * 2^k and 2^(k + 2) for k = 4 .. 14 */
+#define NCLASS		24
+#define MAX_SMALL	((size_t)1 << 16)	/* the largest class's size */
+#define SPAN_OBJS	4	/* objects a span holds at least */
 #define TC_MAX		64	/* objects per class in a thread's cache */
-#define TC_BATCH	32	/* moved at a time between cache and heap */
-#define EMPTY_KEEP	(64 << 10)	/* bytes of empty spans a class keeps */
-#define LARGE_KEEP	8	/* freed large runs kept for the next ones */
+#define TC_BYTES	(16 << 10)	/* and bytes (one object at least) */
+#define EMPTY_KEEP	(16 << 10)	/* bytes of empty spans a class keeps */
+#define LARGE_KEEP	1	/* freed large runs kept for the next ones */
 #define LARGE_KEEP_MAX	((size_t)1 << 20)	/* of at most this size */
 #define CLS_CACHED	-2	/* a large run kept, not live */
-/* The class map: UNIT numbers below 2^32 (addresses below 2^48). */
-#define MAP_BITS	16
-#define MAP_LARGE	0xff	/* a large run's first UNIT */
+/* The run map: UNIT numbers below MAP_KEYS (addresses below 2^48). */
+#define MAP_BITS	16	/* UNIT numbers per second level: 2^16 */
+#define MAP_L1		(48 - UNIT_SHIFT - MAP_BITS)	/* to 2^48 */
+#define MAP_KEYS	((uintptr_t)1 << (MAP_L1 + MAP_BITS))
+#define MAP_L2		(((size_t)1 << MAP_BITS) * sizeof(struct span *))
+/* An object's state byte in its span's state[] */
+#define ST_FREE		0	/* never handed out, in a cache or freed */
+#define ST_LIVE		1	/* the program's */
 
 struct span {
 	uintptr_t base;
 	size_t len;
 	uint64_t tag;		/* the source's */
 	int cls;		/* class index, or -1: a large allocation */
+	unsigned int shift;	/* log2 of the class's size */
 	unsigned int nobj, nfree, bump;
+	unsigned char *state;	/* ST_* per object (a span's) */
 	void *freed;		/* objects freed, linked through themselves */
 	struct span *prev, *next;	/* on the class's list, or descriptors' */
 	int listed;
@@ -98,17 +129,23 @@ struct fnmm_heap {
 	size_t cap, used;	/* table slots, and those in use */
 	struct span *spare;	/* descriptors not in use */
 	struct span *chunks;	/* the UNIT chunks descriptors come from */
-	size_t mapped, live, objects, runs;
+	size_t mapped, live, objects, runs, made;
 	size_t page;
 	unsigned int nempty[NCLASS];	/* empty spans kept per class */
 	struct span *kept[LARGE_KEEP];	/* freed large runs, oldest first */
 	unsigned int nkept;
+	unsigned char *sfree[NCLASS];	/* state arrays not in use */
+	unsigned char *schunk;		/* the chunk state arrays are cut from */
+	size_t sleft;			/* bytes left in it */
+	size_t meta;			/* bytes of metadata mapped */
+	struct fnmm_heap *gprev, *gnext;	/* on heaps (fork) */
 	/*
-	 * UNIT number -> 1 + its span's class, MAP_LARGE, or 0: written
-	 * under the lock, read without it (a second level, once there,
-	 * stays until destroy)
+	 * UNIT number (below MAP_KEYS) -> the run there (every UNIT of a
+	 * span, a large run's first), or NULL: written under the lock, read
+	 * without it (a second level, once there, stays until destroy, and
+	 * so do descriptors)
 	 */
-	unsigned char *cmap[1 << MAP_BITS];
+	struct span **pmap[1 << MAP_L1];
 };
 
 /* A thread's cache, for one heap at a time. */
@@ -124,26 +161,46 @@ static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
 
 static size_t cls_size(int c)
 {
-	return (size_t)1 << (c + MIN_SHIFT);
+	return c < 2 ? (size_t)16 << c :
+	       (size_t)(c & 1 ? 4 : 3) << ((c - 2) / 2 + 4);
 }
 
+/* log2 of the largest power of two dividing class @c's size: its objects' alignment. */
+static unsigned int cls_shift(int c)
+{
+	return c < 2 ? 4 + c : (c - 2) / 2 + (c & 1 ? 6 : 4);
+}
+
+/* The objects of each class a thread's cache holds at most (set once). */
+static unsigned char tc_max_tab[NCLASS];
+
+static unsigned int tc_max(int c)
+{
+	return tc_max_tab[c];
+}
+
+/* The objects moved at a time between a cache and the heap. */
+static unsigned int tc_batch(int c)
+{
+	return (tc_max(c) + 1) / 2;
+}
+
+/* The class of @size (at most the largest class's size). */
 static int cls_of(size_t size)
 {
-	int c = 0;
+	int k;
 
-	while (cls_size(c) < size)
-		c++;
-	return c;
+	if (size <= 32)
+		return size > 16;
+	/* 2^k < size <= 2^(k + 1), k >= 5: 3 * 2^(k - 1) or 2^(k + 1) */
+	k = (int)(sizeof(long) * 8) - 1 - __builtin_clzl(size - 1);
+	return 2 + 2 * (k - 5) + (size > (size_t)3 << (k - 1));
 }
 
-/* A UNIT, or SPAN_OBJS objects up to 4 UNITs, at least 4 objects. */
+/* SPAN_OBJS objects, rounded up to whole UNITs. */
 static size_t span_len(int c)
 {
-	size_t len = cls_size(c) * SPAN_OBJS;
-
-	if (len > 4 * UNIT)
-		len = 4 * UNIT > 4 * cls_size(c) ? 4 * UNIT : 4 * cls_size(c);
-	return len < UNIT ? UNIT : len;
+	return (cls_size(c) * SPAN_OBJS + UNIT - 1) & ~(UNIT - 1);
 }
 
 static void *meta_map(size_t len)
@@ -165,6 +222,7 @@ static struct span *desc_get(struct fnmm_heap *h)
 		s = meta_map(UNIT);
 		if (!s)
 			return NULL;
+		h->meta += UNIT;
 		s[0].next = h->chunks;
 		h->chunks = s;
 		for (i = 2; i + 1 < n; i++)
@@ -231,6 +289,7 @@ static int tab_grow(struct fnmm_heap *h, size_t more)
 			tab_put(tab, cap, h->tab[i].key, h->tab[i].s);
 	if (h->tab)
 		munmap(h->tab, h->cap * sizeof(*tab));
+	h->meta += (cap - h->cap) * sizeof(*tab);
 	h->tab = tab;
 	h->cap = cap;
 	return 0;
@@ -262,38 +321,92 @@ out:
 	h->used--;
 }
 
-/* Note @v for UNIT @key in the class map (if it is below 2^32); lock held. */
-static void cmap_set(struct fnmm_heap *h, uintptr_t key, unsigned char v)
+/*
+ * Make sure the run map has a second level for UNIT @key (none is needed
+ * at or above MAP_KEYS: those runs are found in the table); lock held.
+ */
+static int pmap_room(struct fnmm_heap *h, uintptr_t key)
 {
-	unsigned char *l2;
+	struct span **l2;
 
-	if (key >> (2 * MAP_BITS))
-		return;
-	l2 = h->cmap[key >> MAP_BITS];
-	if (!l2) {
-		if (!v)
-			return;
-		l2 = meta_map((size_t)1 << MAP_BITS);
-		if (!l2)
-			return;		/* then the locked path finds it */
-		__atomic_store_n(&h->cmap[key >> MAP_BITS], l2,
-				 __ATOMIC_RELEASE);
-	}
-	__atomic_store_n(&l2[key & ((1U << MAP_BITS) - 1)], v,
-			 __ATOMIC_RELAXED);
+	if (key >= MAP_KEYS || h->pmap[key >> MAP_BITS])
+		return 0;
+	l2 = meta_map(MAP_L2);
+	if (!l2)
+		return -1;
+	__atomic_store_n(&h->pmap[key >> MAP_BITS], l2, __ATOMIC_RELEASE);
+	return 0;
 }
 
-/* The class map's byte for @p, without the lock: 0 if not known. */
-static unsigned char cmap_get(struct fnmm_heap *h, const void *p)
+/* Note @s for UNIT @key in the run map (its level made); lock held. */
+static void pmap_set(struct fnmm_heap *h, uintptr_t key, struct span *s)
+{
+	if (key >= MAP_KEYS)
+		return;
+	__atomic_store_n(&h->pmap[key >> MAP_BITS][key & ((1U << MAP_BITS) - 1)],
+			 s, __ATOMIC_RELEASE);
+}
+
+/*
+ * The run at @p, without the lock, as the run map has it: NULL if none or
+ * beyond the map (then see the table).  Descriptors stay mapped, so a
+ * stale answer (a run given back meanwhile) is still a descriptor.
+ */
+static struct span *pmap_get(struct fnmm_heap *h, const void *p)
 {
 	uintptr_t key = (uintptr_t)p >> UNIT_SHIFT;
-	unsigned char *l2;
+	struct span **l2;
 
-	if (key >> (2 * MAP_BITS))
-		return 0;
-	l2 = __atomic_load_n(&h->cmap[key >> MAP_BITS], __ATOMIC_ACQUIRE);
+	if (key >= MAP_KEYS)
+		return NULL;
+	l2 = __atomic_load_n(&h->pmap[key >> MAP_BITS], __ATOMIC_ACQUIRE);
 	return l2 ? __atomic_load_n(&l2[key & ((1U << MAP_BITS) - 1)],
-				    __ATOMIC_RELAXED) : 0;
+				    __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* The run at @p, the map's answer or, beyond it, the table's. */
+static struct span *span_at(struct fnmm_heap *h, const void *p)
+{
+	struct span *s;
+
+	if ((uintptr_t)p >> UNIT_SHIFT < MAP_KEYS)
+		return pmap_get(h, p);
+	pthread_mutex_lock(&h->lock);
+	s = tab_find(h, (uintptr_t)p >> UNIT_SHIFT);
+	pthread_mutex_unlock(&h->lock);
+	return s;
+}
+
+/* A zeroed state array for a span of class @c; lock held. */
+static unsigned char *state_get(struct fnmm_heap *h, int c)
+{
+	size_t n = ((span_len(c) >> cls_shift(c)) + 15) & ~(size_t)15;
+	unsigned char *st = h->sfree[c];
+
+	if (st) {
+		memcpy(&h->sfree[c], st, sizeof(st));
+	} else {
+		if (h->sleft < n) {
+			/* The chunk's first 16 bytes link the chunks. */
+			st = meta_map(UNIT);
+			if (!st)
+				return NULL;
+			memcpy(st, &h->schunk, sizeof(st));
+			h->schunk = st;
+			h->sleft = UNIT - 16;
+			h->meta += UNIT;
+		}
+		st = h->schunk + UNIT - h->sleft;
+		h->sleft -= n;
+	}
+	memset(st, 0, n);
+	return st;
+}
+
+static void state_put(struct fnmm_heap *h, int c, unsigned char *st)
+{
+	memcpy(st, &h->sfree[c], sizeof(st));
+	h->sfree[c] = st;
 }
 
 /* The keys a run has in the table: every UNIT of a span, a large one's first. */
@@ -318,6 +431,13 @@ static struct span *run_new(struct fnmm_heap *h, size_t len, size_t align,
 	if (!s)
 		return NULL;
 	s->cls = cls;
+	if (cls >= 0) {
+		s->shift = cls_shift(cls);
+		s->nobj = len / cls_size(cls);
+		s->state = state_get(h, cls);
+		if (!s->state)
+			goto err;
+	}
 	if (tab_grow(h, cls < 0 ? 1 : len >> UNIT_SHIFT))
 		goto err;
 	p = h->src->map(h->src->arg, len, align, &s->tag);
@@ -326,15 +446,24 @@ static struct span *run_new(struct fnmm_heap *h, size_t len, size_t align,
 	s->base = (uintptr_t)p;
 	s->len = len;
 	for (k = 0; k < run_keys(s); k++) {
+		if (pmap_room(h, (s->base >> UNIT_SHIFT) + k)) {
+			h->src->unmap(h->src->arg, p, len, s->tag);
+			goto err;
+		}
+	}
+	for (k = 0; k < run_keys(s); k++) {
 		tab_put(h->tab, h->cap, (s->base >> UNIT_SHIFT) + k, s);
 		h->used++;
-		cmap_set(h, (s->base >> UNIT_SHIFT) + k,
-			 cls < 0 ? MAP_LARGE : 1 + cls);
+		pmap_set(h, (s->base >> UNIT_SHIFT) + k, s);
 	}
 	h->mapped += len;
+	h->meta += run_keys(s) * sizeof(s);
 	h->runs++;
+	h->made++;
 	return s;
 err:
+	if (s->state)
+		state_put(h, cls, s->state);
 	desc_put(h, s);
 	return NULL;
 }
@@ -345,11 +474,14 @@ static void run_free(struct fnmm_heap *h, struct span *s)
 
 	for (k = 0; k < run_keys(s); k++) {
 		tab_del(h, (s->base >> UNIT_SHIFT) + k);
-		cmap_set(h, (s->base >> UNIT_SHIFT) + k, 0);
+		pmap_set(h, (s->base >> UNIT_SHIFT) + k, NULL);
 	}
 	h->src->unmap(h->src->arg, (void *)s->base, s->len, s->tag);
 	h->mapped -= s->len;
+	h->meta -= run_keys(s) * sizeof(s);
 	h->runs--;
+	if (s->state)
+		state_put(h, s->cls, s->state);
 	desc_put(h, s);
 }
 
@@ -382,10 +514,10 @@ static void *alloc_small(struct fnmm_heap *h, int c)
 	void *p;
 
 	if (!s) {
-		s = run_new(h, span_len(c), UNIT, c);
+		/* Aligned to its objects' alignment: a power of two's, its size. */
+		s = run_new(h, span_len(c), (size_t)1 << cls_shift(c), c);
 		if (!s)
 			return NULL;
-		s->nobj = s->len / cls_size(c);
 		s->nfree = s->nobj;
 		h->nempty[c]++;		/* empty: taken below, as any empty one */
 		list_add(h, s);
@@ -434,10 +566,15 @@ static void *alloc_large(struct fnmm_heap *h, size_t size, size_t align)
 	return (void *)s->base;
 }
 
+/* Straight to fd 2: stdio may be locked (a fork's child) or broken. */
 static __attribute__((noreturn)) void heap_abort(const char *what,
 						 const void *p)
 {
-	fprintf(stderr, "fnmm_heap: %s: %p\n", what, p);
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "fnmm_heap: %s: %p\n", what, p);
+
+	if (n > 0 && write(2, msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
+		abort();
 	abort();
 }
 
@@ -457,6 +594,16 @@ static struct span *run_of(struct fnmm_heap *h, const void *p)
 	return s;
 }
 
+/*
+ * The state byte of the object at @p in its span @s: one per 2^shift
+ * bytes (the objects' alignment), so bytes that no object starts at stay
+ * ST_FREE.
+ */
+static unsigned char *state_of(const struct span *s, const void *p)
+{
+	return &s->state[((uintptr_t)p - s->base) >> s->shift];
+}
+
 static void *tc_alloc(struct fnmm_heap *h, int c);
 
 static void *heap_alloc(struct fnmm_heap *h, size_t size, size_t align)
@@ -465,8 +612,13 @@ static void *heap_alloc(struct fnmm_heap *h, size_t size, size_t align)
 
 	if (!size)
 		size = 1;
-	if (size <= cls_size(NCLASS - 1) && align <= cls_size(NCLASS - 1)) {
-		p = tc_alloc(h, cls_of(size < align ? align : size));
+	if (size <= MAX_SMALL && align <= MAX_SMALL) {
+		int c = cls_of(size < align ? align : size);
+
+		/* 3 * 2^k is aligned to 2^k only: the next class, 2^(k + 2). */
+		if (cls_size(c) & (align - 1) && align)
+			c++;
+		p = tc_alloc(h, c);
 	} else {
 		pthread_mutex_lock(&h->lock);
 		p = alloc_large(h, size, align);
@@ -559,10 +711,10 @@ static void tc_flush(struct fnmm_heap *h, int c, unsigned int n)
 		void *p = tc.bin[c];
 		struct span *s = run_of(h, p);
 
+		if (!s || s->cls != c)
+			heap_abort("corrupted free list", p);
 		tc.bin[c] = *(void **)p;
 		tc.n[c]--;
-		if (!s || s->cls != c)
-			heap_abort("free of a pointer the heap did not give", p);
 		free_small(h, s, p);
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -585,19 +737,26 @@ static void tc_exit(void *arg)
 	tc_flush_all();
 }
 
+static int tc_key_ok;
+
 static void tc_key_make(void)
 {
-	pthread_key_create(&tc_key, tc_exit);
+	tc_key_ok = !pthread_key_create(&tc_key, tc_exit);
 }
 
-/* This thread's cache, for @h (a cache of another heap handed back). */
+/*
+ * This thread's cache, for @h (a cache of another heap handed back
+ * first), or NULL if there can be none (no key for the thread's exit):
+ * then every small malloc and free takes the lock.
+ */
 static struct tcache *tc_for(struct fnmm_heap *h)
 {
 	if (tc.h == h)
 		return &tc;
 	tc_flush_all();
 	pthread_once(&tc_once, tc_key_make);
-	pthread_setspecific(tc_key, &tc);
+	if (!tc_key_ok || pthread_setspecific(tc_key, &tc))
+		return NULL;
 	tc.h = h;
 	return &tc;
 }
@@ -616,61 +775,107 @@ void fnmm_heap_flush(struct fnmm_heap *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* A small object of class @c through the cache. */
+/*
+ * The span of object @p of class @c, which the heap holds as free (in a
+ * cache or a span's list): anything else means a list was overwritten
+ * (a write after free).
+ */
+static struct span *free_obj_span(struct fnmm_heap *h, void *p, int c)
+{
+	struct span *s = span_at(h, p);
+	uintptr_t off = (uintptr_t)p - (s ? s->base : 0);
+
+	/* An object starts at a multiple of 2^shift, of 3 * 2^shift in a mid class. */
+	if (!s || s->cls != c || off >= s->len ||
+	    off & (((size_t)1 << s->shift) - 1) ||
+	    (c >= 2 && !(c & 1) && (off >> s->shift) % 3) ||
+	    *state_of(s, p) != ST_FREE)
+		heap_abort("corrupted free list", p);
+	return s;
+}
+
+/* A small object of class @c, through the cache if there is one. */
 static void *tc_alloc(struct fnmm_heap *h, int c)
 {
 	struct tcache *t = tc_for(h);
 	void *p;
 
-	if (!t->n[c]) {
+	if (!t) {
 		pthread_mutex_lock(&h->lock);
-		while (t->n[c] < TC_BATCH) {
-			p = alloc_small(h, c);
-			if (!p)
-				break;
-			*(void **)p = t->bin[c];
-			t->bin[c] = p;
-			t->n[c]++;
-		}
+		p = alloc_small(h, c);
 		pthread_mutex_unlock(&h->lock);
-		if (!t->n[c])
+		if (!p)
 			return NULL;
+	} else {
+		if (!t->n[c]) {
+			pthread_mutex_lock(&h->lock);
+			while (t->n[c] < tc_batch(c)) {
+				p = alloc_small(h, c);
+				if (!p)
+					break;
+				*(void **)p = t->bin[c];
+				t->bin[c] = p;
+				t->n[c]++;
+			}
+			pthread_mutex_unlock(&h->lock);
+			if (!t->n[c])
+				return NULL;
+		}
+		p = t->bin[c];
+		t->bin[c] = *(void **)p;
+		t->n[c]--;
 	}
-	p = t->bin[c];
-	t->bin[c] = *(void **)p;
-	t->n[c]--;
+	*state_of(free_obj_span(h, p, c), p) = ST_LIVE;
 	return p;
 }
 
+/*
+ * A small object's state goes from live to free here, whichever thread
+ * frees it: a second free of it, or a free of an address in a span that
+ * is not an object handed out, aborts, however the first went (cache,
+ * span, or given back with its span: then the address is no run's).
+ */
 void fnmm_free(struct fnmm_heap *h, void *p)
 {
-	unsigned char v;
+	struct tcache *t;
+	unsigned char *st;
 	struct span *s;
+	uintptr_t off;
+	int c;
 
 	if (!p)
 		return;
-	v = cmap_get(h, p);
-	if (v && v != MAP_LARGE && !((uintptr_t)p & (cls_size(v - 1) - 1))) {
-		struct tcache *t = tc_for(h);
-		int c = v - 1;
-
-		if (t->n[c] == TC_MAX)
-			tc_flush(h, c, TC_BATCH);
-		*(void **)p = t->bin[c];
-		t->bin[c] = p;
-		t->n[c]++;
+	s = span_at(h, p);
+	if (s && s->cls >= 0) {
+		c = s->cls;
+		off = (uintptr_t)p - s->base;
+		/* An address no object starts at has a state byte ST_FREE. */
+		if (off >= s->len || off & (((size_t)1 << s->shift) - 1))
+			heap_abort("free of a pointer the heap did not give", p);
+		st = state_of(s, p);
+		if (*st != ST_LIVE)
+			heap_abort("double free, or free of a pointer the heap did not give",
+				   p);
+		*st = ST_FREE;
+		t = tc_for(h);
+		if (t) {
+			if (t->n[c] >= tc_max(c))
+				tc_flush(h, c, tc_batch(c));
+			*(void **)p = t->bin[c];
+			t->bin[c] = p;
+			t->n[c]++;
+			return;
+		}
+		pthread_mutex_lock(&h->lock);
+		free_small(h, s, p);
+		pthread_mutex_unlock(&h->lock);
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
 	s = run_of(h, p);
-	if (!s)
+	if (!s || s->cls >= 0)
 		heap_abort("free of a pointer the heap did not give", p);
-	if (s->cls < 0) {
-		free_large(h, s);
-		pthread_mutex_unlock(&h->lock);
-		return;
-	}
-	free_small(h, s, p);
+	free_large(h, s);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -683,10 +888,26 @@ size_t fnmm_malloc_usable_size(struct fnmm_heap *h, const void *p)
 		return 0;
 	pthread_mutex_lock(&h->lock);
 	s = run_of(h, p);
-	if (s)
-		n = s->cls < 0 ? s->len : cls_size(s->cls);
+	if (s && s->cls < 0)
+		n = s->len;
+	else if (s && *state_of(s, p) == ST_LIVE)
+		n = cls_size(s->cls);
 	pthread_mutex_unlock(&h->lock);
 	return n;
+}
+
+/**
+ * fnmm_heap_contains() - whether @p is in a run of @h's
+ * @h: the heap
+ * @p: any address
+ *
+ * Without the lock for addresses below 2^48: for a program with more than
+ * one allocator (the preload library), to tell which one @p is from.  A
+ * large run counts its first UNIT only.
+ */
+int fnmm_heap_contains(struct fnmm_heap *h, const void *p)
+{
+	return span_at(h, p) != NULL;
 }
 
 int fnmm_heap_owns(struct fnmm_heap *h, const void *p)
@@ -731,32 +952,173 @@ void fnmm_heap_stats(struct fnmm_heap *h, struct fnmm_heap_stats *st)
 	st->live = h->live;
 	st->objects = h->objects;
 	st->runs = h->runs;
+	st->meta = h->meta;
+	st->made = h->made;
 	pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- fork ---- */
+
+static const struct fnmm_heap_source anon_source;
+static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fnmm_heap *heaps;	/* protected by heaps_lock */
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static int fork_ok;
+/* From prepare to the handlers: EOF on [0] once the child's copies are made */
+static int fork_pipe[2] = { -1, -1 };
+
+/*
+ * In the child: every run of @h, pages of a shared source (the device's
+ * MAP_SHARED mappings, which fork() leaves shared with the parent), is
+ * copied into private anonymous memory at the same address, and the
+ * heap's pages come from anonymous memory from then on: the child's heap
+ * is its own copy, as with any fork, and it never gives back (Releases)
+ * a run of the parent's.  O(bytes mapped).
+ */
+static void heap_privatize(struct fnmm_heap *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->cap; i++) {
+		struct span *s = h->tab[i].key ? h->tab[i].s : NULL;
+		void *q;
+
+		if (!s || h->tab[i].key != s->base >> UNIT_SHIFT)
+			continue;
+		q = mmap(NULL, s->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q == MAP_FAILED)
+			heap_abort("fork: no memory to copy the child's run",
+				   (void *)s->base);
+		memcpy(q, (void *)s->base, s->len);
+		if (mremap(q, s->len, s->len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   (void *)s->base) == MAP_FAILED)
+			heap_abort("fork: cannot move the child's copy to",
+				   (void *)s->base);
+		s->tag = 0;
+	}
+	h->src = &anon_source;
+}
+
+/* Every heap's lock, so that the child gets them consistent. */
+static void fork_prepare(void)
+{
+	struct fnmm_heap *h;
+	int err = errno, shared = 0;
+
+	pthread_mutex_lock(&heaps_lock);
+	for (h = heaps; h; h = h->gnext) {
+		pthread_mutex_lock(&h->lock);
+		shared |= h->src->shared;
+	}
+	if (shared && pipe2(fork_pipe, O_CLOEXEC))
+		fork_pipe[0] = fork_pipe[1] = -1;
+	errno = err;
+}
+
+/*
+ * The parent waits for the child's copies: until then, its writes would
+ * show in the child.  A failed fork leaves nobody holding the pipe's
+ * write end, so the read sees EOF at once.
+ */
+static void fork_parent(void)
+{
+	struct fnmm_heap *h;
+	int err = errno;
+	char b;
+
+	if (fork_pipe[0] >= 0) {
+		close(fork_pipe[1]);
+		while (read(fork_pipe[0], &b, 1) < 0 && errno == EINTR)
+			;
+		close(fork_pipe[0]);
+		fork_pipe[0] = fork_pipe[1] = -1;
+	}
+	for (h = heaps; h; h = h->gnext)
+		pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&heaps_lock);
+	errno = err;
+}
+
+/*
+ * The child's heaps: consistent (their locks were held over the fork);
+ * the objects in other threads' caches are lost, as those threads are.
+ */
+static void fork_child(void)
+{
+	struct fnmm_heap *h;
+	int err = errno;
+
+	for (h = heaps; h; h = h->gnext) {
+		if (h->src->shared)
+			heap_privatize(h);
+		pthread_mutex_unlock(&h->lock);
+	}
+	if (fork_pipe[0] >= 0) {
+		close(fork_pipe[0]);
+		close(fork_pipe[1]);
+		fork_pipe[0] = fork_pipe[1] = -1;
+	}
+	pthread_mutex_unlock(&heaps_lock);
+	errno = err;
+}
+
+/* Once, before the first heap. */
+static void heap_init_once(void)
+{
+	int c;
+
+	for (c = 0; c < NCLASS; c++)
+		tc_max_tab[c] = cls_size(c) * TC_MAX <= TC_BYTES ? TC_MAX :
+				TC_BYTES / cls_size(c) ? TC_BYTES / cls_size(c) : 1;
+	fork_ok = !pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src)
 {
-	struct fnmm_heap *h = meta_map(sizeof(*h));
+	struct fnmm_heap *h;
 
+	pthread_once(&fork_once, heap_init_once);
+	if (!fork_ok) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	h = meta_map(sizeof(*h));
 	if (!h)
 		return NULL;
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
 	h->src = src;
 	h->page = sysconf(_SC_PAGESIZE);
+	pthread_mutex_lock(&heaps_lock);
+	h->gnext = heaps;
+	if (heaps)
+		heaps->gprev = h;
+	heaps = h;
+	pthread_mutex_unlock(&heaps_lock);
 	return h;
 }
 
 void fnmm_heap_destroy(struct fnmm_heap *h)
 {
+	unsigned char *st;
 	size_t i;
+
+	pthread_mutex_lock(&heaps_lock);
+	if (h->gprev)
+		h->gprev->gnext = h->gnext;
+	else
+		heaps = h->gnext;
+	if (h->gnext)
+		h->gnext->gprev = h->gprev;
+	pthread_mutex_unlock(&heaps_lock);
 
 	/* This thread's cache goes with the memory (no flush needed). */
 	if (tc.h == h)
 		memset(&tc, 0, sizeof(tc));
-	for (i = 0; i < (1U << MAP_BITS); i++)
-		if (h->cmap[i])
-			munmap(h->cmap[i], (size_t)1 << MAP_BITS);
+	for (i = 0; i < (1U << MAP_L1); i++)
+		if (h->pmap[i])
+			munmap(h->pmap[i], MAP_L2);
 
 	for (i = 0; i < h->cap; i++) {
 		struct span *s = h->tab[i].key ? h->tab[i].s : NULL;
@@ -774,6 +1136,10 @@ void fnmm_heap_destroy(struct fnmm_heap *h)
 
 		h->chunks = c->next;
 		munmap(c, UNIT);
+	}
+	while ((st = h->schunk)) {
+		memcpy(&h->schunk, st, sizeof(st));
+		munmap(st, UNIT);
 	}
 	pthread_mutex_destroy(&h->lock);
 	munmap(h, sizeof(*h));
@@ -886,6 +1252,7 @@ struct fnmm_heap_source *fnmm_heap_source_dev(int fd)
 	d->src.unmap = dev_unmap;
 	d->src.virt2phys = dev_virt2phys;
 	d->src.arg = d;
+	d->src.shared = 1;
 	return &d->src;
 }
 

@@ -8,7 +8,8 @@
  * (fnmm_heap_source_dev(): MapSparse with handle 0 at an address of the
  * heap's choosing, Release and munmap to give back), as FreeNOS's
  * PageAllocator takes pages from the memory server.  On top, small
- * objects come from power-of-two pools (FreeNOS's PoolAllocator), larger
+ * objects come from pools of size classes (FreeNOS's PoolAllocator: the
+ * powers of two, and 3 * 2^k between them), larger
  * ones straight from the source.  The heap keeps its metadata in memory
  * of its own (anonymous mappings), never in the pages it hands out, and
  * never calls malloc.
@@ -27,12 +28,18 @@
  * @unmap: give back a run @map made, whole
  * @virt2phys: the physical address behind @p, or 0 if not known
  * @arg: passed to each
+ * @shared: its runs stay shared with a child after fork() (MAP_SHARED):
+ *	then, in the child, the heap copies every run into private
+ *	anonymous memory at the same address before fork() returns in
+ *	either process (the parent waits), and takes its pages from
+ *	anonymous memory from then on.  A fork costs O(bytes mapped).
  */
 struct fnmm_heap_source {
 	void *(*map)(void *arg, size_t len, size_t align, uint64_t *tag);
 	void (*unmap)(void *arg, void *p, size_t len, uint64_t tag);
 	uint64_t (*virt2phys)(void *arg, const void *p);
 	void *arg;
+	int shared;
 };
 
 struct fnmm_heap;
@@ -59,7 +66,7 @@ struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src);
 void fnmm_heap_destroy(struct fnmm_heap *h);
 /*
  * Hand the calling thread's cached free objects back to @h (a thread's
- * cache, of up to 64 objects per class, is handed back when it exits,
+ * cache, of up to 64 objects and 16 KiB per class, is handed back when it exits,
  * or when it uses another heap), and the large runs @h keeps for reuse
  * back to the source.
  */
@@ -75,6 +82,8 @@ size_t fnmm_malloc_usable_size(struct fnmm_heap *h, const void *p);
 uint64_t fnmm_heap_virt2phys(struct fnmm_heap *h, const void *p);
 /* Whether @p is a live allocation of @h (its start). */
 int fnmm_heap_owns(struct fnmm_heap *h, const void *p);
+/* Whether @p is in a run of @h's (lockless; a large run: its first 16 KiB). */
+int fnmm_heap_contains(struct fnmm_heap *h, const void *p);
 
 /**
  * struct fnmm_heap_stats - what a heap holds
@@ -83,9 +92,12 @@ int fnmm_heap_owns(struct fnmm_heap *h, const void *p);
  *	threads' caches included
  * @objects: live allocations, objects in threads' caches included
  * @runs: runs of pages held (spans and large allocations)
+ * @meta: bytes of the heap's own metadata mapped (descriptors, objects'
+ *	state bytes, the table; of the run map, the entries its runs use)
+ * @made: runs taken from the source over the heap's life
  */
 struct fnmm_heap_stats {
-	size_t mapped, live, objects, runs;
+	size_t mapped, live, objects, runs, meta, made;
 };
 void fnmm_heap_stats(struct fnmm_heap *h, struct fnmm_heap_stats *st);
 

@@ -16,10 +16,14 @@
  * end (this thread's cache handed back) the heap holds no object and at
  * most 4 empty spans per class.  Then threads allocating and freeing,
  * half of their blocks freed by another thread, their caches handed
- * back as they exit; a free of a pointer the heap never gave aborts.
+ * back as they exit.  Freed objects are not reported as owned; a forked
+ * child gets its own copy of the heap (the device's MAP_SHARED pages
+ * too); misuse (double frees, foreign, interior and never-handed-out
+ * pointers, a free list overwritten after free) aborts.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -277,21 +281,202 @@ static void threads(struct fnmm_heap *h, const char *mode)
 	    st.runs);
 }
 
-/* A free of memory the heap never gave aborts (in a child). */
+/*
+ * Misuse, each in a child that must die of SIGABRT; the control case, the
+ * same calls used rightly, must exit 0 (so the harness itself is tested).
+ */
+enum misuse_case {
+	M_CONTROL, M_FOREIGN, M_DOUBLE_CACHED, M_DOUBLE_FLUSHED, M_UNTOUCHED,
+	M_INTERIOR, M_DOUBLE_LARGE, M_LIST_OVERWRITTEN, M_REALLOC_FREED,
+	M_MID_INTERIOR, M_MID_LIST, M_NR
+};
+
+static const char *const misuse_name[M_NR] = {
+	"the same calls used rightly exit 0",
+	"a free of a pointer the heap never gave aborts",
+	"a second free of a small object (in the thread's cache) aborts",
+	"a second free of a small object (back in its span) aborts",
+	"a free of a slot never handed out aborts",
+	"a free of an address inside an object aborts",
+	"a second free of a large allocation aborts",
+	"a free list overwritten after free aborts the malloc that meets it",
+	"a realloc of a freed object aborts",
+	"a free inside a 48-byte object, at a 16-byte boundary, aborts",
+	"a free list overwritten to point inside a 48-byte object aborts",
+};
+
+static void misuse_child(struct fnmm_heap *h, enum misuse_case m)
+{
+	static char foreign[64] __attribute__((aligned(64)));
+	char *p = fnmm_malloc(h, 32), *q = fnmm_malloc(h, 32);
+	char *big = fnmm_malloc(h, 1 << 20);
+
+	if (!p || !q || !big)
+		_exit(2);
+	switch (m) {
+	case M_CONTROL:
+		fnmm_free(h, p);
+		fnmm_heap_flush(h);
+		p = fnmm_malloc(h, 32);
+		*(void **)q = foreign;		/* live data that looks like a link */
+		fnmm_free(h, q);
+		fnmm_free(h, big);
+		q = fnmm_realloc(h, p, 64);
+		fnmm_free(h, q);
+		break;
+	case M_FOREIGN:
+		fnmm_free(h, foreign + 16);
+		break;
+	case M_DOUBLE_CACHED:
+		fnmm_free(h, p);
+		fnmm_free(h, p);
+		break;
+	case M_DOUBLE_FLUSHED:
+		fnmm_free(h, p);
+		fnmm_heap_flush(h);
+		fnmm_free(h, p);
+		break;
+	case M_UNTOUCHED:
+		/* 30 slots on: bumped into the cache at most, never handed out */
+		fnmm_free(h, q + 30 * 32);
+		break;
+	case M_INTERIOR:
+		fnmm_free(h, q + 8);
+		break;
+	case M_DOUBLE_LARGE:
+		fnmm_free(h, big);
+		fnmm_free(h, big);
+		break;
+	case M_LIST_OVERWRITTEN:
+		fnmm_free(h, p);
+		*(void **)p = foreign;		/* a write after free */
+		fnmm_malloc(h, 32);
+		fnmm_malloc(h, 32);
+		break;
+	case M_REALLOC_FREED:
+		fnmm_free(h, p);
+		fnmm_realloc(h, p, 100);
+		break;
+	case M_MID_INTERIOR:
+		p = fnmm_malloc(h, 40);
+		fnmm_free(h, p + 16);
+		break;
+	case M_MID_LIST:
+		/* a start 16 bytes in: 16-aligned, its state byte free */
+		p = fnmm_malloc(h, 40);
+		q = fnmm_malloc(h, 40);
+		fnmm_free(h, p);
+		*(void **)p = q + 16;
+		fnmm_malloc(h, 40);
+		fnmm_malloc(h, 40);
+		break;
+	default:
+		break;
+	}
+	_exit(0);
+}
+
 static void misuse(struct fnmm_heap *h, const char *mode)
 {
-	int status = 0;
-	pid_t pid = fork();
+	int m;
 
+	for (m = 0; m < M_NR; m++) {
+		int status = 0;
+		pid_t pid = fork();
+
+		if (!pid) {
+			/* The report goes to the TAP output's diagnostics. */
+			if (m != M_CONTROL)
+				dup2(open("/dev/null", O_WRONLY), 2);
+			misuse_child(h, m);
+		}
+		waitpid(pid, &status, 0);
+		if (m == M_CONTROL)
+			tap(WIFEXITED(status) && !WEXITSTATUS(status), NULL,
+			    "%s: %s", mode, misuse_name[m]);
+		else
+			tap(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+			    NULL, "%s: %s", mode, misuse_name[m]);
+	}
+}
+
+/* A freed object is no longer the heap's to report. */
+static void freed_not_owned(struct fnmm_heap *h, const char *mode)
+{
+	char *p = fnmm_malloc(h, 100), *big = fnmm_malloc(h, 300000);
+	int before = p && big && fnmm_heap_owns(h, p) && fnmm_heap_owns(h, big) &&
+		     fnmm_malloc_usable_size(h, p) == 128 &&
+		     fnmm_malloc_usable_size(h, big) >= 300000;
+
+	fnmm_free(h, p);
+	fnmm_free(h, big);
+	tap(before && !fnmm_heap_owns(h, p) && !fnmm_heap_owns(h, big) &&
+	    !fnmm_malloc_usable_size(h, p) && !fnmm_malloc_usable_size(h, big),
+	    NULL, "%s: owns and usable_size: yes while live, no once freed",
+	    mode);
+}
+
+/*
+ * fork(): the child has its own copy of every object (for the device's
+ * shared pages too), its writes and frees do not reach the parent, and it
+ * can go on allocating; the parent's context is as before.
+ */
+static void fork_copy(struct fnmm_heap *h, const char *mode, int fd)
+{
+	unsigned char *p = fnmm_malloc(h, 4096), *q = fnmm_malloc(h, 100);
+	unsigned char *big = fnmm_malloc(h, 200000);
+	struct fnmm_info before;
+	int status = 0, bad = 0;
+	size_t i;
+	pid_t pid;
+
+	if (!tap(p && q && big, NULL, "%s: fork: blocks", mode))
+		return;
+	memset(p, 'P', 4096);
+	memset(q, 'Q', 100);
+	memset(big, 'B', 200000);
+	if (fd >= 0 && info_or_fail(fd, &before, "fork: Info"))
+		return;
+	pid = fork();
 	if (!pid) {
-		static char x[64];
+		unsigned char *r;
+		int ok = 1;
 
-		fnmm_free(h, x + 16);
-		_exit(0);
+		for (i = 0; i < 4096; i++)
+			ok &= p[i] == 'P';
+		for (i = 0; i < 200000; i++)
+			ok &= big[i] == 'B';
+		memset(p, 'C', 4096);
+		memset(big, 'C', 200000);
+		fnmm_free(h, q);
+		r = fnmm_malloc(h, 1 << 20);
+		ok &= r != NULL;
+		if (r) {
+			memset(r, 'R', 1 << 20);
+			fnmm_free(h, r);
+		}
+		fnmm_free(h, big);
+		fnmm_heap_flush(h);
+		_exit(ok ? 0 : 1);
 	}
 	waitpid(pid, &status, 0);
-	tap(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, NULL,
-	    "%s: free of a pointer the heap never gave aborts", mode);
+	for (i = 0; i < 4096; i++)
+		bad += p[i] != 'P';
+	for (i = 0; i < 100; i++)
+		bad += q[i] != 'Q';
+	for (i = 0; i < 200000; i++)
+		bad += big[i] != 'B';
+	tap(WIFEXITED(status) && !WEXITSTATUS(status), NULL,
+	    "%s: fork: the child sees the blocks, writes, frees, allocates",
+	    mode);
+	tap(!bad, NULL, "%s: fork: the parent's blocks unchanged by the child (%d bytes differ)",
+	    mode, bad);
+	if (fd >= 0)
+		tap_info_same(fd, &before,
+			      "%s: fork: the context is as before the child", mode);
+	fnmm_free(h, p);
+	fnmm_free(h, q);
+	fnmm_free(h, big);
 }
 
 int main(int argc, char **argv)
@@ -339,6 +524,8 @@ int main(int argc, char **argv)
 	}
 	random_run(h, mode);
 	threads(h, mode);
+	freed_not_owned(h, mode);
+	fork_copy(h, mode, fd);
 	misuse(h, mode);
 	fnmm_heap_destroy(h);
 	if (dev) {
