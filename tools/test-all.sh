@@ -43,26 +43,33 @@ step() {
 	fi
 }
 
-# Host: the library's unit tests and the heap over anonymous memory (TAP).
+# Host: the library's unit tests, the heap over anonymous memory and real
+# programs under libfnmm-malloc.so over anonymous memory (TAP).
 units() {
-	local log=$out/units.tap heap=$out/heap.tap
+	local log=$out/units.tap heap=$out/heap.tap pre=$out/preload.tap
 	# The build tools and libraries (liburing) come with the VM's.
 	tools/vm/deps.sh >/dev/null &&
 		make -s -C tools >/dev/null && tools/bin/test_units > "$log"
 	local rc=$?
 	tools/bin/test_heap anon > "$heap" || rc=1
-	cat "$log" "$heap"
-	local p f
-	p=$(cat "$log" "$heap" | grep -cE '^ok ')
-	f=$(cat "$log" "$heap" | grep -cE '^not ok ')
-	grep -qE '^1\.\.[0-9]+$' "$log" || f=$((f + 1))
-	grep -qE '^1\.\.[0-9]+$' "$heap" || f=$((f + 1))
+	tools/tests/test_preload.sh > "$pre" 2>/dev/null || rc=1
+	cat "$log" "$heap" "$pre"
+	local p f t
+	p=$(cat "$log" "$heap" "$pre" | grep -cE '^ok ')
+	f=$(cat "$log" "$heap" "$pre" | grep -cE '^not ok ')
+	for t in "$log" "$heap" "$pre"; do
+		grep -qE '^1\.\.[0-9]+$' "$t" || f=$((f + 1))
+	done
 	echo "units: $p passed, $f failed"
 	return $rc
 }
 
 step units units
 step vm tools/vm/run.sh tools/vm/guest/test.sh
+# Real programs from the host's root under libfnmm-malloc.so (xz -9 and
+# its reference need the memory).
+step preload env FNMM_VM_MEM=2G tools/vm/run.sh --hostroot --timeout 900 \
+	tools/vm/guest/preload.sh
 step hardening tools/vm/run.sh tools/vm/guest/hardening.sh
 step bpftrace tools/bpftrace/test.sh
 step kunit tools/kunit/run.sh plain sanitizers x86

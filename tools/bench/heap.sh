@@ -13,6 +13,9 @@
 #              the rounds, ours / theirs; 2-thread scaling (pairs per
 #              second with 2 threads over 1); memory overhead on a
 #              replayed trace (bytes held from the kernel per live byte)
+#              and real programs (sort, xz, python3) under each
+#              allocator by LD_PRELOAD (ours: libfnmm-malloc.so over
+#              anonymous memory), wall seconds
 #   heap.tsv   every sample: run, allocator, case, value
 # Timings print figures; nothing here passes or fails on one.
 set -euo pipefail
@@ -28,14 +31,41 @@ if ! dpkg -s libjemalloc2 >/dev/null 2>&1; then
 fi
 je=$(ldconfig -p | sed -n 's/.*libjemalloc\.so\.2 .*=> //p' | head -n1)
 make -s -C "$here" heap >&2
+make -s -C "$repo/tools" "$repo/tools/bin/libfnmm-malloc.so" >&2
+lib=$repo/tools/bin/libfnmm-malloc.so
 tsv=$results/heap.tsv
 : > "$tsv"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+awk 'BEGIN { x = 1; for (i = 0; i < 1000000; i++) {
+	x = (x * 1103515245 + 12345) % 2147483648; print x, i } }' > "$tmp/lines"
+head -c 8000000 "$tmp/lines" > "$tmp/text"
+# prog ALLOC NAME CMD...: wall seconds of CMD (stdout discarded) under ALLOC.
+prog() {
+	local alloc=$1 name=$2 t0 t1
+	shift 2
+	t0=$(date +%s.%N)
+	case $alloc in
+	glibc) "$@" > /dev/null ;;
+	jemalloc) LD_PRELOAD=$je "$@" > /dev/null ;;
+	fnmm) FNMM_MALLOC_DEVICE=anon LD_PRELOAD=$lib "$@" > /dev/null ;;
+	esac
+	t1=$(date +%s.%N)
+	printf 'prog\t%s\t%s\t%s\n' "$alloc" "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" >> "$tsv"
+}
 for r in $(seq "$rounds"); do
 	echo "heap: round $r" >&2
 	"$here/out/heap" glibc 1 >> "$tsv"
 	LD_PRELOAD=$je "$here/out/heap" jemalloc 1 >> "$tsv"
 	"$here/out/heap" glibc overhead >> "$tsv"
 	LD_PRELOAD=$je "$here/out/heap" jemalloc overhead >> "$tsv"
+	for a in glibc jemalloc fnmm; do
+		prog $a "sort -n, 1M lines" sort -n "$tmp/lines"
+		prog $a "sort --parallel=2" sort --parallel=2 -S 16M -k2,2n "$tmp/lines"
+		prog $a "xz -3, 8 MB" xz -3 -c "$tmp/text"
+		prog $a "python3 dict of 1M" env PYTHONMALLOC=malloc /usr/bin/python3 -c \
+			'd = {i: str(i) for i in range(1000000)}; print(len(d))'
+	done
 done
 python3 - "$tsv" "$rounds" > "$results/heap.md" <<'PY'
 import collections, sys
@@ -87,5 +117,19 @@ print('|---:|---:|---:|')
 print('| %.3f | %.3f | %.3f |' % (med(d[('glibc', 'glibc', 'overhead')]),
       med(d[('jemalloc', 'jemalloc', 'overhead')]),
       med(d[('glibc', 'fnmm', 'overhead')])))
+progs = [c for (run, a, c) in d if run == 'prog' and a == 'glibc']
+if progs:
+    print('\n**Unmodified programs** under each allocator by LD_PRELOAD (ours: '
+          '`libfnmm-malloc.so`, `FNMM_MALLOC_DEVICE=anon`): wall seconds, '
+          'median (min-p90) of %s rounds.\n' % rounds)
+    print('| program | glibc | jemalloc | fnmm | fnmm / glibc | fnmm / jemalloc |')
+    print('|---|---:|---:|---:|---:|---:|')
+    for c in progs:
+        g, j, f = (d[('prog', a, c)] for a in ('glibc', 'jemalloc', 'fnmm'))
+        def st2(v):
+            v = sorted(v)
+            return '%.2f (%.2f-%.2f)' % (v[len(v) // 2], v[0], v[int(len(v) * 0.9)])
+        print('| %s | %s | %s | %s | %.2f | %.2f |' % (
+            c, st2(g), st2(j), st2(f), med(f) / med(g), med(f) / med(j)))
 PY
 cat "$results/heap.md"

@@ -46,7 +46,9 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  info        region size, page size, ABI version (and the\n"
 		"              region's physical base when privileged)\n"
-		"  stat        per-allocator statistics, contexts and mappings\n"
+		"  stat [--raw]\n"
+		"              per-allocator statistics, contexts and mappings\n"
+		"              (--raw: NAME VALUE lines, in bytes, for scripts)\n"
 		"  alloc SIZE [--split|--bit|--pool] [--align N] [--hold-seconds N]\n"
 		"        [--export]\n"
 		"              reserve SIZE, show it, hold it until Enter/EOF\n"
@@ -174,13 +176,36 @@ static void print_stats(const struct fnmm_info *info)
 		       human(info->memlock_limit, l, sizeof(l)));
 }
 
-static int cmd_stat(void)
+/* One "NAME VALUE" line per counter, the device-wide ones (scripts). */
+static void print_raw(const struct fnmm_info *info)
+{
+	unsigned int k;
+
+	for (k = 0; k < FNMM_NR_ALLOCATORS; k++) {
+		const struct fnmm_alloc_stats *s = &info->alloc[k];
+
+		printf("%s_used %llu\n%s_allocations %llu\n", fnmm_alloc_name(k),
+		       (unsigned long long)(s->size >= s->free ?
+					    s->size - s->free : 0),
+		       fnmm_alloc_name(k), (unsigned long long)s->allocations);
+	}
+	printf("contexts %llu\nmappings %llu\nquarantined %llu\npinned %llu\n",
+	       (unsigned long long)info->contexts,
+	       (unsigned long long)info->mappings,
+	       (unsigned long long)info->quarantined,
+	       (unsigned long long)info->pinned);
+}
+
+static int cmd_stat(int raw)
 {
 	struct fnmm_info info;
 
 	if (read_info(&info))
 		return 1;
-	print_stats(&info);
+	if (raw)
+		print_raw(&info);
+	else
+		print_stats(&info);
 	return 0;
 }
 
@@ -496,7 +521,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "info") && argc == 2)
 		return cmd_info();
 	if (!strcmp(cmd, "stat") && argc == 2)
-		return cmd_stat();
+		return cmd_stat(0);
+	if (!strcmp(cmd, "stat") && argc == 3 && !strcmp(argv[2], "--raw"))
+		return cmd_stat(1);
 	if (!strcmp(cmd, "alloc"))
 		return cmd_alloc(argc - 1, argv + 1);
 	if (!strcmp(cmd, "demo") && argc == 2)

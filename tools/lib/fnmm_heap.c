@@ -47,9 +47,16 @@
  *
  * fork(): every heap's lock is held across it.  The child's heaps over
  * a shared source (the device: MAP_SHARED) get private copies of their
- * runs before fork() returns, and anonymous memory from then on (see
- * struct fnmm_heap_source); objects in other threads' caches are lost to
- * the child, as those threads are.
+ * runs, and anonymous memory from then on (see struct
+ * fnmm_heap_source); the forking thread waits for the copies (a pipe's
+ * EOF: a failed fork leaves nobody to wait for; with no fd left for the
+ * pipe it does not wait, and says so on stderr).  Other threads of the
+ * parent do not wait: what they write to heap objects during the copy
+ * may show in the child (a fork of device pages cannot be copy-on-write
+ * from user space).  Objects in other threads' caches are lost to the
+ * child, as those threads are; the child aborts if it has no memory for
+ * a copy.  Only fork() runs the handlers: a child of _Fork() or clone()
+ * must exec or exit without touching the heap.
  *
  * Per thread: a cache of up to TC_MAX (64) free objects per class and
  * TC_BYTES (16 KiB) of them (at least one object), a LIFO linked through
@@ -377,10 +384,14 @@ static struct span *span_at(struct fnmm_heap *h, const void *p)
 	return s;
 }
 
-/* A zeroed state array for a span of class @c; lock held. */
+/*
+ * A zeroed state array for a span of class @c; lock held.  Its 16 bytes
+ * before link it when not in use: outside any index a stale reader of a
+ * descriptor (a racing misuse) could compute.
+ */
 static unsigned char *state_get(struct fnmm_heap *h, int c)
 {
-	size_t n = ((span_len(c) >> cls_shift(c)) + 15) & ~(size_t)15;
+	size_t n = (((span_len(c) >> cls_shift(c)) + 15) & ~(size_t)15) + 16;
 	unsigned char *st = h->sfree[c];
 
 	if (st) {
@@ -399,14 +410,14 @@ static unsigned char *state_get(struct fnmm_heap *h, int c)
 		st = h->schunk + UNIT - h->sleft;
 		h->sleft -= n;
 	}
-	memset(st, 0, n);
-	return st;
+	memset(st + 16, 0, n - 16);
+	return st + 16;
 }
 
 static void state_put(struct fnmm_heap *h, int c, unsigned char *st)
 {
-	memcpy(st, &h->sfree[c], sizeof(st));
-	h->sfree[c] = st;
+	memcpy(st - 16, &h->sfree[c], sizeof(st));
+	h->sfree[c] = st - 16;
 }
 
 /* The keys a run has in the table: every UNIT of a span, a large one's first. */
@@ -508,6 +519,45 @@ static void list_del(struct fnmm_heap *h, struct span *s)
 	s->listed = 0;
 }
 
+/* Straight to fd 2: stdio may be locked (a fork's child) or broken. */
+static __attribute__((noreturn)) void heap_abort(const char *what,
+						 const void *p)
+{
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "fnmm_heap: %s: %p\n", what, p);
+
+	if (n > 0 && write(2, msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
+		abort();
+	abort();
+}
+
+/*
+ * The state byte of the object at @p in its span @s: one per 2^shift
+ * bytes (the objects' alignment), so bytes that no object starts at stay
+ * ST_FREE.
+ */
+static unsigned char *state_of(const struct span *s, const void *p)
+{
+	return &s->state[((uintptr_t)p - s->base) >> s->shift];
+}
+
+/*
+ * Whether @p is an object of span @s, of class @c, handed out once
+ * (below the bump) and free now: what every object on a free list (a
+ * span's or a cache's) must be.  An object starts at a multiple of
+ * 2^shift, of 3 * 2^shift in a 3 * 2^k class.
+ */
+static int obj_free_in(const struct span *s, const void *p, int c)
+{
+	uintptr_t off = (uintptr_t)p - s->base;
+
+	return s->cls == c && off < s->len &&
+	       !(off & (((size_t)1 << s->shift) - 1)) &&
+	       !(c >= 2 && !(c & 1) && (off >> s->shift) % 3) &&
+	       off < (size_t)s->bump * cls_size(c) &&
+	       *state_of(s, p) == ST_FREE;
+}
+
 static void *alloc_small(struct fnmm_heap *h, int c)
 {
 	struct span *s = h->partial[c];
@@ -526,8 +576,13 @@ static void *alloc_small(struct fnmm_heap *h, int c)
 		h->nempty[c]--;		/* an empty one in use again */
 	if (s->freed) {
 		p = s->freed;
+		if (!obj_free_in(s, p, c))
+			heap_abort("corrupted free list", p);
 		s->freed = *(void **)p;
 	} else {
+		/* nfree counts more than the list holds: a link overwritten */
+		if (s->bump >= s->nobj)
+			heap_abort("corrupted free list", (void *)s->base);
 		p = (void *)(s->base + (size_t)s->bump++ * cls_size(c));
 	}
 	if (!--s->nfree)
@@ -566,17 +621,6 @@ static void *alloc_large(struct fnmm_heap *h, size_t size, size_t align)
 	return (void *)s->base;
 }
 
-/* Straight to fd 2: stdio may be locked (a fork's child) or broken. */
-static __attribute__((noreturn)) void heap_abort(const char *what,
-						 const void *p)
-{
-	char msg[160];
-	int n = snprintf(msg, sizeof(msg), "fnmm_heap: %s: %p\n", what, p);
-
-	if (n > 0 && write(2, msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1) < 0)
-		abort();
-	abort();
-}
 
 /* The run of a live allocation at @p, or NULL; lock held. */
 static struct span *run_of(struct fnmm_heap *h, const void *p)
@@ -592,16 +636,6 @@ static struct span *run_of(struct fnmm_heap *h, const void *p)
 	    (a - s->base) / cls_size(s->cls) >= s->bump)
 		return NULL;
 	return s;
-}
-
-/*
- * The state byte of the object at @p in its span @s: one per 2^shift
- * bytes (the objects' alignment), so bytes that no object starts at stay
- * ST_FREE.
- */
-static unsigned char *state_of(const struct span *s, const void *p)
-{
-	return &s->state[((uintptr_t)p - s->base) >> s->shift];
 }
 
 static void *tc_alloc(struct fnmm_heap *h, int c);
@@ -711,7 +745,7 @@ static void tc_flush(struct fnmm_heap *h, int c, unsigned int n)
 		void *p = tc.bin[c];
 		struct span *s = run_of(h, p);
 
-		if (!s || s->cls != c)
+		if (!s || !obj_free_in(s, p, c))
 			heap_abort("corrupted free list", p);
 		tc.bin[c] = *(void **)p;
 		tc.n[c]--;
@@ -755,9 +789,14 @@ static struct tcache *tc_for(struct fnmm_heap *h)
 		return &tc;
 	tc_flush_all();
 	pthread_once(&tc_once, tc_key_make);
-	if (!tc_key_ok || pthread_setspecific(tc_key, &tc))
+	if (!tc_key_ok)
 		return NULL;
+	/* Set first: setspecific may call malloc (the preload: this heap). */
 	tc.h = h;
+	if (pthread_setspecific(tc_key, &tc)) {
+		tc.h = NULL;
+		return NULL;
+	}
 	return &tc;
 }
 
@@ -783,13 +822,8 @@ void fnmm_heap_flush(struct fnmm_heap *h)
 static struct span *free_obj_span(struct fnmm_heap *h, void *p, int c)
 {
 	struct span *s = span_at(h, p);
-	uintptr_t off = (uintptr_t)p - (s ? s->base : 0);
 
-	/* An object starts at a multiple of 2^shift, of 3 * 2^shift in a mid class. */
-	if (!s || s->cls != c || off >= s->len ||
-	    off & (((size_t)1 << s->shift) - 1) ||
-	    (c >= 2 && !(c & 1) && (off >> s->shift) % 3) ||
-	    *state_of(s, p) != ST_FREE)
+	if (!s || !obj_free_in(s, p, c))
 		heap_abort("corrupted free list", p);
 	return s;
 }
@@ -821,9 +855,12 @@ static void *tc_alloc(struct fnmm_heap *h, int c)
 			if (!t->n[c])
 				return NULL;
 		}
+		/* Checked before its link is read. */
 		p = t->bin[c];
+		*state_of(free_obj_span(h, p, c), p) = ST_LIVE;
 		t->bin[c] = *(void **)p;
 		t->n[c]--;
+		return p;
 	}
 	*state_of(free_obj_span(h, p, c), p) = ST_LIVE;
 	return p;
@@ -907,7 +944,10 @@ size_t fnmm_malloc_usable_size(struct fnmm_heap *h, const void *p)
  */
 int fnmm_heap_contains(struct fnmm_heap *h, const void *p)
 {
-	return span_at(h, p) != NULL;
+	struct span *s = span_at(h, p);
+
+	/* A large run may be shorter than its UNIT. */
+	return s && (s->cls >= 0 || (uintptr_t)p - s->base < s->len);
 }
 
 int fnmm_heap_owns(struct fnmm_heap *h, const void *p)
@@ -1011,8 +1051,14 @@ static void fork_prepare(void)
 		pthread_mutex_lock(&h->lock);
 		shared |= h->src->shared;
 	}
-	if (shared && pipe2(fork_pipe, O_CLOEXEC))
+	if (shared && pipe2(fork_pipe, O_CLOEXEC)) {
+		static const char msg[] =
+			"fnmm_heap: fork: no pipe: the parent does not wait for the child's copy of the heap\n";
+
 		fork_pipe[0] = fork_pipe[1] = -1;
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			errno = err;
+	}
 	errno = err;
 }
 
@@ -1149,10 +1195,13 @@ void fnmm_heap_destroy(struct fnmm_heap *h)
 
 static void *anon_map(void *arg, size_t len, size_t align, uint64_t *tag)
 {
-	size_t page = sysconf(_SC_PAGESIZE), extra = align - page;
+	size_t page = sysconf(_SC_PAGESIZE), extra;
 	uintptr_t p, a;
 
 	(void)arg;
+	if (align < page)
+		align = page;
+	extra = align - page;
 	*tag = 0;
 	p = (uintptr_t)mmap(NULL, len + extra, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1198,7 +1247,7 @@ static void *dev_map(void *arg, size_t len, size_t align, uint64_t *tag)
 {
 	struct dev_source *d = arg;
 	struct fnmm_vmctl r;
-	int tries;
+	int tries, err = errno;
 
 	for (tries = 0; tries < 8; tries++) {
 		void *res = mmap(NULL, len + align, PROT_NONE,
@@ -1215,6 +1264,7 @@ static void *dev_map(void *arg, size_t len, size_t align, uint64_t *tag)
 				      &r);
 		if (!ret) {
 			*tag = r.handle;
+			errno = err;
 			return (void *)(uintptr_t)r.range.virt;
 		}
 		if (ret != -EEXIST)

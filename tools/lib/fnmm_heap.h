@@ -31,7 +31,8 @@
  * @shared: its runs stay shared with a child after fork() (MAP_SHARED):
  *	then, in the child, the heap copies every run into private
  *	anonymous memory at the same address before fork() returns in
- *	either process (the parent waits), and takes its pages from
+ *	either process (the forking thread waits; other threads of the
+ *	parent do not: see fnmm_heap.c), and takes its pages from
  *	anonymous memory from then on.  A fork costs O(bytes mapped).
  */
 struct fnmm_heap_source {

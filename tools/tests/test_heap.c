@@ -14,7 +14,7 @@
  * or a stray write shows), calloc's bytes are zero, realloc keeps the
  * prefix, addresses are aligned, usable_size covers the size; at the
  * end (this thread's cache handed back) the heap holds no object and at
- * most 4 empty spans per class.  Then threads allocating and freeing,
+ * most an empty span per class.  Then threads allocating and freeing,
  * half of their blocks freed by another thread, their caches handed
  * back as they exit.  Freed objects are not reported as owned; a forked
  * child gets its own copy of the heap (the device's MAP_SHARED pages
@@ -30,12 +30,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common.h"
 #include "fnmm_heap.h"
 
 #define MAX_LIVE	1500
+/* fnmm_heap's size classes: each keeps at most one empty span */
+#define HEAP_CLASSES	24
 #define STEPS		20000
 
 /* The device's test region is 64 MiB: smaller blocks and fewer there. */
@@ -175,8 +178,8 @@ static void random_run(struct fnmm_heap *h, const char *mode)
 		fnmm_free(h, b[--n].p);
 	fnmm_heap_flush(h);
 	fnmm_heap_stats(h, &st);
-	tap(st.objects == 0 && st.live == 0 && st.runs <= 4 * 12, NULL,
-	    "%s: all freed: %zu objects, %zu runs (at most 4 empty spans per class), %zu bytes mapped",
+	tap(st.objects == 0 && st.live == 0 && st.runs <= HEAP_CLASSES, NULL,
+	    "%s: all freed: %zu objects, %zu runs (at most an empty span per class), %zu bytes mapped",
 	    mode, st.objects, st.runs, st.mapped);
 }
 
@@ -276,7 +279,7 @@ static void threads(struct fnmm_heap *h, const char *mode)
 	tap(!bad, NULL, "%s: 4 threads, blocks freed by their own and other threads: %d bad bytes",
 	    mode, bad);
 	fnmm_heap_stats(h, &st);
-	tap(st.objects == 0 && st.runs <= 4 * 12, NULL,
+	tap(st.objects == 0 && st.runs <= HEAP_CLASSES, NULL,
 	    "%s: after the threads: %zu objects, %zu runs", mode, st.objects,
 	    st.runs);
 }
@@ -288,7 +291,8 @@ static void threads(struct fnmm_heap *h, const char *mode)
 enum misuse_case {
 	M_CONTROL, M_FOREIGN, M_DOUBLE_CACHED, M_DOUBLE_FLUSHED, M_UNTOUCHED,
 	M_INTERIOR, M_DOUBLE_LARGE, M_LIST_OVERWRITTEN, M_REALLOC_FREED,
-	M_MID_INTERIOR, M_MID_LIST, M_NR
+	M_MID_INTERIOR, M_MID_LIST, M_SPAN_LIST, M_SPAN_LIST_ZERO,
+	M_FLUSH_LIVE, M_NR
 };
 
 static const char *const misuse_name[M_NR] = {
@@ -303,15 +307,24 @@ static const char *const misuse_name[M_NR] = {
 	"a realloc of a freed object aborts",
 	"a free inside a 48-byte object, at a 16-byte boundary, aborts",
 	"a free list overwritten to point inside a 48-byte object aborts",
+	"a span's free list overwritten after free aborts the refill that meets it",
+	"a span's free list zeroed after free aborts before the span overflows",
+	"a cache's list overwritten to point to a live object aborts the flush",
 };
+
+/* Shared with the children: an overwritten link points here; untouched? */
+static unsigned char *victim;
 
 static void misuse_child(struct fnmm_heap *h, enum misuse_case m)
 {
 	static char foreign[64] __attribute__((aligned(64)));
 	char *p = fnmm_malloc(h, 32), *q = fnmm_malloc(h, 32);
-	char *big = fnmm_malloc(h, 1 << 20);
+	char *big = fnmm_malloc(h, 1 << 20), *o[40];
+	/* The span-list cases want a class of their own: a fresh heap. */
+	struct fnmm_heap *f = fnmm_heap_create(fnmm_heap_source_anon());
+	int i;
 
-	if (!p || !q || !big)
+	if (!p || !q || !big || !f)
 		_exit(2);
 	switch (m) {
 	case M_CONTROL:
@@ -370,6 +383,31 @@ static void misuse_child(struct fnmm_heap *h, enum misuse_case m)
 		fnmm_malloc(h, 40);
 		fnmm_malloc(h, 40);
 		break;
+	case M_SPAN_LIST:
+	case M_SPAN_LIST_ZERO:
+		/* o[0] ends on top of its span's list (the cache's bottom) */
+		for (i = 0; i < 40; i++)
+			o[i] = fnmm_malloc(f, 32);
+		for (i = 0; i < 40; i++)
+			fnmm_free(f, o[i]);
+		fnmm_heap_flush(f);
+		if (m == M_SPAN_LIST)
+			*(void **)o[0] = victim + 64;
+		else
+			memset(o[0], 0, 32);
+		/* at most a span's worth: the zeroed list loses the rest */
+		for (i = 0; i < 600; i++)
+			fnmm_malloc(f, 32);
+		break;
+	case M_FLUSH_LIVE:
+		o[0] = fnmm_malloc(f, 32);
+		o[1] = fnmm_malloc(f, 32);
+		o[2] = fnmm_malloc(f, 32);
+		fnmm_free(f, o[2]);
+		fnmm_free(f, o[0]);
+		*(void **)o[0] = o[1];	/* o[1] is live */
+		fnmm_heap_flush(f);
+		break;
 	default:
 		break;
 	}
@@ -380,9 +418,18 @@ static void misuse(struct fnmm_heap *h, const char *mode)
 {
 	int m;
 
+	victim = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (victim == MAP_FAILED)
+		victim = NULL;
 	for (m = 0; m < M_NR; m++) {
-		int status = 0;
-		pid_t pid = fork();
+		int status = 0, i, touched = 0;
+		pid_t pid;
+
+		if (!victim)
+			break;
+		memset(victim, 0, 4096);
+		pid = fork();
 
 		if (!pid) {
 			/* The report goes to the TAP output's diagnostics. */
@@ -394,10 +441,17 @@ static void misuse(struct fnmm_heap *h, const char *mode)
 		if (m == M_CONTROL)
 			tap(WIFEXITED(status) && !WEXITSTATUS(status), NULL,
 			    "%s: %s", mode, misuse_name[m]);
-		else
-			tap(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
-			    NULL, "%s: %s", mode, misuse_name[m]);
+		else {
+			for (i = 0; i < 4096; i++)
+				touched += victim[i] != 0;
+			tap(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT &&
+			    !touched, touched ? "memory the link named written" : NULL,
+			    "%s: %s", mode, misuse_name[m]);
+		}
 	}
+	tap(victim != NULL, NULL, "%s: a shared page for the misuse cases", mode);
+	if (victim)
+		munmap(victim, 4096);
 }
 
 /* A freed object is no longer the heap's to report. */
@@ -408,12 +462,21 @@ static void freed_not_owned(struct fnmm_heap *h, const char *mode)
 		     fnmm_malloc_usable_size(h, p) == 128 &&
 		     fnmm_malloc_usable_size(h, big) >= 300000;
 
+	char *short_run = fnmm_aligned_alloc(h, 1 << 17, 4096);
+
 	fnmm_free(h, p);
 	fnmm_free(h, big);
 	tap(before && !fnmm_heap_owns(h, p) && !fnmm_heap_owns(h, big) &&
 	    !fnmm_malloc_usable_size(h, p) && !fnmm_malloc_usable_size(h, big),
 	    NULL, "%s: owns and usable_size: yes while live, no once freed",
 	    mode);
+	/* A run of a page: the rest of its 16 KiB unit is not the heap's. */
+	tap(short_run && fnmm_heap_contains(h, short_run) &&
+	    fnmm_heap_contains(h, short_run + 4095) &&
+	    !fnmm_heap_contains(h, short_run + 4096) &&
+	    !fnmm_heap_contains(h, short_run + 8192), NULL,
+	    "%s: a large run shorter than a unit contains its bytes only", mode);
+	fnmm_free(h, short_run);
 }
 
 /*
