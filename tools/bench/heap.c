@@ -91,7 +91,7 @@ static double run(int threads)
 	double t0;
 	int i;
 
-	iters = (sz >= 16384 ? 20000 : 200000) / batch;
+	iters = (sz >= 16384 ? 200000 : 2000000) / batch;
 	t0 = now();
 	for (i = 0; i < threads; i++)
 		pthread_create(&t[i], NULL, worker, NULL);

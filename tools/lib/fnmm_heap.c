@@ -31,19 +31,28 @@
  *
  * Runs go back to the source as FreeNOS's PageAllocator gives pages
  * back: a span when its last object is freed and its class already keeps
- * EMPTY_KEEP bytes of empty spans (16 KiB; the class's only span with
- * room is kept whatever its size), a large run when freed unless it is
- * the LARGE_KEEP (1) last freed run of at most 1 MiB, kept for a next
- * request of the same length (fnmm_heap_flush() gives it back).  The
- * small budgets keep the pages held per live byte at glibc's level
- * (make bench's overhead trace).
+ * EMPTY_KEEP (64 KiB) or its recent peak of live bytes (which decays by
+ * 1/256 as each of its spans empties), whichever is more, of empty
+ * spans (a class's only span with room is kept whatever its size): a
+ * program that frees and allocates again the same amount does not go to
+ * the source each time; a large run when freed unless it is the LARGE_KEEP (1) last
+ * freed run of at most 1 MiB, kept for a next request of the same length
+ * (fnmm_heap_flush() gives it back).
+ *
+ * A refill takes from a span its thread owns (at most one per class), so
+ * that threads do not share spans, nor the cache lines of their state
+ * bytes, while they allocate: else the first span with room no other
+ * thread owns among the first OWN_SKIP + 1 of the class's list, else a
+ * new one.
  *
  * Misuse aborts, with a line on stderr: a free (or realloc) of an address
  * that is not a live allocation (never given, inside an object, a slot
  * never handed out, freed already, wherever the first free put it: a
- * cache, its span, or back to the source), and a cached object whose
- * state is not free when taken (a free list overwritten after free).
- * Only two threads freeing the same object at once can both pass.
+ * cache, its span, or back to the source), and a span's free list link
+ * that does not name a free object of the span (overwritten after free).
+ * The thread caches keep nothing in the objects, so a write after free
+ * cannot redirect them.  Only two threads freeing the same object at
+ * once can both pass.
  *
  * fork(): every heap's lock is held across it.  The child's heaps over
  * a shared source (the device: MAP_SHARED) get private copies of their
@@ -59,11 +68,12 @@
  * must exec or exit without touching the heap.
  *
  * Per thread: a cache of up to TC_MAX (64) free objects per class and
- * TC_BYTES (16 KiB) of them (at least one object), a LIFO linked through
- * the objects, in front of the heap (as glibc's tcache): a small malloc
- * or free takes no lock while the cache has an object or room; it is
- * refilled and flushed half its size at a time under the heap's lock,
- * and flushed when the thread exits.  A free finds its object's span
+ * TC_BYTES (64 KiB) of them (at least one object), a stack of objects
+ * and their state bytes' addresses in the thread's own memory, in front
+ * of the heap (as glibc's tcache): a small malloc or free takes no lock
+ * while the cache has an object or room; it is refilled and flushed
+ * (the oldest) half its size at a time under the heap's lock, and
+ * flushed when the thread exits.  A free finds its object's span
  * without the lock in the run map.  The heap's counts take objects in
  * caches as allocated; a thread's fnmm_heap_flush() hands its cache
  * back.
@@ -96,8 +106,9 @@
 #define MAX_SMALL	((size_t)1 << 16)	/* the largest class's size */
 #define SPAN_OBJS	4	/* objects a span holds at least */
 #define TC_MAX		64	/* objects per class in a thread's cache */
-#define TC_BYTES	(16 << 10)	/* and bytes (one object at least) */
-#define EMPTY_KEEP	(16 << 10)	/* bytes of empty spans a class keeps */
+#define TC_BYTES	(64 << 10)	/* and bytes (one object at least) */
+#define EMPTY_KEEP	(64 << 10)	/* bytes of empty spans a class keeps, at least */
+#define OWN_SKIP	4	/* spans a refill passes over, others' */
 #define LARGE_KEEP	1	/* freed large runs kept for the next ones */
 #define LARGE_KEEP_MAX	((size_t)1 << 20)	/* of at most this size */
 #define CLS_CACHED	-2	/* a large run kept, not live */
@@ -118,6 +129,7 @@ struct span {
 	unsigned int shift;	/* log2 of the class's size */
 	unsigned int nobj, nfree, bump;
 	unsigned char *state;	/* ST_* per object (a span's) */
+	const void *owner;	/* the cache refilled from it, or NULL */
 	void *freed;		/* objects freed, linked through themselves */
 	struct span *prev, *next;	/* on the class's list, or descriptors' */
 	int listed;
@@ -139,6 +151,9 @@ struct fnmm_heap {
 	size_t mapped, live, objects, runs, made;
 	size_t page;
 	unsigned int nempty[NCLASS];	/* empty spans kept per class */
+	size_t empty_bytes[NCLASS];	/* and their bytes */
+	size_t clive[NCLASS];		/* live bytes per class */
+	size_t recent[NCLASS];		/* their recent peak (decaying) */
 	struct span *kept[LARGE_KEEP];	/* freed large runs, oldest first */
 	unsigned int nkept;
 	unsigned char *sfree[NCLASS];	/* state arrays not in use */
@@ -155,11 +170,22 @@ struct fnmm_heap {
 	struct span **pmap[1 << MAP_L1];
 };
 
-/* A thread's cache, for one heap at a time. */
+/*
+ * A thread's cache, for one heap at a time: per class a stack of free
+ * objects and their state bytes, in the thread's own memory (nothing is
+ * read from or written to a cached object, so a write after free cannot
+ * redirect the cache).
+ */
+struct tc_ent {
+	void *obj;
+	unsigned char *st;	/* its state byte */
+};
+
 struct tcache {
 	struct fnmm_heap *h;
-	void *bin[NCLASS];
 	unsigned int n[NCLASS];
+	struct span *cur[NCLASS];	/* the span it refills from, if its owner */
+	struct tc_ent e[NCLASS][TC_MAX];
 };
 
 static __thread struct tcache tc;
@@ -493,6 +519,7 @@ static void run_free(struct fnmm_heap *h, struct span *s)
 	h->runs--;
 	if (s->state)
 		state_put(h, s->cls, s->state);
+	s->owner = NULL;	/* a cache may still name it */
 	desc_put(h, s);
 }
 
@@ -558,22 +585,55 @@ static int obj_free_in(const struct span *s, const void *p, int c)
 	       *state_of(s, p) == ST_FREE;
 }
 
-static void *alloc_small(struct fnmm_heap *h, int c)
+/*
+ * The span a refill for cache @t (NULL: none) takes from: the one it
+ * owns while it has room, else the first with room no other cache owns
+ * among the first OWN_SKIP + 1 on the class's list, else a new one; @t
+ * owns it then.  So two threads do not share a span (and the state
+ * bytes' cache lines) while they allocate.  Lock held.
+ */
+static struct span *span_for(struct fnmm_heap *h, int c, struct tcache *t)
 {
-	struct span *s = h->partial[c];
-	void *p;
+	struct span *s = t ? t->cur[c] : NULL;
+	int k;
 
-	if (!s) {
+	if (s && s->owner == t && s->cls == c && s->nfree)
+		return s;
+	if (s && s->owner == t && s->cls == c)
+		s->owner = NULL;
+	s = h->partial[c];
+	for (k = 0; s && s->owner && k < OWN_SKIP; k++)
+		s = s->next;
+	if (!s || s->owner) {
 		/* Aligned to its objects' alignment: a power of two's, its size. */
 		s = run_new(h, span_len(c), (size_t)1 << cls_shift(c), c);
 		if (!s)
 			return NULL;
 		s->nfree = s->nobj;
 		h->nempty[c]++;		/* empty: taken below, as any empty one */
+		h->empty_bytes[c] += s->len;
 		list_add(h, s);
 	}
-	if (s->nfree == s->nobj)
+	if (t) {
+		s->owner = t;
+		t->cur[c] = s;
+	}
+	return s;
+}
+
+/* An object of class @c for cache @t, and its span in *@sp; lock held. */
+static void *alloc_small(struct fnmm_heap *h, int c, struct span **sp,
+			 struct tcache *t)
+{
+	struct span *s = span_for(h, c, t);
+	void *p;
+
+	if (!s)
+		return NULL;
+	if (s->nfree == s->nobj) {
 		h->nempty[c]--;		/* an empty one in use again */
+		h->empty_bytes[c] -= s->len;
+	}
 	if (s->freed) {
 		p = s->freed;
 		if (!obj_free_in(s, p, c))
@@ -588,7 +648,11 @@ static void *alloc_small(struct fnmm_heap *h, int c)
 	if (!--s->nfree)
 		list_del(h, s);
 	h->live += cls_size(c);
+	h->clive[c] += cls_size(c);
+	if (h->clive[c] > h->recent[c])
+		h->recent[c] = h->clive[c];
 	h->objects++;
+	*sp = s;
 	return p;
 }
 
@@ -663,8 +727,22 @@ static void *heap_alloc(struct fnmm_heap *h, size_t size, size_t align)
 	return p;
 }
 
+/*
+ * The common case inline: this thread's cache is @h's and has an object
+ * of the class (heap_alloc() does the rest, and the same again).
+ */
 void *fnmm_malloc(struct fnmm_heap *h, size_t size)
 {
+	if (__builtin_expect(size - 1 < MAX_SMALL && tc.h == h, 1)) {
+		int c = cls_of(size);
+		unsigned int i = tc.n[c];
+
+		if (__builtin_expect(i != 0, 1)) {
+			tc.n[c] = --i;
+			*tc.e[c][i].st = ST_LIVE;
+			return tc.e[c][i].obj;
+		}
+	}
 	return heap_alloc(h, size, 0);
 }
 
@@ -699,18 +777,24 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 	*(void **)p = s->freed;
 	s->freed = p;
 	h->live -= cls_size(s->cls);
+	h->clive[s->cls] -= cls_size(s->cls);
 	h->objects--;
 	if (!s->nfree++)
 		list_add(h, s);
 	/*
-	 * Empty: kept while the class keeps fewer than EMPTY_KEEP empty
-	 * ones, else back to the source (unless it is the class's only
-	 * span with room).
+	 * Empty: kept while the class keeps at most EMPTY_KEEP bytes, or its
+	 * recent peak of live bytes, of empty spans, else back to the
+	 * source (unless it is the class's only span with room).
 	 */
 	if (s->nfree == s->nobj) {
-		if ((h->nempty[s->cls] + 1) * s->len <= EMPTY_KEEP ||
+		int c = s->cls;
+
+		h->recent[c] -= h->recent[c] >> 8;	/* decays as spans empty */
+		if (h->empty_bytes[c] + s->len <= EMPTY_KEEP ||
+		    h->empty_bytes[c] + s->len <= h->recent[c] ||
 		    (h->partial[s->cls] == s && !s->next)) {
-			h->nempty[s->cls]++;
+			h->nempty[c]++;
+			h->empty_bytes[c] += s->len;
 		} else {
 			list_del(h, s);
 			run_free(h, s);
@@ -737,21 +821,25 @@ static void free_large(struct fnmm_heap *h, struct span *s)
 	h->kept[h->nkept++] = s;
 }
 
-/* Give @n objects of class @c of the cache back to the heap. */
+/* Give the @n oldest objects of class @c of the cache back to the heap. */
 static void tc_flush(struct fnmm_heap *h, int c, unsigned int n)
 {
+	unsigned int i;
+
+	if (n > tc.n[c])
+		n = tc.n[c];
 	pthread_mutex_lock(&h->lock);
-	while (n-- && tc.n[c]) {
-		void *p = tc.bin[c];
+	for (i = 0; i < n; i++) {
+		void *p = tc.e[c][i].obj;
 		struct span *s = run_of(h, p);
 
 		if (!s || !obj_free_in(s, p, c))
-			heap_abort("corrupted free list", p);
-		tc.bin[c] = *(void **)p;
-		tc.n[c]--;
+			heap_abort("corrupted thread cache", p);
 		free_small(h, s, p);
 	}
 	pthread_mutex_unlock(&h->lock);
+	tc.n[c] -= n;
+	memmove(tc.e[c], tc.e[c] + n, tc.n[c] * sizeof(tc.e[c][0]));
 }
 
 static void tc_flush_all(void)
@@ -762,6 +850,14 @@ static void tc_flush_all(void)
 		return;
 	for (c = 0; c < NCLASS; c++)
 		tc_flush(tc.h, c, TC_MAX);
+	/* The spans it owned are anyone's. */
+	pthread_mutex_lock(&tc.h->lock);
+	for (c = 0; c < NCLASS; c++) {
+		if (tc.cur[c] && tc.cur[c]->owner == &tc)
+			tc.cur[c]->owner = NULL;
+		tc.cur[c] = NULL;
+	}
+	pthread_mutex_unlock(&tc.h->lock);
 	tc.h = NULL;
 }
 
@@ -806,64 +902,70 @@ static struct tcache *tc_for(struct fnmm_heap *h)
  */
 void fnmm_heap_flush(struct fnmm_heap *h)
 {
+	struct span *s, *next;
+	int c;
+
 	if (tc.h == h)
 		tc_flush_all();
 	pthread_mutex_lock(&h->lock);
 	while (h->nkept)
 		run_free(h, h->kept[--h->nkept]);
+	/* Empty spans beyond EMPTY_KEEP go back: O(spans with room). */
+	for (c = 0; c < NCLASS; c++) {
+		h->recent[c] = h->clive[c];
+		for (s = h->partial[c]; s && h->empty_bytes[c] > EMPTY_KEEP;
+		     s = next) {
+			next = s->next;
+			if (s->nfree != s->nobj ||
+			    (h->partial[c] == s && !s->next))
+				continue;
+			h->nempty[c]--;
+			h->empty_bytes[c] -= s->len;
+			list_del(h, s);
+			run_free(h, s);
+		}
+	}
 	pthread_mutex_unlock(&h->lock);
-}
-
-/*
- * The span of object @p of class @c, which the heap holds as free (in a
- * cache or a span's list): anything else means a list was overwritten
- * (a write after free).
- */
-static struct span *free_obj_span(struct fnmm_heap *h, void *p, int c)
-{
-	struct span *s = span_at(h, p);
-
-	if (!s || !obj_free_in(s, p, c))
-		heap_abort("corrupted free list", p);
-	return s;
 }
 
 /* A small object of class @c, through the cache if there is one. */
 static void *tc_alloc(struct fnmm_heap *h, int c)
 {
 	struct tcache *t = tc_for(h);
+	struct span *s;
+	unsigned int i;
 	void *p;
 
 	if (!t) {
 		pthread_mutex_lock(&h->lock);
-		p = alloc_small(h, c);
+		p = alloc_small(h, c, &s, NULL);
 		pthread_mutex_unlock(&h->lock);
-		if (!p)
-			return NULL;
-	} else {
-		if (!t->n[c]) {
-			pthread_mutex_lock(&h->lock);
-			while (t->n[c] < tc_batch(c)) {
-				p = alloc_small(h, c);
-				if (!p)
-					break;
-				*(void **)p = t->bin[c];
-				t->bin[c] = p;
-				t->n[c]++;
-			}
-			pthread_mutex_unlock(&h->lock);
-			if (!t->n[c])
-				return NULL;
-		}
-		/* Checked before its link is read. */
-		p = t->bin[c];
-		*state_of(free_obj_span(h, p, c), p) = ST_LIVE;
-		t->bin[c] = *(void **)p;
-		t->n[c]--;
+		if (p)
+			*state_of(s, p) = ST_LIVE;
 		return p;
 	}
-	*state_of(free_obj_span(h, p, c), p) = ST_LIVE;
-	return p;
+	if (!t->n[c]) {
+		pthread_mutex_lock(&h->lock);
+		for (i = 0; i < tc_batch(c); i++) {
+			p = alloc_small(h, c, &s, t);
+			if (!p)
+				break;
+			/* the oldest at the bottom, flushed first */
+			t->e[c][tc_batch(c) - 1 - i].obj = p;
+			t->e[c][tc_batch(c) - 1 - i].st = state_of(s, p);
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (i < tc_batch(c)) {
+			memmove(t->e[c], t->e[c] + tc_batch(c) - i,
+				i * sizeof(t->e[c][0]));
+		}
+		t->n[c] = i;
+		if (!i)
+			return NULL;
+	}
+	i = --t->n[c];
+	*t->e[c][i].st = ST_LIVE;
+	return t->e[c][i].obj;
 }
 
 /*
@@ -872,7 +974,7 @@ static void *tc_alloc(struct fnmm_heap *h, int c)
  * is not an object handed out, aborts, however the first went (cache,
  * span, or given back with its span: then the address is no run's).
  */
-void fnmm_free(struct fnmm_heap *h, void *p)
+static __attribute__((noinline)) void free_slow(struct fnmm_heap *h, void *p)
 {
 	struct tcache *t;
 	unsigned char *st;
@@ -898,9 +1000,8 @@ void fnmm_free(struct fnmm_heap *h, void *p)
 		if (t) {
 			if (t->n[c] >= tc_max(c))
 				tc_flush(h, c, tc_batch(c));
-			*(void **)p = t->bin[c];
-			t->bin[c] = p;
-			t->n[c]++;
+			t->e[c][t->n[c]].obj = p;
+			t->e[c][t->n[c]++].st = st;
 			return;
 		}
 		pthread_mutex_lock(&h->lock);
@@ -914,6 +1015,41 @@ void fnmm_free(struct fnmm_heap *h, void *p)
 		heap_abort("free of a pointer the heap did not give", p);
 	free_large(h, s);
 	pthread_mutex_unlock(&h->lock);
+}
+
+/*
+ * The common case inline: a live object of a span below 2^48, this
+ * thread's cache @h's with room (free_slow() does the rest, with every
+ * check, and the same again).
+ */
+void fnmm_free(struct fnmm_heap *h, void *p)
+{
+	uintptr_t key = (uintptr_t)p >> UNIT_SHIFT, off;
+	struct span **l2, *s;
+	unsigned char *st;
+	unsigned int n;
+	int c;
+
+	if (__builtin_expect(key < MAP_KEYS && tc.h == h, 1)) {
+		l2 = __atomic_load_n(&h->pmap[key >> MAP_BITS], __ATOMIC_ACQUIRE);
+		s = l2 ? __atomic_load_n(&l2[key & ((1U << MAP_BITS) - 1)],
+					 __ATOMIC_ACQUIRE) : NULL;
+		if (s && s->cls >= 0) {
+			c = s->cls;
+			off = (uintptr_t)p - s->base;
+			st = &s->state[off >> s->shift];
+			n = tc.n[c];
+			if (off < s->len && !(off & (((size_t)1 << s->shift) - 1)) &&
+			    *st == ST_LIVE && n < tc_max(c)) {
+				*st = ST_FREE;
+				tc.e[c][n].obj = p;
+				tc.e[c][n].st = st;
+				tc.n[c] = n + 1;
+				return;
+			}
+		}
+	}
+	free_slow(h, p);
 }
 
 size_t fnmm_malloc_usable_size(struct fnmm_heap *h, const void *p)
@@ -1096,6 +1232,13 @@ static void fork_child(void)
 	int err = errno;
 
 	for (h = heaps; h; h = h->gnext) {
+		size_t i;
+
+		/* The other threads' spans are anyone's: they are gone. */
+		for (i = 0; i < h->cap; i++)
+			if (h->tab[i].key && h->tab[i].s->owner &&
+			    h->tab[i].s->owner != &tc)
+				h->tab[i].s->owner = NULL;
 		if (h->src->shared)
 			heap_privatize(h);
 		pthread_mutex_unlock(&h->lock);
