@@ -39,11 +39,11 @@
  * freed run of at most 1 MiB, kept for a next request of the same length
  * (fnmm_heap_flush() gives it back).
  *
- * A refill takes from a span its thread owns (at most one per class), so
- * that threads do not share spans, nor the cache lines of their state
- * bytes, while they allocate: else the first span with room no other
- * thread owns among the first OWN_SKIP + 1 of the class's list, else a
- * new one.
+ * A refill takes from a span its thread owns (at most one per class, off
+ * the class's list while owned), so that threads do not share spans, nor
+ * the cache lines of their state bytes, while they allocate: else the
+ * first span of the class's list, else a new one.  A thread's spans go
+ * back to the lists when it exits or flushes.
  *
  * Misuse aborts, with a line on stderr: a free (or realloc) of an address
  * that is not a live allocation (never given, inside an object, a slot
@@ -83,7 +83,8 @@
  * O(1) per object (a hash probe, list operations) plus a source call
  * when a span is made or given back; realloc O(size) when it moves;
  * fork() O(bytes mapped) over a shared source, else O(1).  Memory:
- * an 88-byte descriptor per run, a state byte per 2^k bytes of a span
+ * a 96-byte descriptor per run, a thread cache of 24 KiB (static TLS: the
+ * preload library must be preloaded, not dlopen()ed), a state byte per 2^k bytes of a span
  * (1/16 of a span of 16-byte or 48-byte objects, 1/4096 of one of 4 KiB),
  * 8 bytes per UNIT in the run map and 32 per UNIT in the table.
  */
@@ -108,7 +109,6 @@
 #define TC_MAX		64	/* objects per class in a thread's cache */
 #define TC_BYTES	(64 << 10)	/* and bytes (one object at least) */
 #define EMPTY_KEEP	(64 << 10)	/* bytes of empty spans a class keeps, at least */
-#define OWN_SKIP	4	/* spans a refill passes over, others' */
 #define LARGE_KEEP	1	/* freed large runs kept for the next ones */
 #define LARGE_KEEP_MAX	((size_t)1 << 20)	/* of at most this size */
 #define CLS_CACHED	-2	/* a large run kept, not live */
@@ -150,8 +150,7 @@ struct fnmm_heap {
 	struct span *chunks;	/* the UNIT chunks descriptors come from */
 	size_t mapped, live, objects, runs, made;
 	size_t page;
-	unsigned int nempty[NCLASS];	/* empty spans kept per class */
-	size_t empty_bytes[NCLASS];	/* and their bytes */
+	size_t empty_bytes[NCLASS];	/* bytes of empty spans kept per class */
 	size_t clive[NCLASS];		/* live bytes per class */
 	size_t recent[NCLASS];		/* their recent peak (decaying) */
 	struct span *kept[LARGE_KEEP];	/* freed large runs, oldest first */
@@ -417,20 +416,21 @@ static struct span *span_at(struct fnmm_heap *h, const void *p)
  */
 static unsigned char *state_get(struct fnmm_heap *h, int c)
 {
-	size_t n = (((span_len(c) >> cls_shift(c)) + 15) & ~(size_t)15) + 16;
+	/* Whole cache lines: two threads' spans share none (chunks are aligned). */
+	size_t n = ((span_len(c) >> cls_shift(c)) + 16 + 63) & ~(size_t)63;
 	unsigned char *st = h->sfree[c];
 
 	if (st) {
 		memcpy(&h->sfree[c], st, sizeof(st));
 	} else {
 		if (h->sleft < n) {
-			/* The chunk's first 16 bytes link the chunks. */
+			/* The chunk's first line links the chunks. */
 			st = meta_map(UNIT);
 			if (!st)
 				return NULL;
 			memcpy(st, &h->schunk, sizeof(st));
 			h->schunk = st;
-			h->sleft = UNIT - 16;
+			h->sleft = UNIT - 64;
 			h->meta += UNIT;
 		}
 		st = h->schunk + UNIT - h->sleft;
@@ -585,36 +585,45 @@ static int obj_free_in(const struct span *s, const void *p, int c)
 	       *state_of(s, p) == ST_FREE;
 }
 
+/* Span @s is no cache's any more: back on its class's list if it has room. */
+static void span_release(struct fnmm_heap *h, struct span *s)
+{
+	s->owner = NULL;
+	if (s->nfree && !s->listed)
+		list_add(h, s);
+}
+
 /*
  * The span a refill for cache @t (NULL: none) takes from: the one it
- * owns while it has room, else the first with room no other cache owns
- * among the first OWN_SKIP + 1 on the class's list, else a new one; @t
- * owns it then.  So two threads do not share a span (and the state
- * bytes' cache lines) while they allocate.  Lock held.
+ * owns while it has room, else the first on the class's list, else a
+ * new one; @t owns it then, and it leaves the list (a span a cache owns
+ * is on no list, so the list's head is always free to take): two threads
+ * do not share a span (nor the cache lines of its state bytes) while
+ * they allocate.  Lock held.
  */
 static struct span *span_for(struct fnmm_heap *h, int c, struct tcache *t)
 {
 	struct span *s = t ? t->cur[c] : NULL;
-	int k;
 
-	if (s && s->owner == t && s->cls == c && s->nfree)
-		return s;
-	if (s && s->owner == t && s->cls == c)
-		s->owner = NULL;
+	if (s && s->owner == t && s->cls == c) {
+		if (s->nfree)
+			return s;
+		span_release(h, s);
+	}
 	s = h->partial[c];
-	for (k = 0; s && s->owner && k < OWN_SKIP; k++)
-		s = s->next;
-	if (!s || s->owner) {
+	if (!s) {
 		/* Aligned to its objects' alignment: a power of two's, its size. */
 		s = run_new(h, span_len(c), (size_t)1 << cls_shift(c), c);
 		if (!s)
 			return NULL;
 		s->nfree = s->nobj;
-		h->nempty[c]++;		/* empty: taken below, as any empty one */
-		h->empty_bytes[c] += s->len;
-		list_add(h, s);
+		h->empty_bytes[c] += s->len;	/* taken below, as any empty one */
+		if (!t)
+			list_add(h, s);
 	}
 	if (t) {
+		if (s->listed)
+			list_del(h, s);
 		s->owner = t;
 		t->cur[c] = s;
 	}
@@ -631,8 +640,7 @@ static void *alloc_small(struct fnmm_heap *h, int c, struct span **sp,
 	if (!s)
 		return NULL;
 	if (s->nfree == s->nobj) {
-		h->nempty[c]--;		/* an empty one in use again */
-		h->empty_bytes[c] -= s->len;
+		h->empty_bytes[c] -= s->len;	/* an empty one in use again */
 	}
 	if (s->freed) {
 		p = s->freed;
@@ -645,7 +653,7 @@ static void *alloc_small(struct fnmm_heap *h, int c, struct span **sp,
 			heap_abort("corrupted free list", (void *)s->base);
 		p = (void *)(s->base + (size_t)s->bump++ * cls_size(c));
 	}
-	if (!--s->nfree)
+	if (!--s->nfree && s->listed)
 		list_del(h, s);
 	h->live += cls_size(c);
 	h->clive[c] += cls_size(c);
@@ -779,12 +787,13 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 	h->live -= cls_size(s->cls);
 	h->clive[s->cls] -= cls_size(s->cls);
 	h->objects--;
-	if (!s->nfree++)
+	if (!s->nfree++ && !s->owner)
 		list_add(h, s);
 	/*
 	 * Empty: kept while the class keeps at most EMPTY_KEEP bytes, or its
 	 * recent peak of live bytes, of empty spans, else back to the
-	 * source (unless it is the class's only span with room).
+	 * source (unless it is the class's only span with room, or a
+	 * cache's).
 	 */
 	if (s->nfree == s->nobj) {
 		int c = s->cls;
@@ -792,8 +801,7 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 		h->recent[c] -= h->recent[c] >> 8;	/* decays as spans empty */
 		if (h->empty_bytes[c] + s->len <= EMPTY_KEEP ||
 		    h->empty_bytes[c] + s->len <= h->recent[c] ||
-		    (h->partial[s->cls] == s && !s->next)) {
-			h->nempty[c]++;
+		    s->owner || (h->partial[s->cls] == s && !s->next)) {
 			h->empty_bytes[c] += s->len;
 		} else {
 			list_del(h, s);
@@ -853,18 +861,24 @@ static void tc_flush_all(void)
 	/* The spans it owned are anyone's. */
 	pthread_mutex_lock(&tc.h->lock);
 	for (c = 0; c < NCLASS; c++) {
-		if (tc.cur[c] && tc.cur[c]->owner == &tc)
-			tc.cur[c]->owner = NULL;
+		if (tc.cur[c] && tc.cur[c]->owner == &tc &&
+		    tc.cur[c]->cls == c)
+			span_release(tc.h, tc.cur[c]);
 		tc.cur[c] = NULL;
 	}
 	pthread_mutex_unlock(&tc.h->lock);
 	tc.h = NULL;
 }
 
+/* Set once the thread's cache was handed back at its exit. */
+static __thread int tc_dead;
+
 static void tc_exit(void *arg)
 {
 	(void)arg;
 	tc_flush_all();
+	/* A later key destructor's malloc takes the lock: no cache to leak. */
+	tc_dead = 1;
 }
 
 static int tc_key_ok;
@@ -885,12 +899,12 @@ static struct tcache *tc_for(struct fnmm_heap *h)
 		return &tc;
 	tc_flush_all();
 	pthread_once(&tc_once, tc_key_make);
-	if (!tc_key_ok)
+	if (!tc_key_ok || tc_dead)
 		return NULL;
 	/* Set first: setspecific may call malloc (the preload: this heap). */
 	tc.h = h;
 	if (pthread_setspecific(tc_key, &tc)) {
-		tc.h = NULL;
+		tc_flush_all();	/* what a malloc in between put there */
 		return NULL;
 	}
 	return &tc;
@@ -919,7 +933,6 @@ void fnmm_heap_flush(struct fnmm_heap *h)
 			if (s->nfree != s->nobj ||
 			    (h->partial[c] == s && !s->next))
 				continue;
-			h->nempty[c]--;
 			h->empty_bytes[c] -= s->len;
 			list_del(h, s);
 			run_free(h, s);
@@ -1238,7 +1251,7 @@ static void fork_child(void)
 		for (i = 0; i < h->cap; i++)
 			if (h->tab[i].key && h->tab[i].s->owner &&
 			    h->tab[i].s->owner != &tc)
-				h->tab[i].s->owner = NULL;
+				span_release(h, h->tab[i].s);
 		if (h->src->shared)
 			heap_privatize(h);
 		pthread_mutex_unlock(&h->lock);

@@ -7,7 +7,8 @@
  *   LD_PRELOAD=/path/to/libfnmm-malloc.so program ...
  *
  * Interposes malloc, free, calloc, realloc, reallocarray, posix_memalign,
- * memalign, aligned_alloc, valloc, pvalloc and malloc_usable_size with a
+ * memalign, aligned_alloc, valloc, pvalloc, malloc_usable_size and
+ * malloc_trim (which also calls fnmm_heap_flush()) with a
  * fnmm_heap (tools/lib/fnmm_heap.c) over the device's pages (MapSparse,
  * Released as its spans empty).  Falls back to the system allocator
  * (glibc's __libc_* entry points) with a one-line warning on stderr when
@@ -29,7 +30,8 @@
  * closed, so the parent's context is the parent's alone.
  *
  * Cost: that of fnmm_heap, plus an atomic load per call, and per free a
- * lockless lookup of the owner (two loads).
+ * lockless lookup of the owner (two loads).  Its thread cache is static
+ * TLS (initial-exec): preload it; a dlopen() of it fails.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -362,4 +364,16 @@ EXPORT size_t malloc_usable_size(void *p)
 		libc_usable = (size_t (*)(void *))dlsym(RTLD_NEXT,
 							 "malloc_usable_size");
 	return libc_usable ? libc_usable(p) : 0;
+}
+
+/* This thread's cached objects and the heap's kept empty spans back, then glibc's. */
+EXPORT int malloc_trim(size_t pad)
+{
+	static int (*libc_trim)(size_t);
+
+	if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == ST_ON)
+		fnmm_heap_flush(heap);
+	if (!libc_trim)
+		libc_trim = (int (*)(size_t))dlsym(RTLD_NEXT, "malloc_trim");
+	return libc_trim ? libc_trim(pad) : 0;
 }

@@ -259,6 +259,112 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/*
+ * Threads that refilled once and sit idle own a span each: the holes in
+ * the other spans must still be used, not new spans made.
+ */
+#define IDLE_THREADS	8
+static pthread_barrier_t idle_bar;
+static struct fnmm_heap *idle_heap;
+
+static void *idle_owner(void *arg)
+{
+	void *p = fnmm_malloc(idle_heap, 64);
+
+	(void)arg;
+	pthread_barrier_wait(&idle_bar);	/* owning, idle */
+	pthread_barrier_wait(&idle_bar);	/* the main thread is done */
+	fnmm_free(idle_heap, p);
+	return NULL;
+}
+
+static void idle_owners(struct fnmm_heap *h, const char *mode)
+{
+	static void *o[8192];
+	pthread_t t[IDLE_THREADS];
+	struct fnmm_heap_stats a, b;
+	int i, started = 0;
+
+	for (i = 0; i < 8192; i++)
+		o[i] = fnmm_malloc(h, 64);
+	for (i = 0; i < 8192; i += 2) {
+		fnmm_free(h, o[i]);
+		o[i] = NULL;
+	}
+	fnmm_heap_flush(h);	/* 4096 holes in the spans */
+	idle_heap = h;
+	pthread_barrier_init(&idle_bar, NULL, IDLE_THREADS + 1);
+	for (i = 0; i < IDLE_THREADS; i++)
+		started += !pthread_create(&t[i], NULL, idle_owner, NULL);
+	if (started == IDLE_THREADS)
+		pthread_barrier_wait(&idle_bar);
+	fnmm_heap_stats(h, &a);
+	for (i = 0; i < 8192; i += 2)
+		o[i] = fnmm_malloc(h, 64);
+	fnmm_heap_stats(h, &b);
+	if (started == IDLE_THREADS)
+		pthread_barrier_wait(&idle_bar);
+	for (i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&idle_bar);
+	for (i = 0; i < 8192; i++)
+		fnmm_free(h, o[i]);
+	fnmm_heap_flush(h);
+	/* the owners took 8 spans of 128 holes: 1024 objects in 4 new spans */
+	tap(started == IDLE_THREADS && b.made - a.made <= 5, NULL,
+	    "%s: %d idle threads owning spans: 4096 holes refilled with %zu new runs",
+	    mode, IDLE_THREADS, b.made - a.made);
+}
+
+/*
+ * A key destructor that runs after the heap's (created later) and
+ * allocates, in every round of destructors glibc runs: nothing stays in
+ * a cache of the exited thread.
+ */
+static pthread_key_t late_key;
+
+static void late_destructor(void *arg)
+{
+	struct fnmm_heap *h = arg;
+	void *p[40];
+	int i;
+
+	for (i = 0; i < 40; i++)
+		p[i] = fnmm_malloc(h, 48);
+	for (i = 0; i < 40; i++)
+		fnmm_free(h, p[i]);
+	/* Again in the next round: the last one comes after the heap's. */
+	pthread_setspecific(late_key, h);
+}
+
+static void *late_worker(void *arg)
+{
+	void *p = fnmm_malloc(arg, 48);
+
+	fnmm_free(arg, p);
+	pthread_setspecific(late_key, arg);
+	return NULL;
+}
+
+static void late_frees(struct fnmm_heap *h, const char *mode)
+{
+	struct fnmm_heap_stats st;
+	pthread_t t;
+
+	fnmm_heap_flush(h);
+	if (pthread_key_create(&late_key, late_destructor) ||
+	    pthread_create(&t, NULL, late_worker, h)) {
+		tap(0, NULL, "%s: a thread for the late destructor", mode);
+		return;
+	}
+	pthread_join(t, NULL);
+	pthread_key_delete(late_key);
+	fnmm_heap_stats(h, &st);
+	tap_eq(st.objects, 0,
+	       "%s: mallocs in a later key destructor leave no object behind",
+	       mode);
+}
+
 static void threads(struct fnmm_heap *h, const char *mode)
 {
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -611,6 +717,8 @@ int main(int argc, char **argv)
 	}
 	random_run(h, mode);
 	threads(h, mode);
+	idle_owners(h, mode);
+	late_frees(h, mode);
 	freed_not_owned(h, mode);
 	fork_copy(h, mode, fd);
 	misuse(h, mode);
