@@ -75,7 +75,7 @@ cases = []
 for line in open(tsv):
     run, alloc, case, v = line.rstrip('\n').split('\t')
     d[(run, alloc, case)].append(float(v))
-    if case not in cases:
+    if case not in cases and run != 'prog':
         cases.append(case)
 def med(v):
     v = sorted(v)
@@ -87,7 +87,7 @@ print('## Heap: fnmm_heap against glibc malloc and jemalloc\n')
 print('Natively, over anonymous memory (the same code serves the device\'s pages), '
       'median (min-p90) of %s rounds; ns per malloc+free pair per thread; '
       '"pair": malloc then free at once, "batch64": 64 mallocs then 64 frees. '
-      'The ratios are ours over theirs in the same process.\n' % rounds)
+      'The ratios are ours over theirs in the same process:\n' % rounds)
 print('| case | glibc | fnmm | fnmm / glibc | jemalloc | fnmm | fnmm / jemalloc |')
 print('|---|---:|---:|---:|---:|---:|---:|')
 for c in cases:
@@ -111,7 +111,8 @@ for c in cases:
           sc('glibc', 'glibc'), sc('jemalloc', 'jemalloc'), sc('glibc', 'fnmm')))
 print('\n**Memory overhead** on a replayed trace (400k steps, 4096 slots, '
       'sizes mostly up to 512 B, some to 16 KiB and 256 KiB): bytes held '
-      'from the kernel per live byte at the peak of live bytes.\n')
+      'from the kernel per live byte at the peak of live bytes (ours: '
+      'pages and metadata):\n')
 print('| glibc | jemalloc | fnmm |')
 print('|---:|---:|---:|')
 print('| %.3f | %.3f | %.3f |' % (med(d[('glibc', 'glibc', 'overhead')]),
@@ -121,7 +122,7 @@ progs = [c for (run, a, c) in d if run == 'prog' and a == 'glibc']
 if progs:
     print('\n**Unmodified programs** under each allocator by LD_PRELOAD (ours: '
           '`libfnmm-malloc.so`, `FNMM_MALLOC_DEVICE=anon`): wall seconds, '
-          'median (min-p90) of %s rounds.\n' % rounds)
+          'median (min-p90) of %s rounds:\n' % rounds)
     print('| program | glibc | jemalloc | fnmm | fnmm / glibc | fnmm / jemalloc |')
     print('|---|---:|---:|---:|---:|---:|')
     for c in progs:

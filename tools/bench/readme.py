@@ -136,7 +136,7 @@ def main():
         out += ['**The user-space heap** (`tools/lib/fnmm_heap.c`, issue 14; '
                 'natively, over anonymous memory) against glibc malloc and '
                 'jemalloc, in the same processes:', '']
-        for t in tables(md):
+        for t in tables(md, captions=True):
             out += [t, '']
         out += ['']
     for name, title in (('e2e.md', 'End to end in the test VM (TCG: ratios only)'),
