@@ -664,13 +664,15 @@ static void *alloc_small(struct fnmm_heap *h, int c, struct span **sp,
 	return p;
 }
 
-static void *alloc_large(struct fnmm_heap *h, size_t size, size_t align)
+/* A large run; *@zero: it is fresh from the source (zero); lock held. */
+static void *alloc_large(struct fnmm_heap *h, size_t size, size_t align,
+			 int *zero)
 {
 	size_t len = (size + h->page - 1) & ~(h->page - 1);
 	struct span *s;
-
 	unsigned int i;
 
+	*zero = 0;
 	if (len < size)
 		return NULL;
 	/* A run kept from a free of the same length, if the alignment allows. */
@@ -688,11 +690,11 @@ static void *alloc_large(struct fnmm_heap *h, size_t size, size_t align)
 	s = run_new(h, len, align, -1);
 	if (!s)
 		return NULL;
+	*zero = 1;
 	h->live += len;
 	h->objects++;
 	return (void *)s->base;
 }
-
 
 /* The run of a live allocation at @p, or NULL; lock held. */
 static struct span *run_of(struct fnmm_heap *h, const void *p)
@@ -726,8 +728,10 @@ static void *heap_alloc(struct fnmm_heap *h, size_t size, size_t align)
 			c++;
 		p = tc_alloc(h, c);
 	} else {
+		int zero;
+
 		pthread_mutex_lock(&h->lock);
-		p = alloc_large(h, size, align);
+		p = alloc_large(h, size, align, &zero);
 		pthread_mutex_unlock(&h->lock);
 	}
 	if (!p)
@@ -763,16 +767,26 @@ void *fnmm_aligned_alloc(struct fnmm_heap *h, size_t align, size_t size)
 	return heap_alloc(h, size, align);
 }
 
+/* A large run fresh from the source is zero already: no memset (no touch). */
 void *fnmm_calloc(struct fnmm_heap *h, size_t n, size_t size)
 {
+	int zero = 0;
 	void *p;
 
 	if (size && n > SIZE_MAX / size) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = fnmm_malloc(h, n * size);
-	if (p)
+	if (n * size > MAX_SMALL) {
+		pthread_mutex_lock(&h->lock);
+		p = alloc_large(h, n * size, 0, &zero);
+		pthread_mutex_unlock(&h->lock);
+		if (!p)
+			errno = ENOMEM;
+	} else {
+		p = fnmm_malloc(h, n * size);
+	}
+	if (p && !zero)
 		memset(p, 0, n * size);
 	return p;
 }
@@ -1349,16 +1363,34 @@ void fnmm_heap_destroy(struct fnmm_heap *h)
 
 /* ---- sources ---- */
 
+/* The last run anon_map() made starts here: the next goes just below. */
+static uintptr_t anon_low;
+
+/*
+ * One mmap at the aligned address just below the last run (the kernel
+ * maps top-down, so that is usually free, and the two merge into one
+ * VMA), else a larger one trimmed to the alignment (three calls).
+ */
 static void *anon_map(void *arg, size_t len, size_t align, uint64_t *tag)
 {
 	size_t page = sysconf(_SC_PAGESIZE), extra;
-	uintptr_t p, a;
+	uintptr_t p, a, low = __atomic_load_n(&anon_low, __ATOMIC_RELAXED);
 
 	(void)arg;
 	if (align < page)
 		align = page;
 	extra = align - page;
 	*tag = 0;
+	if (low > len + align) {
+		a = (low - len) & ~(align - 1);
+		p = (uintptr_t)mmap((void *)a, len, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS |
+				    MAP_FIXED_NOREPLACE, -1, 0);
+		if (p == a)
+			goto out;
+		if ((void *)p != MAP_FAILED)	/* a kernel that took a hint */
+			munmap((void *)p, len);
+	}
 	p = (uintptr_t)mmap(NULL, len + extra, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if ((void *)p == MAP_FAILED)
@@ -1368,6 +1400,8 @@ static void *anon_map(void *arg, size_t len, size_t align, uint64_t *tag)
 		munmap((void *)p, a - p);
 	if (p + len + extra > a + len)
 		munmap((void *)(a + len), p + len + extra - (a + len));
+out:
+	__atomic_store_n(&anon_low, a, __ATOMIC_RELAXED);
 	return (void *)a;
 }
 

@@ -584,6 +584,28 @@ static void misuse(struct fnmm_heap *h, const char *mode)
 		munmap(victim, 4096);
 }
 
+/* calloc: zero whether the run is fresh (no memset) or reused (memset). */
+static void calloc_zero(struct fnmm_heap *h, const char *mode)
+{
+	unsigned char *p = fnmm_malloc(h, 200000), *q, *r;
+	size_t i, bad = 0;
+
+	if (p)
+		memset(p, 0xaa, 200000);
+	fnmm_free(h, p);		/* kept: the next run of its length */
+	q = fnmm_calloc(h, 1, 200000);
+	r = fnmm_calloc(h, 3, 1 << 20);	/* fresh from the source */
+	for (i = 0; q && i < 200000; i++)
+		bad += q[i] != 0;
+	for (i = 0; r && i < 3 << 20; i++)
+		bad += r[i] != 0;
+	tap(p && q && r && !bad, NULL,
+	    "%s: calloc is zero on a reused run and on a fresh one (%zu bytes not)",
+	    mode, bad);
+	fnmm_free(h, q);
+	fnmm_free(h, r);
+}
+
 /* A freed object is no longer the heap's to report. */
 static void freed_not_owned(struct fnmm_heap *h, const char *mode)
 {
@@ -720,6 +742,7 @@ int main(int argc, char **argv)
 	idle_owners(h, mode);
 	late_frees(h, mode);
 	freed_not_owned(h, mode);
+	calloc_zero(h, mode);
 	fork_copy(h, mode, fd);
 	misuse(h, mode);
 	fnmm_heap_destroy(h);
