@@ -384,7 +384,8 @@ static void pmap_set(struct fnmm_heap *h, uintptr_t key, struct span *s)
  * beyond the map (then see the table).  Descriptors stay mapped, so a
  * stale answer (a run given back meanwhile) is still a descriptor.
  */
-static struct span *pmap_get(struct fnmm_heap *h, const void *p)
+static inline __attribute__((always_inline)) struct span *
+pmap_get(struct fnmm_heap *h, const void *p)
 {
 	uintptr_t key = (uintptr_t)p >> UNIT_SHIFT;
 	struct span **l2;
@@ -1051,16 +1052,14 @@ static __attribute__((noinline)) void free_slow(struct fnmm_heap *h, void *p)
  */
 void fnmm_free(struct fnmm_heap *h, void *p)
 {
-	uintptr_t key = (uintptr_t)p >> UNIT_SHIFT, off;
-	struct span **l2, *s;
 	unsigned char *st;
 	unsigned int n;
+	struct span *s;
+	uintptr_t off;
 	int c;
 
-	if (__builtin_expect(key < MAP_KEYS && tc.h == h, 1)) {
-		l2 = __atomic_load_n(&h->pmap[key >> MAP_BITS], __ATOMIC_ACQUIRE);
-		s = l2 ? __atomic_load_n(&l2[key & ((1U << MAP_BITS) - 1)],
-					 __ATOMIC_ACQUIRE) : NULL;
+	if (__builtin_expect(tc.h == h, 1)) {
+		s = pmap_get(h, p);	/* NULL beyond the map: free_slow() */
 		if (s && s->cls >= 0) {
 			c = s->cls;
 			off = (uintptr_t)p - s->base;
