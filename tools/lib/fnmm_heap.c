@@ -14,9 +14,14 @@
  *    one, a power of two).  A span of a class holds at least 4 objects,
  *    in whole UNITs, aligned to its objects' alignment; objects sit at
  *    multiples of the size from its start.  An object is taken from the
- *    span's list of freed objects (linked through the objects) or else
- *    from its untouched tail; a class keeps its spans with a free object
- *    on a list, the most recent first;
+ *    span's freed objects or else from its untouched tail.  A span of at
+ *    most 64 objects (classes of 256 bytes and more) keeps its freed
+ *    ones as a bitmap in its descriptor, the lowest taken first, so the
+ *    heap never touches the memory of such objects (big objects sit at
+ *    the same offsets in their pages: links in them would be cache
+ *    misses that two threads' objects conflict on); a span of more keeps
+ *    a list linked through them.  A class keeps its spans with a free
+ *    object on a list, the most recent first;
  *  - a larger request is a run of its own, rounded up to the page.
  * Every run has a descriptor out of band (in anonymous memory of the
  * heap's own), found from any address in it through the run map, a radix
@@ -31,19 +36,33 @@
  *
  * Runs go back to the source as FreeNOS's PageAllocator gives pages
  * back: a span when its last object is freed and its class already keeps
- * EMPTY_KEEP (64 KiB) or its recent peak of live bytes (which decays by
- * 1/256 as each of its spans empties), whichever is more, of empty
- * spans (a class's only span with room is kept whatever its size): a
- * program that frees and allocates again the same amount does not go to
- * the source each time; a large run when freed unless it is the LARGE_KEEP (1) last
- * freed run of at most 1 MiB, kept for a next request of the same length
- * (fnmm_heap_flush() gives it back).
+ * EMPTY_KEEP (64 KiB) or its recent peak of live bytes, whichever is
+ * more, of empty spans (a class's only span with room is kept whatever
+ * its size): a program that frees and allocates again the same amount
+ * does not go to the source each time.  Recent is counted in churn, not
+ * time: the peak of this epoch and of the last, an epoch ending once the
+ * class has allocated twice that (at least 2 * EMPTY_KEEP) in it; at the
+ * end of an epoch the empty spans beyond the new recent peak go back at
+ * once, so a class that runs lower gives its old peak back after
+ * allocating 4 times it.  A large run goes back when freed unless it is
+ * the LARGE_KEEP (1) last freed run of at most 1 MiB, kept for a next
+ * request of the same length.  fnmm_heap_flush() gives back every kept
+ * run but EMPTY_KEEP per class in the caller's arena.
+ *
+ * Arenas: the spans are in arenas, each with its own lock and lists
+ * (2 per CPU, at most NARENA (8)); a thread takes its arena the first
+ * time it allocates, round robin, and keeps it (for every heap), so that
+ * two threads that allocate at once do not wait for one lock.  A free
+ * goes back to its object's span, in whichever arena.  The heap's own
+ * lock, taken after an arena's, is for runs: the source's calls, the
+ * table, descriptors, state arrays, large runs.  Descriptors are
+ * 64-byte aligned: two arenas' spans share no cache line.
  *
  * A refill takes from a span its thread owns (at most one per class, off
  * the class's list while owned), so that threads do not share spans, nor
  * the cache lines of their state bytes, while they allocate: else the
- * first span of the class's list, else a new one.  A thread's spans go
- * back to the lists when it exits or flushes.
+ * first span of the class's list in its arena, else a new one.  A
+ * thread's spans go back to the lists when it exits or flushes.
  *
  * Misuse aborts, with a line on stderr: a free (or realloc) of an address
  * that is not a live allocation (never given, inside an object, a slot
@@ -54,7 +73,7 @@
  * cannot redirect them.  Only two threads freeing the same object at
  * once can both pass.
  *
- * fork(): every heap's lock is held across it.  The child's heaps over
+ * fork(): every lock of every heap is held across it.  The child's heaps over
  * a shared source (the device: MAP_SHARED) get private copies of their
  * runs, and anonymous memory from then on (see struct
  * fnmm_heap_source); the forking thread waits for the copies (a pipe's
@@ -72,18 +91,22 @@
  * and their state bytes' addresses in the thread's own memory, in front
  * of the heap (as glibc's tcache): a small malloc or free takes no lock
  * while the cache has an object or room; it is refilled and flushed
- * (the oldest) half its size at a time under the heap's lock, and
+ * (the oldest) half its size at a time under an arena's lock, and
  * flushed when the thread exits.  A free finds its object's span
  * without the lock in the run map.  The heap's counts take objects in
  * caches as allocated; a thread's fnmm_heap_flush() hands its cache
  * back.
  *
  * Cost: a small malloc or free O(1) without a lock on a cache hit (a
- * run-map lookup, the state byte, the cache list); else, under the lock,
- * O(1) per object (a hash probe, list operations) plus a source call
- * when a span is made or given back; realloc O(size) when it moves;
- * fork() O(bytes mapped) over a shared source, else O(1).  Memory:
- * a 96-byte descriptor per run, a thread cache of 24 KiB (static TLS: the
+ * run-map lookup, the state byte, the cache list); else, under the
+ * arena's lock, O(1) per object (a run-map lookup, list operations, a
+ * bit) plus, under the heap's, a source call when a span is made or
+ * given back; an epoch's end walks the class's spans with room in the
+ * arena, at most once per 2 * EMPTY_KEEP bytes allocated from them (and
+ * per its recent peak); a large malloc or free O(1) under the heap's lock
+ * plus a source call; realloc O(size) when it moves; fork() O(bytes
+ * mapped) over a shared source, else O(1).  Memory:
+ * a 128-byte descriptor per run, a thread cache of 24 KiB (static TLS: the
  * preload library must be preloaded, not dlopen()ed), a state byte per 2^k bytes of a span
  * (1/16 of a span of 16-byte or 48-byte objects, 1/4096 of one of 4 KiB),
  * 8 bytes per UNIT in the run map and 32 per UNIT in the table.
@@ -112,6 +135,7 @@
 #define LARGE_KEEP	1	/* freed large runs kept for the next ones */
 #define LARGE_KEEP_MAX	((size_t)1 << 20)	/* of at most this size */
 #define CLS_CACHED	-2	/* a large run kept, not live */
+#define NARENA		8	/* arenas at most: 2 per CPU up to this */
 /* The run map: UNIT numbers below MAP_KEYS (addresses below 2^48). */
 #define MAP_BITS	16	/* UNIT numbers per second level: 2^16 */
 #define MAP_L1		(48 - UNIT_SHIFT - MAP_BITS)	/* to 2^48 */
@@ -131,28 +155,53 @@ struct span {
 	unsigned char *state;	/* ST_* per object (a span's) */
 	const void *owner;	/* the cache refilled from it, or NULL */
 	void *freed;		/* objects freed, linked through themselves */
+	uint64_t fmap;		/* or, nobj <= 64: bit i, object i freed */
 	struct span *prev, *next;	/* on the class's list, or descriptors' */
+	struct arena *ar;	/* a span's arena (NULL: a large run) */
 	int listed;
-};
+} __attribute__((aligned(64)));	/* two arenas' spans share no line */
 
 struct slot {
 	uintptr_t key;		/* UNIT number, 0: empty */
 	struct span *s;
 };
 
-struct fnmm_heap {
-	pthread_mutex_t lock;	/* protects everything below */
-	const struct fnmm_heap_source *src;
+/*
+ * An arena: spans of every class, and their counts.  Each thread's cache
+ * takes its spans from one arena (round robin as threads start), so that
+ * two threads that allocate do not wait for one lock.
+ */
+struct arena {
+	/*
+	 * protects everything below and its spans' nfree, bump, freed, fmap, owner,
+	 * prev, next and listed (a span's other fields are fixed while it is
+	 * mapped; its objects' state bytes take no lock)
+	 */
+	pthread_mutex_t lock;
 	struct span *partial[NCLASS];	/* spans with a free object */
+	size_t empty_bytes[NCLASS];	/* bytes of empty spans kept per class */
+	size_t clive[NCLASS];		/* live bytes per class */
+	size_t peak[NCLASS];		/* their peak in this epoch */
+	size_t prev[NCLASS];		/* and in the last */
+	size_t churn[NCLASS];		/* bytes allocated in this epoch */
+	size_t live, objects;		/* in its spans (caches' objects too) */
+} __attribute__((aligned(64)));
+
+struct fnmm_heap {
+	/*
+	 * Taken after an arena's lock, if with one.  Protects everything
+	 * below but ar[] (each its own lock): the run
+	 * table and map (the map's reads take no lock), descriptors, state
+	 * arrays, large runs, the counts, the source's calls.
+	 */
+	pthread_mutex_t lock;
+	const struct fnmm_heap_source *src;
 	struct slot *tab;
 	size_t cap, used;	/* table slots, and those in use */
 	struct span *spare;	/* descriptors not in use */
 	struct span *chunks;	/* the UNIT chunks descriptors come from */
-	size_t mapped, live, objects, runs, made;
+	size_t mapped, live, objects, runs, made;	/* live, objects: large */
 	size_t page;
-	size_t empty_bytes[NCLASS];	/* bytes of empty spans kept per class */
-	size_t clive[NCLASS];		/* live bytes per class */
-	size_t recent[NCLASS];		/* their recent peak (decaying) */
 	struct span *kept[LARGE_KEEP];	/* freed large runs, oldest first */
 	unsigned int nkept;
 	unsigned char *sfree[NCLASS];	/* state arrays not in use */
@@ -160,6 +209,8 @@ struct fnmm_heap {
 	size_t sleft;			/* bytes left in it */
 	size_t meta;			/* bytes of metadata mapped */
 	struct fnmm_heap *gprev, *gnext;	/* on heaps (fork) */
+	unsigned int narena;		/* arenas in use: ar[0 .. narena) */
+	struct arena ar[NARENA];
 	/*
 	 * UNIT number (below MAP_KEYS) -> the run there (every UNIT of a
 	 * span, a large run's first), or NULL: written under the lock, read
@@ -182,6 +233,7 @@ struct tc_ent {
 
 struct tcache {
 	struct fnmm_heap *h;
+	struct arena *ar;	/* its arena in h */
 	unsigned int n[NCLASS];
 	struct span *cur[NCLASS];	/* the span it refills from, if its owner */
 	struct tc_ent e[NCLASS][TC_MAX];
@@ -453,9 +505,12 @@ static size_t run_keys(const struct span *s)
 	return s->cls < 0 ? 1 : s->len >> UNIT_SHIFT;
 }
 
-/* Map a run and enter it in the table; lock held. */
+/*
+ * Map a run (a span of class @cls in arena @ar, or a large one: -1, NULL)
+ * and enter it in the table and the map; the heap's lock held.
+ */
 static struct span *run_new(struct fnmm_heap *h, size_t len, size_t align,
-			    int cls)
+			    int cls, struct arena *ar)
 {
 	struct span *s;
 	size_t k;
@@ -469,6 +524,7 @@ static struct span *run_new(struct fnmm_heap *h, size_t len, size_t align,
 	if (!s)
 		return NULL;
 	s->cls = cls;
+	s->ar = ar;
 	if (cls >= 0) {
 		s->shift = cls_shift(cls);
 		s->nobj = len / cls_size(cls);
@@ -524,9 +580,10 @@ static void run_free(struct fnmm_heap *h, struct span *s)
 	desc_put(h, s);
 }
 
-static void list_add(struct fnmm_heap *h, struct span *s)
+/* On its class's list in its arena; the arena's lock held. */
+static void list_add(struct span *s)
 {
-	struct span **head = &h->partial[s->cls];
+	struct span **head = &s->ar->partial[s->cls];
 
 	s->prev = NULL;
 	s->next = *head;
@@ -536,12 +593,12 @@ static void list_add(struct fnmm_heap *h, struct span *s)
 	s->listed = 1;
 }
 
-static void list_del(struct fnmm_heap *h, struct span *s)
+static void list_del(struct span *s)
 {
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		h->partial[s->cls] = s->next;
+		s->ar->partial[s->cls] = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
 	s->listed = 0;
@@ -586,12 +643,15 @@ static int obj_free_in(const struct span *s, const void *p, int c)
 	       *state_of(s, p) == ST_FREE;
 }
 
-/* Span @s is no cache's any more: back on its class's list if it has room. */
-static void span_release(struct fnmm_heap *h, struct span *s)
+/*
+ * Span @s is no cache's any more: back on its class's list if it has
+ * room; its arena's lock held.
+ */
+static void span_release(struct span *s)
 {
 	s->owner = NULL;
 	if (s->nfree && !s->listed)
-		list_add(h, s);
+		list_add(s);
 }
 
 /*
@@ -600,50 +660,90 @@ static void span_release(struct fnmm_heap *h, struct span *s)
  * new one; @t owns it then, and it leaves the list (a span a cache owns
  * is on no list, so the list's head is always free to take): two threads
  * do not share a span (nor the cache lines of its state bytes) while
- * they allocate.  Lock held.
+ * they allocate.  The lock of arena @ar (@t's) held.
  */
-static struct span *span_for(struct fnmm_heap *h, int c, struct tcache *t)
+static struct span *span_for(struct fnmm_heap *h, struct arena *ar, int c,
+			     struct tcache *t)
 {
 	struct span *s = t ? t->cur[c] : NULL;
 
 	if (s && s->owner == t && s->cls == c) {
 		if (s->nfree)
 			return s;
-		span_release(h, s);
+		span_release(s);
 	}
-	s = h->partial[c];
+	s = ar->partial[c];
 	if (!s) {
 		/* Aligned to its objects' alignment: a power of two's, its size. */
-		s = run_new(h, span_len(c), (size_t)1 << cls_shift(c), c);
+		pthread_mutex_lock(&h->lock);
+		s = run_new(h, span_len(c), (size_t)1 << cls_shift(c), c, ar);
+		pthread_mutex_unlock(&h->lock);
 		if (!s)
 			return NULL;
 		s->nfree = s->nobj;
-		h->empty_bytes[c] += s->len;	/* taken below, as any empty one */
+		ar->empty_bytes[c] += s->len;	/* taken below, as any empty one */
 		if (!t)
-			list_add(h, s);
+			list_add(s);
 	}
 	if (t) {
 		if (s->listed)
-			list_del(h, s);
+			list_del(s);
 		s->owner = t;
 		t->cur[c] = s;
 	}
 	return s;
 }
 
-/* An object of class @c for cache @t, and its span in *@sp; lock held. */
-static void *alloc_small(struct fnmm_heap *h, int c, struct span **sp,
-			 struct tcache *t)
+/*
+ * Give class @c's empty spans in @ar back to the source while it keeps
+ * more than @keep bytes of them (but for its only span with room, unless
+ * @keep is 0); the arena's lock held.  O(spans with room).
+ */
+static void trim_empty(struct fnmm_heap *h, struct arena *ar, int c,
+		       size_t keep)
 {
-	struct span *s = span_for(h, c, t);
+	struct span *s, *next;
+
+	for (s = ar->partial[c]; s && ar->empty_bytes[c] > keep; s = next) {
+		next = s->next;
+		if (s->nfree != s->nobj ||
+		    (keep && ar->partial[c] == s && !s->next))
+			continue;
+		ar->empty_bytes[c] -= s->len;
+		list_del(s);
+		pthread_mutex_lock(&h->lock);
+		run_free(h, s);
+		pthread_mutex_unlock(&h->lock);
+	}
+}
+
+/* Class @c's recent peak of live bytes in @ar, EMPTY_KEEP at least. */
+static size_t recent_peak(const struct arena *ar, int c)
+{
+	size_t r = ar->peak[c] > ar->prev[c] ? ar->peak[c] : ar->prev[c];
+
+	return r > EMPTY_KEEP ? r : EMPTY_KEEP;
+}
+
+/*
+ * An object of class @c for cache @t from arena @ar (@t's), and its span
+ * in *@sp; the arena's lock held.
+ */
+static void *alloc_small(struct fnmm_heap *h, struct arena *ar, int c,
+			 struct span **sp, struct tcache *t)
+{
+	struct span *s = span_for(h, ar, c, t);
 	void *p;
 
 	if (!s)
 		return NULL;
-	if (s->nfree == s->nobj) {
-		h->empty_bytes[c] -= s->len;	/* an empty one in use again */
-	}
-	if (s->freed) {
+	if (s->nfree == s->nobj)
+		ar->empty_bytes[c] -= s->len;	/* an empty one in use again */
+	if (s->fmap) {
+		p = (void *)(s->base + (size_t)__builtin_ctzll(s->fmap) *
+				       cls_size(c));
+		s->fmap &= s->fmap - 1;
+	} else if (s->freed) {
 		p = s->freed;
 		if (!obj_free_in(s, p, c))
 			heap_abort("corrupted free list", p);
@@ -655,12 +755,21 @@ static void *alloc_small(struct fnmm_heap *h, int c, struct span **sp,
 		p = (void *)(s->base + (size_t)s->bump++ * cls_size(c));
 	}
 	if (!--s->nfree && s->listed)
-		list_del(h, s);
-	h->live += cls_size(c);
-	h->clive[c] += cls_size(c);
-	if (h->clive[c] > h->recent[c])
-		h->recent[c] = h->clive[c];
-	h->objects++;
+		list_del(s);
+	ar->live += cls_size(c);
+	ar->clive[c] += cls_size(c);
+	if (ar->clive[c] > ar->peak[c])
+		ar->peak[c] = ar->clive[c];
+	ar->churn[c] += cls_size(c);
+	if (ar->churn[c] >= 2 * recent_peak(ar, c)) {
+		/* An epoch ends: what an old peak kept empty goes back. */
+		ar->prev[c] = ar->peak[c];
+		ar->peak[c] = ar->clive[c];
+		ar->churn[c] = 0;
+		if (ar->empty_bytes[c] > recent_peak(ar, c))
+			trim_empty(h, ar, c, recent_peak(ar, c));
+	}
+	ar->objects++;
 	*sp = s;
 	return p;
 }
@@ -688,7 +797,7 @@ static void *alloc_large(struct fnmm_heap *h, size_t size, size_t align,
 			h->objects++;
 			return (void *)s->base;
 		}
-	s = run_new(h, len, align, -1);
+	s = run_new(h, len, align, -1, NULL);
 	if (!s)
 		return NULL;
 	*zero = 1;
@@ -697,20 +806,25 @@ static void *alloc_large(struct fnmm_heap *h, size_t size, size_t align,
 	return (void *)s->base;
 }
 
-/* The run of a live allocation at @p, or NULL; lock held. */
-static struct span *run_of(struct fnmm_heap *h, const void *p)
+/* The live large run at @p, or NULL; the heap's lock held. */
+static struct span *large_of(struct fnmm_heap *h, const void *p)
 {
-	uintptr_t a = (uintptr_t)p;
-	struct span *s = tab_find(h, a >> UNIT_SHIFT);
+	struct span *s = tab_find(h, (uintptr_t)p >> UNIT_SHIFT);
 
-	if (!s || s->cls == CLS_CACHED)
-		return NULL;
-	if (s->cls < 0)
-		return a == s->base ? s : NULL;
-	if ((a - s->base) % cls_size(s->cls) ||
-	    (a - s->base) / cls_size(s->cls) >= s->bump)
-		return NULL;
-	return s;
+	return s && s->cls == -1 && (uintptr_t)p == s->base ? s : NULL;
+}
+
+/*
+ * Whether @p is where an object of span @s starts and is live, read
+ * without a lock (the object's owner is the only writer of its state).
+ */
+static int obj_live_in(const struct span *s, const void *p)
+{
+	uintptr_t off = (uintptr_t)p - s->base;
+
+	/* An address no object starts at has a state byte ST_FREE. */
+	return off < s->len && !(off & (((size_t)1 << s->shift) - 1)) &&
+	       *state_of(s, p) == ST_LIVE;
 }
 
 static void *tc_alloc(struct fnmm_heap *h, int c);
@@ -792,18 +906,28 @@ void *fnmm_calloc(struct fnmm_heap *h, size_t n, size_t size)
 	return p;
 }
 
-/* Object @p back to its span @s; lock held. */
+/* Object @p back to its span @s; the lock of its arena held. */
 static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 {
+	struct arena *ar = s->ar;
+
 	if (s->nfree == s->nobj)
 		heap_abort("double free", p);
-	*(void **)p = s->freed;
-	s->freed = p;
-	h->live -= cls_size(s->cls);
-	h->clive[s->cls] -= cls_size(s->cls);
-	h->objects--;
+	if (s->nobj <= 64) {
+		uint64_t bit = 1ULL << ((uintptr_t)p - s->base) / cls_size(s->cls);
+
+		if (s->fmap & bit)
+			heap_abort("double free", p);
+		s->fmap |= bit;
+	} else {
+		*(void **)p = s->freed;
+		s->freed = p;
+	}
+	ar->live -= cls_size(s->cls);
+	ar->clive[s->cls] -= cls_size(s->cls);
+	ar->objects--;
 	if (!s->nfree++ && !s->owner)
-		list_add(h, s);
+		list_add(s);
 	/*
 	 * Empty: kept while the class keeps at most EMPTY_KEEP bytes, or its
 	 * recent peak of live bytes, of empty spans, else back to the
@@ -813,14 +937,14 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 	if (s->nfree == s->nobj) {
 		int c = s->cls;
 
-		h->recent[c] -= h->recent[c] >> 8;	/* decays as spans empty */
-		if (h->empty_bytes[c] + s->len <= EMPTY_KEEP ||
-		    h->empty_bytes[c] + s->len <= h->recent[c] ||
-		    s->owner || (h->partial[s->cls] == s && !s->next)) {
-			h->empty_bytes[c] += s->len;
+		if (ar->empty_bytes[c] + s->len <= recent_peak(ar, c) ||
+		    s->owner || (ar->partial[c] == s && !s->next)) {
+			ar->empty_bytes[c] += s->len;
 		} else {
-			list_del(h, s);
+			list_del(s);
+			pthread_mutex_lock(&h->lock);
 			run_free(h, s);
+			pthread_mutex_unlock(&h->lock);
 		}
 	}
 }
@@ -849,18 +973,29 @@ static void tc_flush(struct fnmm_heap *h, int c, unsigned int n)
 {
 	unsigned int i;
 
+	struct arena *ar = NULL;
+
 	if (n > tc.n[c])
 		n = tc.n[c];
-	pthread_mutex_lock(&h->lock);
+	/* Objects other threads allocated go back to their spans' arenas. */
 	for (i = 0; i < n; i++) {
 		void *p = tc.e[c][i].obj;
-		struct span *s = run_of(h, p);
+		struct span *s = span_at(h, p);
 
-		if (!s || !obj_free_in(s, p, c))
+		if (!s || s->cls != c)
+			heap_abort("corrupted thread cache", p);
+		if (s->ar != ar) {
+			if (ar)
+				pthread_mutex_unlock(&ar->lock);
+			ar = s->ar;
+			pthread_mutex_lock(&ar->lock);
+		}
+		if (!obj_free_in(s, p, c))
 			heap_abort("corrupted thread cache", p);
 		free_small(h, s, p);
 	}
-	pthread_mutex_unlock(&h->lock);
+	if (ar)
+		pthread_mutex_unlock(&ar->lock);
 	tc.n[c] -= n;
 	memmove(tc.e[c], tc.e[c] + n, tc.n[c] * sizeof(tc.e[c][0]));
 }
@@ -874,19 +1009,28 @@ static void tc_flush_all(void)
 	for (c = 0; c < NCLASS; c++)
 		tc_flush(tc.h, c, TC_MAX);
 	/* The spans it owned are anyone's. */
-	pthread_mutex_lock(&tc.h->lock);
+	pthread_mutex_lock(&tc.ar->lock);
 	for (c = 0; c < NCLASS; c++) {
 		if (tc.cur[c] && tc.cur[c]->owner == &tc &&
 		    tc.cur[c]->cls == c)
-			span_release(tc.h, tc.cur[c]);
+			span_release(tc.cur[c]);
 		tc.cur[c] = NULL;
 	}
-	pthread_mutex_unlock(&tc.h->lock);
+	pthread_mutex_unlock(&tc.ar->lock);
 	tc.h = NULL;
 }
 
 /* Set once the thread's cache was handed back at its exit. */
 static __thread int tc_dead;
+
+/*
+ * The thread's arena, in every heap, is number (tc_pick - 1) modulo the
+ * heap's: threads take the next number as they first allocate.  Set
+ * once per thread, so that its cache goes back to the same arena's
+ * spans after a flush.
+ */
+static unsigned int tc_picks;
+static __thread unsigned int tc_pick;
 
 static void tc_exit(void *arg)
 {
@@ -917,6 +1061,9 @@ static struct tcache *tc_for(struct fnmm_heap *h)
 	if (!tc_key_ok || tc_dead)
 		return NULL;
 	/* Set first: setspecific may call malloc (the preload: this heap). */
+	if (!tc_pick)
+		tc_pick = __atomic_add_fetch(&tc_picks, 1, __ATOMIC_RELAXED);
+	tc.ar = &h->ar[(tc_pick - 1) % h->narena];
 	tc.h = h;
 	if (pthread_setspecific(tc_key, &tc)) {
 		tc_flush_all();	/* what a malloc in between put there */
@@ -931,28 +1078,31 @@ static struct tcache *tc_for(struct fnmm_heap *h)
  */
 void fnmm_heap_flush(struct fnmm_heap *h)
 {
-	struct span *s, *next;
+	unsigned int a, mine = tc_pick ? (tc_pick - 1) % h->narena : 0;
 	int c;
 
 	if (tc.h == h)
 		tc_flush_all();
+	/*
+	 * Empty spans go back, but for EMPTY_KEEP per class in the caller's
+	 * arena (and a class's only span with room there):
+	 * O(spans with room).
+	 */
+	for (a = 0; a < h->narena; a++) {
+		struct arena *ar = &h->ar[a];
+		size_t keep = a == mine ? EMPTY_KEEP : 0;
+
+		pthread_mutex_lock(&ar->lock);
+		for (c = 0; c < NCLASS; c++) {
+			ar->peak[c] = ar->prev[c] = ar->clive[c];
+			ar->churn[c] = 0;
+			trim_empty(h, ar, c, keep);
+		}
+		pthread_mutex_unlock(&ar->lock);
+	}
 	pthread_mutex_lock(&h->lock);
 	while (h->nkept)
 		run_free(h, h->kept[--h->nkept]);
-	/* Empty spans beyond EMPTY_KEEP go back: O(spans with room). */
-	for (c = 0; c < NCLASS; c++) {
-		h->recent[c] = h->clive[c];
-		for (s = h->partial[c]; s && h->empty_bytes[c] > EMPTY_KEEP;
-		     s = next) {
-			next = s->next;
-			if (s->nfree != s->nobj ||
-			    (h->partial[c] == s && !s->next))
-				continue;
-			h->empty_bytes[c] -= s->len;
-			list_del(h, s);
-			run_free(h, s);
-		}
-	}
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -965,24 +1115,24 @@ static void *tc_alloc(struct fnmm_heap *h, int c)
 	void *p;
 
 	if (!t) {
-		pthread_mutex_lock(&h->lock);
-		p = alloc_small(h, c, &s, NULL);
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_lock(&h->ar[0].lock);
+		p = alloc_small(h, &h->ar[0], c, &s, NULL);
+		pthread_mutex_unlock(&h->ar[0].lock);
 		if (p)
 			*state_of(s, p) = ST_LIVE;
 		return p;
 	}
 	if (!t->n[c]) {
-		pthread_mutex_lock(&h->lock);
+		pthread_mutex_lock(&t->ar->lock);
 		for (i = 0; i < tc_batch(c); i++) {
-			p = alloc_small(h, c, &s, t);
+			p = alloc_small(h, t->ar, c, &s, t);
 			if (!p)
 				break;
 			/* the oldest at the bottom, flushed first */
 			t->e[c][tc_batch(c) - 1 - i].obj = p;
 			t->e[c][tc_batch(c) - 1 - i].st = state_of(s, p);
 		}
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&t->ar->lock);
 		if (i < tc_batch(c)) {
 			memmove(t->e[c], t->e[c] + tc_batch(c) - i,
 				i * sizeof(t->e[c][0]));
@@ -1016,13 +1166,12 @@ static __attribute__((noinline)) void free_slow(struct fnmm_heap *h, void *p)
 	if (s && s->cls >= 0) {
 		c = s->cls;
 		off = (uintptr_t)p - s->base;
-		/* An address no object starts at has a state byte ST_FREE. */
 		if (off >= s->len || off & (((size_t)1 << s->shift) - 1))
 			heap_abort("free of a pointer the heap did not give", p);
-		st = state_of(s, p);
-		if (*st != ST_LIVE)
+		if (!obj_live_in(s, p))
 			heap_abort("double free, or free of a pointer the heap did not give",
 				   p);
+		st = state_of(s, p);
 		*st = ST_FREE;
 		t = tc_for(h);
 		if (t) {
@@ -1032,14 +1181,14 @@ static __attribute__((noinline)) void free_slow(struct fnmm_heap *h, void *p)
 			t->e[c][t->n[c]++].st = st;
 			return;
 		}
-		pthread_mutex_lock(&h->lock);
+		pthread_mutex_lock(&s->ar->lock);
 		free_small(h, s, p);
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&s->ar->lock);
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
-	s = run_of(h, p);
-	if (!s || s->cls >= 0)
+	s = large_of(h, p);
+	if (!s)
 		heap_abort("free of a pointer the heap did not give", p);
 	free_large(h, s);
 	pthread_mutex_unlock(&h->lock);
@@ -1085,12 +1234,13 @@ size_t fnmm_malloc_usable_size(struct fnmm_heap *h, const void *p)
 
 	if (!p)
 		return 0;
+	s = span_at(h, p);
+	if (s && s->cls >= 0)
+		return obj_live_in(s, p) ? cls_size(s->cls) : 0;
 	pthread_mutex_lock(&h->lock);
-	s = run_of(h, p);
-	if (s && s->cls < 0)
+	s = large_of(h, p);
+	if (s)
 		n = s->len;
-	else if (s && *state_of(s, p) == ST_LIVE)
-		n = cls_size(s->cls);
 	pthread_mutex_unlock(&h->lock);
 	return n;
 }
@@ -1149,10 +1299,19 @@ uint64_t fnmm_heap_virt2phys(struct fnmm_heap *h, const void *p)
 
 void fnmm_heap_stats(struct fnmm_heap *h, struct fnmm_heap_stats *st)
 {
+	unsigned int a;
+
+	st->live = st->objects = 0;
+	for (a = 0; a < h->narena; a++) {
+		pthread_mutex_lock(&h->ar[a].lock);
+		st->live += h->ar[a].live;
+		st->objects += h->ar[a].objects;
+		pthread_mutex_unlock(&h->ar[a].lock);
+	}
 	pthread_mutex_lock(&h->lock);
 	st->mapped = h->mapped;
-	st->live = h->live;
-	st->objects = h->objects;
+	st->live += h->live;
+	st->objects += h->objects;
 	st->runs = h->runs;
 	st->meta = h->meta;
 	st->made = h->made;
@@ -1202,7 +1361,26 @@ static void heap_privatize(struct fnmm_heap *h)
 	h->src = &anon_source;
 }
 
-/* Every heap's lock, so that the child gets them consistent. */
+/* Every lock of @h: its arenas', then its own. */
+static void heap_lock_all(struct fnmm_heap *h)
+{
+	unsigned int a;
+
+	for (a = 0; a < h->narena; a++)
+		pthread_mutex_lock(&h->ar[a].lock);
+	pthread_mutex_lock(&h->lock);
+}
+
+static void heap_unlock_all(struct fnmm_heap *h)
+{
+	unsigned int a;
+
+	pthread_mutex_unlock(&h->lock);
+	for (a = 0; a < h->narena; a++)
+		pthread_mutex_unlock(&h->ar[a].lock);
+}
+
+/* Every heap's locks, so that the child gets them consistent. */
 static void fork_prepare(void)
 {
 	struct fnmm_heap *h;
@@ -1210,7 +1388,7 @@ static void fork_prepare(void)
 
 	pthread_mutex_lock(&heaps_lock);
 	for (h = heaps; h; h = h->gnext) {
-		pthread_mutex_lock(&h->lock);
+		heap_lock_all(h);
 		shared |= h->src->shared;
 	}
 	if (shared && pipe2(fork_pipe, O_CLOEXEC)) {
@@ -1243,7 +1421,7 @@ static void fork_parent(void)
 		fork_pipe[0] = fork_pipe[1] = -1;
 	}
 	for (h = heaps; h; h = h->gnext)
-		pthread_mutex_unlock(&h->lock);
+		heap_unlock_all(h);
 	pthread_mutex_unlock(&heaps_lock);
 	errno = err;
 }
@@ -1264,10 +1442,10 @@ static void fork_child(void)
 		for (i = 0; i < h->cap; i++)
 			if (h->tab[i].key && h->tab[i].s->owner &&
 			    h->tab[i].s->owner != &tc)
-				span_release(h, h->tab[i].s);
+				span_release(h->tab[i].s);
 		if (h->src->shared)
 			heap_privatize(h);
-		pthread_mutex_unlock(&h->lock);
+		heap_unlock_all(h);
 	}
 	if (fork_pipe[0] >= 0) {
 		close(fork_pipe[0]);
@@ -1292,6 +1470,8 @@ static void heap_init_once(void)
 struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src)
 {
 	struct fnmm_heap *h;
+	unsigned int a;
+	long cpus;
 
 	pthread_once(&fork_once, heap_init_once);
 	if (!fork_ok) {
@@ -1303,6 +1483,10 @@ struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src)
 		return NULL;
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	h->narena = cpus < 1 ? 1 : cpus > NARENA / 2 ? NARENA : 2 * cpus;
+	for (a = 0; a < h->narena; a++)
+		pthread_mutex_init(&h->ar[a].lock, NULL);
 	h->src = src;
 	h->page = sysconf(_SC_PAGESIZE);
 	pthread_mutex_lock(&heaps_lock);
@@ -1356,6 +1540,8 @@ void fnmm_heap_destroy(struct fnmm_heap *h)
 		memcpy(&h->schunk, st, sizeof(st));
 		munmap(st, UNIT);
 	}
+	for (i = 0; i < h->narena; i++)
+		pthread_mutex_destroy(&h->ar[i].lock);
 	pthread_mutex_destroy(&h->lock);
 	munmap(h, sizeof(*h));
 }

@@ -69,7 +69,8 @@ void fnmm_heap_destroy(struct fnmm_heap *h);
  * Hand the calling thread's cached free objects back to @h (a thread's
  * cache, of up to 64 objects and 64 KiB per class, is handed back when it exits,
  * or when it uses another heap), and the large run and the empty spans
- * beyond 64 KiB per class @h keeps for reuse back to the source.
+ * @h keeps for reuse back to the source: all but 64 KiB per class of the
+ * calling thread's arena.
  */
 void fnmm_heap_flush(struct fnmm_heap *h);
 

@@ -606,6 +606,85 @@ static void calloc_zero(struct fnmm_heap *h, const char *mode)
 	fnmm_free(h, r);
 }
 
+/*
+ * Objects of spans of at most 64 (classes of 256 bytes and up) are never
+ * written by the heap: a freed one keeps its bytes (no link in it).
+ */
+static void big_untouched(struct fnmm_heap *h, const char *mode)
+{
+	static const size_t sizes[] = { 256, 3000, 4096, 16384 };
+	size_t bad = 0, seen = 0, k, i, j;
+
+	for (k = 0; k < 4; k++) {
+		unsigned char *o[4];
+
+		for (i = 0; i < 4; i++) {
+			o[i] = fnmm_malloc(h, sizes[k]);
+			if (!o[i])
+				return (void)tap(0, NULL, "%s: malloc", mode);
+			memset(o[i], 0x5a, sizes[k]);
+		}
+		for (i = 1; i < 4; i++)
+			fnmm_free(h, o[i]);
+		fnmm_heap_flush(h);	/* out of the cache, into the spans */
+		for (i = 1; i < 4; i++) {
+			if (!fnmm_heap_contains(h, o[i]))
+				continue;	/* its span went back */
+			seen++;
+			for (j = 0; j < sizes[k]; j++)
+				bad += o[i][j] != 0x5a;
+		}
+		fnmm_free(h, o[0]);
+	}
+	tap(seen >= 8 && !bad, NULL,
+	    "%s: objects of 256 B to 16 KiB freed into their spans keep their bytes (%zu checked, %zu bytes changed)",
+	    mode, seen, bad);
+}
+
+/*
+ * A program that allocates and frees the same amount over and over does
+ * not go to the source once it has (however big the amount: the heap
+ * keeps its recent peak), and forgets that peak once it runs lower for
+ * long enough.
+ */
+static void steady_cycles(struct fnmm_heap *h, const char *mode, int n)
+{
+	static void *o[512];
+	struct fnmm_heap_stats a, b, c;
+	int cycle, i;
+
+	fnmm_heap_flush(h);
+	for (cycle = 0; cycle < 12; cycle++) {
+		if (cycle == 2)
+			fnmm_heap_stats(h, &a);
+		for (i = 0; i < n; i++)
+			if (!(o[i] = fnmm_malloc(h, 16384)))
+				return (void)tap(0, NULL, "%s: malloc", mode);
+		for (i = 0; i < n; i++)
+			fnmm_free(h, o[i]);
+	}
+	fnmm_heap_stats(h, &b);
+	tap_eq(b.made - a.made, 0,
+	       "%s: cycles of %d mallocs and frees of 16 KiB make no run after the first two",
+	       mode, n);
+	/*
+	 * Two epochs of churn (4 times the peak, here 100 cycles at most)
+	 * end the old peak: what it kept goes back at once (a drain span by
+	 * span as each empties again would take 40 cycles more).
+	 */
+	for (cycle = 0; cycle < 100; cycle++) {
+		for (i = 0; i < 16; i++)
+			if (!(o[i] = fnmm_malloc(h, 16384)))
+				return (void)tap(0, NULL, "%s: malloc", mode);
+		for (i = 0; i < 16; i++)
+			fnmm_free(h, o[i]);
+	}
+	fnmm_heap_stats(h, &c);
+	tap(c.mapped + (size_t)n * 16384 / 2 <= a.mapped, NULL,
+	    "%s: then 100 cycles of 16 give the old peak back: %zu KiB mapped, %zu KiB before",
+	    mode, c.mapped >> 10, a.mapped >> 10);
+}
+
 /* A freed object is no longer the heap's to report. */
 static void freed_not_owned(struct fnmm_heap *h, const char *mode)
 {
@@ -742,6 +821,8 @@ int main(int argc, char **argv)
 	idle_owners(h, mode);
 	late_frees(h, mode);
 	freed_not_owned(h, mode);
+	big_untouched(h, mode);
+	steady_cycles(h, mode, dev ? 256 : 512);
 	calloc_zero(h, mode);
 	fork_copy(h, mode, fd);
 	misuse(h, mode);
