@@ -7,9 +7,10 @@
  * jemalloc's), rounds interleaved.
  *
  *   out/heap LABEL ROUNDS        the timings
- *   out/heap LABEL overhead      the trace, in a fresh process (so that
- *                                neither allocator holds what the timings
- *                                left), ours on a fresh heap, then theirs
+ *   out/heap LABEL overhead SEED the trace of SEED, in a fresh process
+ *                                (so that neither allocator holds what
+ *                                the timings or another trace left), ours
+ *                                on a fresh heap, then theirs
  *
  * Per size (16 B to 64 KiB) and thread count (1, 2), the time per
  * malloc+free pair per thread, two patterns:
@@ -136,7 +137,7 @@ static size_t sys_held(void)
 #define TRACE_STEPS	400000
 
 /* Held / live at the trace's peak of live bytes. */
-static double overhead(void)
+static double overhead(uint64_t seed)
 {
 	static void *p[TRACE_SLOTS];
 	static size_t n[TRACE_SLOTS];
@@ -144,7 +145,7 @@ static double overhead(void)
 	struct fnmm_heap_stats st;
 	long i;
 
-	rs = 12345;
+	rs = seed ? seed : 1;
 	for (i = 0; i < TRACE_STEPS; i++) {
 		size_t k = rnd() % TRACE_SLOTS, s;
 
@@ -192,7 +193,8 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[2], "overhead")) {
 		for (ours = 1; ours >= 0; ours--)
 			printf("%s\t%s\toverhead\t%.3f\n", label,
-			       ours ? "fnmm" : label, overhead());
+			       ours ? "fnmm" : label,
+			       overhead(argc > 3 ? strtoull(argv[3], NULL, 0) : 1));
 		return 0;
 	}
 	for (r = 0; r < rounds; r++) {

@@ -23,6 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 results=${FNMM_RESULTS:-$repo/results}
 rounds=${1:-3}
+seeds=8		# traces for the memory overhead
 mkdir -p "$results"
 if ! dpkg -s libjemalloc2 >/dev/null 2>&1; then
 	apt-get update -q >/dev/null
@@ -57,8 +58,6 @@ for r in $(seq "$rounds"); do
 	echo "heap: round $r" >&2
 	"$here/out/heap" glibc 1 >> "$tsv"
 	LD_PRELOAD=$je "$here/out/heap" jemalloc 1 >> "$tsv"
-	"$here/out/heap" glibc overhead >> "$tsv"
-	LD_PRELOAD=$je "$here/out/heap" jemalloc overhead >> "$tsv"
 	for a in glibc jemalloc fnmm; do
 		prog $a "sort -n, 1M lines" sort -n "$tmp/lines"
 		prog $a "sort --parallel=2" sort --parallel=2 -S 16M -k2,2n "$tmp/lines"
@@ -67,9 +66,14 @@ for r in $(seq "$rounds"); do
 			'd = {i: str(i) for i in range(1000000)}; print(len(d))'
 	done
 done
-python3 - "$tsv" "$rounds" > "$results/heap.md" <<'PY'
+# The overhead: a trace is deterministic, so once per seed, not per round.
+for seed in $(seq "$seeds"); do
+	"$here/out/heap" glibc overhead "$seed" >> "$tsv"
+	LD_PRELOAD=$je "$here/out/heap" jemalloc overhead "$seed" >> "$tsv"
+done
+python3 - "$tsv" "$rounds" "$seeds" > "$results/heap.md" <<'PY'
 import collections, sys
-tsv, rounds = sys.argv[1], sys.argv[2]
+tsv, rounds, seeds = sys.argv[1], sys.argv[2], sys.argv[3]
 d = collections.defaultdict(list)
 cases = []
 for line in open(tsv):
@@ -109,15 +113,20 @@ for c in cases:
         return 2 * med(d[(run, alloc, c)]) / med(d[(run, alloc, c2)])
     print('| %s | %.2f | %.2f | %.2f |' % (c.replace(', 1 thread', ''),
           sc('glibc', 'glibc'), sc('jemalloc', 'jemalloc'), sc('glibc', 'fnmm')))
-print('\n**Memory overhead** on a replayed trace (400k steps, 4096 slots, '
-      'sizes mostly up to 512 B, some to 16 KiB and 256 KiB): bytes held '
-      'from the kernel per live byte at the peak of live bytes (ours: '
-      'pages and metadata):\n')
-print('| glibc | jemalloc | fnmm |')
-print('|---:|---:|---:|')
-print('| %.3f | %.3f | %.3f |' % (med(d[('glibc', 'glibc', 'overhead')]),
-      med(d[('jemalloc', 'jemalloc', 'overhead')]),
-      med(d[('glibc', 'fnmm', 'overhead')])))
+print('\n**Memory overhead** on replayed traces (%s seeds; 400k steps, '
+      '4096 slots, sizes mostly up to 512 B, some to 16 KiB and 256 KiB): '
+      'bytes held from the kernel per live byte at the peak of live bytes '
+      '(ours: pages and metadata), median and worst over the seeds, each '
+      'in a fresh process:\n' % seeds)
+og, oj = d[('glibc', 'glibc', 'overhead')], d[('jemalloc', 'jemalloc', 'overhead')]
+of = d[('glibc', 'fnmm', 'overhead')]
+print('| | glibc | jemalloc | fnmm | fnmm / glibc |')
+print('|---|---:|---:|---:|---:|')
+print('| median | %.3f | %.3f | %.3f | %.3f |' % (med(og), med(oj), med(of), med(of) / med(og)))
+print('| worst | %.3f | %.3f | %.3f | %.3f |' % (max(og), max(oj), max(of), max(of) / max(og)))
+print('\nfnmm at most glibc\'s on %d of %d traces; per seed (fnmm / glibc): %s' % (
+      sum(f <= g for f, g in zip(of, og)), len(og),
+      ', '.join('%.3f/%.3f' % (f, g) for f, g in zip(of, og))))
 progs = [c for (run, a, c) in d if run == 'prog' and a == 'glibc']
 if progs:
     print('\n**Unmodified programs** under each allocator by LD_PRELOAD (ours: '

@@ -11,9 +11,13 @@
  *    third of a request, not a half; every object is aligned to the
  *    largest power of two dividing its class's size (16 at least, as
  *    malloc must; an aligned request of a 3 * 2^k class takes the next
- *    one, a power of two).  A span of a class holds at least 4 objects,
- *    in whole UNITs, aligned to its objects' alignment; objects sit at
- *    multiples of the size from its start.  An object is taken from the
+ *    one, a power of two).  A span of a class holds SPAN_OBJS (4)
+ *    objects or more, in whole UNITs, aligned to its objects'
+ *    alignment; a class whose 4 objects take more than a UNIT makes
+ *    smaller spans while it has few objects live in the arena (a
+ *    quarter of them, one at least, in whole UNITs), so that the free
+ *    slots of a few big spans are not most of what it holds.  Objects
+ *    sit at multiples of the size from the span's start.  An object is taken from the
  *    span's freed objects or else from its untouched tail.  A span of at
  *    most 64 objects (classes of 256 bytes and more) keeps its freed
  *    ones as a bitmap in its descriptor, the lowest taken first, so the
@@ -35,28 +39,40 @@
  * state stays free.
  *
  * Runs go back to the source as FreeNOS's PageAllocator gives pages
- * back: a span when its last object is freed and its class already keeps
- * EMPTY_KEEP (64 KiB) or its recent peak of live bytes, whichever is
- * more, of empty spans (a class's only span with room is kept whatever
- * its size): a program that frees and allocates again the same amount
- * does not go to the source each time.  Recent is counted in churn, not
- * time: the peak of this epoch and of the last, an epoch ending once the
- * class has allocated twice that (at least 2 * EMPTY_KEEP) in it; at the
- * end of an epoch the empty spans beyond the new recent peak go back at
- * once, so a class that runs lower gives its old peak back after
- * allocating 4 times it.  A large run goes back when freed unless it is
+ * back: a span when its last object is freed, unless its class's live
+ * bytes and empty spans in the arena would stay within its recent peak
+ * of live bytes plus two UNITs (the free slots and rounding of the spans
+ * beyond the live bytes), or EMPTY_KEEP (64 KiB), whichever is more; a
+ * class's only span with room, and a span a cache owns, are kept
+ * whatever their size.  So a program that frees and allocates again the
+ * same amount does not go to the source each time, and at a peak a
+ * class holds empty spans only for what it had live more recently.
+ * Recent is counted in churn, not time, per arena and class: the peak of
+ * this epoch and of the last, an epoch ending once the class has
+ * allocated twice that in the arena; at the end of an epoch the empty
+ * spans beyond the new limit go back at once, so a class that runs lower
+ * gives its old peak back after allocating 4 times it, and an arena's
+ * last thread gives back all its empty spans when it exits (no thread
+ * of the arena would end their epochs).  An arena with live threads
+ * that stop allocating keeps what it kept, as any idle heap does, until
+ * fnmm_heap_flush().  A large run goes back when freed unless it is
  * the LARGE_KEEP (1) last freed run of at most 1 MiB, kept for a next
  * request of the same length.  fnmm_heap_flush() gives back every kept
- * run but EMPTY_KEEP per class in the caller's arena.
+ * run but EMPTY_KEEP per class in the caller's arena (and a class's only
+ * span with room there), and those that other threads' caches own.
  *
  * Arenas: the spans are in arenas, each with its own lock and lists
  * (2 per CPU, at most NARENA (8)); a thread takes its arena the first
  * time it allocates, round robin, and keeps it (for every heap), so that
- * two threads that allocate at once do not wait for one lock.  A free
- * goes back to its object's span, in whichever arena.  The heap's own
- * lock, taken after an arena's, is for runs: the source's calls, the
- * table, descriptors, state arrays, large runs.  Descriptors are
- * 64-byte aligned: two arenas' spans share no cache line.
+ * two threads that allocate at once do not wait for one lock (a thread
+ * with no cache, see tc_for(), uses arena 0).  A free goes back to its
+ * object's span, in whichever arena (a cache's flush takes the arenas'
+ * locks one after another).  The heap's own lock, taken after an
+ * arena's, is for runs: the source's calls, the table, descriptors,
+ * state arrays, large runs; a span given back holds its arena's lock
+ * over the source's call.  Descriptors are 64-byte aligned: two arenas'
+ * spans share no cache line.  A program's memory held is then up to
+ * EMPTY_KEEP per class per arena more than with one.
  *
  * A refill takes from a span its thread owns (at most one per class, off
  * the class's list while owned), so that threads do not share spans, nor
@@ -87,7 +103,7 @@
  * must exec or exit without touching the heap.
  *
  * Per thread: a cache of up to TC_MAX (64) free objects per class and
- * TC_BYTES (64 KiB) of them (at least one object), a stack of objects
+ * TC_BYTES (16 KiB) of them (at least one object), a stack of objects
  * and their state bytes' addresses in the thread's own memory, in front
  * of the heap (as glibc's tcache): a small malloc or free takes no lock
  * while the cache has an object or room; it is refilled and flushed
@@ -103,7 +119,8 @@
  * bit) plus, under the heap's, a source call when a span is made or
  * given back; an epoch's end walks the class's spans with room in the
  * arena, at most once per 2 * EMPTY_KEEP bytes allocated from them (and
- * per its recent peak); a large malloc or free O(1) under the heap's lock
+ * per twice its recent peak); a thread's exit, if its arena's last, the
+ * arena's spans with room; a large malloc or free O(1) under the heap's lock
  * plus a source call; realloc O(size) when it moves; fork() O(bytes
  * mapped) over a shared source, else O(1).  Memory:
  * a 128-byte descriptor per run, a thread cache of 24 KiB (static TLS: the
@@ -130,7 +147,7 @@
 #define MAX_SMALL	((size_t)1 << 16)	/* the largest class's size */
 #define SPAN_OBJS	4	/* objects a span holds at least */
 #define TC_MAX		64	/* objects per class in a thread's cache */
-#define TC_BYTES	(64 << 10)	/* and bytes (one object at least) */
+#define TC_BYTES	(16 << 10)	/* and bytes (one object at least) */
 #define EMPTY_KEEP	(64 << 10)	/* bytes of empty spans a class keeps, at least */
 #define LARGE_KEEP	1	/* freed large runs kept for the next ones */
 #define LARGE_KEEP_MAX	((size_t)1 << 20)	/* of at most this size */
@@ -181,10 +198,11 @@ struct arena {
 	struct span *partial[NCLASS];	/* spans with a free object */
 	size_t empty_bytes[NCLASS];	/* bytes of empty spans kept per class */
 	size_t clive[NCLASS];		/* live bytes per class */
-	size_t peak[NCLASS];		/* their peak in this epoch */
+	size_t peak[NCLASS];		/* clive[]'s peak in this epoch */
 	size_t prev[NCLASS];		/* and in the last */
 	size_t churn[NCLASS];		/* bytes allocated in this epoch */
 	size_t live, objects;		/* in its spans (caches' objects too) */
+	unsigned int nthreads;		/* threads whose cache is on it */
 } __attribute__((aligned(64)));
 
 struct fnmm_heap {
@@ -655,6 +673,23 @@ static void span_release(struct span *s)
 }
 
 /*
+ * The length of a new span of class @c in @ar: span_len(), SPAN_OBJS
+ * objects, or, for a class whose spans are longer than a UNIT, fewer
+ * while it has few live objects in the arena (a quarter of them, one at
+ * least, in whole UNITs): the free slots of its spans stay a small part
+ * of what it holds.
+ */
+static size_t span_len_for(const struct arena *ar, int c)
+{
+	size_t n = ar->clive[c] / cls_size(c) / 4, len;
+
+	if (span_len(c) == UNIT || n >= SPAN_OBJS)
+		return span_len(c);
+	len = (cls_size(c) * (n ? n : 1) + UNIT - 1) & ~(UNIT - 1);
+	return len < span_len(c) ? len : span_len(c);
+}
+
+/*
  * The span a refill for cache @t (NULL: none) takes from: the one it
  * owns while it has room, else the first on the class's list, else a
  * new one; @t owns it then, and it leaves the list (a span a cache owns
@@ -667,16 +702,18 @@ static struct span *span_for(struct fnmm_heap *h, struct arena *ar, int c,
 {
 	struct span *s = t ? t->cur[c] : NULL;
 
-	if (s && s->owner == t && s->cls == c) {
+	if (s) {
 		if (s->nfree)
 			return s;
 		span_release(s);
+		t->cur[c] = NULL;
 	}
 	s = ar->partial[c];
 	if (!s) {
 		/* Aligned to its objects' alignment: a power of two's, its size. */
 		pthread_mutex_lock(&h->lock);
-		s = run_new(h, span_len(c), (size_t)1 << cls_shift(c), c, ar);
+		s = run_new(h, span_len_for(ar, c), (size_t)1 << cls_shift(c), c,
+			    ar);
 		pthread_mutex_unlock(&h->lock);
 		if (!s)
 			return NULL;
@@ -717,11 +754,15 @@ static void trim_empty(struct fnmm_heap *h, struct arena *ar, int c,
 	}
 }
 
-/* Class @c's recent peak of live bytes in @ar, EMPTY_KEEP at least. */
+/*
+ * Class @c's recent peak of live bytes in @ar, plus two UNITs (what the
+ * spans' free slots and rounding hold beyond it), EMPTY_KEEP at least.
+ */
 static size_t recent_peak(const struct arena *ar, int c)
 {
 	size_t r = ar->peak[c] > ar->prev[c] ? ar->peak[c] : ar->prev[c];
 
+	r += 2 * UNIT;
 	return r > EMPTY_KEEP ? r : EMPTY_KEEP;
 }
 
@@ -766,8 +807,8 @@ static void *alloc_small(struct fnmm_heap *h, struct arena *ar, int c,
 		ar->prev[c] = ar->peak[c];
 		ar->peak[c] = ar->clive[c];
 		ar->churn[c] = 0;
-		if (ar->empty_bytes[c] > recent_peak(ar, c))
-			trim_empty(h, ar, c, recent_peak(ar, c));
+		if (ar->clive[c] + ar->empty_bytes[c] > recent_peak(ar, c))
+			trim_empty(h, ar, c, recent_peak(ar, c) - ar->clive[c]);
 	}
 	ar->objects++;
 	*sp = s;
@@ -929,15 +970,16 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 	if (!s->nfree++ && !s->owner)
 		list_add(s);
 	/*
-	 * Empty: kept while the class keeps at most EMPTY_KEEP bytes, or its
-	 * recent peak of live bytes, of empty spans, else back to the
-	 * source (unless it is the class's only span with room, or a
-	 * cache's).
+	 * Empty: kept while the class's spans, empty or not, stay within
+	 * its recent peak of spans in use (EMPTY_KEEP at least), else back
+	 * to the source (unless it is the class's only span with room, or
+	 * a cache's).
 	 */
 	if (s->nfree == s->nobj) {
 		int c = s->cls;
 
-		if (ar->empty_bytes[c] + s->len <= recent_peak(ar, c) ||
+		if (ar->clive[c] + ar->empty_bytes[c] + s->len <=
+		    recent_peak(ar, c) ||
 		    s->owner || (ar->partial[c] == s && !s->next)) {
 			ar->empty_bytes[c] += s->len;
 		} else {
@@ -1000,8 +1042,14 @@ static void tc_flush(struct fnmm_heap *h, int c, unsigned int n)
 	memmove(tc.e[c], tc.e[c] + n, tc.n[c] * sizeof(tc.e[c][0]));
 }
 
-static void tc_flush_all(void)
+/*
+ * Hand this thread's cache back, and the spans it owns; @exiting: the
+ * thread exits, and if it was its arena's last, the arena's empty spans
+ * go back to the source (no thread of it would end their epoch).
+ */
+static void tc_flush_all(int exiting)
 {
+	struct arena *ar = tc.ar;
 	int c;
 
 	if (!tc.h)
@@ -1009,14 +1057,20 @@ static void tc_flush_all(void)
 	for (c = 0; c < NCLASS; c++)
 		tc_flush(tc.h, c, TC_MAX);
 	/* The spans it owned are anyone's. */
-	pthread_mutex_lock(&tc.ar->lock);
+	pthread_mutex_lock(&ar->lock);
 	for (c = 0; c < NCLASS; c++) {
-		if (tc.cur[c] && tc.cur[c]->owner == &tc &&
-		    tc.cur[c]->cls == c)
+		if (tc.cur[c])
 			span_release(tc.cur[c]);
 		tc.cur[c] = NULL;
 	}
-	pthread_mutex_unlock(&tc.ar->lock);
+	if (!--ar->nthreads && exiting) {
+		for (c = 0; c < NCLASS; c++) {
+			ar->peak[c] = ar->prev[c] = ar->clive[c];
+			ar->churn[c] = 0;
+			trim_empty(tc.h, ar, c, 0);
+		}
+	}
+	pthread_mutex_unlock(&ar->lock);
 	tc.h = NULL;
 }
 
@@ -1035,7 +1089,7 @@ static __thread unsigned int tc_pick;
 static void tc_exit(void *arg)
 {
 	(void)arg;
-	tc_flush_all();
+	tc_flush_all(1);
 	/* A later key destructor's malloc takes the lock: no cache to leak. */
 	tc_dead = 1;
 }
@@ -1056,7 +1110,7 @@ static struct tcache *tc_for(struct fnmm_heap *h)
 {
 	if (tc.h == h)
 		return &tc;
-	tc_flush_all();
+	tc_flush_all(0);
 	pthread_once(&tc_once, tc_key_make);
 	if (!tc_key_ok || tc_dead)
 		return NULL;
@@ -1064,9 +1118,12 @@ static struct tcache *tc_for(struct fnmm_heap *h)
 	if (!tc_pick)
 		tc_pick = __atomic_add_fetch(&tc_picks, 1, __ATOMIC_RELAXED);
 	tc.ar = &h->ar[(tc_pick - 1) % h->narena];
+	pthread_mutex_lock(&tc.ar->lock);
+	tc.ar->nthreads++;
+	pthread_mutex_unlock(&tc.ar->lock);
 	tc.h = h;
 	if (pthread_setspecific(tc_key, &tc)) {
-		tc_flush_all();	/* what a malloc in between put there */
+		tc_flush_all(0);	/* what a malloc in between put there */
 		return NULL;
 	}
 	return &tc;
@@ -1082,7 +1139,7 @@ void fnmm_heap_flush(struct fnmm_heap *h)
 	int c;
 
 	if (tc.h == h)
-		tc_flush_all();
+		tc_flush_all(0);
 	/*
 	 * Empty spans go back, but for EMPTY_KEEP per class in the caller's
 	 * arena (and a class's only span with room there):
@@ -1436,8 +1493,13 @@ static void fork_child(void)
 	int err = errno;
 
 	for (h = heaps; h; h = h->gnext) {
+		unsigned int a;
 		size_t i;
 
+		for (a = 0; a < h->narena; a++)
+			h->ar[a].nthreads = 0;
+		if (tc.h == h)
+			tc.ar->nthreads = 1;
 		/* The other threads' spans are anyone's: they are gone. */
 		for (i = 0; i < h->cap; i++)
 			if (h->tab[i].key && h->tab[i].s->owner &&

@@ -685,6 +685,40 @@ static void steady_cycles(struct fnmm_heap *h, const char *mode, int n)
 	    mode, c.mapped >> 10, a.mapped >> 10);
 }
 
+static void *burst(void *arg)
+{
+	static void *o[256];
+	int i, n = 0;
+
+	for (i = 0; i < 256; i++)
+		n += !!(o[i] = fnmm_malloc(arg, 16384));
+	for (i = 0; i < 256; i++)
+		fnmm_free(arg, o[i]);
+	return (void *)(long)n;
+}
+
+/*
+ * A thread that allocates a lot, frees it all and exits, the last of its
+ * arena: nobody would end that arena's epochs, so what it kept goes back
+ * at its exit.  (A heap of its own: no other thread is on its arenas.)
+ */
+static void exit_gives_back(const char *mode)
+{
+	struct fnmm_heap *f = fnmm_heap_create(fnmm_heap_source_anon());
+	struct fnmm_heap_stats st = { 0 };
+	void *n = NULL;
+	pthread_t t;
+
+	if (!f || pthread_create(&t, NULL, burst, f))
+		return (void)tap(0, NULL, "%s: a heap and a thread", mode);
+	pthread_join(t, &n);
+	fnmm_heap_stats(f, &st);
+	tap(n == (void *)256L && st.mapped == 0 && st.objects == 0, NULL,
+	    "%s: a thread's 4 MiB burst goes back when it exits: %zu bytes mapped after",
+	    mode, st.mapped);
+	fnmm_heap_destroy(f);
+}
+
 /* A freed object is no longer the heap's to report. */
 static void freed_not_owned(struct fnmm_heap *h, const char *mode)
 {
@@ -823,6 +857,7 @@ int main(int argc, char **argv)
 	freed_not_owned(h, mode);
 	big_untouched(h, mode);
 	steady_cycles(h, mode, dev ? 256 : 512);
+	exit_gives_back(mode);
 	calloc_zero(h, mode);
 	fork_copy(h, mode, fd);
 	misuse(h, mode);
