@@ -26,9 +26,14 @@
  *
  * stdout: "LABEL<TAB>ALLOC<TAB>CASE<TAB>VALUE" per sample (ns per pair,
  * or the overhead ratio).
+ *
+ * Environment: FNMM_HEAP_DEVICE=PATH takes ours from the device's pages
+ * (the VM run, guest-heap.sh; anonymous memory otherwise), and
+ * FNMM_HEAP_DIV=N runs 1/N of the iterations (TCG is slow).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -39,6 +44,8 @@
 #include "fnmm_heap.h"
 
 static struct fnmm_heap *heap;
+static const struct fnmm_heap_source *src;
+static long div_iters = 1;
 static int ours;
 static size_t sz;
 static int batch;
@@ -92,7 +99,7 @@ static double run(int threads)
 	double t0;
 	int i;
 
-	iters = (sz >= 16384 ? 200000 : 2000000) / batch;
+	iters = (sz >= 16384 ? 200000 : 2000000) / batch / div_iters;
 	t0 = now();
 	for (i = 0; i < threads; i++)
 		pthread_create(&t[i], NULL, worker, NULL);
@@ -187,7 +194,18 @@ int main(int argc, char **argv)
 	int rounds = argc > 2 ? atoi(argv[2]) : 3, r, th;
 	unsigned int i;
 
-	heap = fnmm_heap_create(fnmm_heap_source_anon());
+	if (getenv("FNMM_HEAP_DIV") && atol(getenv("FNMM_HEAP_DIV")) > 0)
+		div_iters = atol(getenv("FNMM_HEAP_DIV"));
+	src = fnmm_heap_source_anon();
+	if (getenv("FNMM_HEAP_DEVICE")) {
+		int fd = open(getenv("FNMM_HEAP_DEVICE"), O_RDWR | O_CLOEXEC);
+
+		if (fd < 0 || !(src = fnmm_heap_source_dev(fd))) {
+			perror(getenv("FNMM_HEAP_DEVICE"));
+			return 1;
+		}
+	}
+	heap = fnmm_heap_create(src);
 	if (!heap)
 		return 1;
 	if (argc > 2 && !strcmp(argv[2], "overhead")) {

@@ -17,6 +17,11 @@
 #              allocator by LD_PRELOAD (ours: libfnmm-malloc.so over
 #              anonymous memory), wall seconds
 #   heap.tsv   every sample: run, allocator, case, value
+# and, unless FNMM_HEAP_VM=0, the same in the test VM (guest-heap.sh: TCG,
+# 1/FNMM_HEAP_DIV (default 5) of the iterations, one round, one trace),
+# ours over the device's pages against the static glibc's malloc:
+# heap-vm.tsv, and a table in heap.md (ratios only: TCG's times are not
+# real ones).
 # Timings print figures; nothing here passes or fails on one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +36,7 @@ if ! dpkg -s libjemalloc2 >/dev/null 2>&1; then
 		--no-install-recommends libjemalloc2 >/dev/null
 fi
 je=$(ldconfig -p | sed -n 's/.*libjemalloc\.so\.2 .*=> //p' | head -n1)
-make -s -C "$here" heap >&2
+make -s -C "$here" heap heap-vm >&2
 make -s -C "$repo/tools" "$repo/tools/bin/libfnmm-malloc.so" >&2
 lib=$repo/tools/bin/libfnmm-malloc.so
 tsv=$results/heap.tsv
@@ -71,9 +76,23 @@ for seed in $(seq "$seeds"); do
 	"$here/out/heap" glibc overhead "$seed" >> "$tsv"
 	LD_PRELOAD=$je "$here/out/heap" jemalloc overhead "$seed" >> "$tsv"
 done
-python3 - "$tsv" "$rounds" "$seeds" > "$results/heap.md" <<'PY'
+vmtsv=$results/heap-vm.tsv
+: > "$vmtsv"
+if [ "${FNMM_HEAP_VM:-1}" != 0 ]; then
+	echo "heap: the VM run" >&2
+	log=${FNMM_CACHE:-$HOME/.cache/freenos-mm}/vm/guest-heap.log
+	rm -f "$log"
+	if "$repo/tools/vm/run.sh" --timeout 1200 \
+		--append "FNMM_HEAP_DIV=${FNMM_HEAP_DIV:-5}" \
+		"$here/guest-heap.sh" >&2; then
+		sed -n '/^FNMM-BENCH-BEGIN/,/^FNMM-BENCH-END/p' "$log" |
+			grep '^vm	' > "$vmtsv" || true
+	fi
+	[ -s "$vmtsv" ] || echo "heap: the VM run gave no figures" >&2
+fi
+python3 - "$tsv" "$rounds" "$seeds" "$vmtsv" > "$results/heap.md" <<'PY'
 import collections, sys
-tsv, rounds, seeds = sys.argv[1], sys.argv[2], sys.argv[3]
+tsv, rounds, seeds, vmtsv = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 d = collections.defaultdict(list)
 cases = []
 for line in open(tsv):
@@ -124,9 +143,10 @@ print('| | glibc | jemalloc | fnmm | fnmm / glibc |')
 print('|---|---:|---:|---:|---:|')
 print('| median | %.3f | %.3f | %.3f | %.3f |' % (med(og), med(oj), med(of), med(of) / med(og)))
 print('| worst | %.3f | %.3f | %.3f | %.3f |' % (max(og), max(oj), max(of), max(of) / max(og)))
-print('\nfnmm at most glibc\'s on %d of %d traces; per seed (fnmm / glibc): %s' % (
-      sum(f <= g for f, g in zip(of, og)), len(og),
-      ', '.join('%.3f/%.3f' % (f, g) for f, g in zip(of, og))))
+print('| traces where fnmm <= glibc | | | %d of %d | |' % (
+      sum(f <= g for f, g in zip(of, og)), len(og)))
+print('\nPer seed (fnmm / glibc): %s.' % ', '.join(
+      '%.3f/%.3f' % (f, g) for f, g in zip(of, og)))
 progs = [c for (run, a, c) in d if run == 'prog' and a == 'glibc']
 if progs:
     print('\n**Unmodified programs** under each allocator by LD_PRELOAD (ours: '
@@ -141,5 +161,27 @@ if progs:
             return '%.2f (%.2f-%.2f)' % (v[len(v) // 2], v[0], v[int(len(v) * 0.9)])
         print('| %s | %s | %s | %s | %.2f | %.2f |' % (
             c, st2(g), st2(j), st2(f), med(f) / med(g), med(f) / med(j)))
+vm = collections.defaultdict(list)
+vcases = []
+for line in open(vmtsv):
+    run, alloc, case, v = line.rstrip('\n').split('\t')
+    vm[(alloc, case)].append(float(v))
+    if case not in vcases and case != 'overhead':
+        vcases.append(case)
+if vcases:
+    print('\n**In the test VM** (qemu TCG, Debian\'s kernel; one round of '
+          'a fifth of the iterations): ours over the device\'s pages '
+          '(`/dev/freenos-mm`, MapSparse) against the static glibc\'s malloc '
+          'in the same process. TCG\'s times are not real ones: the ratios '
+          'are the figures:\n')
+    print('| case | glibc ns | fnmm ns | fnmm / glibc |')
+    print('|---|---:|---:|---:|')
+    for c in vcases:
+        g, f = med(vm[('vm', c)]), med(vm[('fnmm', c)])
+        print('| %s | %.0f | %.0f | %.2f |' % (c, g, f, f / g))
+    if vm[('fnmm', 'overhead')]:
+        g, f = vm[('vm', 'overhead')][0], vm[('fnmm', 'overhead')][0]
+        print('| memory overhead, trace of seed 1 (bytes held per live byte) '
+              '| %.3f | %.3f | %.2f |' % (g, f, f / g))
 PY
 cat "$results/heap.md"
