@@ -49,9 +49,9 @@
  * class holds empty spans only for what it had live more recently.
  * Recent is counted in churn, not time, per arena and class: the peak of
  * this epoch and of the last, an epoch ending once the class has
- * allocated twice that in the arena; at the end of an epoch the empty
+ * allocated that much in the arena; at the end of an epoch the empty
  * spans beyond the new limit go back at once, so a class that runs lower
- * gives its old peak back after allocating 4 times it, and an arena's
+ * gives its old peak back after allocating twice it, and an arena's
  * last thread gives back all its empty spans when it exits (no thread
  * of the arena would end their epochs).  An arena with live threads
  * that stop allocating keeps what it kept, as any idle heap does, until
@@ -121,8 +121,8 @@
  * arena's lock, O(1) per object (a run-map lookup, list operations, a
  * bit) plus, under the heap's, a source call when a span is made or
  * given back; an epoch's end walks the class's spans with room in the
- * arena, at most once per 2 * EMPTY_KEEP bytes allocated from them (and
- * per twice its recent peak); a thread's exit, if its arena's last, the
+ * arena, at most once per EMPTY_KEEP bytes allocated from them (and per
+ * its recent peak); a thread's exit, if its arena's last, the
  * arena's spans with room; a large malloc or free O(1) under the heap's lock
  * plus a source call; realloc O(size) when it moves; fork() O(bytes
  * mapped) over a shared source, else O(1).  Memory:
@@ -825,7 +825,7 @@ static void *alloc_small(struct fnmm_heap *h, struct arena *ar, int c,
 	if (ar->clive[c] > ar->peak[c])
 		ar->peak[c] = ar->clive[c];
 	ar->churn[c] += cls_size(c);
-	if (ar->churn[c] >= 2 * recent_peak(ar, c)) {
+	if (ar->churn[c] >= recent_peak(ar, c)) {
 		/* An epoch ends: what an old peak kept empty goes back. */
 		ar->prev[c] = ar->peak[c];
 		ar->peak[c] = ar->clive[c];

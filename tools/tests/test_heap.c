@@ -668,11 +668,12 @@ static void steady_cycles(struct fnmm_heap *h, const char *mode, int n)
 	       "%s: cycles of %d mallocs and frees of 16 KiB make no run after the first two",
 	       mode, n);
 	/*
-	 * Two epochs of churn (4 times the peak, here 100 cycles at most)
-	 * end the old peak: what it kept goes back at once (a drain span by
-	 * span as each empties again would take 40 cycles more).
+	 * Two epochs of churn (twice the peak: here the second ends near
+	 * cycle 40) end the old peak: what it kept goes back at once (a
+	 * drain span by span as each empties again would take until cycle
+	 * 80).
 	 */
-	for (cycle = 0; cycle < 100; cycle++) {
+	for (cycle = 0; cycle < 50; cycle++) {
 		for (i = 0; i < 16; i++)
 			if (!(o[i] = fnmm_malloc(h, 16384)))
 				return (void)tap(0, NULL, "%s: malloc", mode);
@@ -681,7 +682,7 @@ static void steady_cycles(struct fnmm_heap *h, const char *mode, int n)
 	}
 	fnmm_heap_stats(h, &c);
 	tap(c.mapped + (size_t)n * 16384 / 2 <= a.mapped, NULL,
-	    "%s: then 100 cycles of 16 give the old peak back: %zu KiB mapped, %zu KiB before",
+	    "%s: then 50 cycles of 16 give the old peak back: %zu KiB mapped, %zu KiB before",
 	    mode, c.mapped >> 10, a.mapped >> 10);
 }
 
