@@ -51,15 +51,16 @@
  * this epoch and of the last, an epoch ending once the class has
  * allocated that much in the arena; at the end of an epoch the empty
  * spans beyond the new limit go back at once, so a class that runs lower
- * gives its old peak back after allocating twice it, and an arena's
- * last thread gives back all its empty spans when it exits (no thread
- * of the arena would end their epochs).  An arena with live threads
+ * gives its old peak back after allocating about twice it (at most
+ * twice it plus 4 UNITs), and an arena's last thread gives back all its
+ * empty spans when it exits or moves to another heap (no thread of the
+ * arena would end their epochs).  An arena with live threads
  * that stop allocating keeps what it kept, as any idle heap does, until
  * fnmm_heap_flush().  A large run goes back when freed unless it is
  * the LARGE_KEEP (1) last freed run of at most 1 MiB, kept for a next
  * request of the same length.  fnmm_heap_flush() gives back every kept
  * run but EMPTY_KEEP per class in the caller's arena (and a class's only
- * span with room there), and those that other threads' caches own.
+ * span with room there), and for the spans other threads' caches own.
  *
  * Arenas: the spans are in arenas, each with its own lock and lists
  * (2 per CPU, at most NARENA (8)); a thread takes its arena the first
@@ -130,8 +131,9 @@
  * the preload library must be preloaded, not dlopen()ed), a state byte
  * per 2^k bytes of a span (1/16 of a span of 16-byte or 48-byte objects,
  * 1/4096 of one of 4 KiB), 8 bytes per UNIT in the run map and 32 per
- * UNIT in the table, a 4 KiB page per arena and a UNIT chunk of
- * descriptors and one of state arrays per arena in use.
+ * UNIT in the table; the arenas' pages in the heap's own mapping
+ * (touched once used), and per arena in use a UNIT chunk of descriptors
+ * and one of state arrays (large runs: one of descriptors).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -993,10 +995,10 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 	if (!s->nfree++ && !s->owner)
 		list_add(s);
 	/*
-	 * Empty: kept while the class's spans, empty or not, stay within
-	 * its recent peak of spans in use (EMPTY_KEEP at least), else back
-	 * to the source (unless it is the class's only span with room, or
-	 * a cache's).
+	 * Empty: kept while the class's live bytes and empty spans stay
+	 * within recent_peak() (its recent peak of live bytes plus two
+	 * UNITs, EMPTY_KEEP at least), else back to the source (unless it
+	 * is the class's only span with room, or a cache's).
 	 */
 	if (s->nfree == s->nobj) {
 		int c = s->cls;
@@ -1066,11 +1068,12 @@ static void tc_flush(struct fnmm_heap *h, int c, unsigned int n)
 }
 
 /*
- * Hand this thread's cache back, and the spans it owns; @exiting: the
- * thread exits, and if it was its arena's last, the arena's empty spans
- * go back to the source (no thread of it would end their epoch).
+ * Hand this thread's cache back, and the spans it owns; @leaving: the
+ * thread exits or moves to another heap, and if it was its arena's last,
+ * the arena's empty spans go back to the source (no thread of it would
+ * end their epochs).
  */
-static void tc_flush_all(int exiting)
+static void tc_flush_all(int leaving)
 {
 	struct arena *ar = tc.ar;
 	int c;
@@ -1086,7 +1089,7 @@ static void tc_flush_all(int exiting)
 			span_release(tc.cur[c]);
 		tc.cur[c] = NULL;
 	}
-	if (!--ar->nthreads && exiting) {
+	if (!--ar->nthreads && leaving) {
 		for (c = 0; c < NCLASS; c++) {
 			ar->peak[c] = ar->prev[c] = ar->clive[c];
 			ar->churn[c] = 0;
@@ -1124,6 +1127,9 @@ static void tc_key_make(void)
 	tc_key_ok = !pthread_key_create(&tc_key, tc_exit);
 }
 
+/* Set once the thread's key holds its cache (for tc_exit()). */
+static __thread int tc_keyed;
+
 /*
  * This thread's cache, for @h (a cache of another heap handed back
  * first), or NULL if there can be none (no key for the thread's exit):
@@ -1133,11 +1139,28 @@ static struct tcache *tc_for(struct fnmm_heap *h)
 {
 	if (tc.h == h)
 		return &tc;
-	tc_flush_all(0);
+	tc_flush_all(1);
 	pthread_once(&tc_once, tc_key_make);
 	if (!tc_key_ok || tc_dead)
 		return NULL;
-	/* Set first: setspecific may call malloc (the preload: this heap). */
+	/*
+	 * The key first, once per thread, with no cache set: setspecific
+	 * may allocate (glibc callocs past 32 keys), through the preload
+	 * library into any heap, which then sets the cache itself (keyed
+	 * already, it does not come here again); that heap's cache goes
+	 * back below.
+	 */
+	if (!tc_keyed) {
+		tc_keyed = 1;
+		if (pthread_setspecific(tc_key, &tc)) {
+			tc_keyed = 0;
+			tc_flush_all(0);	/* a nested call's cache */
+			return NULL;
+		}
+		if (tc.h == h)
+			return &tc;
+		tc_flush_all(1);
+	}
 	if (!tc_pick)
 		tc_pick = __atomic_add_fetch(&tc_picks, 1, __ATOMIC_RELAXED);
 	tc.ar = &h->ar[(tc_pick - 1) % h->narena];
@@ -1145,10 +1168,6 @@ static struct tcache *tc_for(struct fnmm_heap *h)
 	tc.ar->nthreads++;
 	pthread_mutex_unlock(&tc.ar->lock);
 	tc.h = h;
-	if (pthread_setspecific(tc_key, &tc)) {
-		tc_flush_all(0);	/* what a malloc in between put there */
-		return NULL;
-	}
 	return &tc;
 }
 

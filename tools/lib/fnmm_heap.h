@@ -67,10 +67,11 @@ struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src);
 void fnmm_heap_destroy(struct fnmm_heap *h);
 /*
  * Hand the calling thread's cached free objects back to @h (a thread's
- * cache, of up to 64 objects and 16 KiB per class, is handed back when it exits,
- * or when it uses another heap), and the large run and the empty spans
- * @h keeps for reuse back to the source: all but 64 KiB per class of the
- * calling thread's arena.
+ * cache, of up to 64 objects and 16 KiB per class, one object at least,
+ * is handed back when it exits, or when it uses another heap), and the
+ * large run and the empty spans @h keeps for reuse back to the source:
+ * all but 64 KiB per class (and a class's only span with room) of the
+ * calling thread's arena, and for the spans other threads' caches own.
  */
 void fnmm_heap_flush(struct fnmm_heap *h);
 

@@ -686,6 +686,8 @@ static void steady_cycles(struct fnmm_heap *h, const char *mode, int n)
 	    mode, c.mapped >> 10, a.mapped >> 10);
 }
 
+static struct fnmm_heap *other_heap;
+
 static void *burst(void *arg)
 {
 	static void *o[256];
@@ -695,6 +697,8 @@ static void *burst(void *arg)
 		n += !!(o[i] = fnmm_malloc(arg, 16384));
 	for (i = 0; i < 256; i++)
 		fnmm_free(arg, o[i]);
+	if (other_heap)		/* leaves the arena for another heap's */
+		fnmm_free(other_heap, fnmm_malloc(other_heap, 16));
 	return (void *)(long)n;
 }
 
@@ -706,18 +710,26 @@ static void *burst(void *arg)
 static void exit_gives_back(const char *mode)
 {
 	struct fnmm_heap *f = fnmm_heap_create(fnmm_heap_source_anon());
+	struct fnmm_heap *g = fnmm_heap_create(fnmm_heap_source_anon());
 	struct fnmm_heap_stats st = { 0 };
-	void *n = NULL;
-	pthread_t t;
+	int k;
 
-	if (!f || pthread_create(&t, NULL, burst, f))
-		return (void)tap(0, NULL, "%s: a heap and a thread", mode);
-	pthread_join(t, &n);
-	fnmm_heap_stats(f, &st);
-	tap(n == (void *)256L && st.mapped == 0 && st.objects == 0, NULL,
-	    "%s: a thread's 4 MiB burst goes back when it exits: %zu bytes mapped after",
-	    mode, st.mapped);
+	for (k = 0; k < 2; k++) {
+		void *n = NULL;
+		pthread_t t;
+
+		other_heap = k ? g : NULL;
+		if (!f || !g || pthread_create(&t, NULL, burst, f))
+			return (void)tap(0, NULL, "%s: heaps and a thread", mode);
+		pthread_join(t, &n);
+		fnmm_heap_stats(f, &st);
+		tap(n == (void *)256L && st.mapped == 0 && st.objects == 0, NULL,
+		    "%s: a thread's 4 MiB burst goes back when it %s: %zu bytes mapped after",
+		    mode, k ? "moves to another heap" : "exits", st.mapped);
+	}
+	other_heap = NULL;
 	fnmm_heap_destroy(f);
+	fnmm_heap_destroy(g);
 }
 
 /* A freed object is no longer the heap's to report. */

@@ -63,6 +63,14 @@ run bash-fork text bash -c '
 a=(); for i in $(seq 200); do a+=("$(echo "x$i")"); done
 echo "${#a[@]} ${a[0]} ${a[199]} $(wc -c)"'
 
+# A second heap in a program whose malloc is the library's: a thread's
+# first call on it sets the cache's key, and glibc callocs for that
+# (more than 32 keys) through the library, re-entering the heap.
+FNMM_MALLOC_DEVICE=anon "$here/../bin/test_heap_reenter" > "$tmp/re.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q '^ok - ' "$tmp/re.out"
+tap $? "re-entered through pthread_setspecific's calloc: exit $rc, $(head -n1 "$tmp/re.out" | cut -c1-90)"
+
 # Misuse through the library aborts, as glibc's does.
 FNMM_MALLOC_DEVICE=anon LD_PRELOAD=$lib /usr/bin/python3 -c '
 import ctypes
