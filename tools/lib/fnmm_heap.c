@@ -331,9 +331,14 @@ static void *meta_map(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* The pool of a run of arena @ar (NULL: a large run's). */
+static __attribute__((noreturn)) void heap_abort(const char *what,
+						 const void *p);
+
+/* The pool of a run of arena @ar (NULL: a large run's), one of @h's. */
 static struct pool *pool_of(struct fnmm_heap *h, const struct arena *ar)
 {
+	if (ar && (ar < h->ar || ar >= h->ar + h->narena))
+		heap_abort("an arena of another heap", ar);
 	return &h->pool[ar ? ar - h->ar : NARENA];
 }
 
