@@ -837,8 +837,7 @@ static void *alloc_small(struct fnmm_heap *h, struct arena *ar, int c,
 		ar->prev[c] = ar->peak[c];
 		ar->peak[c] = ar->clive[c];
 		ar->churn[c] = 0;
-		if (ar->clive[c] + ar->empty_bytes[c] > recent_peak(ar, c))
-			trim_empty(h, ar, c, recent_peak(ar, c) - ar->clive[c]);
+		trim_empty(h, ar, c, recent_peak(ar, c) - ar->clive[c]);
 	}
 	ar->objects++;
 	*sp = s;
