@@ -785,6 +785,22 @@ static void trim_empty(struct fnmm_heap *h, struct arena *ar, int c,
 }
 
 /*
+ * Every class of @ar starts its epochs again from its live bytes, and
+ * keeps @keep bytes of empty spans at most (see trim_empty()); the
+ * arena's lock held.  O(spans with room).
+ */
+static void arena_trim(struct fnmm_heap *h, struct arena *ar, size_t keep)
+{
+	int c;
+
+	for (c = 0; c < NCLASS; c++) {
+		ar->peak[c] = ar->prev[c] = ar->clive[c];
+		ar->churn[c] = 0;
+		trim_empty(h, ar, c, keep);
+	}
+}
+
+/*
  * Class @c's recent peak of live bytes in @ar, plus two UNITs (what the
  * spans' free slots and rounding hold beyond it), EMPTY_KEEP at least.
  */
@@ -1093,13 +1109,8 @@ static void tc_flush_all(int leaving)
 			span_release(tc.cur[c]);
 		tc.cur[c] = NULL;
 	}
-	if (!--ar->nthreads && leaving) {
-		for (c = 0; c < NCLASS; c++) {
-			ar->peak[c] = ar->prev[c] = ar->clive[c];
-			ar->churn[c] = 0;
-			trim_empty(tc.h, ar, c, 0);
-		}
-	}
+	if (!--ar->nthreads && leaving)
+		arena_trim(tc.h, ar, 0);
 	pthread_mutex_unlock(&ar->lock);
 	tc.h = NULL;
 }
@@ -1182,7 +1193,6 @@ static struct tcache *tc_for(struct fnmm_heap *h)
 void fnmm_heap_flush(struct fnmm_heap *h)
 {
 	unsigned int a, mine = tc_pick ? (tc_pick - 1) % h->narena : 0;
-	int c;
 
 	if (tc.h == h)
 		tc_flush_all(0);
@@ -1193,14 +1203,9 @@ void fnmm_heap_flush(struct fnmm_heap *h)
 	 */
 	for (a = 0; a < h->narena; a++) {
 		struct arena *ar = &h->ar[a];
-		size_t keep = a == mine ? EMPTY_KEEP : 0;
 
 		pthread_mutex_lock(&ar->lock);
-		for (c = 0; c < NCLASS; c++) {
-			ar->peak[c] = ar->prev[c] = ar->clive[c];
-			ar->churn[c] = 0;
-			trim_empty(h, ar, c, keep);
-		}
+		arena_trim(h, ar, a == mine ? EMPTY_KEEP : 0);
 		pthread_mutex_unlock(&ar->lock);
 	}
 	pthread_mutex_lock(&h->lock);
@@ -1271,10 +1276,11 @@ static __attribute__((noinline)) void free_slow(struct fnmm_heap *h, void *p)
 		off = (uintptr_t)p - s->base;
 		if (off >= s->len || off & (((size_t)1 << s->shift) - 1))
 			heap_abort("free of a pointer the heap did not give", p);
-		if (!obj_live_in(s, p))
+		/* An address no object starts at has a state byte ST_FREE. */
+		st = state_of(s, p);
+		if (*st != ST_LIVE)
 			heap_abort("double free, or free of a pointer the heap did not give",
 				   p);
-		st = state_of(s, p);
 		*st = ST_FREE;
 		t = tc_for(h);
 		if (t) {
