@@ -12,8 +12,10 @@
  *    largest power of two dividing its class's size (16 at least, as
  *    malloc must; an aligned request of a 3 * 2^k class takes the next
  *    one, a power of two).  A span of a class holds SPAN_OBJS (4)
- *    objects or more, in whole UNITs, aligned to its objects'
- *    alignment; a class whose 4 objects take more than a UNIT makes
+ *    objects or more, in whole UNITs (but a UNIT for the classes of 8
+ *    and 16 KiB: 2 and 1 objects, no free slot beyond the UNIT's other
+ *    half), aligned to its objects' alignment; a class whose 4 objects
+ *    take more than a UNIT makes
  *    smaller spans while it has few objects live in the arena (a
  *    quarter of them, one at least, in whole UNITs), so that the free
  *    slots of a few big spans are not most of what it holds.  Objects
@@ -54,11 +56,19 @@
  * gives its old peak back after allocating about twice it (at most
  * twice it plus 4 UNITs), and an arena's last thread gives back all its
  * empty spans when it exits or moves to another heap (no thread of the
- * arena would end their epochs).  An arena with live threads
- * that stop allocating keeps what it kept, as any idle heap does, until
- * fnmm_heap_flush().  A large run goes back when freed unless it is
- * the LARGE_KEEP (1) last freed run of at most 1 MiB, kept for a next
- * request of the same length.  fnmm_heap_flush() gives back every kept
+ * arena would end their epochs).  Over all its classes, an arena keeps
+ * its live bytes and empty spans within its own recent peak of live
+ * bytes (counted as a class's) plus ARENA_SLACK (64 KiB): past that, a
+ * new span, a span emptied or an epoch's end gives its least recently
+ * emptied spans back first (a list of them per arena), so that what one
+ * class keeps for its peak is not held beside another class's peak
+ * (classes that take turns hold one peak, not one each).  An arena with
+ * live threads that stop allocating keeps what it kept, as any idle heap
+ * does, until fnmm_heap_flush().  A large run goes back when freed
+ * unless it is the LARGE_KEEP (1) last freed run of at most 1 MiB, kept
+ * for a next request of the same length until the heap maps a new run
+ * instead (a request of another length, or a new span: then it was not
+ * taken again).  fnmm_heap_flush() gives back every kept
  * run but EMPTY_KEEP per class in the caller's arena (and a class's only
  * span with room there), and for the spans other threads' caches own.
  *
@@ -123,10 +133,12 @@
  * bit) plus, under the heap's, a source call when a span is made or
  * given back; an epoch's end walks the class's spans with room in the
  * arena, at most once per EMPTY_KEEP bytes allocated from them (and per
- * its recent peak); a thread's exit, if its arena's last, the
- * arena's spans with room; a large malloc or free O(1) under the heap's lock
- * plus a source call; realloc O(size) when it moves; fork() O(bytes
- * mapped) over a shared source, else O(1).  Memory:
+ * its recent peak); the arena's budget O(1) per span it gives back
+ * (and its source call); a thread's exit, if its arena's last, the
+ * arena's spans with room; a large malloc or free O(1) under the heap's
+ * lock plus a source call (and one for the kept run); realloc O(size)
+ * when it moves; fork() O(bytes mapped) over a shared source, else
+ * O(1).  Memory:
  * a 128-byte descriptor per run, a thread cache of 24 KiB (static TLS:
  * the preload library must be preloaded, not dlopen()ed), a state byte
  * per 2^k bytes of a span (1/16 of a span of 16-byte or 48-byte objects,
@@ -156,6 +168,7 @@
 #define TC_MAX		64	/* objects per class in a thread's cache */
 #define TC_BYTES	(16 << 10)	/* and bytes (one object at least) */
 #define EMPTY_KEEP	(64 << 10)	/* bytes of empty spans a class keeps, at least */
+#define ARENA_SLACK	(4 * UNIT)	/* and an arena beyond its recent peak */
 #define LARGE_KEEP	1	/* freed large runs kept for the next ones */
 #define LARGE_KEEP_MAX	((size_t)1 << 20)	/* of at most this size */
 #define CLS_CACHED	-2	/* a large run kept, not live */
@@ -181,8 +194,9 @@ struct span {
 	void *freed;		/* objects freed, linked through themselves */
 	uint64_t fmap;		/* or, nobj <= 64: bit i, object i freed */
 	struct span *prev, *next;	/* on the class's list, or descriptors' */
+	struct span *eprev, *enext;	/* on the arena's empty list */
 	struct arena *ar;	/* a span's arena (NULL: a large run) */
-	int listed;
+	unsigned char listed, elisted;
 } __attribute__((aligned(64)));	/* a line or two of its own */
 
 struct slot {
@@ -197,9 +211,10 @@ struct slot {
  */
 struct arena {
 	/*
-	 * protects everything below and its spans' nfree, bump, freed, fmap, owner,
-	 * prev, next and listed (a span's other fields are fixed while it is
-	 * mapped; its objects' state bytes take no lock)
+	 * protects everything below and its spans' nfree, bump, freed,
+	 * fmap, owner, prev, next, listed, eprev, enext and elisted (a
+	 * span's other fields are fixed while it is mapped; its objects'
+	 * state bytes take no lock)
 	 */
 	pthread_mutex_t lock;
 	struct span *partial[NCLASS];	/* spans with a free object */
@@ -209,6 +224,10 @@ struct arena {
 	size_t prev[NCLASS];		/* and in the last */
 	size_t churn[NCLASS];		/* bytes allocated in this epoch */
 	size_t live, objects;		/* in its spans (caches' objects too) */
+	/* Empty spans on their classes' lists, the most recently emptied first */
+	struct span *enew, *eold;
+	size_t empty_all;		/* empty_bytes[] summed */
+	size_t apeak, aprev, achurn;	/* as peak[], prev[], churn[]: of live */
 	unsigned int nthreads;		/* threads whose cache is on it */
 } __attribute__((aligned(4096)));	/* on pages of its own (prefetchers) */
 
@@ -317,9 +336,15 @@ static int cls_of(size_t size)
 	return 2 + 2 * (k - 5) + (size > (size_t)3 << (k - 1));
 }
 
-/* SPAN_OBJS objects, rounded up to whole UNITs. */
+/*
+ * SPAN_OBJS objects, rounded up to whole UNITs; but one UNIT for the
+ * classes of half a UNIT and a UNIT (8 and 16 KiB): a free slot of theirs
+ * is then held only beside a live object in its UNIT.
+ */
 static size_t span_len(int c)
 {
+	if (cls_size(c) == UNIT || cls_size(c) == UNIT / 2)
+		return UNIT;
 	return (cls_size(c) * SPAN_OBJS + UNIT - 1) & ~(UNIT - 1);
 }
 
@@ -553,6 +578,8 @@ static size_t run_keys(const struct span *s)
 	return s->cls < 0 ? 1 : s->len >> UNIT_SHIFT;
 }
 
+static void run_free(struct fnmm_heap *h, struct span *s);
+
 /*
  * Map a run (a span of class @cls in arena @ar, or a large one: -1, NULL)
  * and enter it in the table and the map; the heap's lock held.
@@ -568,6 +595,9 @@ static struct span *run_new(struct fnmm_heap *h, size_t len, size_t align,
 		align = UNIT;
 	if (len > SIZE_MAX / 2 || align > SIZE_MAX / 2)
 		return NULL;
+	/* The heap grows: the large runs it kept were not taken again. */
+	while (h->nkept)
+		run_free(h, h->kept[--h->nkept]);
 	s = desc_get(h, pool_of(h, ar));
 	if (!s)
 		return NULL;
@@ -641,8 +671,45 @@ static void list_add(struct span *s)
 	s->listed = 1;
 }
 
+/*
+ * An empty span on its class's list joins its arena's empty list, as the
+ * most recently emptied (arena_budget() gives the oldest back first).
+ */
+static void elist_add(struct span *s)
+{
+	struct arena *ar = s->ar;
+
+	s->eprev = NULL;
+	s->enext = ar->enew;
+	if (ar->enew)
+		ar->enew->eprev = s;
+	else
+		ar->eold = s;
+	ar->enew = s;
+	s->elisted = 1;
+}
+
+static void elist_del(struct span *s)
+{
+	struct arena *ar = s->ar;
+
+	if (!s->elisted)
+		return;
+	if (s->eprev)
+		s->eprev->enext = s->enext;
+	else
+		ar->enew = s->enext;
+	if (s->enext)
+		s->enext->eprev = s->eprev;
+	else
+		ar->eold = s->eprev;
+	s->elisted = 0;
+}
+
+/* Off its class's list (and off the empty list); the arena's lock held. */
 static void list_del(struct span *s)
 {
+	elist_del(s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -650,6 +717,23 @@ static void list_del(struct span *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	s->listed = 0;
+}
+
+/* Span @s is empty now: counted, and on the empty list if on a list. */
+static void empty_add(struct span *s)
+{
+	s->ar->empty_bytes[s->cls] += s->len;
+	s->ar->empty_all += s->len;
+	if (s->listed)
+		elist_add(s);
+}
+
+/* Empty span @s is in use again, or goes back to the source. */
+static void empty_del(struct span *s)
+{
+	s->ar->empty_bytes[s->cls] -= s->len;
+	s->ar->empty_all -= s->len;
+	elist_del(s);
 }
 
 /* Straight to fd 2: stdio may be locked (a fork's child) or broken. */
@@ -698,8 +782,11 @@ static int obj_free_in(const struct span *s, const void *p, int c)
 static void span_release(struct span *s)
 {
 	s->owner = NULL;
-	if (s->nfree && !s->listed)
+	if (s->nfree && !s->listed) {
 		list_add(s);
+		if (s->nfree == s->nobj)
+			elist_add(s);
+	}
 }
 
 /*
@@ -717,6 +804,34 @@ static size_t span_len_for(const struct arena *ar, int c)
 		return span_len(c);
 	len = (cls_size(c) * (n ? n : 1) + UNIT - 1) & ~(UNIT - 1);
 	return len < span_len(c) ? len : span_len(c);
+}
+
+/* @ar's recent peak of live bytes (see recent_peak()) plus ARENA_SLACK. */
+static size_t arena_peak(const struct arena *ar)
+{
+	return (ar->apeak > ar->aprev ? ar->apeak : ar->aprev) + ARENA_SLACK;
+}
+
+/*
+ * Give @ar's empty spans on lists back, the least recently emptied
+ * first, while its live bytes, its empty spans and @more bytes to come
+ * exceed arena_peak(): what one class keeps for its recent peak is
+ * bounded by what the others have live now, so a program whose classes
+ * take turns holds about one peak, not one per class.  The arena's lock
+ * held.  O(1) per span given back.
+ */
+static void arena_budget(struct fnmm_heap *h, struct arena *ar, size_t more)
+{
+	struct span *s;
+
+	while ((s = ar->eold) &&
+	       ar->live + ar->empty_all + more > arena_peak(ar)) {
+		empty_del(s);
+		list_del(s);
+		pthread_mutex_lock(&h->lock);
+		run_free(h, s);
+		pthread_mutex_unlock(&h->lock);
+	}
 }
 
 /*
@@ -740,17 +855,19 @@ static struct span *span_for(struct fnmm_heap *h, struct arena *ar, int c,
 	}
 	s = ar->partial[c];
 	if (!s) {
+		size_t len = span_len_for(ar, c);
+
+		arena_budget(h, ar, len);
 		/* Aligned to its objects' alignment: a power of two's, its size. */
 		pthread_mutex_lock(&h->lock);
-		s = run_new(h, span_len_for(ar, c), (size_t)1 << cls_shift(c), c,
-			    ar);
+		s = run_new(h, len, (size_t)1 << cls_shift(c), c, ar);
 		pthread_mutex_unlock(&h->lock);
 		if (!s)
 			return NULL;
 		s->nfree = s->nobj;
-		ar->empty_bytes[c] += s->len;	/* taken below, as any empty one */
 		if (!t)
 			list_add(s);
+		empty_add(s);	/* taken below, as any empty one */
 	}
 	if (t) {
 		if (s->listed)
@@ -776,7 +893,7 @@ static void trim_empty(struct fnmm_heap *h, struct arena *ar, int c,
 		if (s->nfree != s->nobj ||
 		    (keep && ar->partial[c] == s && !s->next))
 			continue;
-		ar->empty_bytes[c] -= s->len;
+		empty_del(s);
 		list_del(s);
 		pthread_mutex_lock(&h->lock);
 		run_free(h, s);
@@ -798,6 +915,8 @@ static void arena_trim(struct fnmm_heap *h, struct arena *ar, size_t keep)
 		ar->churn[c] = 0;
 		trim_empty(h, ar, c, keep);
 	}
+	ar->apeak = ar->aprev = ar->live;
+	ar->achurn = 0;
 }
 
 /*
@@ -825,7 +944,7 @@ static void *alloc_small(struct fnmm_heap *h, struct arena *ar, int c,
 	if (!s)
 		return NULL;
 	if (s->nfree == s->nobj)
-		ar->empty_bytes[c] -= s->len;	/* an empty one in use again */
+		empty_del(s);	/* an empty one in use again */
 	if (s->fmap) {
 		p = (void *)(s->base + (size_t)__builtin_ctzll(s->fmap) *
 				       cls_size(c));
@@ -848,6 +967,16 @@ static void *alloc_small(struct fnmm_heap *h, struct arena *ar, int c,
 	if (ar->clive[c] > ar->peak[c])
 		ar->peak[c] = ar->clive[c];
 	ar->churn[c] += cls_size(c);
+	if (ar->live > ar->apeak)
+		ar->apeak = ar->live;
+	ar->achurn += cls_size(c);
+	if (ar->achurn >= arena_peak(ar)) {
+		/* The arena's epoch ends: as a class's, below. */
+		ar->aprev = ar->apeak;
+		ar->apeak = ar->live;
+		ar->achurn = 0;
+		arena_budget(h, ar, 0);
+	}
 	if (ar->churn[c] >= recent_peak(ar, c)) {
 		/* An epoch ends: what an old peak kept empty goes back. */
 		ar->prev[c] = ar->peak[c];
@@ -1018,7 +1147,8 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 	 * Empty: kept while the class's live bytes and empty spans stay
 	 * within recent_peak() (its recent peak of live bytes plus two
 	 * UNITs, EMPTY_KEEP at least), else back to the source (unless it
-	 * is the class's only span with room, or a cache's).
+	 * is the class's only span with room, or a cache's); then the
+	 * arena's budget, over all classes, may give back older ones.
 	 */
 	if (s->nfree == s->nobj) {
 		int c = s->cls;
@@ -1026,7 +1156,8 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 		if (ar->clive[c] + ar->empty_bytes[c] + s->len <=
 		    recent_peak(ar, c) ||
 		    s->owner || (ar->partial[c] == s && !s->next)) {
-			ar->empty_bytes[c] += s->len;
+			empty_add(s);
+			arena_budget(h, ar, 0);
 		} else {
 			list_del(s);
 			pthread_mutex_lock(&h->lock);
@@ -1036,7 +1167,10 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 	}
 }
 
-/* A large run freed: kept for a next one of its length, or given back. */
+/*
+ * A large run freed: kept for a next one of its length (until the heap
+ * maps a run, see run_new()), or given back.
+ */
 static void free_large(struct fnmm_heap *h, struct span *s)
 {
 	h->live -= s->len;

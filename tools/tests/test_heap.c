@@ -732,6 +732,55 @@ static void exit_gives_back(const char *mode)
 	fnmm_heap_destroy(g);
 }
 
+/*
+ * Classes that take turns: 4 MiB of 384-byte objects, freed, then 4 MiB
+ * of 512-byte ones.  The first class keeps its empty spans for its recent
+ * peak, but the arena's budget gives them back as the second grows: the
+ * heap holds about one peak, not one per class.  And a large run kept
+ * for a next request of its length goes back once the heap takes a new
+ * run instead.  (Heaps of their own: nothing else in their arenas.)
+ */
+static void classes_take_turns(const char *mode)
+{
+	struct fnmm_heap *f = fnmm_heap_create(fnmm_heap_source_anon());
+	struct fnmm_heap *g = fnmm_heap_create(fnmm_heap_source_anon());
+	static void *o[(4 << 20) / 384];
+	size_t n1 = (4 << 20) / 384, n2 = (4 << 20) / 512, i;
+	struct fnmm_heap_stats a = { 0 }, b = { 0 }, c = { 0 };
+	void *big, *small;
+
+	if (!f || !g)
+		return (void)tap(0, NULL, "%s: heaps", mode);
+	for (i = 0; i < n1; i++)
+		if (!(o[i] = fnmm_malloc(f, 384)))
+			return (void)tap(0, NULL, "%s: malloc", mode);
+	fnmm_heap_stats(f, &a);
+	for (i = 0; i < n1; i++)
+		fnmm_free(f, o[i]);
+	for (i = 0; i < n2; i++)
+		if (!(o[i] = fnmm_malloc(f, 512)))
+			return (void)tap(0, NULL, "%s: malloc", mode);
+	fnmm_heap_stats(f, &b);
+	tap(b.mapped <= a.mapped + a.mapped / 8, NULL,
+	    "%s: 4 MiB of 384 B objects freed, then 4 MiB of 512 B: %zu KiB mapped, %zu KiB at the first peak",
+	    mode, b.mapped >> 10, a.mapped >> 10);
+	for (i = 0; i < n2; i++)
+		fnmm_free(f, o[i]);
+
+	big = fnmm_malloc(g, 512 << 10);
+	fnmm_free(g, big);
+	fnmm_heap_stats(g, &a);
+	small = fnmm_malloc(g, 16);
+	fnmm_heap_stats(g, &c);
+	tap(big && small && a.mapped == 512 << 10 && c.mapped == 16384 &&
+	    c.runs == 1, NULL,
+	    "%s: a kept 512 KiB run goes back when the heap maps a span instead: %zu KiB mapped (%zu KiB before), %zu runs",
+	    mode, c.mapped >> 10, a.mapped >> 10, c.runs);
+	fnmm_free(g, small);
+	fnmm_heap_destroy(f);
+	fnmm_heap_destroy(g);
+}
+
 /* A freed object is no longer the heap's to report. */
 static void freed_not_owned(struct fnmm_heap *h, const char *mode)
 {
@@ -871,6 +920,7 @@ int main(int argc, char **argv)
 	big_untouched(h, mode);
 	steady_cycles(h, mode, dev ? 256 : 512);
 	exit_gives_back(mode);
+	classes_take_turns(mode);
 	calloc_zero(h, mode);
 	fork_copy(h, mode, fd);
 	misuse(h, mode);
