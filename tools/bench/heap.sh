@@ -46,6 +46,10 @@ trap 'rm -rf "$tmp"' EXIT
 awk 'BEGIN { x = 1; for (i = 0; i < 1000000; i++) {
 	x = (x * 1103515245 + 12345) % 2147483648; print x, i } }' > "$tmp/lines"
 head -c 8000000 "$tmp/lines" > "$tmp/text"
+# The one-threaded programs run on one CPU (the first this script may
+# use), as out/heap's workers do: left to the scheduler, times here were
+# bimodal, 2x apart, for every allocator.
+one="taskset -c $(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')"
 # prog ALLOC NAME CMD...: wall seconds of CMD (stdout discarded) under ALLOC.
 prog() {
 	local alloc=$1 name=$2 t0 t1
@@ -64,10 +68,10 @@ for r in $(seq "$rounds"); do
 	"$here/out/heap" glibc 1 >> "$tsv"
 	LD_PRELOAD=$je "$here/out/heap" jemalloc 1 >> "$tsv"
 	for a in glibc jemalloc fnmm; do
-		prog $a "sort -n, 1M lines" sort -n "$tmp/lines"
+		prog $a "sort -n, 1M lines" $one sort -n "$tmp/lines"
 		prog $a "sort --parallel=2" sort --parallel=2 -S 16M -k2,2n "$tmp/lines"
-		prog $a "xz -3, 8 MB" xz -3 -c "$tmp/text"
-		prog $a "python3 dict of 1M" env PYTHONMALLOC=malloc /usr/bin/python3 -c \
+		prog $a "xz -3, 8 MB" $one xz -3 -c "$tmp/text"
+		prog $a "python3 dict of 1M" $one env PYTHONMALLOC=malloc /usr/bin/python3 -c \
 			'd = {i: str(i) for i in range(1000000)}; print(len(d))'
 	done
 done
@@ -109,7 +113,8 @@ def stat(v):
 print('## Heap: fnmm_heap against glibc malloc and jemalloc\n')
 print('Natively, over anonymous memory (the same code serves the device\'s pages), '
       'median (min-p90) of %s rounds; ns per malloc+free pair per thread; '
-      '"pair": malloc then free at once, "batch64": 64 mallocs then 64 frees. '
+      '"pair": malloc then free at once, "batch64": 64 mallocs then 64 frees; '
+      'each thread on a CPU of its own. '
       'The ratios are ours over theirs in the same process:\n' % rounds)
 print('| case | glibc | fnmm | fnmm / glibc | jemalloc | fnmm | fnmm / jemalloc |')
 print('|---|---:|---:|---:|---:|---:|---:|')
@@ -150,8 +155,8 @@ print('\nPer seed (fnmm / glibc): %s.' % ', '.join(
 progs = [c for (run, a, c) in d if run == 'prog' and a == 'glibc']
 if progs:
     print('\n**Unmodified programs** under each allocator by LD_PRELOAD (ours: '
-          '`libfnmm-malloc.so`, `FNMM_MALLOC_DEVICE=anon`): wall seconds, '
-          'median (min-p90) of %s rounds:\n' % rounds)
+          '`libfnmm-malloc.so`, `FNMM_MALLOC_DEVICE=anon`; the one-threaded '
+          'ones on one CPU): wall seconds, median (min-p90) of %s rounds:\n' % rounds)
     print('| program | glibc | jemalloc | fnmm | fnmm / glibc | fnmm / jemalloc |')
     print('|---|---:|---:|---:|---:|---:|')
     for c in progs:

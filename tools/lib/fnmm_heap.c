@@ -29,6 +29,10 @@
  *    a list linked through them.  A class keeps its spans with a free
  *    object on a list, the most recent first;
  *  - a larger request is a run of its own, rounded up to the page.
+ * A new span of objects of at most POPULATE_MAX (1 KiB) is faulted in
+ * whole at once (MADV_POPULATE_WRITE: one call, not a fault per page;
+ * its pages fill as soon as it is used); others, and large runs, as the
+ * program touches them.
  * Every run has a descriptor out of band (in anonymous memory of the
  * heap's own), found from any address in it through the run map, a radix
  * of UNIT numbers (a first level of 2^18 pointers, second levels of 2^16,
@@ -131,7 +135,7 @@
  * run-map lookup, the state byte, the cache list); else, under the
  * arena's lock, O(1) per object (a run-map lookup, list operations, a
  * bit) plus, under the heap's, a source call when a span is made or
- * given back; an epoch's end walks the class's spans with room in the
+ * given back (and a populate call for a small class's new span); an epoch's end walks the class's spans with room in the
  * arena, at most once per EMPTY_KEEP bytes allocated from them (and per
  * its recent peak); the arena's budget O(1) per span it gives back
  * (and its source call); a thread's exit, if its arena's last, the
@@ -169,6 +173,10 @@
 #define TC_BYTES	(16 << 10)	/* and bytes (one object at least) */
 #define EMPTY_KEEP	(64 << 10)	/* bytes of empty spans a class keeps, at least */
 #define ARENA_SLACK	(4 * UNIT)	/* and an arena beyond its recent peak */
+#define POPULATE_MAX	1024	/* a new span of objects up to this: faulted in */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14; before, EINVAL */
+#endif
 #define LARGE_KEEP	1	/* freed large runs kept for the next ones */
 #define LARGE_KEEP_MAX	((size_t)1 << 20)	/* of at most this size */
 #define CLS_CACHED	-2	/* a large run kept, not live */
@@ -864,6 +872,14 @@ static struct span *span_for(struct fnmm_heap *h, struct arena *ar, int c,
 		pthread_mutex_unlock(&h->lock);
 		if (!s)
 			return NULL;
+		/*
+		 * Objects of at most POPULATE_MAX fill the span's pages as
+		 * soon as it is used: fault them in at once, in one call, not
+		 * one fault per page (a source whose pages cannot be, or are
+		 * already, faulted in fails it, or does nothing).
+		 */
+		if (cls_size(c) <= POPULATE_MAX)
+			madvise((void *)s->base, s->len, MADV_POPULATE_WRITE);
 		s->nfree = s->nobj;
 		if (!t)
 			list_add(s);

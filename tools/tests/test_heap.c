@@ -781,6 +781,42 @@ static void classes_take_turns(const char *mode)
 	fnmm_heap_destroy(g);
 }
 
+/*
+ * A new span of small objects is faulted in whole, in one call (its
+ * pages fill as soon as it is used), not a fault per page: the 16 KiB
+ * span of a fresh heap's first 16-byte object is resident before any of
+ * it is written.  A span of 4 KiB objects is not (its objects may be
+ * used in part), nor a large run.
+ */
+static void spans_populated(const char *mode)
+{
+	struct fnmm_heap *f = fnmm_heap_create(fnmm_heap_source_anon());
+	unsigned char vec[16];
+	void *small, *page, *big;
+	int in[3] = { 0 }, i, k;
+
+	if (!f)
+		return (void)tap(0, NULL, "%s: heap", mode);
+	small = fnmm_malloc(f, 16);
+	page = fnmm_malloc(f, 4096);
+	big = fnmm_malloc(f, 256 << 10);
+	for (k = 0; k < 3; k++) {
+		void *p = k == 0 ? small : k == 1 ? page : big;
+
+		if (!p || mincore(p, 16384, vec))
+			return (void)tap(0, NULL, "%s: malloc, mincore", mode);
+		for (i = 0; i < 4; i++)
+			in[k] += vec[i] & 1;
+	}
+	tap(in[0] == 4 && in[1] == 0 && in[2] == 0, NULL,
+	    "%s: a new span of 16 B objects is resident at once (%d of 4 pages), one of 4 KiB objects and a large run are not (%d, %d)",
+	    mode, in[0], in[1], in[2]);
+	fnmm_free(f, small);
+	fnmm_free(f, page);
+	fnmm_free(f, big);
+	fnmm_heap_destroy(f);
+}
+
 /* A freed object is no longer the heap's to report. */
 static void freed_not_owned(struct fnmm_heap *h, const char *mode)
 {
@@ -921,6 +957,7 @@ int main(int argc, char **argv)
 	steady_cycles(h, mode, dev ? 256 : 512);
 	exit_gives_back(mode);
 	classes_take_turns(mode);
+	spans_populated(mode);
 	calloc_zero(h, mode);
 	fork_copy(h, mode, fd);
 	misuse(h, mode);
