@@ -13,7 +13,9 @@
  *                                on a fresh heap, then theirs
  *
  * Per size (16 B to 64 KiB) and thread count (1, 2), the time per
- * malloc+free pair per thread, two patterns:
+ * malloc+free pair per thread (each thread on a CPU of its own, timed
+ * from the first one's start to the last one's end after an untimed
+ * batch each), two patterns:
  *   pair     malloc then free at once (the best case of any cache)
  *   batch64  64 mallocs, then the 64 frees
  * and the memory overhead on a seeded replayed trace (sizes mostly small,
@@ -73,14 +75,15 @@ static void a_free(void *p)
 		free(p);
 }
 
-static void *worker(void *arg)
+static pthread_barrier_t start;
+
+static void batches(long n)
 {
 	void *p[64];
 	long i;
 	int j;
 
-	(void)arg;
-	for (i = 0; i < iters; i++) {
+	for (i = 0; i < n; i++) {
 		for (j = 0; j < batch; j++) {
 			p[j] = a_malloc(sz);
 			*(volatile char *)p[j] = 1;
@@ -88,8 +91,27 @@ static void *worker(void *arg)
 		for (j = 0; j < batch; j++)
 			a_free(p[j]);
 	}
+}
+
+/*
+ * One untimed batch first: what the time is of is a pair in the steady
+ * state, not the first touch of pages (glibc's and jemalloc's threads
+ * find the pages the last case's threads left; ours are given back when
+ * an arena's last thread exits, and faulted in again by the next case).
+ */
+static double span_t[2][2];	/* per worker: its start and end */
+
+static void *worker(void *arg)
+{
+	double *t = span_t[(long)arg];
+
+	batches(1);
+	pthread_barrier_wait(&start);
+	t[0] = now();
+	batches(iters);
 	if (ours)
 		fnmm_heap_flush(heap);
+	t[1] = now();
 	return NULL;
 }
 
@@ -104,7 +126,7 @@ static double run(int threads)
 	cpu_set_t allowed, one;
 	pthread_t t[2];
 	int i, k, cpu;
-	double t0;
+	double t0, t1;
 
 	iters = (sz >= 16384 ? 200000 : 2000000) / batch / div_iters;
 	CPU_ZERO(&allowed);
@@ -120,14 +142,22 @@ static double run(int threads)
 		if (CPU_COUNT(&allowed))
 			pthread_attr_setaffinity_np(&attr[i], sizeof(one), &one);
 	}
-	t0 = now();
+	pthread_barrier_init(&start, NULL, threads);
 	for (i = 0; i < threads; i++)
-		pthread_create(&t[i], &attr[i], worker, NULL);
+		pthread_create(&t[i], &attr[i], worker, (void *)(long)i);
 	for (i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&start);
+	/* From the first worker's start to the last one's end. */
+	t0 = span_t[0][0];
+	t1 = span_t[0][1];
+	for (i = 1; i < threads; i++) {
+		t0 = span_t[i][0] < t0 ? span_t[i][0] : t0;
+		t1 = span_t[i][1] > t1 ? span_t[i][1] : t1;
+	}
 	for (i = 0; i < threads; i++)
 		pthread_attr_destroy(&attr[i]);
-	return (now() - t0) * 1e9 / ((double)iters * batch);
+	return (t1 - t0) * 1e9 / ((double)iters * batch);
 }
 
 static uint64_t rs = 12345;
