@@ -24,7 +24,8 @@
  * struct fnmm_heap_source - where a heap's pages come from
  * @map: @len bytes (a multiple of the page size) at an address aligned to
  *	@align (a power of two, at least a page), readable, writable and
- *	zero; *@tag: anything @unmap needs.  NULL on failure.
+ *	zero, at @hint if that range is free (@hint is aligned; NULL: no
+ *	preference); *@tag: anything @unmap needs.  NULL on failure.
  * @unmap: give back a run @map made, whole
  * @virt2phys: the physical address behind @p, or 0 if not known
  * @arg: passed to each
@@ -36,7 +37,8 @@
  *	anonymous memory from then on.  A fork costs O(bytes mapped).
  */
 struct fnmm_heap_source {
-	void *(*map)(void *arg, size_t len, size_t align, uint64_t *tag);
+	void *(*map)(void *arg, size_t len, size_t align, void *hint,
+		     uint64_t *tag);
 	void (*unmap)(void *arg, void *p, size_t len, uint64_t tag);
 	uint64_t (*virt2phys)(void *arg, const void *p);
 	void *arg;
