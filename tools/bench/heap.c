@@ -117,8 +117,9 @@ static void *worker(void *arg)
 
 /*
  * ns per pair per thread; worker i runs on the i-th CPU the process may
- * use (modulo their number): left to the scheduler, every allocator's
- * times here were bimodal, 2x apart from one case to the next.
+ * use (modulo their number: with one CPU, both on it): left to the
+ * scheduler, every allocator's times here were bimodal, 2x apart from
+ * one case to the next.
  */
 static double run(int threads)
 {
@@ -130,21 +131,26 @@ static double run(int threads)
 
 	iters = (sz >= 16384 ? 200000 : 2000000) / batch / div_iters;
 	CPU_ZERO(&allowed);
-	sched_getaffinity(0, sizeof(allowed), &allowed);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		CPU_ZERO(&allowed);	/* unknown: the scheduler places them */
 	for (i = 0; i < threads; i++) {
 		pthread_attr_init(&attr[i]);
+		if (!CPU_COUNT(&allowed))
+			continue;
 		for (cpu = 0, k = i % CPU_COUNT(&allowed); cpu < CPU_SETSIZE;
 		     cpu++)
 			if (CPU_ISSET(cpu, &allowed) && !k--)
 				break;
 		CPU_ZERO(&one);
 		CPU_SET(cpu, &one);
-		if (CPU_COUNT(&allowed))
-			pthread_attr_setaffinity_np(&attr[i], sizeof(one), &one);
+		pthread_attr_setaffinity_np(&attr[i], sizeof(one), &one);
 	}
 	pthread_barrier_init(&start, NULL, threads);
 	for (i = 0; i < threads; i++)
-		pthread_create(&t[i], &attr[i], worker, (void *)(long)i);
+		if (pthread_create(&t[i], &attr[i], worker, (void *)(long)i)) {
+			perror("pthread_create");
+			exit(1);
+		}
 	for (i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&start);

@@ -31,8 +31,9 @@
  *  - a larger request is a run of its own, rounded up to the page.
  * A new span of objects of at most POPULATE_MAX (1 KiB) is faulted in
  * whole at once (MADV_POPULATE_WRITE: one call, not a fault per page;
- * its pages fill as soon as it is used); others, and large runs, as the
- * program touches them.
+ * its pages fill as it is used, and a class a program uses little of
+ * has up to 16 KiB resident that it did not touch); others, and large
+ * runs, as the program touches them.
  * Every run has a descriptor out of band (in anonymous memory of the
  * heap's own), found from any address in it through the run map, a radix
  * of UNIT numbers (a first level of 2^18 pointers, second levels of 2^16,
@@ -50,7 +51,8 @@
  * of live bytes plus two UNITs (the free slots and rounding of the spans
  * beyond the live bytes), or EMPTY_KEEP (64 KiB), whichever is more; a
  * class's only span with room, and a span a cache owns, are kept
- * whatever their size.  So a program that frees and allocates again the
+ * whatever their size (by this rule: the arena's, below, may give back
+ * the first).  So a program that frees and allocates again the
  * same amount does not go to the source each time, and at a peak a
  * class holds empty spans only for what it had live more recently.
  * Recent is counted in churn, not time, per arena and class: the peak of
@@ -61,8 +63,9 @@
  * twice it plus 4 UNITs), and an arena's last thread gives back all its
  * empty spans when it exits or moves to another heap (no thread of the
  * arena would end their epochs).  Over all its classes, an arena keeps
- * its live bytes and empty spans within its own recent peak of live
- * bytes (counted as a class's) plus ARENA_SLACK (64 KiB): past that, a
+ * its live bytes and the empty spans on its lists (not those caches
+ * own) within its own recent peak of live bytes (counted as a class's)
+ * plus ARENA_SLACK (64 KiB): past that, a
  * new span, a span emptied or an epoch's end gives its least recently
  * emptied spans back first (a list of them per arena), so that what one
  * class keeps for its peak is not held beside another class's peak
@@ -174,7 +177,7 @@
 /* Classes: 16, 32, then 3 * 2^k and 2^(k + 2) for k = 4 .. 14 */
 #define NCLASS		24
 #define MAX_SMALL	((size_t)1 << 16)	/* the largest class's size */
-#define SPAN_OBJS	4	/* objects a span holds at least */
+#define SPAN_OBJS	4	/* objects a span holds at least (see span_len()) */
 #define TC_MAX		64	/* objects per class in a thread's cache */
 #define TC_BYTES	(16 << 10)	/* and bytes (one object at least) */
 #define EMPTY_KEEP	(64 << 10)	/* bytes of empty spans a class keeps, at least */
@@ -241,7 +244,7 @@ struct arena {
 	size_t live, objects;		/* in its spans (caches' objects too) */
 	/* Empty spans on their classes' lists, the most recently emptied first */
 	struct span *enew, *eold;
-	size_t empty_all;		/* empty_bytes[] summed */
+	size_t ebytes;			/* and their bytes (not caches' spans) */
 	size_t apeak, aprev, achurn;	/* as peak[], prev[], churn[]: of live */
 	unsigned int nthreads;		/* threads whose cache is on it */
 	/*
@@ -286,6 +289,7 @@ struct fnmm_heap {
 	size_t meta;			/* bytes of metadata mapped */
 	struct fnmm_heap *gprev, *gnext;	/* on heaps (fork) */
 	unsigned int narena;		/* arenas in use: ar[0 .. narena) */
+	int no_populate;	/* MADV_POPULATE_WRITE failed (atomic) */
 	struct arena ar[NARENA];
 	/*
 	 * UNIT number (below MAP_KEYS) -> the run there (every UNIT of a
@@ -609,7 +613,9 @@ static void run_free(struct fnmm_heap *h, struct span *s);
  * their spans alternate in the address space, and ran 1.3 to 2 times
  * slower for it on this machine, than with their spans apart, as two
  * processes).  The place moves down whether the source took it or not
- * (the next try is past what was there); the heap's lock held.
+ * (the next try is past what was there: a range another mapping took
+ * costs a failed try per span until the place is below it); the heap's
+ * lock held.
  */
 static void *arena_place(struct arena *ar, size_t len, size_t align)
 {
@@ -731,6 +737,7 @@ static void elist_add(struct span *s)
 	else
 		ar->eold = s;
 	ar->enew = s;
+	ar->ebytes += s->len;
 	s->elisted = 1;
 }
 
@@ -748,6 +755,7 @@ static void elist_del(struct span *s)
 		s->enext->eprev = s->eprev;
 	else
 		ar->eold = s->eprev;
+	ar->ebytes -= s->len;
 	s->elisted = 0;
 }
 
@@ -768,7 +776,6 @@ static void list_del(struct span *s)
 static void empty_add(struct span *s)
 {
 	s->ar->empty_bytes[s->cls] += s->len;
-	s->ar->empty_all += s->len;
 	if (s->listed)
 		elist_add(s);
 }
@@ -777,7 +784,6 @@ static void empty_add(struct span *s)
 static void empty_del(struct span *s)
 {
 	s->ar->empty_bytes[s->cls] -= s->len;
-	s->ar->empty_all -= s->len;
 	elist_del(s);
 }
 
@@ -859,18 +865,21 @@ static size_t arena_peak(const struct arena *ar)
 
 /*
  * Give @ar's empty spans on lists back, the least recently emptied
- * first, while its live bytes, its empty spans and @more bytes to come
+ * first, while its live bytes, those spans and @more bytes to come
  * exceed arena_peak(): what one class keeps for its recent peak is
  * bounded by what the others have live now, so a program whose classes
- * take turns holds about one peak, not one per class.  The arena's lock
- * held.  O(1) per span given back.
+ * take turns holds about one peak, not one per class.  (The empty spans
+ * caches own are not the arena's to give back, and do not count: else
+ * they could hold the arena over its budget for good, and every span
+ * that empties would go back at once.)  The arena's lock held.  O(1) per
+ * span given back.
  */
 static void arena_budget(struct fnmm_heap *h, struct arena *ar, size_t more)
 {
 	struct span *s;
 
 	while ((s = ar->eold) &&
-	       ar->live + ar->empty_all + more > arena_peak(ar)) {
+	       ar->live + ar->ebytes + more > arena_peak(ar)) {
 		empty_del(s);
 		list_del(s);
 		pthread_mutex_lock(&h->lock);
@@ -911,12 +920,21 @@ static struct span *span_for(struct fnmm_heap *h, struct arena *ar, int c,
 			return NULL;
 		/*
 		 * Objects of at most POPULATE_MAX fill the span's pages as
-		 * soon as it is used: fault them in at once, in one call, not
-		 * one fault per page (a source whose pages cannot be, or are
-		 * already, faulted in fails it, or does nothing).
+		 * it is used: fault them in at once, in one call, not one
+		 * fault per page.  A kernel before 5.14, or a source whose
+		 * pages cannot be faulted in so, fails it: not tried again
+		 * for the heap, and errno as it was.
 		 */
-		if (cls_size(c) <= POPULATE_MAX)
-			madvise((void *)s->base, s->len, MADV_POPULATE_WRITE);
+		if (cls_size(c) <= POPULATE_MAX &&
+		    !__atomic_load_n(&h->no_populate, __ATOMIC_RELAXED)) {
+			int err = errno;
+
+			if (madvise((void *)s->base, s->len,
+				    MADV_POPULATE_WRITE))
+				__atomic_store_n(&h->no_populate, 1,
+						 __ATOMIC_RELAXED);
+			errno = err;
+		}
 		s->nfree = s->nobj;
 		if (!t)
 			list_add(s);
@@ -1201,7 +1219,8 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 	 * within recent_peak() (its recent peak of live bytes plus two
 	 * UNITs, EMPTY_KEEP at least), else back to the source (unless it
 	 * is the class's only span with room, or a cache's); then the
-	 * arena's budget, over all classes, may give back older ones.
+	 * arena's budget, over all classes, may give back older ones, or
+	 * this one.
 	 */
 	if (s->nfree == s->nobj) {
 		int c = s->cls;
@@ -1619,6 +1638,7 @@ void fnmm_heap_stats(struct fnmm_heap *h, struct fnmm_heap_stats *st)
 static const struct fnmm_heap_source anon_source;
 static pthread_mutex_t heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fnmm_heap *heaps;	/* protected by heaps_lock */
+static uintptr_t places;	/* protected by heaps_lock: the next heap's arenas' top */
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_ok;
 /* From prepare to the handlers: EOF on [0] once the child's copies are made */
@@ -1787,22 +1807,28 @@ struct fnmm_heap *fnmm_heap_create(const struct fnmm_heap_source *src)
 	pthread_mutex_init(&h->lock, NULL);
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	h->narena = cpus < 1 ? 1 : cpus > NARENA / 2 ? NARENA : 2 * cpus;
-	/*
-	 * The arenas' places: a REGION each, below a REGION's gap under the
-	 * heap's own mapping (the kernel maps top-down, so that other
-	 * mappings fill that gap first).
-	 */
-	top = ((uintptr_t)h & ~(REGION - 1)) - REGION;
-	for (a = 0; a < h->narena; a++) {
+	for (a = 0; a < h->narena; a++)
 		pthread_mutex_init(&h->ar[a].lock, NULL);
-		if ((uintptr_t)h < (NARENA + 2) * REGION)
-			continue;	/* no room: the source places them */
-		h->ar[a].top = h->ar[a].low = top - a * REGION;
-		h->ar[a].bottom = h->ar[a].top - REGION;
-	}
 	h->src = src;
 	h->page = sysconf(_SC_PAGESIZE);
 	pthread_mutex_lock(&heaps_lock);
+	/*
+	 * The arenas' places: NARENA REGIONs per heap, the first heap's
+	 * below a REGION's gap under its own mapping (the kernel maps
+	 * top-down, so that other mappings fill that gap first), each next
+	 * heap's below the last's; once below (NARENA + 1) REGIONs (some
+	 * 250 heaps in 47 bits), the source places them.
+	 */
+	if (!places)
+		places = ((uintptr_t)h & ~(REGION - 1)) - REGION;
+	top = places;
+	if (top >= (NARENA + 1) * REGION) {
+		places = top - NARENA * REGION;
+		for (a = 0; a < h->narena; a++) {
+			h->ar[a].top = h->ar[a].low = top - a * REGION;
+			h->ar[a].bottom = h->ar[a].top - REGION;
+		}
+	}
 	h->gnext = heaps;
 	if (heaps)
 		heaps->gprev = h;
@@ -1865,15 +1891,18 @@ void fnmm_heap_destroy(struct fnmm_heap *h)
 static uintptr_t anon_low;
 
 /*
- * One mmap at the aligned address just below the last run (the kernel
- * maps top-down, so that is usually free, and the two merge into one
- * VMA), else a larger one trimmed to the alignment (three calls).
+ * One mmap at @hint if it is free (MAP_FIXED_NOREPLACE), else at the
+ * aligned address just below the last run (the kernel maps top-down, so
+ * that is usually free, and the two merge into one VMA), else a larger
+ * one trimmed to the alignment (three calls).  errno is kept on success.
  */
 static void *anon_map(void *arg, size_t len, size_t align, void *hint,
 		      uint64_t *tag)
 {
 	size_t page = sysconf(_SC_PAGESIZE), extra;
 	uintptr_t p, a, low = __atomic_load_n(&anon_low, __ATOMIC_RELAXED);
+
+	int err = errno;
 
 	(void)arg;
 	if (align < page)
@@ -1910,6 +1939,7 @@ static void *anon_map(void *arg, size_t len, size_t align, void *hint,
 		munmap((void *)(a + len), p + len + extra - (a + len));
 out:
 	__atomic_store_n(&anon_low, a, __ATOMIC_RELAXED);
+	errno = err;	/* the tries that failed on the way */
 	return (void *)a;
 }
 
@@ -1936,10 +1966,11 @@ struct dev_source {
 };
 
 /*
- * A MapSparse of the device at an address aligned to @align: the range
- * is found free with an anonymous reservation, which is then dropped for
- * the device's mapping (another thread's mmap may take it in between:
- * then again, a few times).
+ * A MapSparse of the device at @hint (the module maps it there only if
+ * the range is free: -EEXIST), else at an address aligned to @align: the
+ * range is found free with an anonymous reservation, which is then
+ * dropped for the device's mapping (another thread's mmap may take it in
+ * between: then again, a few times).  errno is kept on success.
  */
 static void *dev_map(void *arg, size_t len, size_t align, void *hint,
 		     uint64_t *tag)

@@ -870,6 +870,95 @@ static void arenas_apart(const struct fnmm_heap_source *src, const char *mode)
 	fnmm_heap_destroy(apart_heap);
 }
 
+/*
+ * A cache's own span that emptied (here of 64 KiB objects, 256 KiB) is
+ * not the arena's to give back, so it must not count against the
+ * arena's budget: else every span emptied after it would go back to
+ * the source at once, and a steady cycle of small objects would map and
+ * unmap a span per cycle for good.
+ */
+static void owned_empty_steady(const char *mode)
+{
+	struct fnmm_heap *f = fnmm_heap_create(fnmm_heap_source_anon());
+	struct fnmm_heap_stats a = { 0 }, b = { 0 };
+	static void *o[200];
+	int i, cycle;
+
+	if (!f)
+		return (void)tap(0, NULL, "%s: heap", mode);
+	for (i = 0; i < 20; i++)
+		if (!(o[i] = fnmm_malloc(f, 65536)))
+			return (void)tap(0, NULL, "%s: malloc", mode);
+	for (i = 19; i >= 0; i--)
+		fnmm_free(f, o[i]);
+	for (cycle = 0; cycle < 400; cycle++) {
+		if (cycle == 200)
+			fnmm_heap_stats(f, &a);
+		for (i = 0; i < 200; i++)
+			if (!(o[i] = fnmm_malloc(f, 256)))
+				return (void)tap(0, NULL, "%s: malloc", mode);
+		for (i = 0; i < 200; i++)
+			fnmm_free(f, o[i]);
+	}
+	fnmm_heap_stats(f, &b);
+	tap_eq(b.made - a.made, 0,
+	       "%s: after a cache's own 64 KiB-object span empties, cycles of 200 x 256 B make no run",
+	       mode);
+	fnmm_heap_destroy(f);
+}
+
+/* A source that counts the runs not placed where the heap asked. */
+static const struct fnmm_heap_source *placed_src;
+static unsigned int placed_missed, placed_runs;
+
+static void *placed_map(void *arg, size_t len, size_t align, void *hint,
+			uint64_t *tag)
+{
+	void *p = placed_src->map(arg, len, align, hint, tag);
+
+	placed_runs += hint != NULL;
+	placed_missed += hint && p != hint;
+	return p;
+}
+
+/*
+ * Heaps take places of their own too: two heaps (over @src) that make
+ * spans in turn get every span where they asked for it (else the second
+ * heap's tries fail, a syscall each, and on the device a MapSparse that
+ * reserves pages and gives them back), and a malloc that succeeds does
+ * not change errno (a placement tried first, or a prefault the source
+ * cannot do, fails inside it).
+ */
+static void heaps_apart(const struct fnmm_heap_source *src, const char *mode)
+{
+	struct fnmm_heap_source counted = *src;
+	struct fnmm_heap *f, *g;
+	static void *o[2][32];
+	int i, k, bad_errno = 0;
+
+	placed_src = src;
+	placed_missed = placed_runs = 0;
+	counted.map = placed_map;
+	f = fnmm_heap_create(&counted);
+	g = fnmm_heap_create(&counted);
+	if (!f || !g)
+		return (void)tap(0, NULL, "%s: heaps", mode);
+	for (i = 0; i < 32; i++)
+		for (k = 0; k < 2; k++) {
+			errno = 0;
+			o[k][i] = fnmm_malloc(k ? g : f, i & 1 ? 16384 : 16);
+			bad_errno += o[k][i] && errno;
+		}
+	tap(placed_runs >= 32 && !placed_missed && !bad_errno, NULL,
+	    "%s: two heaps making spans in turn get each where they ask (%u of %u missed), errno kept (%d changed)",
+	    mode, placed_missed, placed_runs, bad_errno);
+	for (i = 0; i < 32; i++)
+		for (k = 0; k < 2; k++)
+			fnmm_free(k ? g : f, o[k][i]);
+	fnmm_heap_destroy(f);
+	fnmm_heap_destroy(g);
+}
+
 /* A freed object is no longer the heap's to report. */
 static void freed_not_owned(struct fnmm_heap *h, const char *mode)
 {
@@ -1012,6 +1101,8 @@ int main(int argc, char **argv)
 	classes_take_turns(mode);
 	spans_populated(mode);
 	arenas_apart(src, mode);
+	owned_empty_steady(mode);
+	heaps_apart(src, mode);
 	calloc_zero(h, mode);
 	fork_copy(h, mode, fd);
 	misuse(h, mode);
