@@ -641,6 +641,19 @@ static void big_untouched(struct fnmm_heap *h, const char *mode)
 	    mode, seen, bad);
 }
 
+/* @n mallocs of @size into @o, then their frees; -1 if a malloc fails. */
+static int cycle_of(struct fnmm_heap *h, void **o, int n, size_t size)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!(o[i] = fnmm_malloc(h, size)))
+			return -1;
+	for (i = 0; i < n; i++)
+		fnmm_free(h, o[i]);
+	return 0;
+}
+
 /*
  * A program that allocates and frees the same amount over and over does
  * not go to the source once it has (however big the amount: the heap
@@ -651,17 +664,14 @@ static void steady_cycles(struct fnmm_heap *h, const char *mode, int n)
 {
 	static void *o[512];
 	struct fnmm_heap_stats a, b, c;
-	int cycle, i;
+	int cycle;
 
 	fnmm_heap_flush(h);
 	for (cycle = 0; cycle < 12; cycle++) {
 		if (cycle == 2)
 			fnmm_heap_stats(h, &a);
-		for (i = 0; i < n; i++)
-			if (!(o[i] = fnmm_malloc(h, 16384)))
-				return (void)tap(0, NULL, "%s: malloc", mode);
-		for (i = 0; i < n; i++)
-			fnmm_free(h, o[i]);
+		if (cycle_of(h, o, n, 16384))
+			return (void)tap(0, NULL, "%s: malloc", mode);
 	}
 	fnmm_heap_stats(h, &b);
 	tap_eq(b.made - a.made, 0,
@@ -673,13 +683,9 @@ static void steady_cycles(struct fnmm_heap *h, const char *mode, int n)
 	 * drain span by span as each empties again would take until cycle
 	 * 80).
 	 */
-	for (cycle = 0; cycle < 50; cycle++) {
-		for (i = 0; i < 16; i++)
-			if (!(o[i] = fnmm_malloc(h, 16384)))
-				return (void)tap(0, NULL, "%s: malloc", mode);
-		for (i = 0; i < 16; i++)
-			fnmm_free(h, o[i]);
-	}
+	for (cycle = 0; cycle < 50; cycle++)
+		if (cycle_of(h, o, 16, 16384))
+			return (void)tap(0, NULL, "%s: malloc", mode);
 	fnmm_heap_stats(h, &c);
 	tap(c.mapped + (size_t)n * 16384 / 2 <= a.mapped, NULL,
 	    "%s: then 50 cycles of 16 give the old peak back: %zu KiB mapped, %zu KiB before",
@@ -894,11 +900,8 @@ static void owned_empty_steady(const char *mode)
 	for (cycle = 0; cycle < 400; cycle++) {
 		if (cycle == 200)
 			fnmm_heap_stats(f, &a);
-		for (i = 0; i < 200; i++)
-			if (!(o[i] = fnmm_malloc(f, 256)))
-				return (void)tap(0, NULL, "%s: malloc", mode);
-		for (i = 0; i < 200; i++)
-			fnmm_free(f, o[i]);
+		if (cycle_of(f, o, 200, 256))
+			return (void)tap(0, NULL, "%s: malloc", mode);
 	}
 	fnmm_heap_stats(f, &b);
 	tap_eq(b.made - a.made, 0,
