@@ -99,11 +99,11 @@ static void batches(long n)
  * find the pages the last case's threads left; ours are given back when
  * an arena's last thread exits, and faulted in again by the next case).
  */
-static double span_t[2][2];	/* per worker: its start and end */
+static double worker_t[2][2];	/* per worker: its start and end */
 
 static void *worker(void *arg)
 {
-	double *t = span_t[(long)arg];
+	double *t = worker_t[(long)arg];
 
 	batches(1);
 	pthread_barrier_wait(&start);
@@ -155,11 +155,11 @@ static double run(int threads)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&start);
 	/* From the first worker's start to the last one's end. */
-	t0 = span_t[0][0];
-	t1 = span_t[0][1];
+	t0 = worker_t[0][0];
+	t1 = worker_t[0][1];
 	for (i = 1; i < threads; i++) {
-		t0 = span_t[i][0] < t0 ? span_t[i][0] : t0;
-		t1 = span_t[i][1] > t1 ? span_t[i][1] : t1;
+		t0 = worker_t[i][0] < t0 ? worker_t[i][0] : t0;
+		t1 = worker_t[i][1] > t1 ? worker_t[i][1] : t1;
 	}
 	for (i = 0; i < threads; i++)
 		pthread_attr_destroy(&attr[i]);

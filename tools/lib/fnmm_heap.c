@@ -605,6 +605,13 @@ static size_t run_keys(const struct span *s)
 
 static void run_free(struct fnmm_heap *h, struct span *s);
 
+/* The large runs kept for reuse back to the source; the heap's lock held. */
+static void kept_free(struct fnmm_heap *h)
+{
+	while (h->nkept)
+		run_free(h, h->kept[--h->nkept]);
+}
+
 /*
  * Where the next span of @len bytes, aligned to @align, of arena @ar
  * would go (a hint to the source), or NULL (a large run: anywhere): just
@@ -646,8 +653,7 @@ static struct span *run_new(struct fnmm_heap *h, size_t len, size_t align,
 	if (len > SIZE_MAX / 2 || align > SIZE_MAX / 2)
 		return NULL;
 	/* The heap grows: the large runs it kept were not taken again. */
-	while (h->nkept)
-		run_free(h, h->kept[--h->nkept]);
+	kept_free(h);
 	s = desc_get(h, pool_of(h, ar));
 	if (!s)
 		return NULL;
@@ -857,6 +863,19 @@ static size_t span_len_for(const struct arena *ar, int c)
 	return len < span_len(c) ? len : span_len(c);
 }
 
+/*
+ * Empty span @s, on its class's list, back to the source; its arena's
+ * lock held.
+ */
+static void empty_free(struct fnmm_heap *h, struct span *s)
+{
+	empty_del(s);
+	list_del(s);
+	pthread_mutex_lock(&h->lock);
+	run_free(h, s);
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* @ar's recent peak of live bytes (see recent_peak()) plus ARENA_SLACK. */
 static size_t arena_peak(const struct arena *ar)
 {
@@ -880,11 +899,7 @@ static void arena_budget(struct fnmm_heap *h, struct arena *ar, size_t more)
 
 	while ((s = ar->eold) &&
 	       ar->live + ar->ebytes + more > arena_peak(ar)) {
-		empty_del(s);
-		list_del(s);
-		pthread_mutex_lock(&h->lock);
-		run_free(h, s);
-		pthread_mutex_unlock(&h->lock);
+		empty_free(h, s);
 	}
 }
 
@@ -964,11 +979,7 @@ static void trim_empty(struct fnmm_heap *h, struct arena *ar, int c,
 		if (s->nfree != s->nobj ||
 		    (keep && ar->partial[c] == s && !s->next))
 			continue;
-		empty_del(s);
-		list_del(s);
-		pthread_mutex_lock(&h->lock);
-		run_free(h, s);
-		pthread_mutex_unlock(&h->lock);
+		empty_free(h, s);
 	}
 }
 
@@ -1415,8 +1426,7 @@ void fnmm_heap_flush(struct fnmm_heap *h)
 		pthread_mutex_unlock(&ar->lock);
 	}
 	pthread_mutex_lock(&h->lock);
-	while (h->nkept)
-		run_free(h, h->kept[--h->nkept]);
+	kept_free(h);
 	pthread_mutex_unlock(&h->lock);
 }
 
