@@ -87,8 +87,12 @@
  * object's span, in whichever arena (a cache's flush takes the arenas'
  * locks one after another).  The heap's own lock, taken after an
  * arena's, is for runs: the source's calls, the table, descriptors,
- * state arrays, large runs; a span given back holds its arena's lock
- * over the source's call.  Each arena is on pages of its own, and so are
+ * state arrays, large runs; but the spans an arena gives back leave the
+ * table under it and go back to the source after it, with their
+ * arena's lock still held, adjacent ones in one call if the source
+ * merges (see struct gone: each munmap is a TLB flush on every CPU the
+ * process runs on; in 64 calls, two threads giving back 64 spans each
+ * at once took 4.4 ms, in one call 0.24 ms).  Each arena is on pages of its own, and so are
  * its spans' descriptors and state arrays (a pool of UNIT chunks per
  * arena): no line one thread writes is the neighbour of a line another
  * writes, which a prefetcher would pull across (it made two threads on
@@ -143,8 +147,10 @@
  * Cost: a small malloc or free O(1) without a lock on a cache hit (a
  * run-map lookup, the state byte, the cache list); else, under the
  * arena's lock, O(1) per object (a run-map lookup, list operations, a
- * bit) plus, under the heap's, a source call when a span is made or
- * given back (and a populate call for a small class's new span); an epoch's end walks the class's spans with room in the
+ * bit) plus a source call when a span is made (under the heap's lock;
+ * and a populate call for a small class's new span) or given back
+ * (after it, merged with the spans given back with it); an epoch's end
+ * walks the class's spans with room in the
  * arena, at most once per EMPTY_KEEP bytes allocated from them (and per
  * its recent peak); the arena's budget O(1) per span it gives back
  * (and its source call); a thread's exit, if its arena's last, the
@@ -273,7 +279,9 @@ struct fnmm_heap {
 	 * Taken after an arena's lock, if with one.  Protects everything
 	 * below but ar[] (each its own lock): the run
 	 * table and map (the map's reads take no lock), descriptors, state
-	 * arrays, large runs, the counts, the source's calls.
+	 * arrays, large runs, the counts, the source's calls (but for an
+	 * arena's spans given back, made under its arena's lock only: see
+	 * struct gone).
 	 */
 	pthread_mutex_t lock;
 	const struct fnmm_heap_source *src;
@@ -603,13 +611,14 @@ static size_t run_keys(const struct span *s)
 	return s->cls < 0 ? 1 : s->len >> UNIT_SHIFT;
 }
 
-static void run_free(struct fnmm_heap *h, struct span *s);
+struct gone;
+static void run_free(struct fnmm_heap *h, struct span *s, struct gone *g);
 
 /* The large runs kept for reuse back to the source; the heap's lock held. */
 static void kept_free(struct fnmm_heap *h)
 {
 	while (h->nkept)
-		run_free(h, h->kept[--h->nkept]);
+		run_free(h, h->kept[--h->nkept], NULL);
 }
 
 /*
@@ -697,7 +706,71 @@ err:
 	return NULL;
 }
 
-static void run_free(struct fnmm_heap *h, struct span *s)
+/*
+ * Runs on their way back to the source: out of the heap's table and map
+ * already (under its lock), unmapped once that lock is dropped, with the
+ * lock of their arena still held (fork() takes it too, so that a child
+ * never inherits a run nobody will give back), and adjacent ones in one
+ * call if the source can take them so (@merge): an arena's spans lie
+ * side by side (see arena_place()), and every munmap is a TLB flush, on
+ * every CPU that runs a thread of the process.  Giving back 64 spans of
+ * 16 KiB took 0.73 ms in 64 munmaps on one thread, and 4.4 ms on each of
+ * two threads at once; in one munmap, 0.07 and 0.24 ms.
+ */
+#define GONE_MAX	16
+
+struct gone {
+	unsigned int n;
+	struct {
+		uintptr_t base;
+		size_t len;
+		uint64_t tag;
+	} r[GONE_MAX];
+};
+
+/* Unmap the runs in @g; their arena's lock held, not the heap's. */
+static void gone_unmap(struct fnmm_heap *h, struct gone *g)
+{
+	unsigned int i;
+
+	for (i = 0; i < g->n; i++)
+		h->src->unmap(h->src->arg, (void *)g->r[i].base, g->r[i].len,
+			      g->r[i].tag);
+	g->n = 0;
+}
+
+/*
+ * Add run @s to @g, into its last range if the two are adjacent and the
+ * source merges; when @g is full, it is unmapped first (the heap's lock
+ * held: that call is made under it, as without @g).
+ */
+static void gone_add(struct fnmm_heap *h, struct gone *g, struct span *s)
+{
+	if (g->n && h->src->merge) {
+		typeof(g->r[0]) *r = &g->r[g->n - 1];
+
+		if (r->base + r->len == s->base) {
+			r->len += s->len;
+			return;
+		}
+		if (s->base + s->len == r->base) {
+			r->base = s->base;
+			r->len += s->len;
+			return;
+		}
+	}
+	if (g->n == GONE_MAX)
+		gone_unmap(h, g);
+	g->r[g->n].base = s->base;
+	g->r[g->n].len = s->len;
+	g->r[g->n++].tag = s->tag;
+}
+
+/*
+ * Run @s out of the table and the map, and back to the source: at once,
+ * or, with @g, into @g (see struct gone); the heap's lock held.
+ */
+static void run_free(struct fnmm_heap *h, struct span *s, struct gone *g)
 {
 	size_t k;
 
@@ -705,7 +778,10 @@ static void run_free(struct fnmm_heap *h, struct span *s)
 		tab_del(h, (s->base >> UNIT_SHIFT) + k);
 		pmap_set(h, (s->base >> UNIT_SHIFT) + k, NULL);
 	}
-	h->src->unmap(h->src->arg, (void *)s->base, s->len, s->tag);
+	if (g)
+		gone_add(h, g, s);
+	else
+		h->src->unmap(h->src->arg, (void *)s->base, s->len, s->tag);
 	h->mapped -= s->len;
 	h->meta -= run_keys(s) * sizeof(s);
 	h->runs--;
@@ -864,15 +940,15 @@ static size_t span_len_for(const struct arena *ar, int c)
 }
 
 /*
- * Empty span @s, on its class's list, back to the source; its arena's
- * lock held.
+ * Empty span @s, on its class's list, into @g, on its way back to the
+ * source; its arena's lock held.
  */
-static void empty_free(struct fnmm_heap *h, struct span *s)
+static void empty_free(struct fnmm_heap *h, struct span *s, struct gone *g)
 {
 	empty_del(s);
 	list_del(s);
 	pthread_mutex_lock(&h->lock);
-	run_free(h, s);
+	run_free(h, s, g);
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -895,12 +971,15 @@ static size_t arena_peak(const struct arena *ar)
  */
 static void arena_budget(struct fnmm_heap *h, struct arena *ar, size_t more)
 {
+	struct gone g;
 	struct span *s;
 
+	g.n = 0;
 	while ((s = ar->eold) &&
 	       ar->live + ar->ebytes + more > arena_peak(ar)) {
-		empty_free(h, s);
+		empty_free(h, s, &g);
 	}
+	gone_unmap(h, &g);
 }
 
 /*
@@ -970,7 +1049,7 @@ static struct span *span_for(struct fnmm_heap *h, struct arena *ar, int c,
  * @keep is 0); the arena's lock held.  O(spans with room).
  */
 static void trim_empty(struct fnmm_heap *h, struct arena *ar, int c,
-		       size_t keep)
+		       size_t keep, struct gone *g)
 {
 	struct span *s, *next;
 
@@ -979,7 +1058,7 @@ static void trim_empty(struct fnmm_heap *h, struct arena *ar, int c,
 		if (s->nfree != s->nobj ||
 		    (keep && ar->partial[c] == s && !s->next))
 			continue;
-		empty_free(h, s);
+		empty_free(h, s, g);
 	}
 }
 
@@ -990,13 +1069,16 @@ static void trim_empty(struct fnmm_heap *h, struct arena *ar, int c,
  */
 static void arena_trim(struct fnmm_heap *h, struct arena *ar, size_t keep)
 {
+	struct gone g;
 	int c;
 
+	g.n = 0;
 	for (c = 0; c < NCLASS; c++) {
 		ar->peak[c] = ar->prev[c] = ar->clive[c];
 		ar->churn[c] = 0;
-		trim_empty(h, ar, c, keep);
+		trim_empty(h, ar, c, keep, &g);
 	}
+	gone_unmap(h, &g);
 	ar->apeak = ar->aprev = ar->live;
 	ar->achurn = 0;
 }
@@ -1061,10 +1143,14 @@ static void *alloc_small(struct fnmm_heap *h, struct arena *ar, int c,
 	}
 	if (ar->churn[c] >= recent_peak(ar, c)) {
 		/* An epoch ends: what an old peak kept empty goes back. */
+		struct gone g;
+
+		g.n = 0;
 		ar->prev[c] = ar->peak[c];
 		ar->peak[c] = ar->clive[c];
 		ar->churn[c] = 0;
-		trim_empty(h, ar, c, recent_peak(ar, c) - ar->clive[c]);
+		trim_empty(h, ar, c, recent_peak(ar, c) - ar->clive[c], &g);
+		gone_unmap(h, &g);
 	}
 	ar->objects++;
 	*sp = s;
@@ -1242,10 +1328,14 @@ static void free_small(struct fnmm_heap *h, struct span *s, void *p)
 			empty_add(s);
 			arena_budget(h, ar, 0);
 		} else {
+			struct gone g;
+
+			g.n = 0;
 			list_del(s);
 			pthread_mutex_lock(&h->lock);
-			run_free(h, s);
+			run_free(h, s, &g);
 			pthread_mutex_unlock(&h->lock);
+			gone_unmap(h, &g);
 		}
 	}
 }
@@ -1259,11 +1349,11 @@ static void free_large(struct fnmm_heap *h, struct span *s)
 	h->live -= s->len;
 	h->objects--;
 	if (s->len > LARGE_KEEP_MAX || s->base & (UNIT - 1)) {
-		run_free(h, s);
+		run_free(h, s, NULL);
 		return;
 	}
 	if (h->nkept == LARGE_KEEP) {
-		run_free(h, h->kept[0]);
+		run_free(h, h->kept[0], NULL);
 		memmove(&h->kept[0], &h->kept[1],
 			(LARGE_KEEP - 1) * sizeof(s));
 		h->nkept--;
@@ -1963,6 +2053,7 @@ static void anon_unmap(void *arg, void *p, size_t len, uint64_t tag)
 static const struct fnmm_heap_source anon_source = {
 	.map = anon_map,
 	.unmap = anon_unmap,
+	.merge = 1,	/* munmap takes any range */
 };
 
 const struct fnmm_heap_source *fnmm_heap_source_anon(void)

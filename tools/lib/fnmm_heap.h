@@ -26,7 +26,8 @@
  *	@align (a power of two, at least a page), readable, writable and
  *	zero, at @hint if that range is free (@hint is aligned; NULL: no
  *	preference); *@tag: anything @unmap needs.  NULL on failure.
- * @unmap: give back a run @map made, whole
+ * @unmap: give back a run @map made, whole (or, if @merge, adjacent runs
+ *	@map made, in one call: their union, and the first one's tag)
  * @virt2phys: the physical address behind @p, or 0 if not known
  * @arg: passed to each
  * @shared: its runs stay shared with a child after fork() (MAP_SHARED):
@@ -35,6 +36,9 @@
  *	either process (the forking thread waits; other threads of the
  *	parent do not: see fnmm_heap.c), and takes its pages from
  *	anonymous memory from then on.  A fork costs O(bytes mapped).
+ * @merge: @unmap may be given adjacent runs at once (each call a TLB
+ *	flush: the heap gives back an arena's empty spans, which lie side
+ *	by side, in as few calls as it can)
  */
 struct fnmm_heap_source {
 	void *(*map)(void *arg, size_t len, size_t align, void *hint,
@@ -43,6 +47,7 @@ struct fnmm_heap_source {
 	uint64_t (*virt2phys)(void *arg, const void *p);
 	void *arg;
 	int shared;
+	int merge;
 };
 
 struct fnmm_heap;
