@@ -3,7 +3,7 @@
 # against glibc's malloc and jemalloc (Debian's libjemalloc2, installed
 # if missing), natively, over anonymous memory.
 #
-#   tools/bench/heap.sh [ROUNDS]     (default 3)
+#   tools/bench/heap.sh [ROUNDS]     (default 5)
 #
 # Runs out/heap plainly (the system malloc: glibc's) and with
 # LD_PRELOAD=libjemalloc.so.2 (jemalloc's), interleaved ROUNDS times;
@@ -27,7 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 results=${FNMM_RESULTS:-$repo/results}
-rounds=${1:-3}
+rounds=${1:-5}
 seeds=8		# traces for the memory overhead
 mkdir -p "$results"
 if ! dpkg -s libjemalloc2 >/dev/null 2>&1; then
@@ -119,24 +119,35 @@ print('Natively, over anonymous memory (the same code serves the device\'s pages
 print('| case | glibc | fnmm | fnmm / glibc | jemalloc | fnmm | fnmm / jemalloc |')
 print('|---|---:|---:|---:|---:|---:|---:|')
 for c in cases:
-    if c == 'overhead':
+    if c == 'overhead' or c.startswith('compute'):
         continue
     g, fg = d[('glibc', 'glibc', c)], d[('glibc', 'fnmm', c)]
     j, fj = d[('jemalloc', 'jemalloc', c)], d[('jemalloc', 'fnmm', c)]
     print('| %s | %s | %s | %.2f | %s | %s | %.2f |' % (
         c, stat(g), stat(fg), med(fg) / med(g), stat(j), stat(fj),
         med(fj) / med(j)))
-print('\n**2-thread scaling** (pairs per second with 2 threads over 1, medians):\n')
+print('\n**2-thread scaling** (pairs per second with 2 threads over 1): '
+      'the median over the rounds of each round\'s ratio (its 1- and '
+      '2-thread runs are next to each other in time), and that of the '
+      'best times (each the least disturbed); first, the control: a loop of arithmetic, no allocator, '
+      'timed as the cases are, at the start of each round (what this '
+      'host\'s two CPUs, a VM\'s, gave two threads then):\n')
 print('| case | glibc | jemalloc | fnmm |')
 print('|---|---:|---:|---:|')
+def sc(run, alloc, c, c2):
+    one, two = d[(run, alloc, c)], d[(run, alloc, c2)]
+    return '%.2f (best %.2f)' % (med([2 * a / b for a, b in zip(one, two)]),
+                                 2 * min(one) / min(two))
+ctl = [sc(r, 'control', 'compute, 1 thread', 'compute, 2 threads')
+       for r in ('glibc', 'jemalloc')]
+print('| control: compute, no allocator | %s | %s | %s |' % (ctl[0], ctl[1], ctl[0]))
 for c in cases:
-    if not c.endswith(', 1 thread'):
+    if not c.endswith(', 1 thread') or c.startswith('compute'):
         continue
     c2 = c.replace(', 1 thread', ', 2 threads')
-    def sc(run, alloc):
-        return 2 * med(d[(run, alloc, c)]) / med(d[(run, alloc, c2)])
-    print('| %s | %.2f | %.2f | %.2f |' % (c.replace(', 1 thread', ''),
-          sc('glibc', 'glibc'), sc('jemalloc', 'jemalloc'), sc('glibc', 'fnmm')))
+    print('| %s | %s | %s | %s |' % (c.replace(', 1 thread', ''),
+          sc('glibc', 'glibc', c, c2), sc('jemalloc', 'jemalloc', c, c2),
+          sc('glibc', 'fnmm', c, c2)))
 print('\n**Memory overhead** on replayed traces (%s seeds; 400k steps, '
       '4096 slots, sizes mostly up to 512 B, some to 16 KiB and 256 KiB): '
       'bytes held from the kernel per live byte at the peak of live bytes '
@@ -171,7 +182,7 @@ vcases = []
 for line in open(vmtsv):
     run, alloc, case, v = line.rstrip('\n').split('\t')
     vm[(alloc, case)].append(float(v))
-    if case not in vcases and case != 'overhead':
+    if case not in vcases and case != 'overhead' and alloc != 'control':
         vcases.append(case)
 if vcases:
     print('\n**In the test VM** (qemu TCG, Debian\'s kernel; one round of '
