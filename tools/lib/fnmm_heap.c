@@ -88,12 +88,13 @@
  * locks one after another).  The heap's own lock, taken after an
  * arena's, is for runs: the source's calls, the table, descriptors,
  * state arrays, large runs; but the spans an arena gives back leave the
- * table under it and go back to the source after it, with their
- * arena's lock still held, adjacent ones in one call if the source
- * merges (see struct gone: each munmap is a TLB flush on every CPU the
- * process runs on; in 64 calls, two threads giving back 64 spans each
- * at once took 4.4 ms, in one call 0.24 ms).  Each arena is on pages of its own, and so are
- * its spans' descriptors and state arrays (a pool of UNIT chunks per
+ * table under it and go back to the source after it (but for those past
+ * GONE_MAX (16) ranges at once), with their arena's lock still held,
+ * adjacent ones in one call if the source merges (see struct gone: each
+ * munmap is a TLB flush on every CPU the process runs on; in 64 calls,
+ * two threads giving back 64 spans each at once took 4.4 ms, in one
+ * call 0.24 ms).  Each arena is on pages of its own, and so are its
+ * spans' descriptors and state arrays (a pool of UNIT chunks per
  * arena): no line one thread writes is the neighbour of a line another
  * writes, which a prefetcher would pull across (it made two threads on
  * two arenas of one heap 3 times slower than on two heaps).  And each
@@ -148,16 +149,16 @@
  * run-map lookup, the state byte, the cache list); else, under the
  * arena's lock, O(1) per object (a run-map lookup, list operations, a
  * bit) plus a source call when a span is made (under the heap's lock;
- * and a populate call for a small class's new span) or given back
- * (after it, merged with the spans given back with it); an epoch's end
- * walks the class's spans with room in the
- * arena, at most once per EMPTY_KEEP bytes allocated from them (and per
- * its recent peak); the arena's budget O(1) per span it gives back
- * (and its source call); a thread's exit, if its arena's last, the
- * arena's spans with room; a large malloc or free O(1) under the heap's
- * lock plus a source call (and one for the kept run); realloc O(size)
- * when it moves; fork() O(bytes mapped) over a shared source, else
- * O(1).  Memory:
+ * then, after it, a populate call for a small class's new span) or given
+ * back (after it; one call per range of adjacent spans given back at
+ * once, if the source merges); an epoch's end walks the class's spans
+ * with room in the arena, at most once per EMPTY_KEEP bytes allocated
+ * from them (and per its recent peak); the arena's budget O(1) per span
+ * it gives back (and a source call per range); a thread's exit, if its
+ * arena's last, the arena's spans with room; a large malloc or free O(1)
+ * under the heap's lock plus a source call (and one for the kept run);
+ * realloc O(size) when it moves; fork() O(bytes mapped) over a shared
+ * source, else O(1).  Memory:
  * a 128-byte descriptor per run, a thread cache of 24 KiB (static TLS:
  * the preload library must be preloaded, not dlopen()ed), a state byte
  * per 2^k bytes of a span (1/16 of a span of 16-byte or 48-byte objects,
@@ -279,9 +280,9 @@ struct fnmm_heap {
 	 * Taken after an arena's lock, if with one.  Protects everything
 	 * below but ar[] (each its own lock): the run
 	 * table and map (the map's reads take no lock), descriptors, state
-	 * arrays, large runs, the counts, the source's calls (but for an
-	 * arena's spans given back, made under its arena's lock only: see
-	 * struct gone).
+	 * arrays, large runs, the counts, the source's calls (but for
+	 * most of an arena's spans given back, made under its arena's lock
+	 * only: see struct gone).
 	 */
 	pthread_mutex_t lock;
 	const struct fnmm_heap_source *src;
@@ -708,8 +709,9 @@ err:
 
 /*
  * Runs on their way back to the source: out of the heap's table and map
- * already (under its lock), unmapped once that lock is dropped, with the
- * lock of their arena still held (fork() takes it too, so that a child
+ * already (under its lock), unmapped once that lock is dropped (past
+ * GONE_MAX ranges, those before under it), with the lock of their arena
+ * still held (fork() takes it too, so that a child
  * never inherits a run nobody will give back), and adjacent ones in one
  * call if the source can take them so (@merge): an arena's spans lie
  * side by side (see arena_place()), and every munmap is a TLB flush, on
@@ -1044,8 +1046,8 @@ static struct span *span_for(struct fnmm_heap *h, struct arena *ar, int c,
 }
 
 /*
- * Give class @c's empty spans in @ar back to the source while it keeps
- * more than @keep bytes of them (but for its only span with room, unless
+ * Give class @c's empty spans in @ar back, into @g, while it keeps more
+ * than @keep bytes of them (but for its only span with room, unless
  * @keep is 0); the arena's lock held.  O(spans with room).
  */
 static void trim_empty(struct fnmm_heap *h, struct arena *ar, int c,

@@ -26,8 +26,11 @@
  *	@align (a power of two, at least a page), readable, writable and
  *	zero, at @hint if that range is free (@hint is aligned; NULL: no
  *	preference); *@tag: anything @unmap needs.  NULL on failure.
- * @unmap: give back a run @map made, whole (or, if @merge, adjacent runs
- *	@map made, in one call: their union, and the first one's tag)
+ * @unmap: give back a run @map made, whole, with its tag (or, if @merge,
+ *	adjacent runs @map made, in one call: their union, and the tag of
+ *	one of them, which one unspecified).  Called while other threads
+ *	of the process call @map and @unmap for other runs (the heap's
+ *	lock is not held over it): a source with state of its own locks it
  * @virt2phys: the physical address behind @p, or 0 if not known
  * @arg: passed to each
  * @shared: its runs stay shared with a child after fork() (MAP_SHARED):
@@ -38,7 +41,8 @@
  *	anonymous memory from then on.  A fork costs O(bytes mapped).
  * @merge: @unmap may be given adjacent runs at once (each call a TLB
  *	flush: the heap gives back an arena's empty spans, which lie side
- *	by side, in as few calls as it can)
+ *	by side, in as few calls as it can); not for a source that needs
+ *	each run's tag to give it back (the device's: a Release per run)
  */
 struct fnmm_heap_source {
 	void *(*map)(void *arg, size_t len, size_t align, void *hint,

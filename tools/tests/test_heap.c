@@ -963,28 +963,86 @@ static void heaps_apart(const struct fnmm_heap_source *src, const char *mode)
 }
 
 /*
- * A source that checks that every unmap gives back whole runs it mapped
- * and not given back yet (one per call unless the source merges, and no
- * gap), and counts the calls.
+ * A source over another that checks that every unmap gives back whole
+ * runs it mapped and not given back yet, with no gap, one per call and
+ * with its tag unless it merges (@gb_merge; then the tag of one of
+ * them), and counts the calls.  The heap gets tags of its own (run
+ * numbers), the source below its own tags back.
  */
-#define GB_RUNS		1024
+#define GB_RUNS		4096
+static struct fnmm_heap *gb_heap;
 static const struct fnmm_heap_source *gb_src;
+static int gb_merge;
 static struct {
 	uintptr_t base;
 	size_t len;
+	uint64_t tag, id;	/* the source's, the heap's */
 } gb_run[GB_RUNS];
+static uint64_t gb_ids;
 static unsigned int gb_nrun, gb_calls, gb_bad;
 static pthread_mutex_t gb_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * The workers' live objects (slot 0: one worker at a time, 1 and 2: two
+ * at once), set once malloc returns and cleared before the free: no
+ * range given back may hold one.
+ */
+#define GB_OBJS		256
+static void *gb_obj[3][GB_OBJS];
+
+static void *gb_get(void **o, int i)
+{
+	return __atomic_load_n(&o[i], __ATOMIC_RELAXED);
+}
+
+static void gb_set(void **o, int i, void *p)
+{
+	__atomic_store_n(&o[i], p, __ATOMIC_RELEASE);
+}
+
+/* Object @i of @o, now live, is @p: 1, or 0 if @p is NULL. */
+static int gb_malloc(void **o, int i, size_t size)
+{
+	void *p = fnmm_malloc(gb_heap, size);
+
+	gb_set(o, i, p);
+	return p != NULL;
+}
+
+static void gb_free(void **o, int i)
+{
+	void *p = gb_get(o, i);
+
+	gb_set(o, i, NULL);
+	fnmm_free(gb_heap, p);
+}
+
+/* Live objects in [@a, @a + @len); gb_lock held. */
+static unsigned int gb_live_in(uintptr_t a, size_t len)
+{
+	unsigned int k, i, n = 0;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < GB_OBJS; i++) {
+			uintptr_t p = (uintptr_t)__atomic_load_n(&gb_obj[k][i],
+							 __ATOMIC_ACQUIRE);
+
+			n += p && p - a < len;
+		}
+	return n;
+}
 
 static void *gb_map(void *arg, size_t len, size_t align, void *hint,
 		    uint64_t *tag)
 {
-	void *p = gb_src->map(arg, len, align, hint, tag);
+	uint64_t t = 0;
+	void *p = gb_src->map(arg, len, align, hint, &t);
 
 	pthread_mutex_lock(&gb_lock);
 	if (p && gb_nrun < GB_RUNS) {
 		gb_run[gb_nrun].base = (uintptr_t)p;
-		gb_run[gb_nrun++].len = len;
+		gb_run[gb_nrun].len = len;
+		gb_run[gb_nrun].tag = t;
+		*tag = gb_run[gb_nrun++].id = ++gb_ids;
 	} else if (p) {
 		gb_bad++;
 	}
@@ -995,7 +1053,8 @@ static void *gb_map(void *arg, size_t len, size_t align, void *hint,
 static void gb_unmap(void *arg, void *p, size_t len, uint64_t tag)
 {
 	uintptr_t a = (uintptr_t)p, covered = 0;
-	unsigned int i, n = 0;
+	unsigned int i, n = 0, tagged = 0;
+	uint64_t t = 0;
 
 	pthread_mutex_lock(&gb_lock);
 	gb_calls++;
@@ -1007,29 +1066,107 @@ static void gb_unmap(void *arg, void *p, size_t len, uint64_t tag)
 		gb_bad += b < a || e > a + len;	/* a run cut */
 		covered += gb_run[i].len;
 		n++;
+		tagged += gb_run[i].id == tag;
+		t = gb_run[i].tag;
 		gb_run[i--] = gb_run[--gb_nrun];
 	}
-	gb_bad += !n || covered != len || (n > 1 && !gb_src->merge);
+	gb_bad += !n || covered != len || tagged != 1 || (n > 1 && !gb_merge) ||
+		  gb_live_in(a, len);
 	pthread_mutex_unlock(&gb_lock);
-	gb_src->unmap(arg, p, len, tag);
+	/* Several runs: the source below merges too (see giveback_calls()). */
+	gb_src->unmap(arg, p, len, t);
 }
 
-static struct fnmm_heap *gb_heap;
 static pthread_barrier_t gb_bar;
 
 /* 64 spans of 16 KiB objects made, emptied and handed back by a flush. */
-static void *gb_worker(void *arg)
+static void *gb_flush(void *arg)
 {
-	void *o[64];
+	void **o = gb_obj[0];
 	int i, ok = 1;
 
+	(void)arg;
 	for (i = 0; i < 64; i++)
-		ok &= !!(o[i] = fnmm_malloc(gb_heap, 16384));
-	if (arg)
-		pthread_barrier_wait(&gb_bar);
+		ok &= gb_malloc(o, i, 16384);
 	for (i = 0; i < 64; i++)
-		fnmm_free(gb_heap, o[i]);
+		gb_free(o, i);
 	fnmm_heap_flush(gb_heap);
+	return (void *)(long)ok;
+}
+
+/*
+ * Empty spans with live ones between them: 64 spans of 16 KiB objects,
+ * every other one freed, a flush, then the rest and a flush (each give
+ * back more ranges than a call merges, with gaps between them); then an
+ * old peak, 200 spans of 16 KiB objects emptied, goes back at the end of
+ * the second epoch of a churn of 4 objects at a time.
+ */
+static void *gb_gaps(void *arg)
+{
+	void **o = gb_obj[0];
+	int i, k, ok = 1;
+
+	(void)arg;
+	for (i = 0; i < 64; i++)
+		ok &= gb_malloc(o, i, 16384);
+	for (k = 0; k < 2; k++) {
+		for (i = k; i < 64; i += 2)
+			gb_free(o, i);
+		fnmm_heap_flush(gb_heap);
+	}
+	for (i = 0; i < 200; i++)
+		ok &= gb_malloc(o, i, 16384);
+	for (i = 0; i < 200; i++)
+		gb_free(o, i);
+	for (k = 0; k < 500; k++) {
+		for (i = 0; i < 4; i++)
+			ok &= gb_malloc(o, i, 16384);
+		for (i = 0; i < 4; i++)
+			gb_free(o, i);
+	}
+	return (void *)(long)ok;
+}
+
+/*
+ * Phases of 64 to 255 objects of one big class (spans of one to four
+ * objects), freed in a random order: spans empty out of address order
+ * (gaps, and neighbours below as well as above), new spans of the next
+ * phase's class give older empty ones back (the arena's budget), epochs
+ * end, spans go back as they empty; on two threads at once (slots 1
+ * and 2, seeded by @arg).
+ */
+static void *gb_mix(void *arg)
+{
+	static const size_t sizes[] = { 16384, 65536, 4096, 24576, 1024,
+					49152, 12288 };
+	uint64_t x = (uintptr_t)arg;
+	void **o = gb_obj[1 + (x & 1)];
+	int ph, i, j, n, ok = 1;
+
+	pthread_barrier_wait(&gb_bar);
+	for (ph = 0; ph < 28; ph++) {
+		size_t sz = sizes[ph % 7];
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		n = 64 + (int)(x % 192);
+		for (i = 0; i < n; i++)
+			ok &= gb_malloc(o, i, sz);
+		/* Freed in a random order (Fisher-Yates). */
+		for (i = n - 1; i > 0; i--) {
+			void *p = gb_get(o, i);
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			j = (int)(x % (uint64_t)(i + 1));
+			gb_set(o, i, gb_get(o, j));
+			gb_set(o, j, p);
+		}
+		for (i = 0; i < n; i++)
+			gb_free(o, i);
+	}
 	return (void *)(long)ok;
 }
 
@@ -1038,51 +1175,67 @@ static void *gb_worker(void *arg)
  * allows: each munmap is a TLB flush on every CPU running a thread of
  * the process (64 munmaps of 16 KiB took 0.73 ms on one thread, 4.4 ms
  * on each of two at once; one of the whole, 0.07 and 0.24 ms).  Over
- * @src, checked: each call gives back whole runs, each once (also with
- * two threads giving back at once), and over a source that merges, a
- * flush of 60 adjacent empty spans makes at most 4 calls.
+ * @src, told to merge if @merge and @src does, checked (see gb_unmap()):
+ * a flush of 60 adjacent empty spans makes at most 4 calls if merging,
+ * else one per run; empty spans between live ones, an old peak's spans
+ * at an epoch's end, two threads in phases of frees in random orders;
+ * at destroy, every run given back.
  */
-static void giveback_calls(const struct fnmm_heap_source *src,
+static void giveback_calls(const struct fnmm_heap_source *src, int merge,
 			   const char *mode)
 {
 	struct fnmm_heap_source counted = *src;
 	struct fnmm_heap_stats a, b;
-	unsigned int calls;
 	void *ok = NULL, *ok2 = NULL;
+	const char *how;
+	unsigned int calls;
 	pthread_t t[2];
 
 	gb_src = src;
+	gb_merge = counted.merge = merge && src->merge;
+	how = gb_merge ? "merging" : "one run per call";
 	gb_nrun = gb_calls = gb_bad = 0;
 	counted.map = gb_map;
 	counted.unmap = gb_unmap;
 	gb_heap = fnmm_heap_create(&counted);
 	if (!gb_heap || pthread_barrier_init(&gb_bar, NULL, 2))
 		return (void)tap(0, NULL, "%s: heap", mode);
-	if (pthread_create(&t[0], NULL, gb_worker, NULL))
+	if (pthread_create(&t[0], NULL, gb_flush, NULL))
 		return (void)tap(0, NULL, "%s: thread", mode);
 	pthread_join(t[0], &ok);
 	/* The thread's exit gave back what its flush kept: its arena's last. */
 	fnmm_heap_stats(gb_heap, &a);
 	calls = gb_calls;
-	if (pthread_create(&t[0], NULL, gb_worker, NULL))
+	if (!ok || pthread_create(&t[0], NULL, gb_flush, NULL))
 		return (void)tap(0, NULL, "%s: thread", mode);
 	pthread_join(t[0], &ok);
 	fnmm_heap_stats(gb_heap, &b);
 	calls = gb_calls - calls;
 	tap(ok && !gb_bad && b.made - a.made >= 60 &&
-	    (src->merge ? calls <= 4 : calls == b.made - a.made), NULL,
-	    "%s: %zu spans made and given back in %u source calls (%s)",
-	    mode, b.made - a.made, calls,
-	    src->merge ? "at most 4: adjacent ones merged" : "one per run");
-	if (pthread_create(&t[0], NULL, gb_worker, (void *)1) ||
-	    pthread_create(&t[1], NULL, gb_worker, (void *)1))
+	    (gb_merge ? calls <= 4 : calls == b.made - a.made), NULL,
+	    "%s, %s: %zu spans made and given back in %u source calls (%s)",
+	    mode, how, b.made - a.made, calls,
+	    gb_merge ? "at most 4: adjacent ones merged" : "one per run");
+	calls = gb_calls;
+	if (pthread_create(&t[0], NULL, gb_gaps, NULL))
+		return (void)tap(0, NULL, "%s: thread", mode);
+	pthread_join(t[0], &ok);
+	if (!ok || pthread_create(&t[0], NULL, gb_mix,
+				  (void *)(uintptr_t)(rs << 1)))
 		return (void)tap(0, NULL, "%s: threads", mode);
+	if (pthread_create(&t[1], NULL, gb_mix,
+			   (void *)(uintptr_t)((rs << 1) ^ 3))) {
+		pthread_barrier_wait(&gb_bar);	/* t[0] runs alone */
+		pthread_join(t[0], NULL);
+		return (void)tap(0, NULL, "%s: threads", mode);
+	}
 	pthread_join(t[0], &ok);
 	pthread_join(t[1], &ok2);
+	fnmm_heap_stats(gb_heap, &a);
 	fnmm_heap_destroy(gb_heap);
 	tap(ok && ok2 && !gb_bad && !gb_nrun, NULL,
-	    "%s: two threads giving back at once, then destroy: every run given back once, whole (%u runs left, %u bad calls)",
-	    mode, gb_nrun, gb_bad);
+	    "%s, %s: gaps, an old peak, two threads' phases (%u calls, %zu runs made), then destroy: every run given back once, whole (%u left, %u bad calls)",
+	    mode, how, gb_calls - calls, a.made, gb_nrun, gb_bad);
 	pthread_barrier_destroy(&gb_bar);
 }
 
@@ -1230,7 +1383,9 @@ int main(int argc, char **argv)
 	arenas_apart(src, mode);
 	owned_empty_steady(mode);
 	heaps_apart(src, mode);
-	giveback_calls(src, mode);
+	giveback_calls(src, 1, mode);
+	if (src->merge)
+		giveback_calls(src, 0, mode);
 	calloc_zero(h, mode);
 	fork_copy(h, mode, fd);
 	misuse(h, mode);
