@@ -127,8 +127,10 @@ static void batches(long n)
  * state, not the first touch of pages (glibc's and jemalloc's threads
  * find the pages the last case's threads left; ours are given back when
  * an arena's last thread exits, and faulted in again by the next case).
- * A thread's exit is not timed, for any allocator: ours then hands its
- * cache back (and, its arena's last, the arena's empty spans), glibc's
+ * A thread's exit is not timed, for any allocator, and waits until
+ * every worker's time is taken: ours then hands its cache back (and,
+ * its arena's last, gives the arena's empty spans back to the kernel: a
+ * TLB flush on the other worker's CPU too, were it still timed), glibc's
  * and jemalloc's their caches.  (A fnmm_heap_flush() here, timed, was:
  * it also trims the other worker's arena while that one still runs, and
  * cost a 16 KiB or 64 KiB case with two threads 0.2 to 4 ms, in windows
@@ -145,6 +147,7 @@ static void *worker(void *arg)
 	t[0] = now();
 	batches(iters);
 	t[1] = now();
+	pthread_barrier_wait(&start);
 	return NULL;
 }
 

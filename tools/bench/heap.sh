@@ -128,10 +128,12 @@ for c in cases:
         med(fj) / med(j)))
 print('\n**2-thread scaling** (pairs per second with 2 threads over 1): '
       'the median over the rounds of each round\'s ratio (its 1- and '
-      '2-thread runs are next to each other in time), and that of the '
-      'best times (each the least disturbed); first, the control: a loop of arithmetic, no allocator, '
+      '2-thread runs are next to each other in time), and the ratio of '
+      'the best 1-thread time to the best 2-thread time over the rounds '
+      '(each the least disturbed, from any round); first, the control: a loop of arithmetic, no allocator, '
       'timed as the cases are, at the start of each round (what this '
-      'host\'s two CPUs, a VM\'s, gave two threads then):\n')
+      'host\'s two CPUs, a VM\'s, gave two threads then; fnmm runs in '
+      'the processes of glibc\'s rounds, so its control is theirs):\n')
 print('| case | glibc | jemalloc | fnmm |')
 print('|---|---:|---:|---:|')
 def sc(run, alloc, c, c2):
