@@ -132,24 +132,26 @@ print('\n**2-thread scaling** (pairs per second with 2 threads over 1): '
       'the best 1-thread time to the best 2-thread time over the rounds '
       '(each the least disturbed, from any round); first, the control: a loop of arithmetic, no allocator, '
       'timed as the cases are, at the start of each round (what this '
-      'host\'s two CPUs, a VM\'s, gave two threads then; fnmm runs in '
-      'the processes of glibc\'s rounds, so its control is theirs):\n')
+      'host\'s two CPUs, a VM\'s, gave two threads then). fnmm is timed '
+      'in both allocators\' processes each round: its figures are over '
+      'both, and so is the control in its column:\n')
 print('| case | glibc | jemalloc | fnmm |')
 print('|---|---:|---:|---:|')
-def sc(run, alloc, c, c2):
-    one, two = d[(run, alloc, c)], d[(run, alloc, c2)]
+def sc(runs, alloc, c, c2):
+    one = [v for run in runs for v in d[(run, alloc, c)]]
+    two = [v for run in runs for v in d[(run, alloc, c2)]]
     return '%.2f (best %.2f)' % (med([2 * a / b for a, b in zip(one, two)]),
                                  2 * min(one) / min(two))
 ctl = [sc(r, 'control', 'compute, 1 thread', 'compute, 2 threads')
-       for r in ('glibc', 'jemalloc')]
-print('| control: compute, no allocator | %s | %s | %s |' % (ctl[0], ctl[1], ctl[0]))
+       for r in (['glibc'], ['jemalloc'], ['glibc', 'jemalloc'])]
+print('| control: compute, no allocator | %s | %s | %s |' % tuple(ctl))
 for c in cases:
     if not c.endswith(', 1 thread') or c.startswith('compute'):
         continue
     c2 = c.replace(', 1 thread', ', 2 threads')
     print('| %s | %s | %s | %s |' % (c.replace(', 1 thread', ''),
-          sc('glibc', 'glibc', c, c2), sc('jemalloc', 'jemalloc', c, c2),
-          sc('glibc', 'fnmm', c, c2)))
+          sc(['glibc'], 'glibc', c, c2), sc(['jemalloc'], 'jemalloc', c, c2),
+          sc(['glibc', 'jemalloc'], 'fnmm', c, c2)))
 print('\n**Memory overhead** on replayed traces (%s seeds; 400k steps, '
       '4096 slots, sizes mostly up to 512 B, some to 16 KiB and 256 KiB): '
       'bytes held from the kernel per live byte at the peak of live bytes '
