@@ -711,13 +711,13 @@ err:
  * Runs on their way back to the source: out of the heap's table and map
  * already (under its lock), unmapped once that lock is dropped (past
  * GONE_MAX ranges, those before under it), with the lock of their arena
- * still held (fork() takes it too, so that a child
- * never inherits a run nobody will give back), and adjacent ones in one
- * call if the source can take them so (@merge): an arena's spans lie
- * side by side (see arena_place()), and every munmap is a TLB flush, on
- * every CPU that runs a thread of the process.  Giving back 64 spans of
- * 16 KiB took 0.73 ms in 64 munmaps on one thread, and 4.4 ms on each of
- * two threads at once; in one munmap, 0.07 and 0.24 ms.
+ * still held (fork() takes it too, so that a child never inherits a run
+ * nobody will give back), and adjacent ones in one call if the source
+ * can take them so (@merge): an arena's spans lie side by side (see
+ * arena_place()), and every munmap is a TLB flush, on every CPU that
+ * runs a thread of the process.  Giving back 64 spans of 16 KiB took
+ * 0.73 ms in 64 munmaps on one thread, and 4.4 ms on each of two
+ * threads at once; in one munmap, 0.07 and 0.24 ms.
  */
 #define GONE_MAX	16
 

@@ -1135,6 +1135,14 @@ static void *gb_gaps(void *arg)
  * end, spans go back as they empty; on two threads at once (slots 1
  * and 2, seeded by @arg).
  */
+static uint64_t gb_rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
 static void *gb_mix(void *arg)
 {
 	static const size_t sizes[] = { 16384, 65536, 4096, 24576, 1024,
@@ -1147,20 +1155,14 @@ static void *gb_mix(void *arg)
 	for (ph = 0; ph < 28; ph++) {
 		size_t sz = sizes[ph % 7];
 
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		n = 64 + (int)(x % 192);
+		n = 64 + (int)(gb_rnd(&x) % 192);
 		for (i = 0; i < n; i++)
 			ok &= gb_malloc(o, i, sz);
 		/* Freed in a random order (Fisher-Yates). */
 		for (i = n - 1; i > 0; i--) {
 			void *p = gb_get(o, i);
 
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			j = (int)(x % (uint64_t)(i + 1));
+			j = (int)(gb_rnd(&x) % (uint64_t)(i + 1));
 			gb_set(o, i, gb_get(o, j));
 			gb_set(o, j, p);
 		}
