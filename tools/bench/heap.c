@@ -89,6 +89,14 @@ static pthread_barrier_t start;
  * pinning, barrier and timing: the ceiling of any allocator's scaling
  * in that run).
  */
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
 static void compute(long n)
 {
 	uint64_t x = n + 1;
@@ -96,11 +104,8 @@ static void compute(long n)
 	int j;
 
 	for (i = 0; i < n * batch; i++)
-		for (j = 0; j < 4; j++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-		}
+		for (j = 0; j < 4; j++)
+			xorshift(&x);
 	*(volatile uint64_t *)&sink = x;
 }
 
@@ -208,10 +213,7 @@ static uint64_t rs = 12345;
 
 static uint64_t rnd(void)
 {
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return rs;
+	return xorshift(&rs);
 }
 
 /* What the system malloc holds from the kernel now. */

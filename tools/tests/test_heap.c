@@ -57,12 +57,18 @@ struct blk {
 
 static uint64_t rs;
 
+/* A xorshift step of state @x (nonzero); each thread may have its own. */
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
 static uint64_t rnd(void)
 {
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return rs;
+	return xorshift(&rs);
 }
 
 static size_t rnd_size(void)
@@ -999,7 +1005,7 @@ static void gb_set(void **o, int i, void *p)
 	__atomic_store_n(&o[i], p, __ATOMIC_RELEASE);
 }
 
-/* Object @i of @o, now live, is @p: 1, or 0 if @p is NULL. */
+/* Object @i of @o: a new one of @size bytes; 0 if malloc failed, else 1. */
 static int gb_malloc(void **o, int i, size_t size)
 {
 	void *p = fnmm_malloc(gb_heap, size);
@@ -1135,14 +1141,6 @@ static void *gb_gaps(void *arg)
  * end, spans go back as they empty; on two threads at once (slots 1
  * and 2, seeded by @arg).
  */
-static uint64_t gb_rnd(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
 static void *gb_mix(void *arg)
 {
 	static const size_t sizes[] = { 16384, 65536, 4096, 24576, 1024,
@@ -1155,14 +1153,14 @@ static void *gb_mix(void *arg)
 	for (ph = 0; ph < 28; ph++) {
 		size_t sz = sizes[ph % 7];
 
-		n = 64 + (int)(gb_rnd(&x) % 192);
+		n = 64 + (int)(xorshift(&x) % 192);
 		for (i = 0; i < n; i++)
 			ok &= gb_malloc(o, i, sz);
 		/* Freed in a random order (Fisher-Yates). */
 		for (i = n - 1; i > 0; i--) {
 			void *p = gb_get(o, i);
 
-			j = (int)(gb_rnd(&x) % (uint64_t)(i + 1));
+			j = (int)(xorshift(&x) % (uint64_t)(i + 1));
 			gb_set(o, i, gb_get(o, j));
 			gb_set(o, j, p);
 		}
