@@ -2,7 +2,8 @@
 # Kernel-style checks of module/, include/ and kunit/, one TAP line each:
 # checkpatch.pl (from the kernel source the KUnit run unpacks), kernel-doc
 # on every file, a W=1 build and a sparse (C=2) build against Debian's
-# headers without warnings, and modinfo describing every parameter.
+# headers without warnings, and modinfo describing every parameter; the
+# KUnit run's KCSAN filter on sample reports.
 # Installs what is missing.  Prints "checks: N passed, M failed".
 set -uo pipefail
 
@@ -99,6 +100,61 @@ st=$?
 t "dkms builds freenos-mm/$ver for $kver" $? "$log"
 dkms remove "freenos-mm/$ver" --all > /dev/null 2>&1
 rm -rf "$dsrc"
+
+# The KUnit run's KCSAN filter (tools/kunit/kcsan-filter.awk): a report
+# counts when one of our functions is in a racing access's stack, and not
+# when ours is only the context an interrupt came in on (seen in CI: the
+# PS/2 mouse's interrupt racing its driver's probe, on top of a Pool
+# test).
+kcsan=$(mktemp -d)
+printf '%s\n' pool_allocate fnmm_allocate exhaust_and_recover pool_release \
+	> "$kcsan/ours"
+kcsan_report() {	# kcsan_report FUNC-OF-THE-WRITE FUNC-IT-INTERRUPTED
+	cat <<EOR
+    ok 1 split
+==================================================================
+BUG: KCSAN: data-race in $1 / ps2_do_sendbyte
+
+write to 0xffff8cef411b38f8 of 8 bytes by interrupt on cpu 1:
+ $1+0x9e/0x180
+ psmouse_interrupt+0x58a/0x680
+ i8042_interrupt+0x1dc/0x360
+ handle_edge_irq+0x115/0x3f0
+ common_interrupt+0x75/0xa0
+ asm_common_interrupt+0x22/0x40
+ _raw_spin_unlock+0x12/0x40
+ $2+0x294/0xad0
+ fnmm_allocate+0x63/0x90
+ kthread+0x15f/0x190
+
+read to 0xffff8cef411b38f8 of 8 bytes by task 27 on cpu 0:
+ ps2_do_sendbyte+0x16e/0x2e0
+ kthread+0x15f/0x190
+
+Reported by Kernel Concurrency Sanitizer on:
+==================================================================
+    ok 2 bit
+EOR
+}
+kcsan_filtered() {	# kcsan_filtered FUNC-OF-THE-WRITE FUNC-IT-INTERRUPTED
+	kcsan_report "$1" "$2" > "$kcsan/log"
+	awk -f tools/kunit/kcsan-filter.awk "$kcsan/ours" "$kcsan/log" \
+		2> "$kcsan/err" > "$kcsan/out"
+}
+kcsan_filtered ps2_handle_ack pool_allocate
+! grep -q KCSAN "$kcsan/out" && grep -q 'ok 1 split' "$kcsan/out" &&
+	grep -q 'ok 2 bit' "$kcsan/out" && grep -q 'not ours' "$kcsan/err"
+t "kcsan filter: a race of an interrupt's own, on top of our code, is dropped" $? "$kcsan/out"
+kcsan_filtered pool_release kthread
+grep -q 'BUG: KCSAN: data-race in pool_release' "$kcsan/out"
+t "kcsan filter: a race in our code is kept" $? "$kcsan/out"
+kcsan_filtered pool_release pool_allocate
+grep -q 'BUG: KCSAN: data-race in pool_release' "$kcsan/out"
+t "kcsan filter: a race of our code in an interrupt, on top of ours, is kept" $? "$kcsan/out"
+kcsan_filtered ps2_handle_ack kthread
+! grep -q KCSAN "$kcsan/out" && grep -q 'ok 2 bit' "$kcsan/out"
+t "kcsan filter: a race with none of our frames is dropped" $? "$kcsan/out"
+rm -rf "$kcsan"
 
 echo "checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

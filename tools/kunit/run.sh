@@ -54,36 +54,12 @@ reports='BUG: KASAN|UBSAN:|BUG: KCSAN:|unreferenced object|suspected memory leak
 # UML's PCI-over-virtio warns at boot when no device is attached.
 benign='arch/um/drivers/virt-pci.c'
 
-# KCSAN also reports races in the kernel itself (seen: the reboot after
-# the last suite, where CPU 0 polls cpus_stop_mask while the other CPU
-# clears its bit, arch/x86/kernel/smp.c; the PS/2 mouse driver probing
-# QEMU's i8042 at boot, ps2_do_sendbyte / ps2_handle_ack).  A report
-# counts only when one of its stack frames is a function of freenos-mm or
-# its suites: the symbols defined in our own objects in the build dir.  A
-# race our code takes part in always has one of our frames in one of the
-# two stacks; the others are named in the output ("kunit: not ours: ...")
-# and dropped.
+# KCSAN reports count only when one of their stack frames is a function
+# of freenos-mm or its suites (see kcsan-filter.awk); the others are
+# named in the output ("kunit: not ours: ...") and dropped.
 # kcsan_filter LOG SYMS: LOG without the reports none of SYMS is in.
 kcsan_filter() {
-	awk '
-	FNR == NR { ours[$1] = 1; next }
-	function flush(  n, i, l, f) {
-		n = split(blk, l, "\n")
-		for (i = 1; i <= n; i++) {
-			f = l[i]
-			sub(/^[ \t]+/, "", f)
-			sub(/\+0x.*/, "", f)
-			if (f in ours) { printf "%s", blk; blk = ""; st = 0; return }
-		}
-		print "kunit: not ours: " head > "/dev/stderr"
-		blk = ""; st = 0
-	}
-	st == 2 { blk = blk $0 "\n"; if ($0 ~ /^=+$/) flush(); next }
-	st == 1 && /BUG: KCSAN:/ { blk = hold "\n" $0 "\n"; head = $0; st = 2; next }
-	st == 1 { print hold; st = 0 }
-	/^=+$/ { hold = $0; st = 1; next }
-	{ print }
-	END { if (st == 1) print hold; if (st == 2) printf "%s", blk }' "$2" "$1"
+	awk -f "$repo/tools/kunit/kcsan-filter.awk" "$2" "$1"
 }
 
 # The functions of freenos-mm and its suites in build dir $1, one a line.
